@@ -1,0 +1,134 @@
+package results
+
+// Class is a regression class of DOMAIN.md. Its string is the stable name used in
+// reports, summary.json and tests.
+type Class string
+
+// Severity ranks a class; Info marks the classes that are not regressions.
+type Severity string
+
+// Severities, most severe first.
+const (
+	Critical Severity = "critical"
+	High     Severity = "high"
+	Medium   Severity = "medium"
+	Low      Severity = "low"
+	Info     Severity = "-"
+)
+
+// The regression classes of DOMAIN.md, exactly as named there.
+const (
+	LoginFailed                  Class = "LOGIN_FAILED"
+	ClaimMissing                 Class = "CLAIM_MISSING"
+	RoleMappingDrift             Class = "ROLE_MAPPING_DRIFT"
+	TTLDrift                     Class = "TTL_DRIFT"
+	RefreshFailed                Class = "REFRESH_FAILED"
+	RefreshNotRotated            Class = "REFRESH_NOT_ROTATED"
+	RefreshReuseAccepted         Class = "REFRESH_REUSE_ACCEPTED"
+	RefreshFamilyNotRevoked      Class = "REFRESH_FAMILY_NOT_REVOKED"
+	ScopeWidenedOnRefresh        Class = "SCOPE_WIDENED_ON_REFRESH"
+	LogoutSessionStillActive     Class = "LOGOUT_SESSION_STILL_ACTIVE"
+	LogoutTokenStillActive       Class = "LOGOUT_TOKEN_STILL_ACTIVE"
+	OverPermission               Class = "OVER_PERMISSION"
+	UnderPermission              Class = "UNDER_PERMISSION"
+	AuthzError                   Class = "AUTHZ_ERROR"
+	BreakglassDenied             Class = "BREAKGLASS_DENIED"
+	BreakglassNoReasonAccepted   Class = "BREAKGLASS_NO_REASON_ACCEPTED"
+	BreakglassOverPermission     Class = "BREAKGLASS_OVER_PERMISSION"
+	BreakglassNotExpired         Class = "BREAKGLASS_NOT_EXPIRED"
+	BreakglassNotAudited         Class = "BREAKGLASS_NOT_AUDITED"
+	ServiceAccountDenied         Class = "SERVICE_ACCOUNT_DENIED"
+	ServiceAccountScopeWidened   Class = "SERVICE_ACCOUNT_SCOPE_WIDENED"
+	ServiceAccountLongLivedToken Class = "SERVICE_ACCOUNT_LONG_LIVED_TOKEN"
+	ServiceAccountRefreshIssued  Class = "SERVICE_ACCOUNT_REFRESH_ISSUED"
+	AuditEventMissing            Class = "AUDIT_EVENT_MISSING"
+	LatencyRegression            Class = "LATENCY_REGRESSION"
+	ErrorRateRegression          Class = "ERROR_RATE_REGRESSION"
+	GeneratorSaturated           Class = "GENERATOR_SATURATED"
+	ProvisioningDrift            Class = "PROVISIONING_DRIFT"
+)
+
+// Severity returns the severity DOMAIN.md gives c.
+func (c Class) Severity() Severity {
+	if s, ok := severities[c]; ok {
+		return s
+	}
+	return Info
+}
+
+// Performance reports whether c is about speed or availability rather than parity.
+func (c Class) Performance() bool { return c == LatencyRegression || c == ErrorRateRegression }
+
+// Classes lists every class in the order of DOMAIN.md.
+var Classes = []Class{
+	LoginFailed, ClaimMissing, RoleMappingDrift, TTLDrift, RefreshFailed, RefreshNotRotated,
+	RefreshReuseAccepted, RefreshFamilyNotRevoked, ScopeWidenedOnRefresh, LogoutSessionStillActive,
+	LogoutTokenStillActive, OverPermission, UnderPermission, AuthzError, BreakglassDenied,
+	BreakglassNoReasonAccepted, BreakglassOverPermission, BreakglassNotExpired, BreakglassNotAudited,
+	ServiceAccountDenied, ServiceAccountScopeWidened, ServiceAccountLongLivedToken,
+	ServiceAccountRefreshIssued, AuditEventMissing, LatencyRegression, ErrorRateRegression,
+	GeneratorSaturated, ProvisioningDrift,
+}
+
+var severities = map[Class]Severity{
+	LoginFailed: High, ClaimMissing: High, RoleMappingDrift: High, TTLDrift: Medium,
+	RefreshFailed: High, RefreshNotRotated: High, RefreshReuseAccepted: Critical,
+	RefreshFamilyNotRevoked: High, ScopeWidenedOnRefresh: Critical,
+	LogoutSessionStillActive: Critical, LogoutTokenStillActive: Critical,
+	OverPermission: Critical, UnderPermission: High, AuthzError: Medium,
+	BreakglassDenied: Critical, BreakglassNoReasonAccepted: High, BreakglassOverPermission: Critical,
+	BreakglassNotExpired: Critical, BreakglassNotAudited: Critical,
+	ServiceAccountDenied: High, ServiceAccountScopeWidened: Critical,
+	ServiceAccountLongLivedToken: High, ServiceAccountRefreshIssued: Medium,
+	AuditEventMissing: High, LatencyRegression: Medium, ErrorRateRegression: High,
+}
+
+// Step names: the vocabulary journeys record under and the comparison reads. Each
+// decision step has a rule: which class a wrongly allowed and a wrongly denied
+// decision raise.
+const (
+	StepLogin              = "login"
+	StepProbe              = "probe"
+	StepRefresh            = "refresh"
+	StepRefreshReplay      = "refresh.replay"
+	StepRefreshFamily      = "refresh.family"
+	StepLogout             = "logout"
+	StepLogoutProbe        = "logout.probe"
+	StepLogoutRefresh      = "logout.refresh"
+	StepLogoutIntrospect   = "logout.introspect"
+	StepBreakglass         = "breakglass.request"
+	StepBreakglassNoReason = "breakglass.no_reason"
+	StepBreakglassAccess   = "breakglass.access"
+	StepBreakglassExpired  = "breakglass.expired"
+	StepBreakglassInelig   = "breakglass.ineligible"
+	StepBreakglassAudit    = "breakglass.audit"
+	StepServiceToken       = "service.token"
+	StepServiceProbe       = "service.probe"
+	StepAudit              = "audit"
+)
+
+// decisionRule says which class a decision that disagrees with the expected one
+// raises: allowed names the class when the step allowed what must be denied, denied
+// the class when it denied what must be allowed. An empty class means the direction
+// cannot be a regression.
+type decisionRule struct{ allowed, denied Class }
+
+var decisionRules = map[string]decisionRule{
+	StepLogin:              {denied: LoginFailed},
+	StepProbe:              {allowed: OverPermission, denied: UnderPermission},
+	StepRefresh:            {denied: RefreshFailed},
+	StepRefreshReplay:      {allowed: RefreshReuseAccepted},
+	StepRefreshFamily:      {allowed: RefreshFamilyNotRevoked},
+	StepLogoutProbe:        {allowed: LogoutSessionStillActive},
+	StepLogoutRefresh:      {allowed: LogoutTokenStillActive},
+	StepLogoutIntrospect:   {allowed: LogoutTokenStillActive},
+	StepBreakglass:         {denied: BreakglassDenied},
+	StepBreakglassNoReason: {allowed: BreakglassNoReasonAccepted},
+	StepBreakglassAccess:   {allowed: OverPermission, denied: BreakglassDenied},
+	StepBreakglassExpired:  {allowed: BreakglassNotExpired},
+	StepBreakglassInelig:   {allowed: BreakglassOverPermission},
+	StepBreakglassAudit:    {denied: BreakglassNotAudited},
+	StepServiceToken:       {denied: ServiceAccountDenied},
+	StepServiceProbe:       {allowed: OverPermission, denied: ServiceAccountDenied},
+	StepAudit:              {denied: AuditEventMissing},
+}

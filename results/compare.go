@@ -1,0 +1,297 @@
+package results
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// CompareOptions tune the comparison.
+type CompareOptions struct {
+	// AA marks an A/A run (legacy against itself): only parity between the two sides
+	// counts, policy checks that judge one side alone are off, so the run measures
+	// the noise floor of the harness.
+	AA bool
+	// MaxAccessTTL is the policy ceiling on access-token and service-token lifetimes
+	// (DOMAIN.md: 1h).
+	MaxAccessTTL time.Duration
+	// TTLTolerance, when > 0, also flags a candidate lifetime that differs from the
+	// legacy one by more than this fraction.
+	TTLTolerance float64
+	// Examples is how many examples a finding keeps.
+	Examples int
+}
+
+func (o CompareOptions) withDefaults() CompareOptions {
+	if o.MaxAccessTTL == 0 {
+		o.MaxAccessTTL = time.Hour
+	}
+	if o.Examples == 0 {
+		o.Examples = 5
+	}
+	return o
+}
+
+// Example is one occurrence of a finding.
+type Example struct {
+	Persona   string `json:"persona"`
+	Iteration uint64 `json:"iter"`
+	Target    string `json:"target,omitempty"`
+	Legacy    string `json:"legacy"`
+	Candidate string `json:"candidate"`
+}
+
+// Finding is a regression class observed on one step for one persona kind.
+type Finding struct {
+	Class       Class     `json:"class"`
+	Severity    Severity  `json:"severity"`
+	Journey     string    `json:"journey"`
+	Step        string    `json:"step"`
+	PersonaKind string    `json:"persona_kind"`
+	Count       int       `json:"count"`
+	Examples    []Example `json:"examples"`
+	// Detail explains findings that are not about single records (error rates,
+	// latency), in one sentence.
+	Detail string `json:"detail,omitempty"`
+}
+
+type findingKey struct {
+	class               Class
+	journey, step, kind string
+}
+
+// Comparer pairs legacy and candidate records as they stream in and turns every
+// disagreement into findings. It is not safe for concurrent use: feed it from one
+// goroutine.
+type Comparer struct {
+	opt      CompareOptions
+	pending  map[Key]*Record
+	findings map[findingKey]*Finding
+	order    []findingKey
+	// Compared counts candidate records judged; Uncomparable those that could not be
+	// (the legacy side errored or never ran).
+	Compared, Uncomparable int
+}
+
+// NewComparer returns a Comparer with the given options.
+func NewComparer(opt CompareOptions) *Comparer {
+	return &Comparer{opt: opt.withDefaults(), pending: make(map[Key]*Record), findings: make(map[findingKey]*Finding)}
+}
+
+// Add feeds one record. Records of the two sides may arrive in any order.
+func (c *Comparer) Add(r *Record) {
+	k := r.Key()
+	other, ok := c.pending[k]
+	if !ok {
+		cp := *r
+		c.pending[k] = &cp
+		return
+	}
+	delete(c.pending, k)
+	if other.Side == r.Side {
+		// The same step twice on one side: a journey bug, not a regression. Keep the
+		// newer and go on waiting for the other side.
+		cp := *r
+		c.pending[k] = &cp
+		return
+	}
+	if r.Side == Candidate {
+		c.judge(other, r)
+	} else {
+		c.judge(r, other)
+	}
+}
+
+// Findings judges what is still unpaired (a candidate step whose legacy twin never
+// ran is judged on its own facts) and returns every finding, most severe first.
+func (c *Comparer) Findings() []Finding {
+	keys := make([]Key, 0, len(c.pending))
+	for k, r := range c.pending {
+		if r.Side == Candidate {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keyLess(keys[i], keys[j]) })
+	for _, k := range keys {
+		c.judge(nil, c.pending[k])
+		delete(c.pending, k)
+	}
+	out := make([]Finding, 0, len(c.order))
+	for _, k := range c.order {
+		out = append(out, *c.findings[k])
+	}
+	SortFindings(out)
+	return out
+}
+
+// SortFindings orders findings by severity, then class, journey, step and kind.
+func SortFindings(fs []Finding) {
+	rank := map[Severity]int{Critical: 0, High: 1, Medium: 2, Low: 3, Info: 4}
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if rank[a.Severity] != rank[b.Severity] {
+			return rank[a.Severity] < rank[b.Severity]
+		}
+		return strings.Join([]string{string(a.Class), a.Journey, a.Step, a.PersonaKind}, "\x00") <
+			strings.Join([]string{string(b.Class), b.Journey, b.Step, b.PersonaKind}, "\x00")
+	})
+}
+
+func keyLess(a, b Key) bool {
+	if a.Persona != b.Persona {
+		return a.Persona < b.Persona
+	}
+	if a.Iteration != b.Iteration {
+		return a.Iteration < b.Iteration
+	}
+	return a.Step+a.Target < b.Step+b.Target
+}
+
+// judge compares one candidate record with its legacy twin (nil when it never ran).
+func (c *Comparer) judge(leg, cand *Record) {
+	if cand.Outcome != OK {
+		// Availability errors go to ERROR_RATE_REGRESSION through the step
+		// statistics; unsupported and skipped steps decide nothing.
+		return
+	}
+	legOK := leg != nil && leg.Outcome == OK
+	c.Compared++
+	if rule, ok := decisionRules[cand.Step]; ok {
+		c.judgeDecision(rule, leg, legOK, cand)
+	}
+	switch cand.Step {
+	case StepLogin:
+		c.judgeLogin(leg, legOK, cand)
+	case StepRefresh:
+		if !c.opt.AA && cand.Facts.Rotated != nil && !*cand.Facts.Rotated {
+			c.add(RefreshNotRotated, cand, "rotated", "not rotated")
+		}
+		if len(cand.Facts.Widened) > 0 {
+			c.add(ScopeWidenedOnRefresh, cand, "", "added "+strings.Join(cand.Facts.Widened, " "))
+		}
+	case StepServiceToken:
+		c.judgeServiceToken(leg, legOK, cand)
+	}
+}
+
+func (c *Comparer) judgeDecision(rule decisionRule, leg *Record, legOK bool, cand *Record) {
+	want := cand.Facts.Expected
+	if want == "" {
+		if !legOK || leg.Facts.Decision == "" {
+			c.Uncomparable++
+			return
+		}
+		want = leg.Facts.Decision
+	}
+	got := cand.Facts.Decision
+	if got == want {
+		return
+	}
+	legVal := want + " (expected)"
+	if legOK {
+		legVal = leg.Facts.Decision
+	}
+	candVal := got
+	if cand.Facts.Status != 0 {
+		candVal = fmt.Sprintf("%s (HTTP %d)", got, cand.Facts.Status)
+	}
+	switch {
+	case got != Allow && got != Deny:
+		c.add(AuthzError, cand, legVal, candVal)
+	case got == Allow && rule.allowed != "":
+		c.add(rule.allowed, cand, legVal, candVal)
+	case got == Deny && rule.denied != "":
+		c.add(rule.denied, cand, legVal, candVal)
+	}
+}
+
+func (c *Comparer) judgeLogin(leg *Record, legOK bool, cand *Record) {
+	f := cand.Facts
+	if f.Decision != Allow {
+		return
+	}
+	if len(f.MissingClaims) > 0 {
+		c.add(ClaimMissing, cand, "", "missing "+strings.Join(f.MissingClaims, " "))
+	}
+	if legOK && leg.Facts.Decision == Allow && !sameSet(leg.Facts.Roles, f.Roles) {
+		c.add(RoleMappingDrift, cand, strings.Join(leg.Facts.Roles, " "), strings.Join(f.Roles, " "))
+	}
+	c.judgeTTL(TTLDrift, leg, legOK, cand)
+}
+
+func (c *Comparer) judgeServiceToken(leg *Record, legOK bool, cand *Record) {
+	f := cand.Facts
+	if f.Decision != Allow {
+		return
+	}
+	if legOK && leg.Facts.Decision == Allow {
+		if extra := minus(f.Scopes, leg.Facts.Scopes); len(extra) > 0 {
+			c.add(ServiceAccountScopeWidened, cand, strings.Join(leg.Facts.Scopes, " "), "added "+strings.Join(extra, " "))
+		}
+	}
+	if c.opt.AA {
+		return
+	}
+	if f.TTL < 0 || time.Duration(f.TTL)*time.Second > c.opt.MaxAccessTTL {
+		c.add(ServiceAccountLongLivedToken, cand, fmt.Sprintf("<= %s", c.opt.MaxAccessTTL), ttlString(f.TTL))
+	}
+	if f.RefreshIssued {
+		c.add(ServiceAccountRefreshIssued, cand, "no refresh token", "refresh token issued")
+	}
+}
+
+// judgeTTL flags a lifetime over policy (not in A/A mode) or, with a tolerance, one
+// that differs from legacy's.
+func (c *Comparer) judgeTTL(class Class, leg *Record, legOK bool, cand *Record) {
+	ttl := cand.Facts.TTL
+	if ttl == 0 {
+		return
+	}
+	if !c.opt.AA && (ttl < 0 || time.Duration(ttl)*time.Second > c.opt.MaxAccessTTL) {
+		c.add(class, cand, fmt.Sprintf("<= %s (policy)", c.opt.MaxAccessTTL), ttlString(ttl))
+		return
+	}
+	if c.opt.TTLTolerance > 0 && legOK && leg.Facts.TTL > 0 && ttl > 0 {
+		if d := math.Abs(float64(ttl-leg.Facts.TTL)) / float64(leg.Facts.TTL); d > c.opt.TTLTolerance {
+			c.add(class, cand, ttlString(leg.Facts.TTL), ttlString(ttl))
+		}
+	}
+}
+
+func ttlString(s int64) string {
+	if s < 0 {
+		return "no expiry"
+	}
+	return (time.Duration(s) * time.Second).String()
+}
+
+func (c *Comparer) add(class Class, cand *Record, legVal, candVal string) {
+	k := findingKey{class: class, journey: cand.Journey, step: cand.Step, kind: cand.Kind}
+	f, ok := c.findings[k]
+	if !ok {
+		f = &Finding{Class: class, Severity: class.Severity(), Journey: cand.Journey, Step: cand.Step, PersonaKind: cand.Kind}
+		c.findings[k] = f
+		c.order = append(c.order, k)
+	}
+	f.Count++
+	if len(f.Examples) < c.opt.Examples {
+		f.Examples = append(f.Examples, Example{Persona: cand.Persona, Iteration: cand.Iteration, Target: cand.Target, Legacy: legVal, Candidate: candVal})
+	}
+}
+
+func sameSet(a, b []string) bool { return len(minus(a, b)) == 0 && len(minus(b, a)) == 0 }
+
+// minus returns the members of a that are not in b, sorted.
+func minus(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if !slices.Contains(b, s) && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
