@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/cutover-dev/cutover/internal/exitcode"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// state is the process state a command sees, passed in so the whole CLI runs
+// in-process in tests.
+type state struct {
+	args           []string
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// command is one subcommand.
+type command struct {
+	name, usage, summary string
+	run                  func(ctx context.Context, st *state, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"run", "run FILE [--out DIR]", "run the rehearsal described by FILE", cmdRun},
+		{"validate", "validate FILE", "check FILE and report every problem with its line", cmdValidate},
+		{"version", "version", "print the version", func(_ context.Context, st *state, _ []string) error {
+			fmt.Fprintln(st.stdout, "cutover", version)
+			return nil
+		}},
+	}
+}
+
+// run dispatches to a subcommand and turns its error into an exit code: the one
+// place where errors become statuses.
+func run(ctx context.Context, st *state) exitcode.Code {
+	err := dispatch(ctx, st)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(st.stderr, "cutover: %v\n", err)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitcode.Pass
+	}
+	return exitcode.Of(err)
+}
+
+func dispatch(ctx context.Context, st *state) error {
+	if len(st.args) == 0 || st.args[0] == "help" || st.args[0] == "-h" || st.args[0] == "--help" {
+		usage(st.stderr)
+		if len(st.args) == 0 {
+			return exitcode.With(errors.New("no command"), exitcode.Usage)
+		}
+		return flag.ErrHelp
+	}
+	for _, c := range commands() {
+		if c.name == st.args[0] {
+			return c.run(ctx, st, st.args[1:])
+		}
+	}
+	usage(st.stderr)
+	return exitcode.With(fmt.Errorf("unknown command %q", st.args[0]), exitcode.Usage)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: cutover COMMAND [ARGS]")
+	fmt.Fprintln(w)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-45s %s\n", c.usage, c.summary)
+	}
+	fmt.Fprintln(w, "\nexit codes: 0 pass, 1 parity regression, 2 usage or config error, 3 aborted,")
+	fmt.Fprintln(w, "            4 precondition failed, 5 performance regression only")
+}
+
+// flags parses a subcommand's flags; positional arguments may come before or after
+// the flags. A parse error is a usage error.
+func flags(fs *flag.FlagSet, st *state, args []string) ([]string, error) {
+	fs.SetOutput(st.stderr)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, exitcode.With(err, exitcode.Usage)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+}

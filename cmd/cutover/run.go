@@ -1,0 +1,86 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/cutover-dev/cutover/internal/config"
+	"github.com/cutover-dev/cutover/internal/exitcode"
+	"github.com/cutover-dev/cutover/internal/rehearsal"
+	"github.com/cutover-dev/cutover/results"
+)
+
+func cmdValidate(_ context.Context, st *state, args []string) error {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	pos, err := flags(fs, st, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return exitcode.With(errors.New("validate takes one FILE"), exitcode.Usage)
+	}
+	cfg, err := config.Read(pos[0], st.getenv)
+	if err != nil {
+		return exitcode.With(err, exitcode.Usage)
+	}
+	fmt.Fprintf(st.stdout, "%s: ok (%s, %d journeys, %d probes)\n", pos[0], cfg.Name, len(cfg.Journeys), len(cfg.Probes))
+	return nil
+}
+
+func cmdRun(ctx context.Context, st *state, args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	out := fs.String("out", "", "results folder (default out/NAME-TIMESTAMP)")
+	pos, err := flags(fs, st, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return exitcode.With(errors.New("run takes one FILE"), exitcode.Usage)
+	}
+	cfg, err := config.Read(pos[0], st.getenv)
+	if err != nil {
+		return exitcode.With(err, exitcode.Usage)
+	}
+	return runConfig(ctx, st, cfg, *out, nil)
+}
+
+// runConfig runs a loaded config, prints the summary table and turns the verdict
+// into an error carrying its exit code.
+func runConfig(ctx context.Context, st *state, cfg *config.File, out string, drifts []string) error {
+	if out == "" {
+		out = filepath.Join("out", fmt.Sprintf("%s-%s", cfg.Name, time.Now().UTC().Format("20060102T150405Z")))
+	}
+	sum, err := rehearsal.Run(ctx, cfg, rehearsal.Options{Out: out, Log: st.stderr, Version: version, Drifts: drifts})
+	if sum == nil {
+		return err
+	}
+	if terr := results.WriteTable(st.stdout, sum); terr != nil {
+		err = errors.Join(err, terr)
+	}
+	fmt.Fprintf(st.stdout, "\nresults: %s\n", filepath.Join(out, rehearsal.SummaryFile))
+	if err != nil {
+		return err
+	}
+	return verdictErr(sum, rehearsal.AnalysisOptions(cfg).Gate)
+}
+
+// verdictErr maps a summary's verdict to an exit code.
+func verdictErr(sum *results.Summary, gate results.Gate) error {
+	switch sum.Verdict {
+	case results.VerdictAborted:
+		return exitcode.With(fmt.Errorf("aborted: %s", sum.Meta.Aborted), exitcode.Aborted)
+	case results.VerdictFail:
+		failing := sum.Failing(gate)
+		for _, f := range failing {
+			if !f.Class.Performance() {
+				return exitcode.With(fmt.Errorf("%d finding(s) fail the thresholds", len(failing)), exitcode.Regression)
+			}
+		}
+		return exitcode.With(fmt.Errorf("%d performance finding(s) fail the thresholds", len(failing)), exitcode.Performance)
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+// Package config reads a rehearsal file: the stacks, the personas, the journeys,
+// the load and the thresholds of one run. Decoding is strict (unknown keys and wrong
+// types are errors) and every problem is reported at once with its file:line.
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/personas"
+)
+
+// File is a rehearsal file.
+type File struct {
+	Version    int                `yaml:"version"`
+	Name       string             `yaml:"name"`
+	Seed       uint64             `yaml:"seed"`
+	Mode       string             `yaml:"mode"`
+	Stacks     Stacks             `yaml:"stacks"`
+	Personas   Personas           `yaml:"personas"`
+	Journeys   []journeys.Journey `yaml:"journeys"`
+	Probes     []journeys.Probe   `yaml:"probes"`
+	Resources  journeys.Resources `yaml:"resources"`
+	Load       Load               `yaml:"load"`
+	Thresholds Thresholds         `yaml:"thresholds"`
+
+	// Path and Hash identify the file the config came from.
+	Path string `yaml:"-"`
+	Hash string `yaml:"-"`
+	root *yaml.Node
+}
+
+// Modes of a run.
+const (
+	ModeParity = "parity"
+	// ModeAA runs legacy against itself: the noise floor of the harness.
+	ModeAA = "aa"
+)
+
+// Stacks are the two sides and where the harness may send traffic.
+type Stacks struct {
+	Legacy    Side `yaml:"legacy"`
+	Candidate Side `yaml:"candidate"`
+	// AllowHosts lists the hosts the harness may send to; any other is refused.
+	AllowHosts []string `yaml:"allow_hosts"`
+}
+
+// Side configures one stack's adapter.
+type Side struct {
+	// Adapter is "legacy" (declarative homegrown) or "oidc".
+	Adapter   string                 `yaml:"adapter"`
+	Legacy    *journeys.LegacyConfig `yaml:"legacy"`
+	OIDC      *journeys.OIDCConfig   `yaml:"oidc"`
+	Resources journeys.Resources     `yaml:"resources"`
+}
+
+// Personas says where the population comes from.
+type Personas struct {
+	Generate *Generate `yaml:"generate"`
+}
+
+// Generate describes a synthetic population.
+type Generate struct {
+	Count           int          `yaml:"count"`
+	Mix             personas.Mix `yaml:"mix"`
+	SHA256Share     float64      `yaml:"sha256_share"`
+	UnassignedShare float64      `yaml:"unassigned_share"`
+	PanelSize       int          `yaml:"panel_size"`
+}
+
+// Options returns the generator options.
+func (g Generate) Options() personas.GenerateOptions {
+	return personas.GenerateOptions{Count: g.Count, Mix: g.Mix, LegacySHA256Share: g.SHA256Share, UnassignedShare: g.UnassignedShare, PanelSize: g.PanelSize}
+}
+
+// Load is the schedule.
+type Load struct {
+	Profile     Profile       `yaml:"profile"`
+	Duration    time.Duration `yaml:"duration"`
+	MaxInFlight int           `yaml:"max_in_flight"`
+	StepTimeout time.Duration `yaml:"step_timeout"`
+	Drain       time.Duration `yaml:"drain"`
+	// MaxRate is the safety ceiling: a profile that would exceed it is refused.
+	MaxRate float64 `yaml:"max_rate"`
+}
+
+// Profile is a load shape.
+type Profile struct {
+	// Type is "constant".
+	Type string  `yaml:"type"`
+	Rate float64 `yaml:"rate"`
+}
+
+// Thresholds turn findings into a verdict.
+type Thresholds struct {
+	FailOn         []string      `yaml:"fail_on"`
+	LatencyRatio   float64       `yaml:"latency_ratio"`
+	ErrorRateDelta float64       `yaml:"error_rate_delta"`
+	MaxAccessTTL   time.Duration `yaml:"max_access_ttl"`
+}
+
+// Read reads and validates the file at path, expanding ${VAR} from env.
+func Read(path string, env func(string) string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, b, env)
+}
+
+var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Parse decodes and validates a rehearsal file. name is used in messages. ${VAR}
+// references are replaced from env; an unset variable is an error.
+func Parse(name string, data []byte, env func(string) string) (*File, error) {
+	var missing []error
+	lines := bytes.Split(data, []byte("\n"))
+	for i, line := range lines {
+		lines[i] = varRef.ReplaceAllFunc(line, func(m []byte) []byte {
+			v := env(string(m[2 : len(m)-1]))
+			if v == "" {
+				missing = append(missing, fmt.Errorf("%s:%d: environment variable %s is not set", name, i+1, m[2:len(m)-1]))
+			}
+			return []byte(v)
+		})
+	}
+	if len(missing) > 0 {
+		return nil, errors.Join(missing...)
+	}
+	expanded := bytes.Join(lines, []byte("\n"))
+	f := &File{Path: name}
+	sum := sha256.Sum256(data)
+	f.Hash = hex.EncodeToString(sum[:8])
+	var root yaml.Node
+	if err := yaml.Unmarshal(expanded, &root); err != nil {
+		return nil, yamlErr(name, err)
+	}
+	f.root = &root
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlErr(name, err)
+	}
+	f.defaults()
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// yamlErr rewrites the YAML library's "line N: msg" lines as "file:N: msg", one
+// error per problem.
+func yamlErr(name string, err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		errs := make([]error, 0, len(te.Errors))
+		for _, e := range te.Errors {
+			errs = append(errs, fmt.Errorf("%s:%s", name, strings.TrimPrefix(e, "line ")))
+		}
+		return errors.Join(errs...)
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		return fmt.Errorf("%s:%s", name, rest)
+	}
+	return fmt.Errorf("%s: %s", name, msg)
+}
+
+func (f *File) defaults() {
+	if f.Mode == "" {
+		f.Mode = ModeParity
+	}
+	if f.Load.MaxInFlight == 0 {
+		f.Load.MaxInFlight = 256
+	}
+	if f.Load.StepTimeout == 0 {
+		f.Load.StepTimeout = 10 * time.Second
+	}
+	if f.Load.Drain == 0 {
+		f.Load.Drain = 15 * time.Second
+	}
+	if f.Load.MaxRate == 0 {
+		f.Load.MaxRate = 200
+	}
+	if f.Thresholds.FailOn == nil {
+		f.Thresholds.FailOn = []string{"critical", "high", "medium"}
+	}
+	if f.Thresholds.MaxAccessTTL == 0 {
+		f.Thresholds.MaxAccessTTL = time.Hour
+	}
+	for i := range f.Journeys {
+		if f.Journeys[i].Weight == 0 {
+			f.Journeys[i].Weight = 1
+		}
+	}
+}
+
+// line returns the line of the node at a path of mapping keys and sequence indexes
+// ("stacks", "legacy", "adapter"; "journeys", "0", "name"), or of the deepest
+// ancestor found.
+func (f *File) line(path ...string) int {
+	if f.root == nil || len(f.root.Content) == 0 {
+		return 0
+	}
+	n := f.root.Content[0]
+	line := n.Line
+	for _, key := range path {
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == key {
+					line = n.Content[i].Line
+					next = n.Content[i+1]
+					break
+				}
+			}
+		case yaml.SequenceNode:
+			var idx int
+			if _, err := fmt.Sscan(key, &idx); err == nil && idx >= 0 && idx < len(n.Content) {
+				next = n.Content[idx]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
+}

@@ -1,0 +1,221 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/personas"
+	"github.com/cutover-dev/cutover/results"
+)
+
+// problems collects validation errors with their file:line.
+type problems struct {
+	f    *File
+	errs []error
+}
+
+func (p *problems) add(path []string, format string, a ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s:%d: %s: %s", p.f.Path, p.f.line(path...), strings.Join(path, "."), fmt.Sprintf(format, a...)))
+}
+
+// Validate checks the whole file and returns every problem, joined.
+func (f *File) Validate() error {
+	p := &problems{f: f}
+	if f.Version != 1 {
+		p.add([]string{"version"}, "is %d; want 1", f.Version)
+	}
+	if f.Name == "" {
+		p.add([]string{"name"}, "is empty")
+	}
+	if f.Mode != ModeParity && f.Mode != ModeAA {
+		p.add([]string{"mode"}, "is %q; want %q or %q", f.Mode, ModeParity, ModeAA)
+	}
+	f.validateSide(p, "legacy", f.Stacks.Legacy)
+	if f.Mode == ModeParity {
+		f.validateSide(p, "candidate", f.Stacks.Candidate)
+	}
+	if len(f.Stacks.AllowHosts) == 0 {
+		p.add([]string{"stacks", "allow_hosts"}, "is empty: name the hosts the harness may send traffic to")
+	}
+	f.validatePersonas(p)
+	f.validateJourneys(p)
+	f.validateLoad(p)
+	for i, s := range f.Thresholds.FailOn {
+		if !slices.Contains([]string{"critical", "high", "medium", "low"}, s) {
+			p.add([]string{"thresholds", "fail_on", strconv.Itoa(i)}, "%q is not a severity (critical, high, medium, low)", s)
+		}
+	}
+	if f.Thresholds.LatencyRatio != 0 && f.Thresholds.LatencyRatio <= 1 {
+		p.add([]string{"thresholds", "latency_ratio"}, "is %v; want > 1", f.Thresholds.LatencyRatio)
+	}
+	if f.Thresholds.ErrorRateDelta < 0 || f.Thresholds.ErrorRateDelta >= 1 {
+		p.add([]string{"thresholds", "error_rate_delta"}, "is %v; want in [0, 1)", f.Thresholds.ErrorRateDelta)
+	}
+	return errors.Join(p.errs...)
+}
+
+func (f *File) validateSide(p *problems, name string, s Side) {
+	at := func(k ...string) []string { return append([]string{"stacks", name}, k...) }
+	switch s.Adapter {
+	case "legacy":
+		if s.Legacy == nil {
+			p.add(at("legacy"), "missing: the legacy adapter needs its description")
+			return
+		}
+		f.checkURL(p, at("legacy", "base_url"), s.Legacy.BaseURL)
+		if m := s.Legacy.Login.Mode; m != "form" && m != "json" {
+			p.add(at("legacy", "login", "mode"), "is %q; want form or json", m)
+		}
+		if s.Legacy.Login.Path == "" {
+			p.add(at("legacy", "login", "path"), "is empty")
+		}
+		if s.Legacy.Session.Cookie == "" && s.Legacy.Session.Header == "" {
+			p.add(at("legacy", "session"), "names neither a cookie nor a header")
+		}
+		if s.Legacy.Me.Path == "" || s.Legacy.Me.Roles == "" {
+			p.add(at("legacy", "me"), "needs path and roles")
+		}
+	case "oidc":
+		if s.OIDC == nil {
+			p.add(at("oidc"), "missing: the oidc adapter needs its description")
+			return
+		}
+		f.checkURL(p, at("oidc", "issuer"), s.OIDC.Issuer)
+		if s.OIDC.ClientID == "" {
+			p.add(at("oidc", "client_id"), "is empty")
+		}
+		if _, err := url.Parse(s.OIDC.RedirectURI); err != nil || s.OIDC.RedirectURI == "" {
+			p.add(at("oidc", "redirect_uri"), "is not a URL")
+		}
+	default:
+		p.add(at("adapter"), "is %q; want legacy or oidc", s.Adapter)
+	}
+}
+
+// checkURL checks an absolute http(s) URL whose host is allowed.
+func (f *File) checkURL(p *problems, path []string, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(path, "%q is not an absolute http(s) URL", raw)
+		return
+	}
+	if !slices.Contains(f.Stacks.AllowHosts, u.Hostname()) {
+		p.add(path, "host %q is not in stacks.allow_hosts; the harness refuses to send traffic there", u.Hostname())
+	}
+}
+
+func (f *File) validatePersonas(p *problems) {
+	g := f.Personas.Generate
+	if g == nil {
+		p.add([]string{"personas"}, "needs generate")
+		return
+	}
+	if g.Count <= 0 {
+		p.add([]string{"personas", "generate", "count"}, "is %d; want > 0", g.Count)
+	}
+	if g.Mix != nil {
+		if _, err := g.Mix.Counts(max(g.Count, 1)); err != nil {
+			p.add([]string{"personas", "generate", "mix"}, "%v", err)
+		}
+	}
+	for _, s := range []struct {
+		k string
+		v float64
+	}{{"sha256_share", g.SHA256Share}, {"unassigned_share", g.UnassignedShare}} {
+		if s.v < 0 || s.v > 1 {
+			p.add([]string{"personas", "generate", s.k}, "is %v; want in [0, 1]", s.v)
+		}
+	}
+}
+
+func (f *File) validateJourneys(p *problems) {
+	if len(f.Journeys) == 0 {
+		p.add([]string{"journeys"}, "is empty")
+	}
+	seen := map[string]bool{}
+	for i, j := range f.Journeys {
+		at := func(k ...string) []string { return append([]string{"journeys", strconv.Itoa(i)}, k...) }
+		if j.Name == "" {
+			p.add(at("name"), "is empty")
+		} else if seen[j.Name] {
+			p.add(at("name"), "%q is used twice", j.Name)
+		}
+		seen[j.Name] = true
+		if len(j.Kinds) == 0 {
+			p.add(at("kinds"), "is empty")
+		}
+		for k, kind := range j.Kinds {
+			if !kind.Valid() {
+				p.add(at("kinds", strconv.Itoa(k)), "%q is not a persona kind (%v)", kind, personas.Kinds)
+			}
+		}
+		if len(j.Steps) == 0 {
+			p.add(at("steps"), "is empty")
+		}
+		for k, s := range j.Steps {
+			if !slices.Contains(journeys.StepGroups, s) {
+				p.add(at("steps", strconv.Itoa(k)), "%q is not a step (%s)", s, strings.Join(journeys.StepGroups, ", "))
+			}
+		}
+		if j.Weight < 0 {
+			p.add(at("weight"), "is %v; want >= 0", j.Weight)
+		}
+	}
+	for i, pr := range f.Probes {
+		at := func(k ...string) []string { return append([]string{"probes", strconv.Itoa(i)}, k...) }
+		if !pr.Kind.Valid() {
+			p.add(at("kind"), "%q is not a persona kind", pr.Kind)
+		}
+		if pr.Expect != "" && pr.Expect != results.Allow && pr.Expect != results.Deny {
+			p.add(at("expect"), "is %q; want allow, deny or empty (legacy decides)", pr.Expect)
+		}
+		typ, sel, ok := strings.Cut(pr.Resource, ":")
+		if !ok || sel == "" {
+			p.add(at("resource"), "is %q; want type:selector, e.g. record:{self}", pr.Resource)
+			continue
+		}
+		for _, side := range []string{"legacy", "candidate"} {
+			if _, ok := f.SideResources(side)[typ][pr.Action]; !ok {
+				p.add(at("action"), "no %s request template for %s %s (resources.%s.%s)", side, pr.Action, typ, typ, pr.Action)
+			}
+		}
+	}
+}
+
+// SideResources returns the request templates of a side: its own, else the shared.
+func (f *File) SideResources(side string) journeys.Resources {
+	s := f.Stacks.Legacy
+	if side == "candidate" && f.Mode == ModeParity {
+		s = f.Stacks.Candidate
+	}
+	if s.Resources != nil {
+		return s.Resources
+	}
+	return f.Resources
+}
+
+func (f *File) validateLoad(p *problems) {
+	l := f.Load
+	if l.Duration <= 0 {
+		p.add([]string{"load", "duration"}, "is %s; want > 0", l.Duration)
+	}
+	switch l.Profile.Type {
+	case "constant":
+		if l.Profile.Rate <= 0 {
+			p.add([]string{"load", "profile", "rate"}, "is %v; want > 0", l.Profile.Rate)
+		}
+		if l.Profile.Rate > l.MaxRate {
+			p.add([]string{"load", "profile", "rate"}, "%v/s exceeds the safety ceiling load.max_rate %v/s", l.Profile.Rate, l.MaxRate)
+		}
+	default:
+		p.add([]string{"load", "profile", "type"}, "is %q; want constant", l.Profile.Type)
+	}
+	if l.MaxInFlight < 0 {
+		p.add([]string{"load", "max_in_flight"}, "is %d; want > 0", l.MaxInFlight)
+	}
+}

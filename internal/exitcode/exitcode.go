@@ -1,0 +1,54 @@
+// Package exitcode is the one list of cutover's exit codes: errors are tagged with a
+// code where they arise, and main turns the tag into the process status.
+package exitcode
+
+import "errors"
+
+// Code is a process exit status.
+type Code int
+
+// The exit codes, as the README lists them.
+const (
+	// Pass: no finding fails the thresholds.
+	Pass Code = 0
+	// Regression: a parity regression (authorization, session, break-glass,
+	// service account, audit) fails the thresholds.
+	Regression Code = 1
+	// Usage: bad arguments or a bad config file.
+	Usage Code = 2
+	// Aborted: stopped by a signal or a safety rule; a partial report was written.
+	Aborted Code = 3
+	// Precondition: a stack unreachable, or the personas differ between stacks.
+	Precondition Code = 4
+	// Performance: only performance regressions (latency, error rate) fail.
+	Performance Code = 5
+)
+
+type coded struct {
+	err  error
+	code Code
+}
+
+func (e *coded) Error() string { return e.err.Error() }
+func (e *coded) Unwrap() error { return e.err }
+
+// With tags err with code. A nil err stays nil.
+func With(err error, code Code) error {
+	if err == nil {
+		return nil
+	}
+	return &coded{err: err, code: code}
+}
+
+// Of returns the code err is tagged with: Pass for nil, and Aborted for an untagged
+// error, since the run did not complete as configured.
+func Of(err error) Code {
+	if err == nil {
+		return Pass
+	}
+	var c *coded
+	if errors.As(err, &c) {
+		return c.code
+	}
+	return Aborted
+}

@@ -1,0 +1,42 @@
+package rehearsal
+
+import (
+	"io"
+
+	"github.com/cutover-dev/cutover/results"
+)
+
+// pipeline funnels records from every journey through one goroutine that writes
+// them and feeds the analysis, so neither needs a lock and no record is lost when
+// the run stops early.
+type pipeline struct {
+	ch   chan *results.Record
+	done chan error
+}
+
+func newPipeline(w io.Writer, a *results.Analysis) *pipeline {
+	p := &pipeline{ch: make(chan *results.Record, 4096), done: make(chan error, 1)}
+	go func() {
+		rw := results.NewWriter(w)
+		var err error
+		for r := range p.ch {
+			if err == nil {
+				err = rw.Write(r)
+			}
+			a.Add(r)
+		}
+		if ferr := rw.Flush(); err == nil {
+			err = ferr
+		}
+		p.done <- err
+	}()
+	return p
+}
+
+func (p *pipeline) emit(r *results.Record) { p.ch <- r }
+
+// close waits for every record to be written and returns the first write error.
+func (p *pipeline) close() error {
+	close(p.ch)
+	return <-p.done
+}

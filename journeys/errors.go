@@ -1,0 +1,79 @@
+package journeys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+)
+
+// ErrUnsupported marks a capability the stack does not offer (no revocation
+// endpoint, no break-glass grant). Steps that need it are recorded as unsupported,
+// never as failures.
+var ErrUnsupported = errors.New("not supported by this stack")
+
+// RefusedError is a stack's explicit "no": a login with bad credentials, a refresh
+// token it will not honour, a grant it declines. It is a decision, not an outage.
+type RefusedError struct {
+	Status int
+	// Reason is the stack's error code (e.g. "invalid_grant"), never a credential.
+	Reason string
+}
+
+func (e *RefusedError) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("refused (HTTP %d)", e.Status)
+	}
+	return fmt.Sprintf("refused (HTTP %d): %s", e.Status, e.Reason)
+}
+
+// UnavailableError is an availability failure: a 5xx, a timeout, a refused
+// connection. Under load these go to ERROR_RATE_REGRESSION, never to an
+// authorization or session class.
+type UnavailableError struct {
+	Op     string
+	Status int
+	Err    error
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("%s: unavailable (HTTP %d)", e.Op, e.Status)
+	}
+	return fmt.Sprintf("%s: unavailable: %v", e.Op, e.Err)
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// ProtocolError is an answer the harness cannot use: garbage JSON, a page without
+// the expected form, a token that does not parse or verify, a redirect loop.
+type ProtocolError struct {
+	Op  string
+	Msg string
+}
+
+func (e *ProtocolError) Error() string { return e.Op + ": " + e.Msg }
+
+func protocolErr(op, format string, a ...any) error {
+	return &ProtocolError{Op: op, Msg: fmt.Sprintf(format, a...)}
+}
+
+// transportErr turns a client error into an UnavailableError, dropping the URL
+// (which may carry a code or state) from the message.
+func transportErr(op string, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		err = errors.New("timeout")
+	default:
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			err = errors.New("timeout")
+		}
+	}
+	return &UnavailableError{Op: op, Err: err}
+}
