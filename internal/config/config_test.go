@@ -1,0 +1,120 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func demoEnv(k string) string {
+	return map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:8001", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:8002"}[k]
+}
+
+func readDemo(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDemoConfigIsValid(t *testing.T) {
+	f, err := Parse("demo.yaml", readDemo(t), demoEnv)
+	if err != nil {
+		t.Fatalf("Parse(demo.yaml) = %v", err)
+	}
+	if f.Stacks.Legacy.Legacy.BaseURL != "http://127.0.0.1:8001" {
+		t.Errorf("base_url = %q; want the expanded variable", f.Stacks.Legacy.Legacy.BaseURL)
+	}
+	if f.Hash == "" || f.Mode != ModeParity || f.Load.MaxInFlight != 128 {
+		t.Errorf("hash %q, mode %q, max_in_flight %d; want a hash, parity, 128", f.Hash, f.Mode, f.Load.MaxInFlight)
+	}
+}
+
+// TestParseReportsEveryProblem breaks the demo file in several places at once and
+// wants each problem reported, with its line, in one error.
+func TestParseReportsEveryProblem(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(string) string
+		want []string
+	}{
+		{
+			name: "unknown keys and wrong types",
+			edit: func(s string) string {
+				s = strings.Replace(s, "seed: 42", "seed: forty-two", 1)
+				s = strings.Replace(s, "mode: parity", "mode: parity\ncolour: blue", 1)
+				return s
+			},
+			want: []string{"demo.yaml:7: cannot unmarshal !!str `forty-two` into uint64", "demo.yaml:9: field colour not found"},
+		},
+		{
+			name: "semantic problems, all at once",
+			edit: func(s string) string {
+				s = strings.Replace(s, "version: 1", "version: 2", 1)
+				s = strings.Replace(s, "count: 120", "count: 0", 1)
+				s = strings.Replace(s, "rate: 20}", "rate: 500}", 1)
+				s = strings.Replace(s, "steps: [login, probes, logout]", "steps: [login, dance]", 1)
+				s = strings.Replace(s, `resource: "record:self", expect: allow}`, `resource: "record:self", expect: maybe}`, 1)
+				s = strings.Replace(s, "fail_on: [critical, high, medium]", "fail_on: [critical, severe]", 1)
+				s = strings.Replace(s, "mode: form,", "mode: carrier-pigeon,", 1)
+				return s
+			},
+			want: []string{
+				"demo.yaml:5: version: is 2; want 1",
+				"demo.yaml:47: personas.generate.count: is 0; want > 0",
+				"load.profile.rate: 500/s exceeds the safety ceiling",
+				`journeys.0.steps.1: "dance" is not a step`,
+				`probes.0.expect: is "maybe"`,
+				`thresholds.fail_on.1: "severe" is not a severity`,
+				`stacks.legacy.legacy.login.mode: is "carrier-pigeon"`,
+			},
+		},
+		{
+			name: "unlisted host",
+			edit: func(s string) string {
+				return strings.Replace(s, "allow_hosts: [127.0.0.1, localhost]", "allow_hosts: [localhost]", 1)
+			},
+			want: []string{`demo.yaml:18: stacks.legacy.legacy.base_url: host "127.0.0.1" is not in stacks.allow_hosts`},
+		},
+		{
+			name: "probe without a request template",
+			edit: func(s string) string { return strings.Replace(s, `audit: {read: "GET /api/audit"}`, "", 1) },
+			want: []string{"probes.20.action: no legacy request template for read audit", "no candidate request template for read audit"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("demo.yaml", []byte(tt.edit(string(readDemo(t)))), demoEnv)
+			if err == nil {
+				t.Fatal("Parse = nil; want errors")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Parse error lacks %q; got:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(readDemoF(f))
+	f.Add([]byte("version: 1\nname: x\n"))
+	f.Add([]byte("stacks: {legacy: {adapter: [1, 2]}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse("fuzz.yaml", data, demoEnv)
+		if err == nil && cfg.Validate() != nil {
+			t.Errorf("Parse accepted a file that Validate rejects")
+		}
+	})
+}
+
+func readDemoF(f *testing.F) []byte {
+	b, err := os.ReadFile("../../examples/demo.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}
