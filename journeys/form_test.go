@@ -1,0 +1,106 @@
+package journeys
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestParseFormsAndLoginForm(t *testing.T) {
+	base, _ := url.Parse("http://127.0.0.1:9/login?x=1")
+	page := `<html><body>
+<form id="search" action="/search"><input name="q" value="flu"></form>
+<form id="login-form" method="post" action="/session">
+  <input type="hidden" name="csrf_token" value="c5rf">
+  <label>User <input name="username"></label>
+  <input type="password" name="password">
+  <input type="checkbox" name="remember" checked>
+  <input type="checkbox" name="marketing">
+  <input type="submit" name="go" value="Sign in">
+</form></body></html>`
+	forms, err := ParseForms(strings.NewReader(page), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(forms) != 2 {
+		t.Fatalf("ParseForms found %d forms; want 2", len(forms))
+	}
+	for _, id := range []string{"", "login-form"} {
+		f, err := LoginForm(forms, id)
+		if err != nil {
+			t.Fatalf("LoginForm(%q) = %v", id, err)
+		}
+		if f.ID != "login-form" || f.Method != "POST" || f.Action.String() != "http://127.0.0.1:9/session" || f.Password != "password" {
+			t.Errorf("LoginForm(%q) = id %q %s %s password %q; want login-form POST http://127.0.0.1:9/session password", id, f.ID, f.Method, f.Action, f.Password)
+		}
+		if got, want := f.Values.Encode(), "csrf_token=c5rf&password=&remember=on&username="; got != want {
+			t.Errorf("values = %s; want %s", got, want)
+		}
+	}
+	if _, err := LoginForm(forms, "nope"); err == nil || !strings.Contains(err.Error(), `no form with id "nope" among 2 forms`) {
+		t.Errorf("LoginForm(nope) = %v; want a precise error", err)
+	}
+	none, _ := ParseForms(strings.NewReader("<p>maintenance</p>"), base)
+	if _, err := LoginForm(none, ""); err == nil || !strings.Contains(err.Error(), "no form with a password field among 0 forms") {
+		t.Errorf("LoginForm(no forms) = %v; want a precise error", err)
+	}
+}
+
+func FuzzParseForms(f *testing.F) {
+	base, _ := url.Parse("http://127.0.0.1/")
+	f.Add(`<form id="login-form" method="post" action="/x"><input name="a" value="b"><input type="password" name="p"></form>`)
+	f.Add(`<form action="http://[::1]:namedport"><input name=a></form>`)
+	f.Add(`<form><form><input type=password name=p></form></form>`)
+	f.Fuzz(func(t *testing.T, page string) {
+		forms, err := ParseForms(strings.NewReader(page), base)
+		if err != nil {
+			return
+		}
+		for _, fm := range forms {
+			if fm.Action == nil || fm.Values == nil {
+				t.Fatalf("form %q has a nil action or values", fm.ID)
+			}
+		}
+	})
+}
+
+func TestLookupPath(t *testing.T) {
+	doc := map[string]any{"user": map[string]any{"id": "p1", "roles": []any{"a", "b"}}, "scope": "x y", "n": 3.0, "list": []any{map[string]any{"id": "z"}}}
+	tests := []struct {
+		path    string
+		want    string
+		wantErr string
+	}{
+		{"$.user.roles", "a b", ""},
+		{"user.roles", "a b", ""},
+		{"scope", "x y", ""},
+		{"list[0].id", "z", ""},
+		{"user.missing", "", `no member "missing"`},
+		{"n", "", "float64, not a string or list"},
+		{"scope.x", "", `"x" is not an object`},
+		{"list[4]", "", "no element 4"},
+		{"list[-1]", "", "bad index"},
+	}
+	for _, tt := range tests {
+		got, err := stringsAt(doc, tt.path)
+		switch {
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("stringsAt(%q) error = %v; want %q", tt.path, err, tt.wantErr)
+		case tt.wantErr == "" && (err != nil || strings.Join(got, " ") != tt.want):
+			t.Errorf("stringsAt(%q) = %v, %v; want %q", tt.path, got, err, tt.want)
+		}
+	}
+}
+
+func FuzzLookupPath(f *testing.F) {
+	f.Add(`{"a":{"b":[1,"x"]}}`, "a.b[1]")
+	f.Add(`[]`, "$[0]")
+	f.Fuzz(func(t *testing.T, js, path string) {
+		var doc any
+		if err := json.Unmarshal([]byte(js), &doc); err != nil {
+			return
+		}
+		_, _ = stringsAt(doc, path)
+	})
+}
