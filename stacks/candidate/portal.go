@@ -1,0 +1,3 @@
+package candidate
+
+func (s *Server) registerPortal() {}
