@@ -147,19 +147,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // checkPassword authenticates a user with lockout, lazy migration and audit; it
 // returns http.StatusOK, StatusUnauthorized or StatusLocked.
-func (s *Server) checkPassword(username, password string) (*User, int) {
+func (s *Server) checkPassword(username, password string) (User, int) {
 	s.mu.RLock()
-	u, ok := s.byName[username]
-	var hash passhash.Hash
+	var u User
+	p, ok := s.byName[username]
 	actor := "unknown"
 	if ok {
-		hash, actor = u.Hash, u.ID
-		ok = u.Active
+		u, actor, ok = *p, p.ID, p.Active
 	}
 	s.mu.RUnlock()
+	hash := u.Hash
 	if s.lock.Locked(username) {
 		s.audit.Record(ehr.Event{Kind: ehr.KindLoginFailed, Actor: actor, Reason: "locked"})
-		return nil, http.StatusLocked
+		return User{}, http.StatusLocked
 	}
 	verified := ok && hash.Verify(password)
 	if verified && hash.Scheme == passhash.SaltedSHA256 && s.cfg.Drifts.LazyMigrationBroken {
@@ -168,16 +168,18 @@ func (s *Server) checkPassword(username, password string) (*User, int) {
 	if !verified {
 		s.audit.Record(ehr.Event{Kind: ehr.KindLoginFailed, Actor: actor, Reason: "invalid_credentials"})
 		if s.lock.Fail(username) {
-			return nil, http.StatusLocked
+			return User{}, http.StatusLocked
 		}
-		return nil, http.StatusUnauthorized
+		return User{}, http.StatusUnauthorized
 	}
 	s.lock.Reset(username)
 	if hash.Scheme != passhash.Bcrypt {
 		// Lazy migration: the password is known good, store it as bcrypt from now on.
 		if nh, err := passhash.New(passhash.Bcrypt, password, s.cfg.BcryptCost); err == nil {
 			s.mu.Lock()
-			u.Hash = nh
+			if cur, ok := s.users[u.ID]; ok {
+				cur.Hash = nh
+			}
 			s.mu.Unlock()
 		}
 	}

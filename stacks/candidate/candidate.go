@@ -224,6 +224,7 @@ type Server struct {
 
 	flakyMu sync.Mutex
 	flaky   *rand.Rand
+	portal  *portal
 
 	mu      sync.RWMutex
 	users   map[string]*User // by id
@@ -276,7 +277,7 @@ func (s *Server) registerBuiltinClients() {
 	}
 	s.clients[PortalClientID] = &client{
 		id: PortalClientID, redirects: []string{iss + "/portal/callback"},
-		postLogout: []string{iss + "/portal/"},
+		postLogout: []string{iss + "/portal/signed-out"},
 		grants:     []string{grantCode, grantRefresh},
 	}
 	s.clients[IntrospectionClientID] = &client{
@@ -349,11 +350,17 @@ func (s *Server) AddServiceAccount(a ServiceAccount, secret string) {
 	}
 }
 
-func (s *Server) user(id string) (*User, bool) {
+// user returns a snapshot of user id, safe to read while SCIM changes the directory.
+func (s *Server) user(id string) (User, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	u, ok := s.users[id]
-	return u, ok
+	if !ok {
+		return User{}, false
+	}
+	cp := *u
+	cp.Roles, cp.Scopes = slices.Clone(u.Roles), slices.Clone(u.Scopes)
+	return cp, true
 }
 
 func (s *Server) client(id string) (*client, bool) {

@@ -83,7 +83,11 @@ func (a authn) Authenticate(r *http.Request) (ehr.Principal, bool) {
 		if !u.Active {
 			return ehr.Principal{}, false
 		}
-		return a.s.principal(u, c.BreakGlass), true
+		return principal(u, c.BreakGlass), true
+	}
+	// Otherwise a service account: its client must still exist with this subject.
+	if cl, ok := a.s.client(c.ClientID); !ok || cl.subject != c.Subject {
+		return ehr.Principal{}, false
 	}
 	p := ehr.Principal{ID: c.Subject}
 	for _, sc := range strings.Fields(c.Scope) {
@@ -97,9 +101,7 @@ func (a authn) Authenticate(r *http.Request) (ehr.Principal, bool) {
 // principal is a user as the shared policy sees it: candidate role names are the
 // policy's role names. The roles come from the directory, not the token, so a token
 // without a roles claim (drift roles-claim-dropped) still decides the same.
-func (s *Server) principal(u *User, bg *BreakGlassClaim) ehr.Principal {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+func principal(u User, bg *BreakGlassClaim) ehr.Principal {
 	p := ehr.Principal{ID: u.ID}
 	for _, r := range u.Roles {
 		p.Roles = append(p.Roles, ehr.Role(r))
@@ -199,7 +201,7 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, ok := s.user(c.Subject)
-	if !ok {
+	if !ok || !u.Active {
 		respond.Error(w, http.StatusForbidden, "insufficient_scope", "not a user's token")
 		return
 	}

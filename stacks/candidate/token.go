@@ -302,10 +302,10 @@ func (s *Server) exchangeToken(c *client, r *http.Request) (map[string]any, erro
 		return nil, invalidGrant("subject_token is not a valid access token")
 	}
 	u, ok := s.user(sub.Subject)
-	if !ok {
+	if !ok || !u.Active {
 		return nil, invalidGrant("subject_token is not a user's token")
 	}
-	p := s.principal(u, nil)
+	p := principal(u, nil)
 	g, err := s.grants.Start(p, pid, f.Get("reason"), s.records)
 	switch {
 	case errors.Is(err, ehr.ErrReasonRequired):
