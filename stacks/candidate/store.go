@@ -1,0 +1,115 @@
+package candidate
+
+import (
+	"crypto/sha256"
+	"time"
+)
+
+// authRequest is an authorization request waiting for the user to log in.
+type authRequest struct {
+	client    string
+	redirect  string
+	scopes    []string
+	state     string
+	nonce     string
+	challenge string
+	expires   time.Time
+}
+
+// code is an issued authorization code.
+type code struct {
+	authRequest
+	user     string
+	session  string
+	authTime time.Time
+	used     bool
+	grant    string // the grant the code was exchanged for, revoked on replay
+}
+
+// ssoSession is the browser's single sign-on session at the provider.
+type ssoSession struct {
+	user     string
+	authTime time.Time
+	expires  time.Time
+	ended    bool
+	grants   []string // issued in this session, revoked at end_session
+}
+
+// grant is one authorization (a refresh token family): every refresh token rotated
+// from it and every access token issued under it.
+type grant struct {
+	id      string
+	user    string
+	client  string
+	scopes  []string
+	session string
+	expires time.Time
+	revoked bool
+	jtis    []string
+}
+
+// refreshToken is the state of one refresh token, stored under its SHA-256.
+type refreshToken struct {
+	grant  string
+	issued time.Time
+	used   bool
+}
+
+// accessToken is what the provider remembers of an issued access token.
+type accessToken struct {
+	grant      string // empty for client_credentials
+	breakGlass string // ehr grant id of an exchanged token
+	revoked    bool
+}
+
+// tokenStore holds all protocol state. Guarded by Server.mu.
+type tokenStore struct {
+	authRequests map[string]*authRequest
+	codes        map[string]*code
+	sessions     map[string]*ssoSession
+	grants       map[string]*grant
+	refresh      map[[32]byte]*refreshToken
+	access       map[string]*accessToken // by jti
+}
+
+func newTokenStore() tokenStore {
+	return tokenStore{
+		authRequests: make(map[string]*authRequest),
+		codes:        make(map[string]*code),
+		sessions:     make(map[string]*ssoSession),
+		grants:       make(map[string]*grant),
+		refresh:      make(map[[32]byte]*refreshToken),
+		access:       make(map[string]*accessToken),
+	}
+}
+
+func digest(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+
+// revokeGrant ends a grant: its refresh tokens and its access tokens die. Under drift
+// logout-keeps-refresh only the access tokens die. Callers hold s.mu.
+func (s *Server) revokeGrant(g *grant) {
+	for _, jti := range g.jtis {
+		if at, ok := s.tokens.access[jti]; ok {
+			at.revoked = true
+		}
+	}
+	if !s.cfg.Drifts.LogoutKeepsRefresh {
+		g.revoked = true
+	}
+}
+
+// revokeFamily ends a grant whose refresh token was replayed: reuse detection always
+// kills the whole family, whatever the logout drift. Callers hold s.mu.
+func (s *Server) revokeFamily(g *grant) {
+	for _, jti := range g.jtis {
+		if at, ok := s.tokens.access[jti]; ok {
+			at.revoked = true
+		}
+	}
+	g.revoked = true
+}
+
+// liveGrant reports whether g can still be used at now.
+func liveGrant(g *grant, now time.Time) bool {
+	return g != nil && !g.revoked && now.Before(g.expires)
+}

@@ -1,0 +1,218 @@
+// Package stacks starts the embedded reference stacks side by side: a homegrown legacy
+// CIAM (package legacy) and a standards OIDC candidate (package candidate), seeded with
+// the same personas, the candidate optionally switched into drifts of the catalogue.
+// They serve on loopback, so the harness drives them exactly as it drives a user's own
+// stacks: over HTTP. See README.md for the HTTP contract.
+package stacks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/cutover-dev/cutover/personas"
+	"github.com/cutover-dev/cutover/stacks/candidate"
+	"github.com/cutover-dev/cutover/stacks/internal/respond"
+	"github.com/cutover-dev/cutover/stacks/legacy"
+)
+
+// Options configures a Pair. Zero durations and counts take each stack's defaults.
+type Options struct {
+	// Population seeds both stacks; persona ids are user ids on both.
+	Population personas.Population
+	// Drifts switches the candidate into deliberate regressions.
+	Drifts Drifts
+	// Seed drives the flaky-5xx drift; 0 means Population.Seed.
+	Seed uint64
+	// Now is the clock of both stacks; nil means time.Now.
+	Now func() time.Time
+	// IdleTimeout and AbsoluteTimeout bound legacy sessions (15m and 8h).
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	// LockoutThreshold failed logins lock an account for LockoutDuration on both
+	// stacks (5 and 15m); negative disables lockout.
+	LockoutThreshold int
+	LockoutDuration  time.Duration
+	// BreakGlassTTL is the time box of emergency access on both stacks (30m).
+	BreakGlassTTL time.Duration
+	// AccessTokenTTL is the candidate access token lifetime (5m; 24h under drift
+	// access-ttl-long).
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the absolute lifetime of a candidate grant (8h, as the
+	// legacy absolute session timeout).
+	RefreshTokenTTL time.Duration
+	// BcryptCost is the cost of the bcrypt hashes stored at seeding and at lazy
+	// migration. 0 means bcrypt.MinCost: the embedded stacks verify a password at
+	// every login of the demo's peak load, and at the default cost (10, ~60ms of CPU)
+	// a 2-core machine carrying both stacks and the harness would be saturated by
+	// hashing alone; MinCost (4, ~1ms) keeps the scheme real and the machine free.
+	BcryptCost int
+	// LegacyAddr and CandidateAddr are the listen addresses; "" means 127.0.0.1:0,
+	// a random loopback port.
+	LegacyAddr    string
+	CandidateAddr string
+}
+
+// Pair is a running legacy and candidate stack.
+type Pair struct {
+	// LegacyURL and CandidateURL are the base URLs (http://127.0.0.1:port); the
+	// candidate's is its issuer.
+	LegacyURL    string
+	CandidateURL string
+	// Audience is the aud of candidate access tokens.
+	Audience string
+	// HarnessClientID is the candidate's public PKCE client for the harness, with
+	// redirect URI HarnessRedirectURI (never contacted).
+	HarnessClientID    string
+	HarnessRedirectURI string
+	// IntrospectionClientID and IntrospectionClientSecret authenticate to the
+	// candidate's introspection endpoint.
+	IntrospectionClientID     string
+	IntrospectionClientSecret personas.Secret
+	// ProvisionerClientID and ProvisionerClientSecret get a client_credentials token
+	// for the candidate's SCIM endpoint.
+	ProvisionerClientID     string
+	ProvisionerClientSecret personas.Secret
+	// Drifts are the drifts the candidate runs with.
+	Drifts Drifts
+
+	// Legacy and Candidate are the stacks themselves, for in-process tests.
+	Legacy    *legacy.Server
+	Candidate *candidate.Server
+
+	servers []*http.Server
+	stop    func() bool
+}
+
+// Start validates the population, starts both stacks on loopback, seeds them and
+// returns once both accept connections. The stacks run until Close, Shutdown, or the
+// end of ctx.
+func Start(ctx context.Context, opt Options) (*Pair, error) {
+	if err := opt.Population.Validate(); err != nil {
+		return nil, fmt.Errorf("stacks: population: %w", err)
+	}
+	if opt.BcryptCost == 0 {
+		opt.BcryptCost = bcrypt.MinCost
+	}
+	if opt.Seed == 0 {
+		opt.Seed = opt.Population.Seed
+	}
+	lc := net.ListenConfig{}
+	addr := func(a string) string {
+		if a == "" {
+			return "127.0.0.1:0"
+		}
+		return a
+	}
+	ll, err := lc.Listen(ctx, "tcp", addr(opt.LegacyAddr))
+	if err != nil {
+		return nil, fmt.Errorf("stacks: legacy listener: %w", err)
+	}
+	cl, err := lc.Listen(ctx, "tcp", addr(opt.CandidateAddr))
+	if err != nil {
+		ll.Close()
+		return nil, fmt.Errorf("stacks: candidate listener: %w", err)
+	}
+	p := &Pair{
+		LegacyURL:          "http://" + ll.Addr().String(),
+		CandidateURL:       "http://" + cl.Addr().String(),
+		Audience:           candidate.Audience,
+		HarnessClientID:    candidate.HarnessClientID,
+		HarnessRedirectURI: candidate.HarnessRedirectURI,
+		Drifts:             opt.Drifts,
+	}
+	p.Legacy = legacy.New(legacy.Config{
+		Now: opt.Now, IdleTimeout: opt.IdleTimeout, AbsoluteTimeout: opt.AbsoluteTimeout,
+		LockoutThreshold: opt.LockoutThreshold, LockoutDuration: opt.LockoutDuration,
+		BreakGlassTTL: opt.BreakGlassTTL, BcryptCost: opt.BcryptCost,
+	})
+	introSecret, provSecret := respond.ID(), respond.ID()
+	p.Candidate = candidate.New(candidate.Config{
+		Issuer: p.CandidateURL, Now: opt.Now,
+		AccessTokenTTL: opt.AccessTokenTTL, RefreshTokenTTL: opt.RefreshTokenTTL, SessionTTL: opt.AbsoluteTimeout,
+		BreakGlassTTL: opt.BreakGlassTTL, LockoutThreshold: opt.LockoutThreshold, LockoutDuration: opt.LockoutDuration,
+		BcryptCost: opt.BcryptCost, IntrospectionSecret: introSecret, ProvisionerSecret: provSecret,
+		Drifts: opt.Drifts.candidate(opt.Seed),
+	})
+	p.IntrospectionClientID, p.ProvisionerClientID = candidate.IntrospectionClientID, candidate.ProvisionerClientID
+	p.IntrospectionClientSecret, p.ProvisionerClientSecret = personas.NewSecret(introSecret), personas.NewSecret(provSecret)
+	if err := seed(p.Legacy, p.Candidate, opt.Population); err != nil {
+		ll.Close()
+		cl.Close()
+		return nil, err
+	}
+	for _, x := range []struct {
+		l net.Listener
+		h http.Handler
+	}{{ll, p.Legacy}, {cl, p.Candidate}} {
+		srv := &http.Server{Handler: x.h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		p.servers = append(p.servers, srv)
+		go func() { _ = srv.Serve(x.l) }()
+	}
+	p.stop = context.AfterFunc(ctx, func() { _ = p.Close() })
+	return p, nil
+}
+
+// seed loads the population into legacy, then imports legacy's users (with their
+// hashes) into the candidate, as a real migration does.
+func seed(l *legacy.Server, c *candidate.Server, pop personas.Population) error {
+	for _, pe := range pop.Personas {
+		if !pe.Human() {
+			l.AddServiceAccount(legacy.ServiceAccount{ID: pe.ID, Username: pe.Username, Permissions: pe.Permissions}, pe.Secret.Reveal())
+			c.AddServiceAccount(candidate.ServiceAccount{ID: pe.ID, Username: pe.Username, Permissions: pe.Permissions}, pe.Secret.Reveal())
+			continue
+		}
+		err := l.AddUser(legacy.User{ID: pe.ID, Username: pe.Username, Name: pe.Name, Roles: pe.Roles, Panel: pe.Panel},
+			pe.Secret.Reveal(), pe.Cohort.HashScheme)
+		if err != nil {
+			return fmt.Errorf("stacks: seed legacy: %w", err)
+		}
+	}
+	emails := make(map[string]string, len(pop.Personas))
+	for _, pe := range pop.Personas {
+		emails[pe.ID] = pe.Email
+	}
+	for _, u := range l.Users() {
+		err := c.ImportUser(candidate.LegacyUser{
+			ID: u.ID, Username: u.Username, Name: u.Name, Email: emails[u.ID],
+			Roles: u.Roles, Panel: u.Panel, Hash: u.Hash,
+		})
+		if err != nil {
+			return fmt.Errorf("stacks: import into candidate: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close stops both stacks at once, dropping open connections.
+func (p *Pair) Close() error {
+	if p.stop != nil {
+		p.stop()
+	}
+	var errs []error
+	for _, s := range p.servers {
+		if err := s.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Shutdown stops both stacks gracefully, waiting for requests in flight until ctx ends.
+func (p *Pair) Shutdown(ctx context.Context) error {
+	if p.stop != nil {
+		p.stop()
+	}
+	var errs []error
+	for _, s := range p.servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
