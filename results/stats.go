@@ -103,6 +103,9 @@ type PerfOptions struct {
 	// LatencyRatio: candidate p50 over legacy p50 beyond which a step regressed,
 	// if the lower bound of the 95% confidence interval is beyond it too.
 	LatencyRatio float64
+	// LatencyMinDelta is the smallest p50 difference that can be a regression: a
+	// step 0.2ms slower at 3x is a ratio, not a problem a user feels.
+	LatencyMinDelta time.Duration
 	// MinSamples per side before a latency verdict is given.
 	MinSamples int64
 	// ErrorRateDelta: candidate error rate minus legacy's beyond which availability
@@ -115,6 +118,9 @@ type PerfOptions struct {
 func (o PerfOptions) withDefaults() PerfOptions {
 	if o.LatencyRatio == 0 {
 		o.LatencyRatio = 1.25
+	}
+	if o.LatencyMinDelta == 0 {
+		o.LatencyMinDelta = 5 * time.Millisecond
 	}
 	if o.MinSamples == 0 {
 		o.MinSamples = 30
@@ -191,12 +197,13 @@ func (st *Stats) PerfFindings(opt PerfOptions) []Finding {
 	var out []Finding
 	for _, k := range st.Keys() {
 		leg, cand := st.Side(k, Legacy), st.Side(k, Candidate)
-		if r, ok := st.P50Ratio(k, opt.MinSamples, opt.Seed); ok && r.Low > opt.LatencyRatio {
+		r, ok := st.P50Ratio(k, opt.MinSamples, opt.Seed)
+		if ok && r.Low > opt.LatencyRatio && cand.Quantile(50)-leg.Quantile(50) > opt.LatencyMinDelta {
 			out = append(out, Finding{
 				Class: LatencyRegression, Severity: LatencyRegression.Severity(), Journey: k.Journey, Step: k.Step,
 				Count: int(cand.Hist.TotalCount()),
-				Detail: fmt.Sprintf("p50 %s vs %s: candidate/legacy %.2fx (95%% CI %.2f-%.2f) > tolerance %.2fx",
-					cand.Quantile(50).Round(10*time.Microsecond), leg.Quantile(50).Round(10*time.Microsecond), r.Value, r.Low, r.High, opt.LatencyRatio),
+				Detail: fmt.Sprintf("p50 %s vs %s: candidate/legacy %.2fx (95%% CI %.2f-%.2f) > tolerance %.2fx and +%s",
+					cand.Quantile(50).Round(10*time.Microsecond), leg.Quantile(50).Round(10*time.Microsecond), r.Value, r.Low, r.High, opt.LatencyRatio, opt.LatencyMinDelta),
 			})
 		}
 		if leg.Count == 0 || cand.Count == 0 {

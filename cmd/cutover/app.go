@@ -29,6 +29,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "demo [--duration D] [--rate R] [--drift NAMES] [--out DIR]", "start the embedded stacks and run examples/demo.yaml on them", cmdDemo},
 		{"run", "run FILE [--out DIR]", "run the rehearsal described by FILE", cmdRun},
 		{"validate", "validate FILE", "check FILE and report every problem with its line", cmdValidate},
 		{"version", "version", "print the version", func(_ context.Context, st *state, _ []string) error {

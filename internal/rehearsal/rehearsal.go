@@ -135,7 +135,7 @@ func AnalysisOptions(cfg *config.File) results.Options {
 	}
 	return results.Options{
 		Compare: results.CompareOptions{AA: cfg.Mode == config.ModeAA, MaxAccessTTL: cfg.Thresholds.MaxAccessTTL},
-		Perf:    results.PerfOptions{LatencyRatio: cfg.Thresholds.LatencyRatio, ErrorRateDelta: cfg.Thresholds.ErrorRateDelta, Seed: cfg.Seed},
+		Perf:    results.PerfOptions{LatencyRatio: cfg.Thresholds.LatencyRatio, LatencyMinDelta: cfg.Thresholds.LatencyMinDelta, ErrorRateDelta: cfg.Thresholds.ErrorRateDelta, Seed: cfg.Seed},
 		Gate:    gate,
 	}
 }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cutover-dev/cutover/examples"
+	"github.com/cutover-dev/cutover/internal/config"
+	"github.com/cutover-dev/cutover/internal/exitcode"
+	"github.com/cutover-dev/cutover/internal/rehearsal"
+	"github.com/cutover-dev/cutover/stacks"
+)
+
+// DefaultDemoDrifts is the realistic drift set the demo runs with unless told
+// otherwise: a role mapping mistake, a broken lazy hash migration for the older
+// cohort, and a slower token endpoint, the three regressions a cutover most often
+// ships with.
+const DefaultDemoDrifts = "role-map-billing-admin,lazy-migration-broken,slow-token"
+
+// Environment variables through which the demo hands the stacks' addresses to its
+// rehearsal file, as a user's CI would.
+const (
+	envLegacyURL    = "CUTOVER_LEGACY_URL"
+	envCandidateURL = "CUTOVER_CANDIDATE_URL"
+)
+
+func cmdDemo(ctx context.Context, st *state, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	out := fs.String("out", "", "results folder (default out/demo-TIMESTAMP)")
+	duration := fs.Duration("duration", 0, "run length (default: the demo file's)")
+	rate := fs.Float64("rate", 0, "journeys per second (default: the demo file's)")
+	seed := fs.Uint64("seed", 0, "seed of personas and schedule (default: the demo file's)")
+	drift := fs.String("drift", DefaultDemoDrifts, "candidate drifts: none, or NAME[=PARAM],... (see `cutover stacks --help`)")
+	aa := fs.Bool("aa", false, "A/A run: legacy against itself, to measure the noise floor")
+	if _, err := flags(fs, st, args); err != nil {
+		return err
+	}
+	drifts, err := stacks.ParseDrifts(*drift)
+	if err != nil {
+		return exitcode.With(err, exitcode.Usage)
+	}
+	// The file is read once with placeholder addresses to build the personas the
+	// stacks are seeded with, then again with the stacks' real addresses.
+	override := func(cfg *config.File) error {
+		if *duration > 0 {
+			cfg.Load.Duration = *duration
+		}
+		if *rate > 0 {
+			cfg.Load.Profile.Rate = *rate
+		}
+		if *seed > 0 {
+			cfg.Seed = *seed
+		}
+		if *aa {
+			cfg.Mode = config.ModeAA
+		}
+		return cfg.Validate()
+	}
+	placeholder := func(k string) string {
+		if k == envLegacyURL || k == envCandidateURL {
+			return "http://127.0.0.1"
+		}
+		return st.getenv(k)
+	}
+	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, placeholder)
+	if err == nil {
+		err = override(cfg)
+	}
+	if err != nil {
+		return exitcode.With(err, exitcode.Usage)
+	}
+	pop, err := rehearsal.Population(cfg)
+	if err != nil {
+		return err
+	}
+	pair, err := stacks.Start(ctx, stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed})
+	if err != nil {
+		return exitcode.With(fmt.Errorf("start embedded stacks: %w", err), exitcode.Precondition)
+	}
+	defer pair.Close()
+	fmt.Fprintf(st.stderr, "cutover demo: legacy %s, candidate %s, drifts: %s\n", pair.LegacyURL, pair.CandidateURL, driftList(drifts))
+	env := func(k string) string {
+		switch k {
+		case envLegacyURL:
+			return pair.LegacyURL
+		case envCandidateURL:
+			return pair.CandidateURL
+		}
+		return st.getenv(k)
+	}
+	cfg, err = config.Parse("examples/demo.yaml", examples.Demo, env)
+	if err == nil {
+		err = override(cfg)
+	}
+	if err != nil {
+		return exitcode.With(err, exitcode.Usage)
+	}
+	if *out == "" {
+		*out = "out/demo-" + time.Now().UTC().Format("20060102T150405Z")
+	}
+	return runConfig(ctx, st, cfg, *out, drifts.Names())
+}
+
+func driftList(d stacks.Drifts) string {
+	if n := d.Names(); len(n) > 0 {
+		return strings.Join(n, ", ")
+	}
+	return "none"
+}

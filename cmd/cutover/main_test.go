@@ -1,0 +1,129 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cutover-dev/cutover/internal/exitcode"
+	"github.com/cutover-dev/cutover/results"
+)
+
+// cli runs the whole CLI in-process and returns its exit code and output.
+func cli(t *testing.T, env map[string]string, args ...string) (exitcode.Code, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	st := &state{args: args, stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
+	code := run(context.Background(), st)
+	return code, stdout.String(), stderr.String()
+}
+
+func readSummary(t *testing.T, dir string) results.Summary {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s results.Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("summary.json: %v", err)
+	}
+	return s
+}
+
+// parityClasses returns the distinct non-performance classes found, sorted.
+func parityClasses(s results.Summary) []string {
+	var out []string
+	for _, f := range s.Findings {
+		if !f.Class.Performance() && !slices.Contains(out, string(f.Class)) {
+			out = append(out, string(f.Class))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestDemoEndToEnd runs the demo in-process against the embedded stacks: clean
+// stacks give no parity finding; one drift gives exactly its class.
+func TestDemoEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	tests := []struct {
+		drift    string
+		want     []string
+		wantCode []exitcode.Code
+	}{
+		{"none", nil, []exitcode.Code{exitcode.Pass, exitcode.Performance}},
+		{"patient-sees-others", []string{"OVER_PERMISSION"}, []exitcode.Code{exitcode.Regression}},
+		{"lazy-migration-broken", []string{"LOGIN_FAILED"}, []exitcode.Code{exitcode.Regression}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.drift, func(t *testing.T) {
+			out := t.TempDir()
+			code, stdout, stderr := cli(t, nil, "demo", "--duration", "2s", "--rate", "20", "--drift", tt.drift, "--out", out)
+			if !slices.Contains(tt.wantCode, code) {
+				t.Fatalf("demo --drift %s exited %d; want one of %v\nstdout:\n%s\nstderr:\n%s", tt.drift, code, tt.wantCode, stdout, stderr)
+			}
+			s := readSummary(t, out)
+			if got := parityClasses(s); !slices.Equal(got, tt.want) {
+				t.Errorf("demo --drift %s found %v; want %v\n%s", tt.drift, got, tt.want, stdout)
+			}
+			if s.Generator.Started == 0 || s.Compared == 0 {
+				t.Errorf("generator %+v, compared %d; want journeys started and steps compared", s.Generator, s.Compared)
+			}
+			recs, err := os.ReadFile(filepath.Join(out, "records.jsonl"))
+			if err != nil || bytes.Count(recs, []byte("\n")) < int(s.Generator.Started)*2 {
+				t.Errorf("records.jsonl: %d lines, %v; want at least two records per started journey", bytes.Count(recs, []byte("\n")), err)
+			}
+			if !strings.Contains(stdout, "results: "+filepath.Join(out, "summary.json")) {
+				t.Errorf("stdout does not name the summary path:\n%s", stdout)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command"},
+		{[]string{"fly"}, `unknown command "fly"`},
+		{[]string{"run"}, "run takes one FILE"},
+		{[]string{"run", "--bogus", "x.yaml"}, "flag provided but not defined: -bogus"},
+		{[]string{"validate", "/nonexistent.yaml"}, "read config: open /nonexistent.yaml"},
+		{[]string{"demo", "--drift", "gremlins"}, `unknown drift "gremlins"`},
+	}
+	for _, tt := range tests {
+		code, _, stderr := cli(t, nil, tt.args...)
+		if code != exitcode.Usage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("cutover %v = %d, %q; want %d and %q", tt.args, code, stderr, exitcode.Usage, tt.want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	env := map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:2"}
+	code, stdout, stderr := cli(t, env, "validate", "../../examples/demo.yaml")
+	if code != exitcode.Pass || !strings.Contains(stdout, "ok (demo") {
+		t.Errorf("validate demo.yaml = %d, %q, %q; want 0 and ok", code, stdout, stderr)
+	}
+	code, _, stderr = cli(t, nil, "validate", "../../examples/demo.yaml")
+	if code != exitcode.Usage || !strings.Contains(stderr, "CUTOVER_LEGACY_URL is not set") || !strings.Contains(stderr, "CUTOVER_CANDIDATE_URL is not set") {
+		t.Errorf("validate without env = %d, %q; want 2 naming both variables", code, stderr)
+	}
+}
+
+func TestRunUnreachableStackIsAPreconditionFailure(t *testing.T) {
+	env := map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:1"}
+	code, _, stderr := cli(t, env, "run", "../../examples/demo.yaml", "--out", t.TempDir())
+	if code != exitcode.Precondition || !strings.Contains(stderr, "candidate stack") || !strings.Contains(stderr, "unavailable") {
+		t.Errorf("run against closed ports = %d, %q; want 4 naming the candidate stack as unavailable", code, stderr)
+	}
+}
