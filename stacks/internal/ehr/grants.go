@@ -98,18 +98,39 @@ func (g *Grants) End(actor, id string) bool {
 	return live
 }
 
-// Live returns the ids of actor's live grants.
+// Live returns the ids of actor's live grants, closing (and auditing the end of) the
+// ones whose time box has passed.
 func (g *Grants) Live(actor string) []string {
+	g.sweep(actor)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var ids []string
-	now := g.now()
 	for id, gr := range g.grants {
-		if gr.Actor == actor && !gr.ended && now.Before(gr.Expires) {
+		if gr.Actor == actor && !gr.ended {
 			ids = append(ids, id)
 		}
 	}
 	return ids
+}
+
+// Sweep closes every grant whose time box has passed and audits its end.
+func (g *Grants) Sweep() { g.sweep("") }
+
+// sweep closes the expired grants of actor (of everyone when actor is empty).
+func (g *Grants) sweep(actor string) {
+	g.mu.Lock()
+	var expired []Grant
+	now := g.now()
+	for _, gr := range g.grants {
+		if (actor == "" || gr.Actor == actor) && !gr.ended && !now.Before(gr.Expires) {
+			gr.ended = true
+			expired = append(expired, *gr)
+		}
+	}
+	g.mu.Unlock()
+	for _, gr := range expired {
+		g.record(Event{Kind: KindBreakGlassEnd, Actor: gr.Actor, Subject: gr.Patient, Resource: "patient:" + gr.Patient, Reason: "expired"})
+	}
 }
 
 // Active reports whether grant id is live now.
@@ -146,7 +167,7 @@ func (g *Grants) use(actor, patient string, ids []string, resource string) bool 
 	}
 	g.mu.Unlock()
 	for _, gr := range expired {
-		g.record(Event{Kind: KindBreakGlassEnd, Actor: actor, Subject: gr.Patient, Resource: "patient:" + gr.Patient, Reason: gr.Reason})
+		g.record(Event{Kind: KindBreakGlassEnd, Actor: actor, Subject: gr.Patient, Resource: "patient:" + gr.Patient, Reason: "expired"})
 	}
 	if hit == nil {
 		return false
