@@ -65,13 +65,16 @@ func (g *Grants) record(e Event) {
 }
 
 // Start opens a grant for p to patient after checking the policy: p must hold
-// RoleBreakGlass, give a reason, and name a known patient.
+// RoleBreakGlass, give a reason, and name a known patient. The checks run in that
+// order, so a refusing drift changes only the answer to an otherwise valid request.
 func (g *Grants) Start(p Principal, patient, reason string, records *Records) (Grant, error) {
 	switch {
-	case g.cfg.Refuse || !p.Has(RoleBreakGlass):
+	case !p.Has(RoleBreakGlass):
 		return Grant{}, ErrNotEligible
 	case reason == "" && !g.cfg.ReasonOptional:
 		return Grant{}, ErrReasonRequired
+	case g.cfg.Refuse:
+		return Grant{}, ErrNotEligible
 	case !records.Exists(patient):
 		return Grant{}, ErrUnknownPatient
 	}
