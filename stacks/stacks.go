@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -85,8 +86,10 @@ type Pair struct {
 	Legacy    *legacy.Server
 	Candidate *candidate.Server
 
-	servers []*http.Server
-	stop    func() bool
+	servers  []*http.Server
+	stop     func() bool
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // Start validates the population, starts both stacks on loopback, seeds them and
@@ -158,6 +161,24 @@ func Start(ctx context.Context, opt Options) (*Pair, error) {
 	return p, nil
 }
 
+// halt stops the servers once, by close or graceful shutdown; later calls return the
+// first outcome.
+func (p *Pair) halt(stop func(*http.Server) error) error {
+	p.stopOnce.Do(func() {
+		if p.stop != nil {
+			p.stop()
+		}
+		var errs []error
+		for _, s := range p.servers {
+			if err := stop(s); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		p.stopErr = errors.Join(errs...)
+	})
+	return p.stopErr
+}
+
 // seed loads the population into legacy, then imports legacy's users (with their
 // hashes) into the candidate, as a real migration does.
 func seed(l *legacy.Server, c *candidate.Server, pop personas.Population) error {
@@ -189,30 +210,13 @@ func seed(l *legacy.Server, c *candidate.Server, pop personas.Population) error 
 	return nil
 }
 
-// Close stops both stacks at once, dropping open connections.
+// Close stops both stacks at once, dropping open connections. It is safe to call more
+// than once, and after Shutdown.
 func (p *Pair) Close() error {
-	if p.stop != nil {
-		p.stop()
-	}
-	var errs []error
-	for _, s := range p.servers {
-		if err := s.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return p.halt((*http.Server).Close)
 }
 
 // Shutdown stops both stacks gracefully, waiting for requests in flight until ctx ends.
 func (p *Pair) Shutdown(ctx context.Context) error {
-	if p.stop != nil {
-		p.stop()
-	}
-	var errs []error
-	for _, s := range p.servers {
-		if err := s.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return p.halt(func(s *http.Server) error { return s.Shutdown(ctx) })
 }

@@ -115,10 +115,6 @@ func principal(u User, bg *BreakGlassClaim) ehr.Principal {
 // revoke is the RFC 7009 revocation endpoint. Revoking a refresh token or an access
 // token revokes the whole grant (s2.1 allows both); the answer is 200 whatever the token.
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, &oauthError{http.StatusBadRequest, "invalid_request", "bad form"})
-		return
-	}
 	c, err := s.authClient(r)
 	if err != nil {
 		writeOAuthError(w, err)
@@ -154,10 +150,6 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 
 // introspect is the RFC 7662 introspection endpoint, for the introspection client.
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, &oauthError{http.StatusBadRequest, "invalid_request", "bad form"})
-		return
-	}
 	c, err := s.authClient(r)
 	if err != nil || !c.introspect {
 		writeOAuthError(w, &oauthError{http.StatusUnauthorized, "invalid_client", "client may not introspect"})

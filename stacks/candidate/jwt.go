@@ -78,7 +78,10 @@ func (s *Server) mintAccess(sub, clientID string, scopes, roles []string, grantI
 	if err != nil {
 		return "", err
 	}
-	at := &accessToken{grant: grantID}
+	if s.tokens.minted++; s.tokens.minted >= pruneEvery {
+		s.prune(now)
+	}
+	at := &accessToken{grant: grantID, expires: now.Add(ttl)}
 	if bg != nil {
 		at.breakGlass = bg.GrantID
 	}

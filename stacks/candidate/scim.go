@@ -183,12 +183,20 @@ func (s *Server) scimCreate(w http.ResponseWriter, r *http.Request) {
 	scimJSON(w, http.StatusCreated, s.resource(u))
 }
 
-func (s *Server) scimGet(w http.ResponseWriter, r *http.Request) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+// scimUser returns the user the path names, or answers 404; callers hold s.mu.
+func (s *Server) scimUser(w http.ResponseWriter, r *http.Request) (*User, bool) {
 	u, ok := s.users[r.PathValue("id")]
 	if !ok {
 		scimErr(w, http.StatusNotFound, "", "no such user")
+	}
+	return u, ok
+}
+
+func (s *Server) scimGet(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.scimUser(w, r)
+	if !ok {
 		return
 	}
 	scimJSON(w, http.StatusOK, s.resource(u))
@@ -245,9 +253,8 @@ func (s *Server) scimReplace(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, ok := s.users[r.PathValue("id")]
+	u, ok := s.scimUser(w, r)
 	if !ok {
-		scimErr(w, http.StatusNotFound, "", "no such user")
 		return
 	}
 	if o, dup := s.byName[in.UserName]; dup && o != u {
@@ -282,9 +289,8 @@ func (s *Server) scimPatch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, ok := s.users[r.PathValue("id")]
+	u, ok := s.scimUser(w, r)
 	if !ok {
-		scimErr(w, http.StatusNotFound, "", "no such user")
 		return
 	}
 	roles, active := slices.Clone(u.Roles), u.Active
@@ -352,9 +358,8 @@ func (s *Server) scimPatch(w http.ResponseWriter, r *http.Request) {
 func (s *Server) scimDelete(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	u, ok := s.users[r.PathValue("id")]
+	u, ok := s.scimUser(w, r)
 	if !ok {
-		scimErr(w, http.StatusNotFound, "", "no such user")
 		return
 	}
 	delete(s.users, u.ID)

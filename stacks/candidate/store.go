@@ -2,6 +2,7 @@ package candidate
 
 import (
 	"crypto/sha256"
+	"slices"
 	"time"
 )
 
@@ -59,6 +60,7 @@ type refreshToken struct {
 type accessToken struct {
 	grant      string // empty for client_credentials
 	breakGlass string // ehr grant id of an exchanged token
+	expires    time.Time
 	revoked    bool
 }
 
@@ -70,7 +72,12 @@ type tokenStore struct {
 	grants       map[string]*grant
 	refresh      map[[32]byte]*refreshToken
 	access       map[string]*accessToken // by jti
+	minted       int                     // access tokens since the last prune
 }
+
+// pruneEvery is how many access tokens are minted between two sweeps of dead state,
+// which keeps a long load run's memory flat.
+const pruneEvery = 10000
 
 func newTokenStore() tokenStore {
 	return tokenStore{
@@ -112,4 +119,44 @@ func (s *Server) revokeFamily(g *grant) {
 // liveGrant reports whether g can still be used at now.
 func liveGrant(g *grant, now time.Time) bool {
 	return g != nil && !g.revoked && now.Before(g.expires)
+}
+
+// prune forgets state nothing can use any more: expired access tokens, codes,
+// authorization requests and sessions, and grants past their absolute lifetime with
+// their refresh tokens. Callers hold s.mu.
+func (s *Server) prune(now time.Time) {
+	t := &s.tokens
+	for k, v := range t.access {
+		if now.After(v.expires) {
+			delete(t.access, k)
+		}
+	}
+	for k, v := range t.codes {
+		if now.After(v.expires) {
+			delete(t.codes, k)
+		}
+	}
+	for k, v := range t.authRequests {
+		if now.After(v.expires) {
+			delete(t.authRequests, k)
+		}
+	}
+	for k, v := range t.sessions {
+		if now.After(v.expires) {
+			delete(t.sessions, k)
+		}
+	}
+	for k, v := range t.refresh {
+		if g := t.grants[v.grant]; g == nil || now.After(g.expires) {
+			delete(t.refresh, k)
+		}
+	}
+	for k, g := range t.grants {
+		if now.After(g.expires) {
+			delete(t.grants, k)
+			continue
+		}
+		g.jtis = slices.DeleteFunc(g.jtis, func(jti string) bool { _, ok := t.access[jti]; return !ok })
+	}
+	t.minted = 0
 }

@@ -49,9 +49,13 @@ func writeOAuthError(w http.ResponseWriter, err error) {
 	respond.Error(w, oe.status, oe.code, oe.desc)
 }
 
-// authClient authenticates the client of a token, revocation or introspection request:
-// HTTP Basic or client_id/client_secret in the form; a public client sends only its id.
+// authClient parses the form of a token, revocation or introspection request and
+// authenticates its client: HTTP Basic or client_id/client_secret in the form; a
+// public client sends only its id.
 func (s *Server) authClient(r *http.Request) (*client, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, &oauthError{http.StatusBadRequest, "invalid_request", "bad form"}
+	}
 	id, secret, basic := r.BasicAuth()
 	if !basic {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
@@ -74,10 +78,6 @@ func (s *Server) authClient(r *http.Request) (*client, error) {
 
 // token is the token endpoint.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		writeOAuthError(w, &oauthError{http.StatusBadRequest, "invalid_request", "bad form"})
-		return
-	}
 	c, err := s.authClient(r)
 	if err != nil {
 		writeOAuthError(w, err)

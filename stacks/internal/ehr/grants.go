@@ -65,13 +65,16 @@ func (g *Grants) record(e Event) {
 }
 
 // Start opens a grant for p to patient after checking the policy: p must hold
-// RoleBreakGlass, give a reason, and name a known patient.
+// RoleBreakGlass, give a reason, and name a known patient. The checks run in that
+// order, so a refusing drift changes only the answer to an otherwise valid request.
 func (g *Grants) Start(p Principal, patient, reason string, records *Records) (Grant, error) {
 	switch {
-	case g.cfg.Refuse || !p.Has(RoleBreakGlass):
+	case !p.Has(RoleBreakGlass):
 		return Grant{}, ErrNotEligible
 	case reason == "" && !g.cfg.ReasonOptional:
 		return Grant{}, ErrReasonRequired
+	case g.cfg.Refuse:
+		return Grant{}, ErrNotEligible
 	case !records.Exists(patient):
 		return Grant{}, ErrUnknownPatient
 	}
@@ -98,18 +101,39 @@ func (g *Grants) End(actor, id string) bool {
 	return live
 }
 
-// Live returns the ids of actor's live grants.
+// Live returns the ids of actor's live grants, closing (and auditing the end of) the
+// ones whose time box has passed.
 func (g *Grants) Live(actor string) []string {
+	g.sweep(actor)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var ids []string
-	now := g.now()
 	for id, gr := range g.grants {
-		if gr.Actor == actor && !gr.ended && now.Before(gr.Expires) {
+		if gr.Actor == actor && !gr.ended {
 			ids = append(ids, id)
 		}
 	}
 	return ids
+}
+
+// Sweep closes every grant whose time box has passed and audits its end.
+func (g *Grants) Sweep() { g.sweep("") }
+
+// sweep closes the expired grants of actor (of everyone when actor is empty).
+func (g *Grants) sweep(actor string) {
+	g.mu.Lock()
+	var expired []Grant
+	now := g.now()
+	for _, gr := range g.grants {
+		if (actor == "" || gr.Actor == actor) && !gr.ended && !now.Before(gr.Expires) {
+			gr.ended = true
+			expired = append(expired, *gr)
+		}
+	}
+	g.mu.Unlock()
+	for _, gr := range expired {
+		g.record(Event{Kind: KindBreakGlassEnd, Actor: gr.Actor, Subject: gr.Patient, Resource: "patient:" + gr.Patient, Reason: "expired"})
+	}
 }
 
 // Active reports whether grant id is live now.
@@ -146,7 +170,7 @@ func (g *Grants) use(actor, patient string, ids []string, resource string) bool 
 	}
 	g.mu.Unlock()
 	for _, gr := range expired {
-		g.record(Event{Kind: KindBreakGlassEnd, Actor: actor, Subject: gr.Patient, Resource: "patient:" + gr.Patient, Reason: gr.Reason})
+		g.record(Event{Kind: KindBreakGlassEnd, Actor: actor, Subject: gr.Patient, Resource: "patient:" + gr.Patient, Reason: "expired"})
 	}
 	if hit == nil {
 		return false

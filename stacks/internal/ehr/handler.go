@@ -220,6 +220,8 @@ func (rs *Resources) auditFeed(w http.ResponseWriter, r *http.Request, _ Princip
 		}
 		since = t
 	}
+	// Grants that ran out since the last look get their breakglass_end now.
+	rs.Grants.Sweep()
 	respond.JSON(w, http.StatusOK, map[string]any{"events": rs.Audit.Query(since, r.URL.Query().Get("actor"))})
 }
 
