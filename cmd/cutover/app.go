@@ -31,6 +31,7 @@ func commands() []command {
 	return []command{
 		{"demo", "demo [--duration D] [--rate R] [--drift NAMES] [--out DIR]", "start the embedded stacks and run examples/demo.yaml on them", cmdDemo},
 		{"run", "run FILE [--out DIR]", "run the rehearsal described by FILE", cmdRun},
+		{"stacks", "stacks [--drift NAMES] [--out DIR]", "serve the embedded stacks until interrupted, with a rehearsal file for them", cmdStacks},
 		{"validate", "validate FILE", "check FILE and report every problem with its line", cmdValidate},
 		{"version", "version", "print the version", func(_ context.Context, st *state, _ []string) error {
 			fmt.Fprintln(st.stdout, "cutover", version)

@@ -59,13 +59,7 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 		}
 		return cfg.Validate()
 	}
-	placeholder := func(k string) string {
-		if k == envLegacyURL || k == envCandidateURL {
-			return "http://127.0.0.1"
-		}
-		return st.getenv(k)
-	}
-	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, placeholder)
+	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, placeholderEnv(st))
 	if err == nil {
 		err = override(cfg)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/results"
@@ -125,5 +126,39 @@ func TestRunUnreachableStackIsAPreconditionFailure(t *testing.T) {
 	code, _, stderr := cli(t, env, "run", "../../examples/demo.yaml", "--out", t.TempDir())
 	if code != exitcode.Precondition || !strings.Contains(stderr, "candidate stack") || !strings.Contains(stderr, "unavailable") {
 		t.Errorf("run against closed ports = %d, %q; want 4 naming the candidate stack as unavailable", code, stderr)
+	}
+}
+
+// TestStacksServesUntilInterrupted starts `cutover stacks`, runs the rehearsal file
+// it writes with `cutover run`, and stops it.
+func TestStacksServesUntilInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr bytes.Buffer
+	done := make(chan exitcode.Code)
+	go func() {
+		done <- run(ctx, &state{args: []string{"stacks", "--out", dir}, stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }})
+	}()
+	rf := filepath.Join(dir, "rehearsal.yaml")
+	for i := 0; ; i++ {
+		if _, err := os.Stat(filepath.Join(dir, "personas.jsonl")); err == nil {
+			break
+		}
+		if i > 600 {
+			t.Fatal("cutover stacks wrote no personas file within 60s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	code, out, errs := cli(t, nil, "run", rf, "--out", filepath.Join(dir, "run"))
+	if code != exitcode.Pass && code != exitcode.Performance {
+		t.Errorf("run on the served stacks = %d; want 0 (no drift)\n%s\n%s", code, out, errs)
+	}
+	pf, _ := os.ReadFile(filepath.Join(dir, "personas.jsonl"))
+	if !bytes.Contains(pf, []byte(`"kind":"clinician"`)) || bytes.Contains(pf, []byte("secret")) {
+		t.Errorf("personas.jsonl lacks clinicians or mentions secrets")
+	}
+	cancel()
+	if code := <-done; code != exitcode.Pass {
+		t.Errorf("stacks exited %d after interrupt; want 0\n%s", code, stderr.String())
 	}
 }
