@@ -52,7 +52,11 @@ type Persona struct {
 	Username string `json:"username"`
 	// Secret is the password of a human persona, or the API key (legacy) and client
 	// secret (candidate) of a service persona.
-	Secret    Secret   `json:"-"`
+	Secret Secret `json:"-"`
+	// SecretRef is where Secret came from when it was imported by reference
+	// ("env:VAR" or "file:PATH#key"); exports write it back instead of the value.
+	// It is empty for generated personas and inline imported passwords.
+	SecretRef string   `json:"secret_ref,omitempty"`
 	Name      string   `json:"name,omitempty"`
 	Email     string   `json:"email,omitempty"`
 	BirthDate string   `json:"birth_date,omitempty"`
@@ -98,41 +102,20 @@ func (pop Population) Lookup(id string) (Persona, bool) {
 	return Persona{}, false
 }
 
-// Validate checks the invariants every consumer relies on: unique IDs and usernames,
-// known kinds, a secret for every persona, panels that name existing patients.
+// Validate checks the invariants every consumer relies on and reports every broken
+// one at once: unique IDs, usernames, MRNs and NPIs; known kinds and hash schemes; a
+// secret for every persona; panels only on clinicians and naming existing patients;
+// permissions only on service accounts; break-glass only for clinicians.
 func (pop Population) Validate() error {
-	ids := make(map[string]bool, len(pop.Personas))
-	names := make(map[string]bool, len(pop.Personas))
-	patients := make(map[string]bool)
-	for _, p := range pop.Personas {
-		if p.Kind == Patient {
-			patients[p.ID] = true
+	where := func(i int) string {
+		if id := pop.Personas[i].ID; id != "" {
+			return fmt.Sprintf("personas[%d] %s", i, id)
 		}
+		return fmt.Sprintf("personas[%d]", i)
 	}
 	var errs []error
-	for i, p := range pop.Personas {
-		switch {
-		case p.ID == "":
-			errs = append(errs, fmt.Errorf("persona %d: empty id", i))
-		case ids[p.ID]:
-			errs = append(errs, fmt.Errorf("persona %d: duplicate id %q", i, p.ID))
-		}
-		ids[p.ID] = true
-		if names[p.Username] {
-			errs = append(errs, fmt.Errorf("persona %s: duplicate username %q", p.ID, p.Username))
-		}
-		names[p.Username] = true
-		if !p.Kind.Valid() {
-			errs = append(errs, fmt.Errorf("persona %s: unknown kind %q", p.ID, p.Kind))
-		}
-		if p.Secret.IsZero() {
-			errs = append(errs, fmt.Errorf("persona %s: no secret", p.ID))
-		}
-		for _, pid := range p.Panel {
-			if !patients[pid] {
-				errs = append(errs, fmt.Errorf("persona %s: panel names unknown patient %q", p.ID, pid))
-			}
-		}
+	for _, pr := range pop.problems() {
+		errs = append(errs, fmt.Errorf("%s: %s: %s", where(pr.index), pr.field, pr.render(where)))
 	}
 	return errors.Join(errs...)
 }
