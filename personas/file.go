@@ -309,7 +309,7 @@ func (im *importer) parseError(err error) bool {
 	if !errors.As(err, &pe) {
 		return false
 	}
-	im.fail(pe.Line, "", fmt.Sprintf("column %d: %v", pe.Column, pe.Err))
+	im.fail(pe.Line, "", fmt.Sprintf("byte %d: %v", pe.Column, pe.Err))
 	return true
 }
 
