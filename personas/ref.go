@@ -48,7 +48,15 @@ type Resolver struct {
 	ReadFile func(path string) ([]byte, error)
 
 	mu    sync.Mutex
-	files map[string][]byte
+	files map[string]secretsFile
+}
+
+// secretsFile is a file read for references: its content, and its keys once it has
+// been decoded as a JSON object.
+type secretsFile struct {
+	data []byte
+	keys map[string]string
+	err  error // from decoding keys
 }
 
 var _ SecretResolver = (*Resolver)(nil)
@@ -86,23 +94,21 @@ func (r *Resolver) resolveFile(ref string) (Secret, error) {
 	if r.ReadFile == nil {
 		return Secret{}, fmt.Errorf("%s: file references are not enabled", ref)
 	}
-	data, err := r.read(path)
+	f, err := r.read(path, keyed)
 	if err != nil {
 		return Secret{}, fmt.Errorf("%s: %w", ref, err)
 	}
 	var v string
 	if keyed {
-		// Decode into strings only; a syntax error reports an offset, never content.
-		var m map[string]string
-		if err := json.Unmarshal(data, &m); err != nil || m == nil {
-			return Secret{}, fmt.Errorf("%s: %s is not a JSON object of strings", ref, path)
+		if f.err != nil {
+			return Secret{}, fmt.Errorf("%s: %w", ref, f.err)
 		}
 		var ok bool
-		if v, ok = m[key]; !ok {
+		if v, ok = f.keys[key]; !ok {
 			return Secret{}, fmt.Errorf("%s: no key %q in %s: %w", ref, key, path, ErrSecretNotFound)
 		}
 	} else {
-		v = strings.TrimSuffix(strings.TrimSuffix(string(data), "\n"), "\r")
+		v = strings.TrimSuffix(strings.TrimSuffix(string(f.data), "\n"), "\r")
 	}
 	if v == "" {
 		return Secret{}, fmt.Errorf("%s: secret is empty", ref)
@@ -110,22 +116,31 @@ func (r *Resolver) resolveFile(ref string) (Secret, error) {
 	return NewSecret(v), nil
 }
 
-// read returns the content of path, reading it once per Resolver.
-func (r *Resolver) read(path string) ([]byte, error) {
+// read returns the file at path, reading it once per Resolver and, when keyed,
+// decoding its keys once.
+func (r *Resolver) read(path string, keyed bool) (secretsFile, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if data, ok := r.files[path]; ok {
-		return data, nil
+	f, ok := r.files[path]
+	if !ok {
+		data, err := r.ReadFile(path)
+		if err != nil {
+			return secretsFile{}, err
+		}
+		f.data = data
 	}
-	data, err := r.ReadFile(path)
-	if err != nil {
-		return nil, err
+	if keyed && f.keys == nil && f.err == nil {
+		// Decode into strings only, and keep the decoder's error out: it may
+		// quote content.
+		if err := json.Unmarshal(f.data, &f.keys); err != nil || f.keys == nil {
+			f.keys, f.err = nil, fmt.Errorf("%s is not a JSON object of strings", path)
+		}
 	}
 	if r.files == nil {
-		r.files = make(map[string][]byte)
+		r.files = make(map[string]secretsFile)
 	}
-	r.files[path] = data
-	return data, nil
+	r.files[path] = f
+	return f, nil
 }
 
 // isRef reports whether a password column value is a reference, not a value.
