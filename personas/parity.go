@@ -90,7 +90,8 @@ func (d Drift) String() string {
 // Parity compares the human personas of pop with the users each stack reports and
 // returns every drift, legacy first, in population order; none means both stacks
 // are ready for the run. A persona is matched by username, case-insensitively as
-// SCIM does; a stack user with an id must have the persona's id. Legacy roles must
+// SCIM does; a stack user that reports an id must have the persona's id (an empty
+// ID means the stack does not know persona ids, as SCIMClient.Users may report). Legacy roles must
 // be the persona's roles and candidate roles the persona's roles mapped through m,
 // each compared as a set. Service personas are skipped: on the candidate they are
 // OAuth clients, not users, and the service-account journey checks them. Users of a

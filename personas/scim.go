@@ -154,7 +154,10 @@ func (c *SCIMClient) provisionOne(ctx context.Context, p Persona) (string, error
 	if !found {
 		return "", fmt.Errorf("after 409: no user with userName %q: %w", p.Username, se)
 	}
-	if !c.SendPassword && have.Active && have.ExternalID == p.ID && slices.Equal(roleValues(have.Roles), roleValues(want.Roles)) {
+	// A provider may not keep externalId (the embedded candidate does not): only a
+	// different one calls for an update.
+	sameExternal := have.ExternalID == "" || have.ExternalID == p.ID
+	if !c.SendPassword && have.Active && sameExternal && slices.Equal(roleValues(have.Roles), roleValues(want.Roles)) {
 		return "unchanged", nil
 	}
 	want.ID = have.ID
@@ -200,7 +203,9 @@ func (c *SCIMClient) deprovisionOne(ctx context.Context, p Persona, deleted *int
 
 // Users lists every user of the service provider, following pagination
 // (RFC 7644 s3.4.2.4), for Parity. A user's ID is its externalId, the persona id it
-// was provisioned for, or its SCIM id when it has none.
+// was provisioned for; it is empty when the provider keeps no externalId, since the
+// SCIM id is the provider's own (RFC 7643 s3.1), and Parity then matches by
+// username alone.
 func (c *SCIMClient) Users(ctx context.Context) ([]StackUser, error) {
 	var out []StackUser
 	for start := 1; ; {
@@ -210,11 +215,7 @@ func (c *SCIMClient) Users(ctx context.Context) ([]StackUser, error) {
 			return nil, fmt.Errorf("list users: %w", err)
 		}
 		for _, u := range page.Resources {
-			id := u.ExternalID
-			if id == "" {
-				id = u.ID
-			}
-			out = append(out, StackUser{ID: id, Username: u.UserName, Roles: roleValues(u.Roles)})
+			out = append(out, StackUser{ID: u.ExternalID, Username: u.UserName, Roles: roleValues(u.Roles)})
 		}
 		start += len(page.Resources)
 		if len(page.Resources) == 0 || start > page.TotalResults {
