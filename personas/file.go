@@ -377,8 +377,8 @@ func (im *importer) finish() (Population, error) {
 	slices.SortStableFunc(im.errs, func(a, b rowProblem) int { return a.err.Line - b.err.Line })
 	errs := make([]error, len(im.errs))
 	for i, e := range im.errs {
-		if e.index >= 0 && im.inline[e.index] != "" {
-			e.err.Msg = strings.ReplaceAll(e.err.Msg, im.inline[e.index], redacted)
+		if e.index >= 0 {
+			e.err.Msg = redact(e.err.Msg, im.inline[e.index])
 		}
 		errs[i] = &e.err
 	}

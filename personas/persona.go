@@ -105,7 +105,8 @@ func (pop Population) Lookup(id string) (Persona, bool) {
 // Validate checks the invariants every consumer relies on and reports every broken
 // one at once: unique IDs, usernames, MRNs and NPIs; known kinds and hash schemes; a
 // secret for every persona; panels only on clinicians and naming existing patients;
-// permissions only on service accounts; break-glass only for clinicians.
+// permissions only on service accounts; break-glass only for clinicians. A persona's
+// secret is redacted from the messages about it.
 func (pop Population) Validate() error {
 	where := func(i int) string {
 		if id := pop.Personas[i].ID; id != "" {
@@ -115,7 +116,9 @@ func (pop Population) Validate() error {
 	}
 	var errs []error
 	for _, pr := range pop.problems() {
-		errs = append(errs, fmt.Errorf("%s: %s: %s", where(pr.index), pr.field, pr.render(where)))
+		msg := fmt.Sprintf("%s: %s: %s", where(pr.index), pr.field, pr.render(where))
+		// A secret pasted into another field must not come out in the message.
+		errs = append(errs, errors.New(redact(msg, pop.Personas[pr.index].Secret.Reveal())))
 	}
 	return errors.Join(errs...)
 }

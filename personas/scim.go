@@ -308,11 +308,7 @@ func (c *SCIMClient) do(ctx context.Context, method, path string, in, out any, p
 		if json.Unmarshal(data, &e) == nil {
 			se.SCIMType, se.Detail = e.SCIMType, e.Detail
 			// A provider may echo the rejected request; never let it echo a secret.
-			for _, s := range []Secret{p.Secret, c.Token} {
-				if !s.IsZero() {
-					se.Detail = strings.ReplaceAll(se.Detail, s.Reveal(), redacted)
-				}
-			}
+			se.Detail = redact(redact(se.Detail, p.Secret.Reveal()), c.Token.Reveal())
 		}
 		return se
 	}

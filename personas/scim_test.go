@@ -26,7 +26,7 @@ import (
 type scimServer struct {
 	token          string
 	pageSize       int    // the most users a list answer holds; 0 means no limit
-	failUser       string // userName whose create answers 500, echoing the request
+	failUser       string // userName whose create answers 500, echoing the request; "*" for all
 	dropExternalID bool
 
 	mu       sync.Mutex
@@ -136,7 +136,7 @@ func (s *scimServer) create(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if in.UserName == s.failUser {
+	if s.failUser == "*" || in.UserName == s.failUser {
 		body, _ := json.Marshal(in)
 		scimFail(w, http.StatusInternalServerError, "", "cannot store "+string(body))
 		return
