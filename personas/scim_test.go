@@ -58,13 +58,20 @@ type scimDoc struct {
 const userSchema = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 func newSCIMServer(t *testing.T, s *scimServer) *httptest.Server {
+	srv := httptest.NewServer(s.handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// handler serves the SCIM API under /scim/v2.
+func (s *scimServer) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /scim/v2/Users", s.create)
 	mux.HandleFunc("GET /scim/v2/Users", s.list)
 	mux.HandleFunc("GET /scim/v2/Users/{id}", s.get)
 	mux.HandleFunc("PUT /scim/v2/Users/{id}", s.replace)
 	mux.HandleFunc("DELETE /scim/v2/Users/{id}", s.remove)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.requests = append(s.requests, r.Method+" "+r.URL.Path)
 		s.mu.Unlock()
@@ -79,9 +86,7 @@ func newSCIMServer(t *testing.T, s *scimServer) *httptest.Server {
 			}
 		}
 		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv
+	})
 }
 
 func scimFail(w http.ResponseWriter, status int, scimType, detail string) {
