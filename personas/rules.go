@@ -59,12 +59,15 @@ func (pop Population) problems() []problem {
 	add := func(i int, field, format string, args ...any) {
 		out = append(out, problem{index: i, field: field, msg: fmt.Sprintf(format, args...), first: -1})
 	}
-	dup := func(seen map[string]int, key string, i int, field, what string) {
-		if j, ok := seen[key]; ok {
-			out = append(out, problem{index: i, field: field, msg: fmt.Sprintf("duplicate %s", what), first: j})
-			return
+	// unique reports msg about a field, or else a value already seen under key.
+	unique := func(i int, field, msg string, seen map[string]int, key, what string) {
+		if msg != "" {
+			add(i, field, "%s", msg)
+		} else if j, ok := seen[key]; ok {
+			out = append(out, problem{index: i, field: field, msg: "duplicate " + what, first: j})
+		} else {
+			seen[key] = i
 		}
-		seen[key] = i
 	}
 	patients := make(map[string]bool)
 	for _, p := range pop.Personas {
@@ -74,27 +77,20 @@ func (pop Population) problems() []problem {
 	}
 	ids, users, mrns, npis := map[string]int{}, map[string]int{}, map[string]int{}, map[string]int{}
 	for i, p := range pop.Personas {
-		if msg := checkToken(p.ID, maxIDLen, isIDRune, "letters, digits, '.', '_' and '-'"); msg != "" {
-			add(i, fieldID, "%s", msg)
-		} else {
-			dup(ids, p.ID, i, fieldID, fmt.Sprintf("id %q", p.ID))
-		}
+		unique(i, fieldID, checkToken(p.ID, maxIDLen, isIDRune, idChars), ids, p.ID, fmt.Sprintf("id %q", p.ID))
 		switch {
 		case p.Kind == "":
 			add(i, fieldKind, "required")
 		case !p.Kind.Valid():
 			add(i, fieldKind, "unknown kind %q; want one of %s", p.Kind, kindList())
 		}
-		if msg := checkToken(p.Username, maxUsernameLen, isGraphic, "printable characters and no spaces"); msg != "" {
-			add(i, fieldUsername, "%s", msg)
-		} else {
-			// Case-insensitive: SCIM userName uniqueness is (RFC 7643 s4.1.1).
-			dup(users, strings.ToLower(p.Username), i, fieldUsername, fmt.Sprintf("username %q", p.Username))
-		}
+		// Case-insensitive, as SCIM userName uniqueness is (RFC 7643 s4.1.1).
+		unique(i, fieldUsername, checkToken(p.Username, maxUsernameLen, isGraphic, "printable characters and no spaces"),
+			users, strings.ToLower(p.Username), fmt.Sprintf("username %q", p.Username))
 		if p.Secret.IsZero() {
 			add(i, fieldPassword, "required")
 		}
-		if msg := checkToken(p.Cohort.Wave, maxTextLen, isIDRune, "letters, digits, '.', '_' and '-'"); msg != "" {
+		if msg := checkToken(p.Cohort.Wave, maxTextLen, isIDRune, idChars); msg != "" {
 			add(i, fieldWave, "%s", msg)
 		}
 		switch s := p.Cohort.HashScheme; {
@@ -128,22 +124,14 @@ func (pop Population) problems() []problem {
 		case p.Kind != Patient:
 			add(i, fieldMRN, "only patients have a medical record number")
 		default:
-			if msg := checkToken(p.MRN, maxIDLen, isIDRune, "letters, digits, '.', '_' and '-'"); msg != "" {
-				add(i, fieldMRN, "%s", msg)
-			} else {
-				dup(mrns, p.MRN, i, fieldMRN, fmt.Sprintf("MRN %q", p.MRN))
-			}
+			unique(i, fieldMRN, checkToken(p.MRN, maxIDLen, isIDRune, idChars), mrns, p.MRN, fmt.Sprintf("MRN %q", p.MRN))
 		}
 		switch {
 		case p.NPI == "":
 		case p.Kind != Clinician:
 			add(i, fieldNPI, "only clinicians have an NPI")
 		default:
-			if msg := checkNPI(p.NPI); msg != "" {
-				add(i, fieldNPI, "%s", msg)
-			} else {
-				dup(npis, p.NPI, i, fieldNPI, fmt.Sprintf("NPI %q", p.NPI))
-			}
+			unique(i, fieldNPI, checkNPI(p.NPI), npis, p.NPI, fmt.Sprintf("NPI %q", p.NPI))
 		}
 		if len(p.Panel) > 0 && p.Kind != Clinician {
 			add(i, fieldPanel, "only clinicians have a panel; patients see only themselves")
@@ -200,6 +188,9 @@ func checkList(items []string) string {
 	}
 	return ""
 }
+
+// idChars describes the characters isIDRune admits.
+const idChars = "letters, digits, '.', '_' and '-'"
 
 func isIDRune(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'

@@ -66,10 +66,10 @@ func newSCIMServer(t *testing.T, s *scimServer) *httptest.Server {
 // handler serves the SCIM API under /scim/v2.
 func (s *scimServer) handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /scim/v2/Users", s.create)
+	mux.HandleFunc("POST /scim/v2/Users", s.write(s.create))
 	mux.HandleFunc("GET /scim/v2/Users", s.list)
 	mux.HandleFunc("GET /scim/v2/Users/{id}", s.get)
-	mux.HandleFunc("PUT /scim/v2/Users/{id}", s.replace)
+	mux.HandleFunc("PUT /scim/v2/Users/{id}", s.write(s.replace))
 	mux.HandleFunc("DELETE /scim/v2/Users/{id}", s.remove)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -134,13 +134,20 @@ func (s *scimServer) byID(id string) int {
 	return slices.IndexFunc(s.users, func(u *scimDoc) bool { return u.ID == id })
 }
 
-func (s *scimServer) create(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.read(w, r)
-	if !ok {
-		return
+// write decodes a User from the request and calls apply with it under the lock.
+func (s *scimServer) write(apply func(w http.ResponseWriter, r *http.Request, in *scimDoc)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		in, ok := s.read(w, r)
+		if !ok {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		apply(w, r, in)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+}
+
+func (s *scimServer) create(w http.ResponseWriter, _ *http.Request, in *scimDoc) {
 	if s.failUser == "*" || in.UserName == s.failUser {
 		body, _ := json.Marshal(in)
 		scimFail(w, http.StatusInternalServerError, "", "cannot store "+string(body))
@@ -196,27 +203,28 @@ func (s *scimServer) list(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *scimServer) get(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// existing returns the index of the user the request path names, or answers 404.
+func (s *scimServer) existing(w http.ResponseWriter, r *http.Request) (int, bool) {
 	i := s.byID(r.PathValue("id"))
 	if i < 0 {
 		scimFail(w, http.StatusNotFound, "", "no such user")
+	}
+	return i, i >= 0
+}
+
+func (s *scimServer) get(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.existing(w, r)
+	if !ok {
 		return
 	}
 	scimReply(w, http.StatusOK, s.out(s.users[i]))
 }
 
-func (s *scimServer) replace(w http.ResponseWriter, r *http.Request) {
-	in, ok := s.read(w, r)
+func (s *scimServer) replace(w http.ResponseWriter, r *http.Request, in *scimDoc) {
+	i, ok := s.existing(w, r)
 	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := s.byID(r.PathValue("id"))
-	if i < 0 {
-		scimFail(w, http.StatusNotFound, "", "no such user")
 		return
 	}
 	if j := s.byName(in.UserName); j >= 0 && j != i {
@@ -231,9 +239,8 @@ func (s *scimServer) replace(w http.ResponseWriter, r *http.Request) {
 func (s *scimServer) remove(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i := s.byID(r.PathValue("id"))
-	if i < 0 {
-		scimFail(w, http.StatusNotFound, "", "no such user")
+	i, ok := s.existing(w, r)
+	if !ok {
 		return
 	}
 	s.users = slices.Delete(s.users, i, i+1)
