@@ -198,7 +198,7 @@ func decodeCell(dst any, cell string) string {
 func ReadJSONL(r io.Reader, name string, resolve SecretResolver) (Population, error) {
 	im := newImporter(name, resolve)
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	sc.Buffer(make([]byte, 0, 4<<10), maxLine)
 	line := 0
 	for sc.Scan() {
 		line++

@@ -155,3 +155,16 @@ func TestRoleMapMap(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkParity(b *testing.B) {
+	pop, err := personas.Generate(1, personas.GenerateOptions{Count: 10_000})
+	if err != nil {
+		b.Fatal(err)
+	}
+	legacy, candidate := usersOf(pop, nil), usersOf(pop, candidateRoles)
+	for b.Loop() {
+		if d := personas.Parity(pop, legacy, candidate, candidateRoles); len(d) != 0 {
+			b.Fatalf("Parity = %d drifts; want none", len(d))
+		}
+	}
+}

@@ -159,3 +159,23 @@ func FuzzReadJSONL(f *testing.F) {
 	)
 	f.Fuzz(func(t *testing.T, data []byte) { checkImport(t, codecs[1], data) })
 }
+
+func BenchmarkRead(b *testing.B) {
+	pop := mustGenerate(b, 1, GenerateOptions{Count: 10_000, UnassignedShare: 0.1})
+	resolver := secretsOf(pop, "CUTOVER_SECRET_", "secrets.json")
+	pop = pop.WithSecretRefs(EnvRef("CUTOVER_SECRET_"))
+	for _, c := range codecs {
+		var buf bytes.Buffer
+		if err := c.write(&buf, pop); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name+"/n=10000", func(b *testing.B) {
+			b.SetBytes(int64(buf.Len()))
+			for b.Loop() {
+				if _, err := c.read(bytes.NewReader(buf.Bytes()), "bench", resolver); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
