@@ -14,17 +14,6 @@ import (
 	"strings"
 )
 
-// An accounts file lists pre-provisioned test accounts, one per CSV row or JSONL line,
-// with these columns (CSV header names, JSONL keys), in this order on export:
-//
-//	id, kind, username, password, wave, hash_scheme, roles, name, email,
-//	birth_date, mrn, npi, panel, break_glass, permissions
-//
-// id, kind, username and password are required columns. In CSV, list columns
-// (roles, panel, permissions) separate items with ';' and break_glass is true or
-// false; cells are trimmed of surrounding spaces. In JSONL, lists are arrays of
-// strings and break_glass a boolean. The password forms are documented at refEnv.
-
 // column is one field of an accounts file and where it lives in a record.
 type column struct {
 	name string

@@ -44,6 +44,9 @@ func (m Mix) Counts(n int) (map[Kind]int, error) {
 // apportion splits n across shares by largest remainder: the parts sum to n and each
 // is within one of n*share/total. Ties go to the earlier share.
 func apportion(n int, shares []float64) ([]int, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("%d to split; want >= 0", n)
+	}
 	total := 0.0
 	for i, s := range shares {
 		if s < 0 || math.IsNaN(s) || math.IsInf(s, 0) {

@@ -2,6 +2,42 @@
 // a rehearsal drives through both stacks: who they are, which legacy roles they hold,
 // which cohort (migration wave, legacy hash scheme) they belong to, and how they relate
 // (a clinician's panel of patients). It imports no other domain package.
+//
+// Generate builds a population deterministically from a seed. ReadCSV and ReadJSONL
+// import pre-provisioned test accounts, WriteCSV and WriteJSONL export them. Partition
+// splits a population into disjoint segments for distributed runs. SCIMClient
+// provisions it into a SCIM 2.0 service provider, and Parity compares it with the
+// users each stack reports: the data of a PROVISIONING_DRIFT finding.
+//
+// # Accounts files
+//
+// An accounts file has one account per CSV row (after a header line) or JSONL line,
+// with these columns (CSV header names, JSONL keys), written in this order:
+//
+//	id, kind, username, password, wave, hash_scheme, roles, name, email,
+//	birth_date, mrn, npi, panel, break_glass, permissions
+//
+// id, kind, username and password are required. In CSV, the list columns roles,
+// panel and permissions separate items with ';', break_glass is true or false, and
+// cells are trimmed of surrounding spaces. In JSONL, lists are arrays of strings and
+// break_glass is a boolean. Every invalid row is reported, each problem with its
+// file, line and field.
+//
+// # Passwords
+//
+// The password column holds one of:
+//
+//	env:VAR         the value of environment variable VAR
+//	file:PATH#KEY   the string at key KEY of the JSON object in file PATH
+//	file:PATH       the whole content of file PATH, less one trailing newline
+//	inline:VALUE    VALUE itself (discouraged: the file then holds a secret)
+//	VALUE           VALUE itself, when it starts with none of the prefixes above
+//
+// References are resolved by a SecretResolver that the caller passes in (Resolver
+// reads only the variables and files it is given). References are not secrets: they
+// are echoed in errors and written back by exports. Secret values never are: a
+// Secret formats, marshals and logs as "[redacted]", exports write a persona's
+// SecretRef or nothing, and errors redact any secret value they would quote.
 package personas
 
 import (

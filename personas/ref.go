@@ -10,16 +10,7 @@ import (
 	"unicode"
 )
 
-// A password column of an accounts file holds one of:
-//
-//	env:VAR         the value of environment variable VAR
-//	file:PATH#KEY   the string at key KEY of the JSON object in file PATH
-//	file:PATH       the whole content of file PATH, less one trailing newline
-//	inline:VALUE    VALUE itself (discouraged: the file then holds a secret)
-//	VALUE           VALUE itself, when it starts with none of the prefixes above
-//
-// References are not secrets: they are echoed in errors and written back by
-// exports. Inline values are secrets: never echoed, never written back.
+// Prefixes of the password column (see the package documentation).
 const (
 	refEnv    = "env:"
 	refFile   = "file:"
