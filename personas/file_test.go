@@ -53,7 +53,7 @@ func TestReadCSVErrors(t *testing.T) {
 		{"unknown kind", csvHeader + "p1,nurse,pat.one,env:P1,wave-1,bcrypt,patient,,,,,\n",
 			[]string{`users.csv:2: kind: unknown kind "nurse"; want one of patient, clinician, admin, billing, service, auditor`}},
 		{"no password", csvHeader + "p1,patient,pat.one,,wave-1,bcrypt,patient,,,,,\n",
-			[]string{`users.csv:2: password: required`}},
+			[]string{`users.csv:2: password: no secret; want a password or an env: or file: reference`}},
 		{"unset variable", csvHeader + "p1,patient,pat.one,env:NOPE,wave-1,bcrypt,patient,,,,,\n",
 			[]string{`users.csv:2: password: env:NOPE: variable is not set: secret not found`}},
 		{"empty variable", csvHeader + "p1,patient,pat.one,env:EMPTY,wave-1,bcrypt,patient,,,,,\n",
@@ -105,7 +105,7 @@ func TestReadCSVErrors(t *testing.T) {
 		{"inline password redacted", csvHeader + "p1,patient,Hunter 22,Hunter 22,wave-1,bcrypt,patient,,,,,\n",
 			[]string{`users.csv:2: username: "[redacted]" has ' ' at byte 6; want only printable characters and no spaces`}},
 		{"several rows at once", csvHeader + rowP1 + "p2,patient,pat.two,,wave-1,bcrypt,patient,,,,,\n" + rowC1 + "a1,admin,adm.one,env:NOPE,,bcrypt,admin,,,,,\n", []string{
-			`users.csv:3: password: required`,
+			`users.csv:3: password: no secret; want a password or an env: or file: reference`,
 			`users.csv:5: password: env:NOPE: variable is not set: secret not found`,
 			`users.csv:5: wave: required`,
 		}},
@@ -143,7 +143,7 @@ func TestReadJSONLErrors(t *testing.T) {
 		{"unknown keys", `{"id":"p1","kind":"patient","username":"pat.one","pasword":"env:P1","wave":"wave-1","hash_scheme":"bcrypt","Role":"x"}`, []string{
 			`users.jsonl:1: unknown key "Role"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions`,
 			`users.jsonl:1: unknown key "pasword"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions`,
-			`users.jsonl:1: password: required`,
+			`users.jsonl:1: password: no secret; want a password or an env: or file: reference`,
 		}},
 		{"blank lines keep numbering", "\n" + good + "\n" + `{"id":"p1","kind":"patient","username":"pat.two","password":"env:P2","wave":"wave-1","hash_scheme":"bcrypt"}`,
 			[]string{`users.jsonl:4: id: duplicate id "p1" (first at users.jsonl:2)`}},
@@ -178,7 +178,7 @@ func TestReadErrorsAreRowErrors(t *testing.T) {
 	}
 	want := []personas.RowError{
 		{File: "users.csv", Line: 3, Field: "kind", Msg: `unknown kind "nurse"; want one of patient, clinician, admin, billing, service, auditor`},
-		{File: "users.csv", Line: 3, Field: "password", Msg: "required"},
+		{File: "users.csv", Line: 3, Field: "password", Msg: "no secret; want a password or an env: or file: reference"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("errors = %+v; want %+v", got, want)

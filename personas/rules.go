@@ -88,7 +88,7 @@ func (pop Population) problems() []problem {
 		unique(i, fieldUsername, checkToken(p.Username, maxUsernameLen, isGraphic, "printable characters and no spaces"),
 			users, strings.ToLower(p.Username), fmt.Sprintf("username %q", p.Username))
 		if p.Secret.IsZero() {
-			add(i, fieldPassword, "required")
+			add(i, fieldPassword, "no secret; want a password or an env: or file: reference")
 		}
 		if msg := checkToken(p.Cohort.Wave, maxTextLen, isIDRune, idChars); msg != "" {
 			add(i, fieldWave, "%s", msg)
