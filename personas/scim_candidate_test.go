@@ -6,8 +6,9 @@
 //
 //	go test -tags cutover_stacks ./personas/
 //
-// (it passed, with the whole module under -race, on personas merged with stacks@da70296). scim_test.go tests the same client
-// against an in-test server of the same contract.
+// It passed, with the whole module under -race, on personas merged with
+// stacks@da70296. scim_test.go tests the same client against an in-test server of
+// the same contract.
 
 package personas_test
 
