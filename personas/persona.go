@@ -2,6 +2,42 @@
 // a rehearsal drives through both stacks: who they are, which legacy roles they hold,
 // which cohort (migration wave, legacy hash scheme) they belong to, and how they relate
 // (a clinician's panel of patients). It imports no other domain package.
+//
+// Generate builds a population deterministically from a seed. ReadCSV and ReadJSONL
+// import pre-provisioned test accounts, WriteCSV and WriteJSONL export them. Partition
+// splits a population into disjoint segments for distributed runs. SCIMClient
+// provisions it into a SCIM 2.0 service provider, and Parity compares it with the
+// users each stack reports: the data of a PROVISIONING_DRIFT finding.
+//
+// # Accounts files
+//
+// An accounts file has one account per CSV row (after a header line) or JSONL line,
+// with these columns (CSV header names, JSONL keys), written in this order:
+//
+//	id, kind, username, password, wave, hash_scheme, roles, name, email,
+//	birth_date, mrn, npi, panel, break_glass, permissions
+//
+// id, kind, username and password are required. In CSV, the list columns roles,
+// panel and permissions separate items with ';', break_glass is true or false, and
+// cells are trimmed of surrounding spaces. In JSONL, lists are arrays of strings and
+// break_glass is a boolean. Every invalid row is reported, each problem with its
+// file, line and field.
+//
+// # Passwords
+//
+// The password column holds one of:
+//
+//	env:VAR         the value of environment variable VAR
+//	file:PATH#KEY   the string at key KEY of the JSON object in file PATH
+//	file:PATH       the whole content of file PATH, less one trailing newline
+//	inline:VALUE    VALUE itself (discouraged: the file then holds a secret)
+//	VALUE           VALUE itself, when it starts with none of the prefixes above
+//
+// References are resolved by a SecretResolver that the caller passes in (Resolver
+// reads only the variables and files it is given). References are not secrets: they
+// are echoed in errors and written back by exports. Secret values never are: a
+// Secret formats, marshals and logs as "[redacted]", exports write a persona's
+// SecretRef or nothing, and errors redact any secret value they would quote.
 package personas
 
 import (
@@ -52,7 +88,11 @@ type Persona struct {
 	Username string `json:"username"`
 	// Secret is the password of a human persona, or the API key (legacy) and client
 	// secret (candidate) of a service persona.
-	Secret    Secret   `json:"-"`
+	Secret Secret `json:"-"`
+	// SecretRef is where Secret came from when it was imported by reference
+	// ("env:VAR" or "file:PATH#key"); exports write it back instead of the value.
+	// It is empty for generated personas and inline imported passwords.
+	SecretRef string   `json:"secret_ref,omitempty"`
 	Name      string   `json:"name,omitempty"`
 	Email     string   `json:"email,omitempty"`
 	BirthDate string   `json:"birth_date,omitempty"`
@@ -98,41 +138,23 @@ func (pop Population) Lookup(id string) (Persona, bool) {
 	return Persona{}, false
 }
 
-// Validate checks the invariants every consumer relies on: unique IDs and usernames,
-// known kinds, a secret for every persona, panels that name existing patients.
+// Validate checks the invariants every consumer relies on and reports every broken
+// one at once: unique IDs, usernames, MRNs and NPIs; known kinds and hash schemes; a
+// secret for every persona; panels only on clinicians and naming existing patients;
+// permissions only on service accounts; break-glass only for clinicians. A persona's
+// secret is redacted from the messages about it.
 func (pop Population) Validate() error {
-	ids := make(map[string]bool, len(pop.Personas))
-	names := make(map[string]bool, len(pop.Personas))
-	patients := make(map[string]bool)
-	for _, p := range pop.Personas {
-		if p.Kind == Patient {
-			patients[p.ID] = true
+	where := func(i int) string {
+		if id := pop.Personas[i].ID; id != "" {
+			return fmt.Sprintf("personas[%d] %s", i, id)
 		}
+		return fmt.Sprintf("personas[%d]", i)
 	}
 	var errs []error
-	for i, p := range pop.Personas {
-		switch {
-		case p.ID == "":
-			errs = append(errs, fmt.Errorf("persona %d: empty id", i))
-		case ids[p.ID]:
-			errs = append(errs, fmt.Errorf("persona %d: duplicate id %q", i, p.ID))
-		}
-		ids[p.ID] = true
-		if names[p.Username] {
-			errs = append(errs, fmt.Errorf("persona %s: duplicate username %q", p.ID, p.Username))
-		}
-		names[p.Username] = true
-		if !p.Kind.Valid() {
-			errs = append(errs, fmt.Errorf("persona %s: unknown kind %q", p.ID, p.Kind))
-		}
-		if p.Secret.IsZero() {
-			errs = append(errs, fmt.Errorf("persona %s: no secret", p.ID))
-		}
-		for _, pid := range p.Panel {
-			if !patients[pid] {
-				errs = append(errs, fmt.Errorf("persona %s: panel names unknown patient %q", p.ID, pid))
-			}
-		}
+	for _, pr := range pop.problems() {
+		msg := fmt.Sprintf("%s: %s: %s", where(pr.index), pr.field, pr.render(where))
+		// A secret pasted into another field must not come out in the message.
+		errs = append(errs, errors.New(redact(msg, pop.Personas[pr.index].Secret.Reveal())))
 	}
 	return errors.Join(errs...)
 }

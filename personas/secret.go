@@ -3,7 +3,10 @@ package personas
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
+	"strconv"
+	"strings"
 )
 
 // Secret holds a credential (password, API key, client secret). It never prints,
@@ -43,3 +46,19 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // LogValue implements slog.LogValuer.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// redact replaces in msg every occurrence of the secret value s, as it is and as it
+// reads once quoted by Go (%q) or escaped by encoding/json, with "[redacted]".
+func redact(msg, s string) string {
+	if s == "" {
+		return msg
+	}
+	forms := []string{s, strings.Trim(strconv.Quote(s), `"`)}
+	if j, err := json.Marshal(s); err == nil {
+		forms = append(forms, strings.Trim(string(j), `"`))
+	}
+	for _, f := range forms {
+		msg = strings.ReplaceAll(msg, f, redacted)
+	}
+	return msg
+}
