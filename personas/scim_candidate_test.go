@@ -1,14 +1,5 @@
-//go:build cutover_stacks
-
-// The SCIM round trip against the embedded candidate of stacks/. It needs the stacks
-// package, which lives on branch stacks until the lead merges it: this file then
-// loses its build constraint. Until then run it on a merge of both branches with
-//
-//	go test -tags cutover_stacks ./personas/
-//
-// It passed, with the whole module under -race, on personas merged with
-// stacks@da70296. scim_test.go tests the same client against an in-test server of
-// the same contract.
+// The SCIM round trip against the embedded candidate of stacks/; scim_test.go tests
+// the same client against an in-test server of the same contract.
 
 package personas_test
 
