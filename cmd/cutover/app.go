@@ -19,6 +19,8 @@ type state struct {
 	args           []string
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// environ lists the environment (nil: empty), for secret references.
+	environ func() []string
 }
 
 // command is one subcommand.
@@ -31,6 +33,7 @@ func commands() []command {
 	return []command{
 		{"demo", "demo [--duration D] [--rate R] [--drift NAMES] [--out DIR]", "start the embedded stacks and run examples/demo.yaml on them", cmdDemo},
 		{"run", "run FILE [--out DIR]", "run the rehearsal described by FILE", cmdRun},
+		{"personas", "personas generate|import|provision ...", "generate, check or SCIM-provision a population", cmdPersonas},
 		{"stacks", "stacks [--drift NAMES] [--out DIR]", "serve the embedded stacks until interrupted, with a rehearsal file for them", cmdStacks},
 		{"validate", "validate FILE", "check FILE and report every problem with its line", cmdValidate},
 		{"version", "version", "print the version", func(_ context.Context, st *state, _ []string) error {

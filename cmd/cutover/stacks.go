@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/internal/rehearsal"
-	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -65,7 +63,7 @@ func cmdStacks(ctx context.Context, st *state, args []string) error {
 		return err
 	}
 	pf := filepath.Join(*out, "personas.jsonl")
-	if err := writePersonas(pf, pop); err != nil {
+	if err := writePopulation(st, pf, pop); err != nil {
 		return err
 	}
 	fmt.Fprintf(st.stdout, "legacy     %s\ncandidate  %s  (issuer; discovery at /.well-known/openid-configuration)\n", pair.LegacyURL, pair.CandidateURL)
@@ -85,20 +83,4 @@ func placeholderEnv(st *state) func(string) string {
 		}
 		return st.getenv(k)
 	}
-}
-
-// writePersonas writes the population as JSON lines, without secrets.
-func writePersonas(path string, pop personas.Population) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(f)
-	for _, p := range pop.Personas {
-		if err := enc.Encode(p); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	return f.Close()
 }
