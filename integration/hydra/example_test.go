@@ -1,0 +1,35 @@
+package hydra_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/cutover-dev/cutover/integration/hydra"
+	"github.com/cutover-dev/cutover/personas"
+)
+
+// ExampleStart starts Hydra with one user and registers a service account. The
+// client prints without its secret.
+func ExampleStart() {
+	ctx := context.Background()
+	s, err := hydra.Start(ctx, hydra.Options{
+		AccessTokens: hydra.JWT,
+		Users: []hydra.User{{
+			ID: "clinician-00001", Username: "dr.grey",
+			Password: personas.NewSecret("correct horse battery"),
+			Roles:    []string{"clinician"},
+		}},
+	})
+	if err != nil {
+		log.Fatal(err) // the binary comes from integration/hydra/build.sh
+	}
+	defer s.Close()
+
+	c, err := s.CreateClient(ctx, hydra.ServiceClient("lab-feed", personas.NewSecret("s3cret-lab-feed"), "lab-results:read"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c)
+	// Output: client lab-feed (auth client_secret_basic, grants client_credentials, scopes lab-results:read)
+}
