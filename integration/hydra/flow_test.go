@@ -15,6 +15,7 @@ import (
 const userScope = "openid offline_access"
 
 func TestDiscovery(t *testing.T) {
+	t.Parallel()
 	s := startHydra(t, hydra.Options{})
 	d := discover(t, s)
 	want := map[string]string{
@@ -49,6 +50,18 @@ func TestDiscovery(t *testing.T) {
 	if slices.Contains(d.GrantTypes, "password") {
 		t.Errorf("grant_types_supported = %v; Hydra has no password grant", d.GrantTypes)
 	}
+	var jwks struct {
+		Keys []struct{ Kty, Alg, Use string } `json:"keys"`
+	}
+	getJSON(t, d.JWKSURI, &jwks)
+	if len(jwks.Keys) != 2 {
+		t.Errorf("JWKS has %d keys; want 2 (ID token and JWT access token sets)", len(jwks.Keys))
+	}
+	for i, k := range jwks.Keys {
+		if k.Kty != "RSA" || k.Alg != "RS256" || k.Use != "sig" {
+			t.Errorf("JWKS key %d = %s %s %s; want RSA RS256 sig", i, k.Kty, k.Alg, k.Use)
+		}
+	}
 	if got := introspect(t, s, "not-a-token"); got.Active {
 		t.Errorf("Introspect(garbage).Active = true; want false")
 	}
@@ -57,6 +70,7 @@ func TestDiscovery(t *testing.T) {
 // TestAuthorizationCodePKCE logs in through the login form and checks what ends up
 // in the tokens for each access token strategy.
 func TestAuthorizationCodePKCE(t *testing.T) {
+	t.Parallel()
 	ttl := hydra.TTLs{AccessToken: 10 * time.Minute, IDToken: 5 * time.Minute}
 	for _, tc := range []struct {
 		name     string
@@ -165,6 +179,7 @@ func TestAuthorizationCodePKCE(t *testing.T) {
 // TestLoginForm checks the login app refuses wrong credentials without ending the
 // flow: the form comes back with 401 and the right password still gets through.
 func TestLoginForm(t *testing.T) {
+	t.Parallel()
 	s := startHydra(t, hydra.Options{})
 	d := discover(t, s)
 	c := createClient(t, s, hydra.PublicClient("harness", []string{redirectURI}, "openid", "offline_access"))
@@ -216,6 +231,7 @@ func TestLoginForm(t *testing.T) {
 // TestPKCERequired checks Hydra refuses a public client's code without the right
 // verifier, and a public client's authorize request without a challenge.
 func TestPKCERequired(t *testing.T) {
+	t.Parallel()
 	s := startHydra(t, hydra.Options{})
 	d := discover(t, s)
 	c := createClient(t, s, hydra.PublicClient("harness", []string{redirectURI}, "openid", "offline_access"))
@@ -254,6 +270,7 @@ func TestPKCERequired(t *testing.T) {
 // TestClientCredentials checks the service account journey: scopes never widen, no
 // refresh token, lifetime within the configured TTL.
 func TestClientCredentials(t *testing.T) {
+	t.Parallel()
 	const ttl = 5 * time.Minute
 	for _, strategy := range []hydra.TokenStrategy{hydra.Opaque, hydra.JWT} {
 		t.Run(string(strategy), func(t *testing.T) {

@@ -40,7 +40,7 @@ var (
 
 // startHydra starts Hydra for the test and closes it when the test ends. A missing
 // binary fails the test (CI builds it): the error names integration/hydra/build.sh.
-func startHydra(t *testing.T, opt hydra.Options) *hydra.Server {
+func startHydra(t testing.TB, opt hydra.Options) *hydra.Server {
 	t.Helper()
 	if opt.Users == nil {
 		opt.Users = testUsers
@@ -48,8 +48,8 @@ func startHydra(t *testing.T, opt hydra.Options) *hydra.Server {
 	logs := &syncBuffer{}
 	opt.Log = logs
 	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("hydra output:\n%s", logs.String())
+		if out := logs.String(); t.Failed() && out != "" {
+			t.Logf("hydra output:\n%s", out)
 		}
 	})
 	s, err := hydra.Start(t.Context(), opt)
@@ -65,7 +65,7 @@ func startHydra(t *testing.T, opt hydra.Options) *hydra.Server {
 }
 
 // createClient registers c or fails the test.
-func createClient(t *testing.T, s *hydra.Server, c hydra.Client) hydra.Client {
+func createClient(t testing.TB, s *hydra.Server, c hydra.Client) hydra.Client {
 	t.Helper()
 	got, err := s.CreateClient(t.Context(), c)
 	if err != nil {
@@ -88,14 +88,14 @@ type discovery struct {
 	GrantTypes            []string `json:"grant_types_supported"`
 }
 
-func discover(t *testing.T, s *hydra.Server) discovery {
+func discover(t testing.TB, s *hydra.Server) discovery {
 	t.Helper()
 	var d discovery
 	getJSON(t, s.Issuer+"/.well-known/openid-configuration", &d)
 	return d
 }
 
-func getJSON(t *testing.T, u string, out any) {
+func getJSON(t testing.TB, u string, out any) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
 	if err != nil {
@@ -162,7 +162,7 @@ type page struct {
 	body     string
 }
 
-func (b *browser) do(t *testing.T, req *http.Request) page {
+func (b *browser) do(t testing.TB, req *http.Request) page {
 	t.Helper()
 	resp, err := b.c.Do(req)
 	if err != nil {
@@ -176,7 +176,7 @@ func (b *browser) do(t *testing.T, req *http.Request) page {
 	return page{url: resp.Request.URL, status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(body)}
 }
 
-func (b *browser) get(t *testing.T, u string) page {
+func (b *browser) get(t testing.TB, u string) page {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
 	if err != nil {
@@ -185,7 +185,7 @@ func (b *browser) get(t *testing.T, u string) page {
 	return b.do(t, req)
 }
 
-func (b *browser) post(t *testing.T, u string, form url.Values) page {
+func (b *browser) post(t testing.TB, u string, form url.Values) page {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -198,14 +198,14 @@ func (b *browser) post(t *testing.T, u string, form url.Values) page {
 // pkce is an RFC 7636 verifier and its S256 challenge.
 type pkce struct{ verifier, challenge string }
 
-func newPKCE(t *testing.T) pkce {
+func newPKCE(t testing.TB) pkce {
 	t.Helper()
 	v := randomString(t)
 	sum := sha256.Sum256([]byte(v))
 	return pkce{verifier: v, challenge: base64.RawURLEncoding.EncodeToString(sum[:])}
 }
 
-func randomString(t *testing.T) string {
+func randomString(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -220,7 +220,7 @@ type authRequest struct {
 	pkce                          pkce
 }
 
-func newAuthRequest(t *testing.T, clientID, scope string) authRequest {
+func newAuthRequest(t testing.TB, clientID, scope string) authRequest {
 	return authRequest{clientID: clientID, scope: scope, state: randomString(t), nonce: randomString(t), pkce: newPKCE(t)}
 }
 
@@ -238,7 +238,7 @@ func (a authRequest) url(d discovery) string {
 }
 
 // codeFrom returns the code of a redirect to redirectURI and checks its state.
-func codeFrom(t *testing.T, p page, state string) string {
+func codeFrom(t testing.TB, p page, state string) string {
 	t.Helper()
 	if !strings.HasPrefix(p.location, redirectURI) {
 		t.Fatalf("ended on %s (%d), Location %q; want a redirect to %s\n%s", p.url.Redacted(), p.status, p.location, redirectURI, p.body)
@@ -262,14 +262,14 @@ func codeFrom(t *testing.T, p page, state string) string {
 
 // login drives the login form: authorize, fill in user's credentials, follow through
 // consent to the redirect URI. It returns the authorization code.
-func login(t *testing.T, b *browser, d discovery, ar authRequest, u hydra.User) string {
+func login(t testing.TB, b *browser, d discovery, ar authRequest, u hydra.User) string {
 	t.Helper()
 	return codeFrom(t, submitLogin(t, b, ar.url(d), u), ar.state)
 }
 
 // submitLogin opens authorizeURL, fills in the login form with user's credentials and
 // returns where the browser stopped: at the redirect URI, or on an error page.
-func submitLogin(t *testing.T, b *browser, authorizeURL string, u hydra.User) page {
+func submitLogin(t testing.TB, b *browser, authorizeURL string, u hydra.User) page {
 	t.Helper()
 	p := b.get(t, authorizeURL)
 	if p.status != http.StatusOK {
@@ -299,7 +299,7 @@ type tokens struct {
 
 // postForm posts form to u, with HTTP Basic when c has a secret, and decodes the JSON
 // answer into out; it returns the status.
-func postForm(t *testing.T, u string, c hydra.Client, form url.Values, out any) int {
+func postForm(t testing.TB, u string, c hydra.Client, form url.Values, out any) int {
 	t.Helper()
 	public := c.Secret.IsZero()
 	if public {
@@ -331,14 +331,14 @@ func postForm(t *testing.T, u string, c hydra.Client, form url.Values, out any) 
 	return resp.StatusCode
 }
 
-func token(t *testing.T, d discovery, c hydra.Client, form url.Values) tokens {
+func token(t testing.TB, d discovery, c hydra.Client, form url.Values) tokens {
 	t.Helper()
 	var tk tokens
 	tk.status = postForm(t, d.TokenEndpoint, c, form, &tk)
 	return tk
 }
 
-func exchange(t *testing.T, d discovery, c hydra.Client, code string, p pkce) tokens {
+func exchange(t testing.TB, d discovery, c hydra.Client, code string, p pkce) tokens {
 	t.Helper()
 	tk := token(t, d, c, url.Values{
 		"grant_type": {"authorization_code"}, "code": {code},
@@ -350,12 +350,12 @@ func exchange(t *testing.T, d discovery, c hydra.Client, code string, p pkce) to
 	return tk
 }
 
-func refresh(t *testing.T, d discovery, c hydra.Client, rt string) tokens {
+func refresh(t testing.TB, d discovery, c hydra.Client, rt string) tokens {
 	t.Helper()
 	return token(t, d, c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 }
 
-func introspect(t *testing.T, s *hydra.Server, tok string) hydra.Introspection {
+func introspect(t testing.TB, s *hydra.Server, tok string) hydra.Introspection {
 	t.Helper()
 	in, err := s.Introspect(t.Context(), tok)
 	if err != nil {
@@ -452,7 +452,7 @@ type jwt struct {
 }
 
 // verifyJWT checks tok's RS256 signature against the issuer's JWKS and decodes it.
-func verifyJWT(t *testing.T, d discovery, tok string) jwt {
+func verifyJWT(t testing.TB, d discovery, tok string) jwt {
 	t.Helper()
 	j, err := verify(t.Context(), d.JWKSURI, tok)
 	if err != nil {

@@ -143,10 +143,42 @@ func start(ctx context.Context, bin string, opt Options) (_ *Server, err error) 
 	out := io.MultiWriter(s.logs, opt.Log)
 	s.cmd.Stdout, s.cmd.Stderr = out, out
 	s.cmd.SysProcAttr = sysProcAttr()
+
+	type generated struct {
+		keys map[string]jwk
+		err  error
+	}
+	keys := make(chan generated, 1)
+	go func() {
+		k, err := signingKeys()
+		keys <- generated{k, err}
+	}()
 	if err := s.launch(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	if err := s.waitReady(ctx, opt.StartTimeout); err != nil {
+
+	ctx, cancel := context.WithTimeout(ctx, opt.StartTimeout)
+	defer cancel()
+	if err := s.await(ctx, s.AdminURL+"/health/ready", status200); err != nil {
+		return nil, err
+	}
+	var g generated
+	select {
+	case g = <-keys:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("signing keys not generated within %s: %w", opt.StartTimeout, context.Cause(ctx))
+	}
+	if g.err != nil {
+		return nil, g.err
+	}
+	// No public request has been made yet, so Hydra has generated no key of its own.
+	if err := s.installKeys(ctx, g.keys); err != nil {
+		return nil, err
+	}
+	if err := s.await(ctx, s.Issuer+"/health/ready", status200); err != nil {
+		return nil, err
+	}
+	if err := s.await(ctx, s.Issuer+"/.well-known/jwks.json", hasKeys(len(signingKeySets))); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -175,35 +207,11 @@ func (s *Server) launch() error {
 	return <-started
 }
 
-// waitReady polls both health endpoints until they answer 200, then fetches the
-// JWKS, the process exits, ctx is done or timeout passes.
-//
-// Hydra reports ready before it has signing keys: the first request that needs them
-// generates two RSA-4096 key pairs, which takes from half a second to several
-// seconds here. Fetching the JWKS makes that happen now, so that the first login of
-// a rehearsal does not carry it as latency.
-func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// await polls url until ok accepts the answer, the process exits or ctx is done.
+func (s *Server) await(ctx context.Context, url string, ok func(*http.Response) bool) error {
 	tick := time.NewTicker(25 * time.Millisecond)
 	defer tick.Stop()
-	type check struct {
-		url string
-		ok  func(*http.Response) bool
-	}
-	status200 := func(r *http.Response) bool { return r.StatusCode == http.StatusOK }
-	pending := []check{
-		{s.AdminURL + "/health/ready", status200},
-		{s.Issuer + "/health/ready", status200},
-		{s.Issuer + "/.well-known/jwks.json", hasKeys},
-	}
-	for {
-		for len(pending) > 0 && s.probe(ctx, pending[0].url, pending[0].ok) {
-			pending = pending[1:]
-		}
-		if len(pending) == 0 {
-			return nil
-		}
+	for !s.probe(ctx, url, ok) {
 		select {
 		case <-s.exited:
 			tail := s.logs.String()
@@ -212,11 +220,11 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 			}
 			return fmt.Errorf("hydra exited before ready (%v); its last output:\n%s", s.waitErr, tail)
 		case <-ctx.Done():
-			return fmt.Errorf("hydra not ready at %s after %s: %w; its last output:\n%s",
-				pending[0].url, timeout, context.Cause(ctx), s.logs.String())
+			return fmt.Errorf("hydra not ready at %s: %w; its last output:\n%s", url, context.Cause(ctx), s.logs.String())
 		case <-tick.C:
 		}
 	}
+	return nil
 }
 
 // probe reports whether a GET of url answers and ok accepts the answer.
@@ -235,12 +243,16 @@ func (s *Server) probe(ctx context.Context, url string, ok func(*http.Response) 
 	return good
 }
 
-// hasKeys reports whether r is a JWKS with at least one key.
-func hasKeys(r *http.Response) bool {
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
+func status200(r *http.Response) bool { return r.StatusCode == http.StatusOK }
+
+// hasKeys returns a check that r is a JWKS with at least n keys.
+func hasKeys(n int) func(*http.Response) bool {
+	return func(r *http.Response) bool {
+		var set struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		return r.StatusCode == http.StatusOK && json.NewDecoder(r.Body).Decode(&set) == nil && len(set.Keys) >= n
 	}
-	return r.StatusCode == http.StatusOK && json.NewDecoder(r.Body).Decode(&set) == nil && len(set.Keys) > 0
 }
 
 func (s *Server) closeWhenDone(ctx context.Context) {

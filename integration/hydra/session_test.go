@@ -33,6 +33,7 @@ func loginGrant(t *testing.T, s *hydra.Server, user hydra.User) grant {
 // presented again: with no grace period it refuses it and revokes the whole grant
 // (RFC 9700 s4.14.2); within a grace period it accepts the reuse.
 func TestRefresh(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name        string
 		grace       time.Duration
@@ -101,6 +102,7 @@ func TestRefresh(t *testing.T) {
 // TestRevocation checks RFC 7009 revocation at the public endpoint and its effect on
 // both tokens of a grant: revoking either kills the other too.
 func TestRevocation(t *testing.T) {
+	t.Parallel()
 	s := startHydra(t, hydra.Options{AccessTokens: hydra.JWT})
 	for _, tc := range []struct {
 		name   string
@@ -154,6 +156,7 @@ func TestRevocation(t *testing.T) {
 // TestIntrospectionIgnoresClientAuth records that Hydra's admin introspection answers
 // anyone who reaches the admin port: client credentials are neither needed nor checked.
 func TestIntrospectionIgnoresClientAuth(t *testing.T) {
+	t.Parallel()
 	s := startHydra(t, hydra.Options{})
 	g := loginGrant(t, s, clinician)
 	rs := createClient(t, s, hydra.ConfidentialClient("resource-server", personas.NewSecret("rs-secret-000001"), nil))
@@ -192,6 +195,7 @@ func TestIntrospectionIgnoresClientAuth(t *testing.T) {
 // does to the session and to the tokens: it ends Hydra's login session (when there is
 // one) but revokes no token, so a logout journey must also revoke (RFC 7009).
 func TestRPInitiatedLogout(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		remember bool
