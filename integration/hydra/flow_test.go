@@ -134,6 +134,13 @@ func TestAuthorizationCodePKCE(t *testing.T) {
 				t.Errorf("introspection ext.roles = %v; want %v", got, wantRoles)
 			}
 
+			var ui map[string]any
+			if st := bearerGet(t, d.UserinfoEndpoint, tk.AccessToken, &ui); st != http.StatusOK {
+				t.Errorf("userinfo = %d; want 200", st)
+			} else if ui["sub"] != tc.user.ID || !slices.Equal(strs(ui["roles"]), wantRoles) {
+				t.Errorf("userinfo sub %v roles %v; want %q %v", ui["sub"], ui["roles"], tc.user.ID, wantRoles)
+			}
+
 			isJWT := strings.Count(tk.AccessToken, ".") == 2 && !strings.HasPrefix(tk.AccessToken, "ory_at_")
 			if isJWT != tc.wantJWT {
 				t.Fatalf("access token is a JWT: %t; want %t", isJWT, tc.wantJWT)
@@ -150,10 +157,16 @@ func TestAuthorizationCodePKCE(t *testing.T) {
 					t.Errorf("access token %s = %v; want %v", k, got, want)
 				}
 			}
-			for _, k := range []string{"exp", "iat", "jti", "aud"} {
+			for _, k := range []string{"exp", "iat", "nbf", "jti"} {
 				if _, ok := at.claims[k]; !ok {
 					t.Errorf("access token has no %s claim", k)
 				}
+			}
+			// aud is present but empty: Hydra puts only the granted audience there (the
+			// audience request parameter, within the client's allowed audience), never
+			// the client_id.
+			if aud, ok := at.claims["aud"].([]any); !ok || len(aud) != 0 {
+				t.Errorf("access token aud = %v; want []", at.claims["aud"])
 			}
 			if got := strs(at.claims["scp"]); !slices.Equal(got, strings.Fields(userScope)) {
 				t.Errorf("access token scp = %v; want %v", got, strings.Fields(userScope))

@@ -331,6 +331,27 @@ func postForm(t testing.TB, u string, c hydra.Client, form url.Values, out any) 
 	return resp.StatusCode
 }
 
+// bearerGet GETs u with tok as bearer token and decodes a JSON answer into out.
+func bearerGet(t testing.TB, u, tok string, out any) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("GET %s: decode: %v", u, err)
+		}
+	}
+	return resp.StatusCode
+}
+
 func token(t testing.TB, d discovery, c hydra.Client, form url.Values) tokens {
 	t.Helper()
 	var tk tokens

@@ -99,6 +99,30 @@ func TestRefresh(t *testing.T) {
 	}
 }
 
+// TestRefreshScopeParameter records that Hydra ignores the scope parameter of a
+// refresh request: a wider scope is not refused (nor granted) and a narrower one is
+// not applied; the refreshed token always carries the grant's scope.
+func TestRefreshScopeParameter(t *testing.T) {
+	t.Parallel()
+	s := startHydra(t, hydra.Options{})
+	for _, tc := range []struct{ name, scope string }{
+		{"wider", "openid offline_access admin"},
+		{"narrower", "openid"},
+		{"same", userScope},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := loginGrant(t, s, clinician)
+			r := token(t, g.d, g.client, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {g.tokens.RefreshToken}, "scope": {tc.scope}})
+			if r.status != http.StatusOK || r.Scope != userScope {
+				t.Errorf("refresh with scope %q = %d %q scope %q; want 200 with the grant's %q", tc.scope, r.status, r.Error, r.Scope, userScope)
+			}
+			if got := introspect(t, s, r.AccessToken).Scope; got != userScope {
+				t.Errorf("refreshed access token scope = %q; want %q", got, userScope)
+			}
+		})
+	}
+}
+
 // TestRevocation checks RFC 7009 revocation at the public endpoint and its effect on
 // both tokens of a grant: revoking either kills the other too.
 func TestRevocation(t *testing.T) {
