@@ -97,9 +97,8 @@ type redirect struct {
 }
 
 func (a *loginApp) loginForm(w http.ResponseWriter, r *http.Request) {
-	ch := r.URL.Query().Get("login_challenge")
-	if ch == "" {
-		http.Error(w, "missing login_challenge", http.StatusBadRequest)
+	ch, ok := challenge(w, r.URL.Query(), "login")
+	if !ok {
 		return
 	}
 	var lr loginRequest
@@ -121,9 +120,8 @@ func (a *loginApp) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
-	ch := r.PostForm.Get("login_challenge")
-	if ch == "" {
-		http.Error(w, "missing login_challenge", http.StatusBadRequest)
+	ch, ok := challenge(w, r.PostForm, "login")
+	if !ok {
 		return
 	}
 	name := r.PostForm.Get("username")
@@ -135,20 +133,13 @@ func (a *loginApp) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	a.acceptLogin(w, r, ch, u.ID)
 }
 
-func (a *loginApp) acceptLogin(w http.ResponseWriter, r *http.Request, challenge, subject string) {
-	body := map[string]any{"subject": subject, "remember": a.remember, "remember_for": 0}
-	var to redirect
-	if err := a.put(r.Context(), "login", challenge, body, &to); err != nil {
-		a.fail(w, "accept login", err)
-		return
-	}
-	http.Redirect(w, r, to.To, http.StatusFound)
+func (a *loginApp) acceptLogin(w http.ResponseWriter, r *http.Request, ch, subject string) {
+	a.accept(w, r, "login", ch, map[string]any{"subject": subject, "remember": a.remember, "remember_for": 0})
 }
 
 func (a *loginApp) consent(w http.ResponseWriter, r *http.Request) {
-	ch := r.URL.Query().Get("consent_challenge")
-	if ch == "" {
-		http.Error(w, "missing consent_challenge", http.StatusBadRequest)
+	ch, ok := challenge(w, r.URL.Query(), "consent")
+	if !ok {
 		return
 	}
 	var cr consentRequest
@@ -174,26 +165,33 @@ func (a *loginApp) consent(w http.ResponseWriter, r *http.Request) {
 			"id_token":     map[string]any{RolesClaim: roles},
 		},
 	}
+	a.accept(w, r, "consent", ch, body)
+}
+
+func (a *loginApp) logout(w http.ResponseWriter, r *http.Request) {
+	if ch, ok := challenge(w, r.URL.Query(), "logout"); ok {
+		a.accept(w, r, "logout", ch, nil)
+	}
+}
+
+// accept accepts the login, consent or logout request of ch with body and sends the
+// browser where Hydra says.
+func (a *loginApp) accept(w http.ResponseWriter, r *http.Request, flow, ch string, body any) {
 	var to redirect
-	if err := a.put(r.Context(), "consent", ch, body, &to); err != nil {
-		a.fail(w, "accept consent", err)
+	if err := a.put(r.Context(), flow, ch, body, &to); err != nil {
+		a.fail(w, "accept "+flow, err)
 		return
 	}
 	http.Redirect(w, r, to.To, http.StatusFound)
 }
 
-func (a *loginApp) logout(w http.ResponseWriter, r *http.Request) {
-	ch := r.URL.Query().Get("logout_challenge")
+// challenge returns the <flow>_challenge parameter of v, or answers 400 without it.
+func challenge(w http.ResponseWriter, v url.Values, flow string) (string, bool) {
+	ch := v.Get(flow + "_challenge")
 	if ch == "" {
-		http.Error(w, "missing logout_challenge", http.StatusBadRequest)
-		return
+		http.Error(w, "missing "+flow+"_challenge", http.StatusBadRequest)
 	}
-	var to redirect
-	if err := a.put(r.Context(), "logout", ch, nil, &to); err != nil {
-		a.fail(w, "accept logout", err)
-		return
-	}
-	http.Redirect(w, r, to.To, http.StatusFound)
+	return ch, ch != ""
 }
 
 // oauthError is where Hydra sends the browser when it cannot redirect an error back
