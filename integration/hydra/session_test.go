@@ -3,6 +3,7 @@ package hydra_test
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,9 @@ func TestRefresh(t *testing.T) {
 			in := introspect(t, s, second.RefreshToken)
 			if !in.Active || in.TokenUse != "refresh_token" {
 				t.Errorf("new refresh token: active %t use %q; want true refresh_token", in.Active, in.TokenUse)
+			}
+			if got := strs(introspect(t, s, second.AccessToken).Ext["roles"]); !slices.Equal(got, clinician.Roles) {
+				t.Errorf("refreshed access token ext.roles = %v; want %v", got, clinician.Roles)
 			}
 
 			reuse := refresh(t, g.d, g.client, first.RefreshToken)
