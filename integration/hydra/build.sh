@@ -12,8 +12,8 @@
 # go.mod/go.sum and flags (recorded in hydra.stamp beside it); --force rebuilds.
 # The binary's path is printed on stdout, progress on stderr, so that
 #   CUTOVER_HYDRA_BIN=$(integration/hydra/build.sh)
-# works. A cold build takes about 3-4 minutes on 2 cores (module download plus a CGO
-# compile of go-sqlite3); a cached one returns at once.
+# works. A cold build takes 2 to 5 minutes on 2 cores (module download, then a CGO
+# build of Hydra and go-sqlite3); a cached one returns at once.
 set -euo pipefail
 
 readonly VERSION=v2.3.0
@@ -32,7 +32,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--force) force=1 ;;
 	-h | --help)
-		sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
 		exit 0
 		;;
 	*) die "unknown argument '$arg' (usage: build.sh [--force])" ;;
@@ -44,9 +44,6 @@ tools="$here/tools"
 [[ -f "$tools/go.mod" && -f "$tools/go.sum" ]] || die "missing $tools/go.mod or go.sum"
 
 command -v go >/dev/null 2>&1 || die "'go' is not on PATH; install Go 1.26 or newer"
-cc="${CC:-cc}"
-command -v "$cc" >/dev/null 2>&1 ||
-	die "no C compiler ('$cc' not on PATH): Hydra's SQLite driver needs CGO; on Debian run: apt-get install -y gcc libc6-dev"
 
 if [[ -n "${CUTOVER_HYDRA_BIN:-}" ]]; then
 	bin="$CUTOVER_HYDRA_BIN"
@@ -76,6 +73,9 @@ if ((force == 0)) && [[ -x "$bin" && -f "$stampfile" && "$(cat "$stampfile")" ==
 	exit 0
 fi
 
+cc="${CC:-cc}"
+command -v "$cc" >/dev/null 2>&1 ||
+	die "no C compiler ('$cc' not on PATH): Hydra's SQLite driver needs CGO; on Debian run: apt-get install -y gcc libc6-dev"
 mkdir -p "$dir" || die "cannot create $dir"
 tmp=$(mktemp "$dir/.hydra.XXXXXX") || die "cannot write in $dir"
 trap 'rm -f "$tmp"' EXIT
