@@ -85,7 +85,7 @@ start=$SECONDS
 # GOWORK=off: a go.work above this directory must not pull the tools module into
 # anything else. GOFLAGS is reset so that a caller's -mod=vendor or similar does not
 # apply to this module.
-if ! (cd "$tools" && GOWORK=off GOFLAGS=-mod=readonly CGO_ENABLED=1 \
+if ! (cd "$tools" && GOWORK=off GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=1 \
 	go build -trimpath -tags "$TAGS" -ldflags "$LDFLAGS" -o "$tmp" "$PKG"); then
 	die "go build of $PKG@$VERSION failed (see the compiler output above)"
 fi
