@@ -56,8 +56,8 @@ var errPortTaken = errors.New("port taken")
 const startAttempts = 3
 
 // Start launches Hydra (serve all --dev, in-memory storage) on free loopback ports,
-// with a generated configuration and a login app serving opt.Users, and returns once
-// both Hydra ports report ready. The server runs until Close is called or ctx is
+// with a generated configuration and a login app serving opt.Users, installs its
+// signing keys, and returns once both Hydra ports report ready and the JWKS is served. The server runs until Close is called or ctx is
 // done, whichever comes first; either way the process group is killed and reaped.
 func Start(ctx context.Context, opt Options) (*Server, error) {
 	if err := opt.Validate(); err != nil {
@@ -143,6 +143,9 @@ func start(ctx context.Context, bin string, opt Options) (_ *Server, err error) 
 	out := io.MultiWriter(s.logs, opt.Log)
 	s.cmd.Stdout, s.cmd.Stderr = out, out
 	s.cmd.SysProcAttr = sysProcAttr()
+	// Wait returns this long after the process died even if something still holds
+	// its output pipes.
+	s.cmd.WaitDelay = 5 * time.Second
 
 	type generated struct {
 		keys map[string]jwk
