@@ -57,8 +57,9 @@ const startAttempts = 3
 
 // Start launches Hydra (serve all --dev, in-memory storage) on free loopback ports,
 // with a generated configuration and a login app serving opt.Users, installs its
-// signing keys, and returns once both Hydra ports report ready and the JWKS is served. The server runs until Close is called or ctx is
-// done, whichever comes first; either way the process group is killed and reaped.
+// signing keys, and returns once both Hydra ports report ready and the JWKS is
+// served. The server runs until Close is called or ctx is done, whichever comes
+// first; either way the process group is killed and reaped.
 func Start(ctx context.Context, opt Options) (*Server, error) {
 	if err := opt.Validate(); err != nil {
 		return nil, fmt.Errorf("hydra options: %w", err)
