@@ -4,7 +4,7 @@ OUT      ?= out
 GOFLAGS  ?=
 export GOFLAGS
 
-.PHONY: all demo test bench build check-go chromium fmt-check vet clean
+.PHONY: all demo test bench build check-go chromium hydra fmt-check vet clean
 
 all: build
 
@@ -18,7 +18,7 @@ demo: check-go
 	@$(GO) run ./cmd/cutover demo --out $(OUT)/demo; rc=$$?; \
 	  if [ $$rc -eq 0 ] || [ $$rc -eq 1 ] || [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
 
-test: check-go chromium fmt-check vet
+test: check-go chromium hydra fmt-check vet
 	$(GO) test -race -count=1 -timeout 45m ./...
 
 bench: check-go chromium
@@ -42,6 +42,11 @@ chromium:
 	   echo "installing chromium (apt-get install -y chromium)"; \
 	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	 else echo "Chromium is missing: run 'sudo apt-get install -y chromium'"; exit 2; fi
+
+# The integration suite runs Ory Hydra as an independent candidate. build.sh builds it
+# once (a few minutes on 2 cores) into ~/.cache/cutover/hydra and reuses it after.
+hydra:
+	@integration/hydra/build.sh >/dev/null
 
 clean:
 	rm -rf bin $(OUT)
