@@ -2,41 +2,109 @@ package results
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 )
 
-// Writer streams records as JSON lines. It is not safe for concurrent use; a run
-// funnels records through one goroutine (see Pipeline).
+// Records file names in a results folder: JSON lines, optionally gzip-compressed.
+//
+// gzip rather than zstd: it is in the standard library (no dependency), every
+// machine reads it (zcat records.jsonl.gz | jq), and at its fastest level it
+// compresses records about tenfold at well over the rate any rehearsal writes
+// them; zstd would be faster still, but the writer is not the bottleneck.
+const (
+	RecordsFile   = "records.jsonl"
+	RecordsFileGz = "records.jsonl.gz"
+)
+
+// Writer streams records as JSON lines, redacting each at the source. It is not
+// safe for concurrent use; a run funnels records through one goroutine.
 type Writer struct {
-	bw  *bufio.Writer
-	enc *json.Encoder
-	n   int64
+	bw     *bufio.Writer
+	gz     *gzip.Writer
+	enc    *json.Encoder
+	redact *Redactor
+	n      int64
+	err    error
 }
 
-// NewWriter returns a Writer on w. Call Flush before closing w.
-func NewWriter(w io.Writer) *Writer {
+// WriterOption configures a Writer.
+type WriterOption func(*Writer)
+
+// WithGzip compresses the stream (records.jsonl.gz).
+func WithGzip() WriterOption {
+	return func(w *Writer) {
+		gz, _ := gzip.NewWriterLevel(w.bw, gzip.BestSpeed) // the level is valid
+		w.gz = gz
+		w.enc = json.NewEncoder(gz)
+	}
+}
+
+// WithRedactor redacts with r, which knows the run's secret values; by default a
+// Writer redacts credential shapes only.
+func WithRedactor(r *Redactor) WriterOption { return func(w *Writer) { w.redact = r } }
+
+// NewWriter returns a Writer on w. Call Close before closing w.
+func NewWriter(w io.Writer, opts ...WriterOption) *Writer {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	return &Writer{bw: bw, enc: json.NewEncoder(bw)}
+	wr := &Writer{bw: bw, enc: json.NewEncoder(bw)}
+	for _, o := range opts {
+		o(wr)
+	}
+	if wr.redact == nil {
+		wr.redact = NewRedactor()
+	}
+	return wr
 }
 
-// Write appends one record.
+// Write redacts r in place, so that whatever reads r afterwards (the analysis)
+// sees exactly what was written, then appends it. After a write error, records
+// are still redacted but no longer written, and every call returns that error.
 func (w *Writer) Write(r *Record) error {
+	w.redact.Record(r)
+	if w.err != nil {
+		return w.err
+	}
 	w.n++
 	if err := w.enc.Encode(r); err != nil {
-		return fmt.Errorf("write record %d: %w", w.n, err)
+		w.err = fmt.Errorf("write record %d: %w", w.n, err)
 	}
-	return nil
+	return w.err
 }
 
-// Flush writes buffered records through.
-func (w *Writer) Flush() error { return w.bw.Flush() }
+// Close flushes buffered records (and ends the gzip stream); it does not close
+// the underlying writer.
+func (w *Writer) Close() error {
+	if w.gz != nil {
+		w.err = errors.Join(w.err, w.gz.Close())
+	}
+	if err := w.bw.Flush(); err != nil {
+		return errors.Join(w.err, err)
+	}
+	return w.err
+}
 
-// ReadRecords decodes JSON-lines records from r, calling fn for each. name is used in
-// errors, which carry the line number. The *Record passed to fn is reused: copy it
-// to keep it.
+// ReadRecords decodes JSON-lines records from r, gzip-compressed or not, calling
+// fn for each. name is used in errors, which carry the line number. The *Record
+// passed to fn is reused: copy it to keep it.
 func ReadRecords(r io.Reader, name string, fn func(*Record) error) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		defer gz.Close()
+		r = gz
+	} else {
+		r = br
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	var rec Record
@@ -60,4 +128,26 @@ func ReadRecords(r io.Reader, name string, fn func(*Record) error) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// RecordsPath returns the records file of a results folder: records.jsonl, or
+// records.jsonl.gz when only that exists.
+func RecordsPath(dir string) (string, error) {
+	for _, n := range []string{RecordsFile, RecordsFileGz} {
+		p := filepath.Join(dir, n)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: no %s or %s", dir, RecordsFile, RecordsFileGz)
+}
+
+// ReadRecordsFile reads the records file at path.
+func ReadRecordsFile(path string, fn func(*Record) error) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return ReadRecords(f, path, fn)
 }
