@@ -90,8 +90,12 @@ func latencyPlot(s *Summary) plot {
 		f := (math.Log10(v) - math.Log10(ylo)) / (math.Log10(yhi) - math.Log10(ylo))
 		return p.Bottom - f*(p.Bottom-p.Top)
 	}
+	mults := []float64{1, 2, 5}
+	if yhi/ylo > 1000 {
+		mults = []float64{1}
+	}
 	for d := ylo; d <= yhi*1.0001; d *= 10 {
-		for _, m := range []float64{1, 2, 5} {
+		for _, m := range mults {
 			if v := d * m; v <= yhi*1.0001 {
 				p.YTicks = append(p.YTicks, tick{y(v), fmtMS(v)})
 			}
