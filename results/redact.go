@@ -76,6 +76,8 @@ var credentialShapes = []*regexp.Regexp{
 	regexp.MustCompile(`(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?)`),
 	regexp.MustCompile(`(?i)\b(?:bearer|basic|dpop)\s+([A-Za-z0-9._~+/=-]{6,})`),
 	regexp.MustCompile(`(?i)(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|cookie|session[_-]?id|assertion|code[_-]?verifier|authorization)"?\s*[:=]\s*"?([^\s"&,;]{4,})`),
+	// An authorization code in a query string or form (code=..., not "code: 503").
+	regexp.MustCompile(`(?i)\bcode=([^\s"&,;#]{4,})`),
 }
 
 // String returns s with every credential replaced.
