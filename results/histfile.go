@@ -14,18 +14,19 @@ import (
 // HistogramsSchema names the version of histograms.json.
 const HistogramsSchema = "cutover.histograms/v1"
 
-// histFile is histograms.json: every latency histogram of a run in the HDR V2
-// compressed encoding (base64, readable by the Java, C and Go HdrHistogram
-// libraries), so runs from several machines merge without their records.
+// histFile is histograms.json: the latency histogram of every step and side in
+// the HDR V2 compressed encoding (base64, readable by the Java, C and Go
+// HdrHistogram libraries), so runs from several machines merge without their
+// records. The per-second histograms behind the timeline are not kept: encoding
+// thousands of them costs more than the rest of a report (a zlib stream each),
+// and the timeline is in summary.json.
 type histFile struct {
 	Schema string `json:"schema"`
-	// Origin is the instant second 0 of the timeline starts at.
+	// Origin is the instant the run's timeline starts at.
 	Origin time.Time `json:"origin"`
 	// Unit of every recorded value.
 	Unit  string     `json:"unit"`
 	Steps []histStep `json:"steps"`
-	// Seconds are the per-second histograms of each side, all steps together.
-	Seconds map[Side][]histSecond `json:"seconds"`
 }
 
 type histStep struct {
@@ -41,16 +42,9 @@ type histSide struct {
 	HDR    string `json:"hdr"`
 }
 
-type histSecond struct {
-	S      int    `json:"s"`
-	Count  int64  `json:"count"`
-	Errors int64  `json:"errors"`
-	HDR    string `json:"hdr,omitempty"`
-}
-
 // WriteHistograms writes every histogram of st to w as JSON.
 func (st *Stats) WriteHistograms(w io.Writer) error {
-	f := histFile{Schema: HistogramsSchema, Origin: st.origin.UTC(), Unit: "ns", Steps: []histStep{}, Seconds: map[Side][]histSecond{}}
+	f := histFile{Schema: HistogramsSchema, Origin: st.origin.UTC(), Unit: "ns", Steps: []histStep{}}
 	for _, k := range st.Keys() {
 		p := st.steps[k]
 		hs := histStep{Journey: k.Journey, Step: k.Step}
@@ -63,24 +57,6 @@ func (st *Stats) WriteHistograms(w io.Writer) error {
 			*dst = histSide{Count: s.Count, Errors: s.Errors, HDR: string(enc)}
 		}
 		f.Steps = append(f.Steps, hs)
-	}
-	for si, side := range []Side{Legacy, Candidate} {
-		secs := []histSecond{}
-		for i, sec := range st.seconds[si] {
-			if sec.count == 0 && sec.errors == 0 {
-				continue
-			}
-			hs := histSecond{S: i, Count: sec.count, Errors: sec.errors}
-			if sec.hist != nil {
-				enc, err := sec.hist.Encode()
-				if err != nil {
-					return fmt.Errorf("encode %s second %d: %w", side, i, err)
-				}
-				hs.HDR = string(enc)
-			}
-			secs = append(secs, hs)
-		}
-		f.Seconds[side] = secs
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
@@ -101,8 +77,8 @@ func (st *Stats) WriteHistogramsFile(path string) (err error) {
 }
 
 // ReadHistograms decodes histograms.json into statistics that Merge can combine.
-// name is used in errors. The statistics carry no per-step timing, so their
-// findings cannot tell which samples fell into saturated windows.
+// name is used in errors. The statistics carry no timeline, so their findings
+// cannot tell which samples fell into saturated windows.
 func ReadHistograms(r io.Reader, name string) (*Stats, error) {
 	var f histFile
 	if err := json.NewDecoder(r).Decode(&f); err != nil {
@@ -128,24 +104,6 @@ func ReadHistograms(r io.Reader, name string) (*Stats, error) {
 			if dropped := s.Hist.Merge(h); dropped > 0 {
 				return nil, fmt.Errorf("%s: step %s: %d values out of range", name, k, dropped)
 			}
-		}
-	}
-	for si, side := range []Side{Legacy, Candidate} {
-		for _, hs := range f.Seconds[side] {
-			if hs.S < 0 || hs.S > 366*24*3600 {
-				return nil, fmt.Errorf("%s: %s second %d out of range", name, side, hs.S)
-			}
-			sec := st.second(si, hs.S)
-			sec.count, sec.errors = hs.Count, hs.Errors
-			if hs.HDR == "" {
-				continue
-			}
-			h, err := hdrhistogram.DecodePacked([]byte(hs.HDR))
-			if err != nil {
-				return nil, fmt.Errorf("%s: %s second %d: %w", name, side, hs.S, err)
-			}
-			sec.hist = newSecondHist()
-			sec.hist.Merge(h)
 		}
 	}
 	return st, nil

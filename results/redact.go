@@ -121,14 +121,21 @@ func (r *Redactor) replaceLastGroup(re *regexp.Regexp, s string) string {
 
 const redactedPrefix = "[redacted:"
 
-// mayHoldCredential is a cheap filter in front of the regular expression: most
-// fields are short role names and messages without any of these.
+// credentialHints are substrings every credential shape above contains
+// (lowercase); a field without any of them skips the regular expressions.
+var credentialHints = []string{"eyj", "bearer", "basic", "dpop", "passw", "pwd", "secret", "token", "api",
+	"cookie", "session", "assertion", "verifier", "authorization", "code="}
+
+// mayHoldCredential is a cheap filter in front of the regular expressions: most
+// fields are short role names, targets and messages without any hint.
 func mayHoldCredential(s string) bool {
-	if strings.Contains(s, "eyJ") || strings.ContainsAny(s, "=:") {
-		return true
-	}
 	l := strings.ToLower(s)
-	return strings.Contains(l, "bearer") || strings.Contains(l, "basic") || strings.Contains(l, "dpop")
+	for _, h := range credentialHints {
+		if strings.Contains(l, h) {
+			return true
+		}
+	}
+	return false
 }
 
 // knownSecrets replaces every occurrence of a known secret.
