@@ -168,22 +168,28 @@ func (r *Redactor) knownSecrets(s string) string {
 	return b.String()
 }
 
-// randomRunLen is the length from which a run of token characters that mixes
-// letters and digits is taken for an opaque credential (session ids, refresh
-// tokens and codes are 20 to 64 such characters; role names and persona ids are
-// words).
-const randomRunLen = 20
+// randomRunLen is the length from which a run of token characters is taken for
+// an opaque credential (session ids, refresh tokens and codes are 20 to 64 such
+// characters; role names and persona ids are words), when it mixes letters and
+// digits or holds a segment (between "_" and "-") of randomSegmentLen characters
+// that is not a lowercase word, like a base32 session id.
+const (
+	randomRunLen     = 20
+	randomSegmentLen = 16
+)
 
-// randomRuns replaces long runs of [A-Za-z0-9_-] holding at least two letters and
-// two digits.
+// randomRuns replaces the runs of [A-Za-z0-9_-] that look random.
 func (r *Redactor) randomRuns(s string) string {
 	if len(s) < randomRunLen {
 		return s
 	}
 	var b strings.Builder
-	last, start, letters, digits := 0, 0, 0, 0
+	last, start := 0, 0
+	var letters, digits, seg int
+	var segOdd, oddSegment bool // the current / some segment has an uppercase letter or digit
 	flush := func(end int) {
-		if end-start >= randomRunLen && letters >= 2 && digits >= 2 && !strings.HasSuffix(s[:start], redactedPrefix) {
+		random := letters >= 2 && digits >= 2 || oddSegment || seg >= randomSegmentLen && segOdd
+		if end-start >= randomRunLen && random && !strings.HasSuffix(s[:start], redactedPrefix) {
 			b.WriteString(s[last:start])
 			b.WriteString(r.mark(s[start:end]))
 			last = end
@@ -192,14 +198,23 @@ func (r *Redactor) randomRuns(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c >= '0' && c <= '9':
-			digits++
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		case c >= '0' && c <= '9' || c >= 'A' && c <= 'Z':
+			if c <= '9' {
+				digits++
+			} else {
+				letters++
+			}
+			seg++
+			segOdd = true
+		case c >= 'a' && c <= 'z':
 			letters++
+			seg++
 		case c == '_' || c == '-':
+			oddSegment = oddSegment || seg >= randomSegmentLen && segOdd
+			seg, segOdd = 0, false
 		default:
 			flush(i)
-			start, letters, digits = i+1, 0, 0
+			start, letters, digits, seg, segOdd, oddSegment = i+1, 0, 0, 0, false, false
 		}
 	}
 	flush(len(s))

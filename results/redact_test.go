@@ -36,6 +36,10 @@ func TestRedactorString(t *testing.T) {
 		{"role-" + password, []string{"role-"}, []string{password, "Tr0ub4dor"}},
 		{"pw1", nil, []string{"pw1"}},
 		{"pw1-admin", []string{"pw1-admin"}, nil},
+		{"ABCDEFGHJKMNPQRSTVWXYZABCD", nil, []string{"ABCDEFGHJKMNPQRSTVWXYZABCD"}},
+		{"ROLE_CLINICAL_RECORDS_ADMIN", []string{"ROLE_CLINICAL_RECORDS_ADMIN"}, nil},
+		{"interoperability-specialist", []string{"interoperability-specialist"}, nil},
+		{"123e4567-e89b-12d3-a456-426614174000", nil, []string{"426614174000"}},
 	}
 	for _, tt := range tests {
 		got := r.String(tt.in)
