@@ -137,3 +137,18 @@ func TestDiff(t *testing.T) {
 		t.Errorf("diff drifted clean = %d; want the drift's classes fixed\n%s", code, stdout)
 	}
 }
+
+// TestAANoiseFloor runs legacy against itself: the summary reports the noise
+// floor, and it is zero.
+func TestAANoiseFloor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	s := readSummary(t, demoRun(t, "none", "--aa"))
+	if s.NoiseFloor == nil || s.NoiseFloor.Compared == 0 {
+		t.Fatalf("A/A summary noise floor = %+v; want comparisons counted", s.NoiseFloor)
+	}
+	if s.NoiseFloor.Disagreed != 0 || len(parityClasses(s)) != 0 {
+		t.Errorf("A/A run: %d of %d comparisons disagreed, classes %v; want none", s.NoiseFloor.Disagreed, s.NoiseFloor.Compared, parityClasses(s))
+	}
+}
