@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 )
 
 // Records file names in a results folder: JSON lines, optionally gzip-compressed.
@@ -91,8 +93,12 @@ func (w *Writer) Close() error {
 }
 
 // ReadRecords decodes JSON-lines records from r, gzip-compressed or not, calling
-// fn for each. name is used in errors, which carry the line number. The *Record
-// passed to fn is reused: copy it to keep it.
+// fn for each, in file order. name is used in errors, which carry the line
+// number; records before a bad line are all delivered. The *Record passed to fn
+// is reused: copy it to keep it.
+//
+// Decoding JSON is most of the cost of re-reading a run, so batches of lines are
+// decoded on every core while fn consumes the previous ones in order.
 func ReadRecords(r io.Reader, name string, fn func(*Record) error) error {
 	br := bufio.NewReaderSize(r, 256<<10)
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
@@ -105,29 +111,131 @@ func ReadRecords(r io.Reader, name string, fn func(*Record) error) error {
 	} else {
 		r = br
 	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
-	var rec Record
-	for line := 1; sc.Scan(); line++ {
-		b := sc.Bytes()
-		if len(b) == 0 {
+	workers := max(runtime.GOMAXPROCS(0), 1)
+	work := make(chan *recordBatch, workers)
+	ordered := make(chan *recordBatch, 2*workers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for b := range work {
+				b.decode()
+			}
+		})
+	}
+	scanErr := make(chan error, 1)
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		b := newRecordBatch(1)
+		for line := 1; sc.Scan(); line++ {
+			b.add(sc.Bytes())
+			if len(b.ends) == recordBatchLines {
+				if !b.send(work, ordered, stop) {
+					scanErr <- nil
+					return
+				}
+				b = newRecordBatch(line + 1)
+			}
+		}
+		if len(b.ends) > 0 && !b.send(work, ordered, stop) {
+			scanErr <- nil
+			return
+		}
+		scanErr <- sc.Err()
+	}()
+	var err error
+	for b := range ordered {
+		<-b.done
+		if err != nil {
+			continue // drain
+		}
+		for i := range b.recs {
+			if b.errs[i] != nil {
+				err = fmt.Errorf("%s:%d: %w", name, b.lines[i], b.errs[i])
+				break
+			}
+			if ferr := fn(&b.recs[i]); ferr != nil {
+				err = fmt.Errorf("%s:%d: %w", name, b.lines[i], ferr)
+				break
+			}
+		}
+		if err != nil {
+			close(stop)
+		}
+	}
+	wg.Wait()
+	if serr := <-scanErr; err == nil && serr != nil {
+		err = fmt.Errorf("%s: %w", name, serr)
+	}
+	return err
+}
+
+// recordBatchLines is how many lines a decoding worker takes at a time.
+const recordBatchLines = 2048
+
+// recordBatch is a run of lines, decoded by a worker, consumed in order.
+type recordBatch struct {
+	buf   []byte
+	ends  []int
+	lines []int
+	first int
+	recs  []Record
+	errs  []error
+	done  chan struct{}
+}
+
+func newRecordBatch(first int) *recordBatch {
+	return &recordBatch{first: first, done: make(chan struct{})}
+}
+
+// add copies one line (the scanner reuses its buffer).
+func (b *recordBatch) add(line []byte) {
+	b.lines = append(b.lines, b.first+len(b.ends))
+	b.buf = append(b.buf, line...)
+	b.ends = append(b.ends, len(b.buf))
+}
+
+// send hands the batch to a worker and to the consumer; false when stopped.
+func (b *recordBatch) send(work, ordered chan<- *recordBatch, stop <-chan struct{}) bool {
+	select {
+	case ordered <- b:
+	case <-stop:
+		return false
+	}
+	select {
+	case work <- b:
+		return true
+	case <-stop:
+		close(b.done)
+		return false
+	}
+}
+
+// decode decodes every non-empty line of the batch.
+func (b *recordBatch) decode() {
+	defer close(b.done)
+	start := 0
+	for i, end := range b.ends {
+		line := b.buf[start:end]
+		start = end
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		rec = Record{}
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, err)
+		var rec Record
+		err := json.Unmarshal(line, &rec)
+		if err == nil && rec.Side != Legacy && rec.Side != Candidate {
+			err = fmt.Errorf("side %q; want legacy or candidate", rec.Side)
 		}
-		if rec.Side != Legacy && rec.Side != Candidate {
-			return fmt.Errorf("%s:%d: side %q; want legacy or candidate", name, line, rec.Side)
-		}
-		if err := fn(&rec); err != nil {
-			return fmt.Errorf("%s:%d: %w", name, line, err)
+		b.recs = append(b.recs, rec)
+		b.errs = append(b.errs, err)
+		b.lines[len(b.recs)-1] = b.lines[i]
+		if err != nil {
+			return
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	return nil
 }
 
 // RecordsPath returns the records file of a results folder: records.jsonl, or
