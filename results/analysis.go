@@ -1,11 +1,10 @@
 package results
 
-// Options configure an Analysis.
-type Options struct {
-	Compare CompareOptions
-	Perf    PerfOptions
-	Gate    Gate
-}
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Analysis turns a stream of records into a Summary: the pairing comparison and the
 // step statistics in one pass. The live run and `cutover report` feed it the same
@@ -16,9 +15,11 @@ type Analysis struct {
 	stats *Stats
 }
 
-// NewAnalysis returns an empty Analysis.
-func NewAnalysis(opt Options) *Analysis {
-	return &Analysis{opt: opt, cmp: NewComparer(opt.Compare), stats: NewStats()}
+// NewAnalysis returns an empty Analysis whose timeline starts at origin (the run's
+// start; zero means the first record's).
+func NewAnalysis(opt Options, origin time.Time) *Analysis {
+	opt = opt.WithDefaults()
+	return &Analysis{opt: opt, cmp: NewComparer(opt.Compare), stats: NewStats(origin)}
 }
 
 // Add accounts one record.
@@ -33,29 +34,71 @@ func (a *Analysis) Stats() *Stats { return a.stats }
 // Summary judges everything added and returns the summary with its verdict. Call it
 // once, after the last Add.
 func (a *Analysis) Summary(meta Meta, acct Accounting) Summary {
-	s := Summary{Schema: SummarySchema, Meta: meta, Generator: acct}
-	s.Findings = append(a.cmp.Findings(), a.stats.PerfFindings(a.opt.Perf)...)
-	SortFindings(s.Findings)
-	if s.Findings == nil {
-		s.Findings = []Finding{}
-	}
-	s.Compared, s.Uncomparable = a.cmp.Compared, a.cmp.Uncomparable
-	perf := a.opt.Perf.withDefaults()
+	s := Summary{Schema: SummarySchema, Meta: meta, Generator: acct, Options: a.opt, Notices: []Notice{}, Steps: []StepSummary{}}
+	perf, gate := a.opt.Perf, a.opt.Gate
+	s.Findings = append(a.cmp.Findings(), a.stats.PerfFindings(perf)...)
 	for _, k := range a.stats.Keys() {
 		ss := StepSummary{Journey: k.Journey, Step: k.Step,
-			Legacy: sideSummary(a.stats.Side(k, Legacy)), Candidate: sideSummary(a.stats.Side(k, Candidate))}
+			Legacy: sideSummary(a.stats.Side(k, Legacy)), Candidate: sideSummary(a.stats.Side(k, Candidate)),
+			SaturatedShare: a.stats.saturatedShare(k, meta.Start, acct.Saturated)}
 		if r, ok := a.stats.P50Ratio(k, perf.MinSamples, perf.Seed); ok {
 			ss.Ratio = &r
 		}
 		s.Steps = append(s.Steps, ss)
 	}
+	share := map[StepKey]float64{}
+	for _, ss := range s.Steps {
+		share[StepKey{ss.Journey, ss.Step}] = ss.SaturatedShare
+	}
+	for i := range s.Findings {
+		f := &s.Findings[i]
+		f.Severity = gate.Severity(f.Class)
+		if sh := share[StepKey{f.Journey, f.Step}]; f.Class == LatencyRegression && sh > 0 {
+			f.Untrusted = true
+			f.Detail += fmt.Sprintf("; %.0f%% of its samples ran while the generator was saturated: not trustworthy", 100*sh)
+		}
+		f.Fails = gate.Fails(*f)
+		if !f.Class.Performance() {
+			s.Disagreed += f.Count
+		}
+	}
+	SortFindings(s.Findings)
+	if s.Findings == nil {
+		s.Findings = []Finding{}
+	}
+	if len(acct.Saturated) > 0 {
+		s.Notices = append(s.Notices, Notice{Class: GeneratorSaturated, Detail: saturationDetail(acct)})
+	}
+	s.Compared, s.Uncomparable = a.cmp.Compared, a.cmp.Uncomparable
+	if meta.AA {
+		s.NoiseFloor = &NoiseFloor{Compared: s.Compared, Disagreed: s.Disagreed}
+		if s.Compared > 0 {
+			s.NoiseFloor.Rate = float64(s.Disagreed) / float64(s.Compared)
+		}
+	}
+	s.Timeline = a.stats.Timeline(meta.Start)
 	switch {
 	case meta.Aborted != "":
 		s.Verdict = VerdictAborted
-	case len(s.Failing(a.opt.Gate)) > 0:
+	case len(s.Failing(gate)) > 0:
 		s.Verdict = VerdictFail
 	default:
 		s.Verdict = VerdictPass
 	}
 	return s
+}
+
+// saturationDetail says where the generator fell behind and what it means.
+func saturationDetail(acct Accounting) string {
+	ws := make([]string, len(acct.Saturated))
+	for i, w := range acct.Saturated {
+		ws[i] = w.String()
+	}
+	return fmt.Sprintf("the generator could not keep the schedule in %s (late %d, dropped %d): latency measured there is not trustworthy",
+		strings.Join(ws, ", "), acct.Late, acct.Dropped)
+}
+
+// String returns "3s-5s".
+func (w Window) String() string {
+	return fmt.Sprintf("%s-%s", w.From.Round(time.Millisecond), w.To.Round(time.Millisecond))
 }

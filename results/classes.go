@@ -107,6 +107,13 @@ const (
 	StepAudit              = "audit"
 )
 
+// StepNames lists every step name records use.
+var StepNames = []string{
+	StepLogin, StepProbe, StepRefresh, StepRefreshReplay, StepRefreshFamily, StepLogout, StepLogoutProbe,
+	StepLogoutRefresh, StepLogoutIntrospect, StepBreakglass, StepBreakglassNoReason, StepBreakglassAccess,
+	StepBreakglassExpired, StepBreakglassInelig, StepBreakglassAudit, StepServiceToken, StepServiceProbe, StepAudit,
+}
+
 // decisionRule says which class a decision that disagrees with the expected one
 // raises: allowed names the class when the step allowed what must be denied, denied
 // the class when it denied what must be allowed. An empty class means the direction

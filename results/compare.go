@@ -14,15 +14,15 @@ type CompareOptions struct {
 	// AA marks an A/A run (legacy against itself): only parity between the two sides
 	// counts, policy checks that judge one side alone are off, so the run measures
 	// the noise floor of the harness.
-	AA bool
+	AA bool `json:"aa"`
 	// MaxAccessTTL is the policy ceiling on access-token and service-token lifetimes
 	// (DOMAIN.md: 1h).
-	MaxAccessTTL time.Duration
+	MaxAccessTTL time.Duration `json:"max_access_ttl_ns"`
 	// TTLTolerance, when > 0, also flags a candidate lifetime that differs from the
 	// legacy one by more than this fraction.
-	TTLTolerance float64
+	TTLTolerance float64 `json:"ttl_tolerance"`
 	// Examples is how many examples a finding keeps.
-	Examples int
+	Examples int `json:"examples"`
 }
 
 func (o CompareOptions) withDefaults() CompareOptions {
@@ -56,6 +56,10 @@ type Finding struct {
 	// Detail explains findings that are not about single records (error rates,
 	// latency), in one sentence.
 	Detail string `json:"detail,omitempty"`
+	// Fails reports whether the finding fails the run under the thresholds.
+	Fails bool `json:"fails"`
+	// Untrusted marks a latency finding measured while the generator was saturated.
+	Untrusted bool `json:"untrusted,omitempty"`
 }
 
 type findingKey struct {
@@ -129,15 +133,20 @@ func (c *Comparer) Findings() []Finding {
 
 // SortFindings orders findings by severity, then class, journey, step and kind.
 func SortFindings(fs []Finding) {
-	rank := map[Severity]int{Critical: 0, High: 1, Medium: 2, Low: 3, Info: 4}
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
-		if rank[a.Severity] != rank[b.Severity] {
-			return rank[a.Severity] < rank[b.Severity]
-		}
-		return strings.Join([]string{string(a.Class), a.Journey, a.Step, a.PersonaKind}, "\x00") <
-			strings.Join([]string{string(b.Class), b.Journey, b.Step, b.PersonaKind}, "\x00")
+		return findingLess(a.Severity, b.Severity, findingKey{a.Class, a.Journey, a.Step, a.PersonaKind}, findingKey{b.Class, b.Journey, b.Step, b.PersonaKind})
 	})
+}
+
+var severityRank = map[Severity]int{Critical: 0, High: 1, Medium: 2, Low: 3, Info: 4}
+
+func findingLess(sa, sb Severity, a, b findingKey) bool {
+	if severityRank[sa] != severityRank[sb] {
+		return severityRank[sa] < severityRank[sb]
+	}
+	return strings.Join([]string{string(a.class), a.journey, a.step, a.kind}, "\x00") <
+		strings.Join([]string{string(b.class), b.journey, b.step, b.kind}, "\x00")
 }
 
 func keyLess(a, b Key) bool {
@@ -179,7 +188,9 @@ func (c *Comparer) judge(leg, cand *Record) {
 
 func (c *Comparer) judgeDecision(rule decisionRule, leg *Record, legOK bool, cand *Record) {
 	want := cand.Facts.Expected
-	if want == "" {
+	if want == "" || c.opt.AA {
+		// In A/A mode the expected table is a one-sided policy check: both sides
+		// are the same stack, and only their agreement measures the noise floor.
 		if !legOK || leg.Facts.Decision == "" {
 			c.Uncomparable++
 			return

@@ -48,6 +48,8 @@ func TestComparerClasses(t *testing.T) {
 		{"break-glass without reason", CompareOptions{}, nil, rec(Candidate, StepBreakglassNoReason, "", Facts{Decision: Allow, Expected: Deny}), []Class{BreakglassNoReasonAccepted}},
 		{"break-glass not audited", CompareOptions{}, nil, rec(Candidate, StepBreakglassAudit, "", Facts{Decision: Deny, Expected: Allow}), []Class{BreakglassNotAudited}},
 		{"no legacy twin and no expectation", CompareOptions{}, nil, rec(Candidate, StepProbe, "t", Facts{Decision: Allow}), nil},
+		{"A/A: both sides agree against the expected table", CompareOptions{AA: true}, rec(Legacy, StepProbe, "t", Facts{Decision: Allow, Expected: Deny}), rec(Candidate, StepProbe, "t", Facts{Decision: Allow, Expected: Deny}), nil},
+		{"A/A: the sides disagree", CompareOptions{AA: true}, rec(Legacy, StepProbe, "t", Facts{Decision: Deny, Expected: Deny}), rec(Candidate, StepProbe, "t", Facts{Decision: Allow, Expected: Deny}), []Class{OverPermission}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

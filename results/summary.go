@@ -3,13 +3,13 @@ package results
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"slices"
 	"time"
 )
 
-// SummarySchema names the version of summary.json; it changes when a field changes
-// meaning or goes away.
+// SummarySchema names the version of summary.json (documented in SCHEMA.md); it
+// changes when a field changes meaning or goes away, not when one is added.
 const SummarySchema = "cutover.summary/v1"
 
 // Verdicts of a run.
@@ -65,6 +65,14 @@ type SideSummary struct {
 	Max    float64 `json:"max_ms"`
 }
 
+// ErrorRate returns errors over count, 0 when nothing ran.
+func (s SideSummary) ErrorRate() float64 {
+	if s.Count == 0 {
+		return 0
+	}
+	return float64(s.Errors) / float64(s.Count)
+}
+
 // StepSummary holds both sides' figures for one step.
 type StepSummary struct {
 	Journey   string      `json:"journey"`
@@ -74,6 +82,47 @@ type StepSummary struct {
 	// Ratio is candidate p50 over legacy p50 with its 95% interval, when both sides
 	// have enough samples.
 	Ratio *Ratio `json:"p50_ratio,omitempty"`
+	// SaturatedShare is the share of the step's samples that started while the
+	// generator was saturated; above zero its latency verdict is not trustworthy.
+	SaturatedShare float64 `json:"saturated_share,omitempty"`
+}
+
+// Notice is an observation that is not a regression but changes how the report
+// must be read (GENERATOR_SATURATED).
+type Notice struct {
+	Class  Class  `json:"class"`
+	Detail string `json:"detail"`
+}
+
+// NoiseFloor is what an A/A run (legacy against itself) measures: how many of
+// the comparisons disagreed although both sides are the same stack. Ideally 0.
+type NoiseFloor struct {
+	Compared  int     `json:"compared"`
+	Disagreed int     `json:"disagreed"`
+	Rate      float64 `json:"rate"`
+}
+
+// Timeline is the latency over time of both sides.
+type Timeline struct {
+	// BucketMS is the width of a point: 1000, or wider for runs longer than 600s.
+	BucketMS int64       `json:"bucket_ms"`
+	Points   []TimePoint `json:"points"`
+}
+
+// TimePoint is one bucket of the timeline.
+type TimePoint struct {
+	// T is the bucket's start, in seconds from the run's start.
+	T         float64  `json:"t_s"`
+	Legacy    TimeSide `json:"legacy"`
+	Candidate TimeSide `json:"candidate"`
+}
+
+// TimeSide is one side's figures in one bucket, all steps together.
+type TimeSide struct {
+	Count  int64   `json:"count"`
+	Errors int64   `json:"errors"`
+	P50    float64 `json:"p50_ms"`
+	P99    float64 `json:"p99_ms"`
 }
 
 // Summary is the content of summary.json.
@@ -83,23 +132,23 @@ type Summary struct {
 	Meta      Meta          `json:"run"`
 	Generator Accounting    `json:"generator"`
 	Findings  []Finding     `json:"findings"`
+	Notices   []Notice      `json:"notices"`
 	Steps     []StepSummary `json:"steps"`
 	// Compared and Uncomparable count the candidate steps judged against legacy or the
 	// expected table, and those that could not be (the legacy twin errored).
 	Compared     int `json:"compared"`
 	Uncomparable int `json:"uncomparable"`
+	// Disagreed counts the comparisons that raised a parity finding.
+	Disagreed int `json:"disagreed"`
+	// NoiseFloor is set in A/A runs.
+	NoiseFloor *NoiseFloor `json:"noise_floor,omitempty"`
+	Timeline   Timeline    `json:"timeline"`
+	// Options are the thresholds and settings the run was judged with, defaults
+	// filled in, so `cutover report` re-judges it the same way.
+	Options Options `json:"options"`
 }
 
-// Gate decides the verdict from findings.
-type Gate struct {
-	// FailOn lists the severities that fail a run.
-	FailOn []Severity
-}
-
-// Fails reports whether f fails the run.
-func (g Gate) Fails(f Finding) bool { return slices.Contains(g.FailOn, f.Severity) }
-
-// Failing returns the findings that fail the run.
+// Failing returns the findings that fail the run under g.
 func (s *Summary) Failing(g Gate) []Finding {
 	var out []Finding
 	for _, f := range s.Findings {
@@ -130,4 +179,26 @@ func (s *Summary) WriteJSON(path string) error {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
+}
+
+// ReadSummary decodes a summary.json; name is used in errors.
+func ReadSummary(r io.Reader, name string) (*Summary, error) {
+	var s Summary
+	if err := json.NewDecoder(r).Decode(&s); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if s.Schema != SummarySchema {
+		return nil, fmt.Errorf("%s: schema %q; want %q", name, s.Schema, SummarySchema)
+	}
+	return &s, nil
+}
+
+// ReadSummaryFile reads the summary.json at path.
+func ReadSummaryFile(path string) (*Summary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadSummary(f, path)
 }

@@ -19,26 +19,32 @@ func WriteTable(w io.Writer, s *Summary) error {
 	}
 	g := s.Generator
 	p("generator: scheduled %d\tstarted %d\tlate %d\tdropped %d\tsaturated windows %d\n", g.Scheduled, g.Started, g.Late, g.Dropped, len(g.Saturated))
-	p("compared: %d candidate steps\tuncomparable: %d\n", s.Compared, s.Uncomparable)
+	p("compared: %d candidate steps\tuncomparable: %d\tdisagreed: %d\n", s.Compared, s.Uncomparable, s.Disagreed)
+	if nf := s.NoiseFloor; nf != nil {
+		p("noise floor (A/A): %d of %d comparisons disagreed (%s)\n", nf.Disagreed, nf.Compared, pct(nf.Rate))
+	}
+	for _, n := range s.Notices {
+		p("%s: %s\n", n.Class, n.Detail)
+	}
 	p("\n")
 	if len(s.Findings) == 0 {
 		p("findings: none\n")
 	} else {
 		p("SEVERITY\tCLASS\tJOURNEY\tSTEP\tKIND\tCOUNT\tEXAMPLE\n")
 		for _, f := range s.Findings {
-			p("%s\t%s\t%s\t%s\t%s\t%d\t%s\n", f.Severity, f.Class, f.Journey, f.Step, dash(f.PersonaKind), f.Count, exampleLine(f))
+			sev := string(f.Severity)
+			if !f.Fails {
+				sev += " (passes)"
+			}
+			p("%s\t%s\t%s\t%s\t%s\t%d\t%s\n", sev, f.Class, f.Journey, f.Step, dash(f.PersonaKind), f.Count, exampleLine(f))
 		}
 	}
 	p("\n")
 	p("JOURNEY\tSTEP\tLEGACY n/err\tp50\tp95\tp99\tCANDIDATE n/err\tp50\tp95\tp99\tRATIO p50\n")
 	for _, st := range s.Steps {
-		ratio := "-"
-		if st.Ratio != nil {
-			ratio = fmt.Sprintf("%.2fx [%.2f,%.2f]", st.Ratio.Value, st.Ratio.Low, st.Ratio.High)
-		}
 		l, c := st.Legacy, st.Candidate
 		p("%s\t%s\t%d/%d\t%.1fms\t%.1fms\t%.1fms\t%d/%d\t%.1fms\t%.1fms\t%.1fms\t%s\n", st.Journey, st.Step,
-			l.Count, l.Errors, l.P50, l.P95, l.P99, c.Count, c.Errors, c.P50, c.P95, c.P99, ratio)
+			l.Count, l.Errors, l.P50, l.P95, l.P99, c.Count, c.Errors, c.P50, c.P95, c.P99, ratioText(st.Ratio))
 	}
 	return tw.Flush()
 }
@@ -58,10 +64,5 @@ func exampleLine(f Finding) string {
 	if len(f.Examples) == 0 {
 		return ""
 	}
-	e := f.Examples[0]
-	t := ""
-	if e.Target != "" {
-		t = " " + e.Target
-	}
-	return fmt.Sprintf("%s%s: legacy %s, candidate %s", e.Persona, t, e.Legacy, e.Candidate)
+	return exampleText(f.Examples[0])
 }

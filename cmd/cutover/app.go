@@ -31,11 +31,13 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"demo", "demo [--duration D] [--rate R] [--drift NAMES] [--out DIR]", "start the embedded stacks and run examples/demo.yaml on them", cmdDemo},
-		{"run", "run FILE [--out DIR]", "run the rehearsal described by FILE", cmdRun},
+		{"demo", "demo [--duration D] [--rate R] [--drift NAMES] [--out DIR] [--gzip]", "start the embedded stacks and run examples/demo.yaml on them", cmdDemo},
+		{"run", "run FILE [--out DIR] [--gzip]", "run the rehearsal described by FILE", cmdRun},
 		{"personas", "personas generate|import|provision ...", "generate, check or SCIM-provision a population", cmdPersonas},
 		{"stacks", "stacks [--drift NAMES] [--out DIR]", "serve the embedded stacks until interrupted, with a rehearsal file for them", cmdStacks},
 		{"validate", "validate FILE", "check FILE and report every problem with its line", cmdValidate},
+		{"report", "report DIR [--config FILE]", "re-render every report of a results folder from its records", cmdReport},
+		{"diff", "diff BASELINE NOW", "compare two results folders: new, fixed, persisting findings; latency deltas", cmdDiff},
 		{"version", "version", "print the version", func(_ context.Context, st *state, _ []string) error {
 			fmt.Fprintln(st.stdout, "cutover", version)
 			return nil

@@ -34,6 +34,7 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 	rate := fs.Float64("rate", 0, "journeys per second (default: the demo file's)")
 	seed := fs.Uint64("seed", 0, "seed of personas and schedule (default: the demo file's)")
 	drift := fs.String("drift", DefaultDemoDrifts, "candidate drifts: none, or NAME[=PARAM],... (see `cutover stacks --help`)")
+	gz := fs.Bool("gzip", false, "compress the records (records.jsonl.gz)")
 	aa := fs.Bool("aa", false, "A/A run: legacy against itself, to measure the noise floor")
 	if _, err := flags(fs, st, args); err != nil {
 		return err
@@ -95,7 +96,7 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 	if *out == "" {
 		*out = "out/demo-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	return runConfig(ctx, st, cfg, *out, drifts.Names())
+	return runConfig(ctx, st, cfg, *out, rehearsal.Options{Drifts: drifts.Names(), Gzip: *gz})
 }
 
 func driftList(d stacks.Drifts) string {

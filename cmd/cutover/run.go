@@ -34,6 +34,7 @@ func cmdValidate(_ context.Context, st *state, args []string) error {
 func cmdRun(ctx context.Context, st *state, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	out := fs.String("out", "", "results folder (default out/NAME-TIMESTAMP)")
+	gz := fs.Bool("gzip", false, "compress the records (records.jsonl.gz)")
 	pos, err := flags(fs, st, args)
 	if err != nil {
 		return err
@@ -45,23 +46,24 @@ func cmdRun(ctx context.Context, st *state, args []string) error {
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
-	return runConfig(ctx, st, cfg, *out, nil)
+	return runConfig(ctx, st, cfg, *out, rehearsal.Options{Gzip: *gz})
 }
 
 // runConfig runs a loaded config, prints the summary table and turns the verdict
 // into an error carrying its exit code.
-func runConfig(ctx context.Context, st *state, cfg *config.File, out string, drifts []string) error {
+func runConfig(ctx context.Context, st *state, cfg *config.File, out string, opt rehearsal.Options) error {
 	if out == "" {
 		out = filepath.Join("out", fmt.Sprintf("%s-%s", cfg.Name, time.Now().UTC().Format("20060102T150405Z")))
 	}
-	sum, err := rehearsal.Run(ctx, cfg, rehearsal.Options{Out: out, Log: st.stderr, Version: version, Drifts: drifts})
+	opt.Out, opt.Log, opt.Version = out, st.stderr, version
+	sum, err := rehearsal.Run(ctx, cfg, opt)
 	if sum == nil {
 		return err
 	}
 	if terr := results.WriteTable(st.stdout, sum); terr != nil {
 		err = errors.Join(err, terr)
 	}
-	fmt.Fprintf(st.stdout, "\nresults: %s\n", filepath.Join(out, rehearsal.SummaryFile))
+	fmt.Fprintf(st.stdout, "\nresults: %s\nreport: %s\n", filepath.Join(out, rehearsal.SummaryFile), filepath.Join(out, results.HTMLFile))
 	if err != nil {
 		return err
 	}

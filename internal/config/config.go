@@ -102,16 +102,6 @@ type Profile struct {
 	Rate float64 `yaml:"rate"`
 }
 
-// Thresholds turn findings into a verdict.
-type Thresholds struct {
-	FailOn       []string `yaml:"fail_on"`
-	LatencyRatio float64  `yaml:"latency_ratio"`
-	// LatencyMinDelta is the smallest p50 slow-down that can be a regression.
-	LatencyMinDelta time.Duration `yaml:"latency_min_delta"`
-	ErrorRateDelta  float64       `yaml:"error_rate_delta"`
-	MaxAccessTTL    time.Duration `yaml:"max_access_ttl"`
-}
-
 // Read reads and validates the file at path, expanding ${VAR} from env.
 func Read(path string, env func(string) string) (*File, error) {
 	b, err := os.ReadFile(path)

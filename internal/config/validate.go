@@ -45,17 +45,7 @@ func (f *File) Validate() error {
 	f.validatePersonas(p)
 	f.validateJourneys(p)
 	f.validateLoad(p)
-	for i, s := range f.Thresholds.FailOn {
-		if !slices.Contains([]string{"critical", "high", "medium", "low"}, s) {
-			p.add([]string{"thresholds", "fail_on", strconv.Itoa(i)}, "%q is not a severity (critical, high, medium, low)", s)
-		}
-	}
-	if f.Thresholds.LatencyRatio != 0 && f.Thresholds.LatencyRatio <= 1 {
-		p.add([]string{"thresholds", "latency_ratio"}, "is %v; want > 1", f.Thresholds.LatencyRatio)
-	}
-	if f.Thresholds.ErrorRateDelta < 0 || f.Thresholds.ErrorRateDelta >= 1 {
-		p.add([]string{"thresholds", "error_rate_delta"}, "is %v; want in [0, 1)", f.Thresholds.ErrorRateDelta)
-	}
+	f.validateThresholds(p)
 	return errors.Join(p.errs...)
 }
 

@@ -1,8 +1,6 @@
 package rehearsal
 
 import (
-	"io"
-
 	"github.com/cutover-dev/cutover/results"
 )
 
@@ -14,19 +12,20 @@ type pipeline struct {
 	done chan error
 }
 
-func newPipeline(w io.Writer, a *results.Analysis) *pipeline {
+func newPipeline(rw *results.Writer, a *results.Analysis) *pipeline {
 	p := &pipeline{ch: make(chan *results.Record, 4096), done: make(chan error, 1)}
 	go func() {
-		rw := results.NewWriter(w)
 		var err error
 		for r := range p.ch {
-			if err == nil {
-				err = rw.Write(r)
+			// Write redacts r in place, even after a write error, so the analysis
+			// never sees what the records file would not hold.
+			if werr := rw.Write(r); err == nil {
+				err = werr
 			}
 			a.Add(r)
 		}
-		if ferr := rw.Flush(); err == nil {
-			err = ferr
+		if cerr := rw.Close(); err == nil {
+			err = cerr
 		}
 		p.done <- err
 	}()

@@ -35,12 +35,14 @@ type Options struct {
 	Version string
 	// Drifts names embedded-candidate drifts, for the summary (demo runs).
 	Drifts []string
+	// Gzip compresses the records (records.jsonl.gz).
+	Gzip bool
 }
 
 // Files in the results folder.
 const (
-	RecordsFile = "records.jsonl"
-	SummaryFile = "summary.json"
+	RecordsFile = results.RecordsFile
+	SummaryFile = results.SummaryFile
 )
 
 // Population builds the run's personas from the config.
@@ -73,14 +75,19 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("results folder: %w", err)
 	}
-	recFile, err := os.Create(filepath.Join(opt.Out, RecordsFile))
+	recName, wopts := RecordsFile, []results.WriterOption{results.WithRedactor(redactor(pop))}
+	if opt.Gzip {
+		recName, wopts = results.RecordsFileGz, append(wopts, results.WithGzip())
+	}
+	recFile, err := os.Create(filepath.Join(opt.Out, recName))
 	if err != nil {
 		return nil, fmt.Errorf("results folder: %w", err)
 	}
 	defer recFile.Close()
 
-	analysis := results.NewAnalysis(AnalysisOptions(cfg))
-	sink := newPipeline(recFile, analysis)
+	start := time.Now()
+	analysis := results.NewAnalysis(AnalysisOptions(cfg), start)
+	sink := newPipeline(results.NewWriter(recFile, wopts...), analysis)
 	runner := &journeys.Runner{
 		Probes:      cfg.Probes,
 		Resources:   map[results.Side]journeys.Resources{results.Legacy: cfg.SideResources("legacy"), results.Candidate: cfg.SideResources("candidate")},
@@ -94,7 +101,6 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 		MaxInFlight: cfg.Load.MaxInFlight,
 		Drain:       cfg.Load.Drain,
 	}
-	start := time.Now()
 	fmt.Fprintf(opt.Log, "cutover: %s: %d personas, %v/s for %s, results in %s\n", cfg.Name, len(pop.Personas), cfg.Load.Profile.Rate, cfg.Load.Duration, opt.Out)
 	acct := loadgen.Run(ctx, plan, func(ctx context.Context, t loadgen.Tick) bool {
 		j := pickJourney(cfg.Journeys, cfg.Seed, t.N)
@@ -124,21 +130,23 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	if err := sum.WriteJSON(filepath.Join(opt.Out, SummaryFile)); err != nil {
 		werr = errors.Join(werr, err)
 	}
+	werr = errors.Join(werr, analysis.Stats().WriteHistogramsFile(filepath.Join(opt.Out, results.HistogramsFile)),
+		results.WriteReports(opt.Out, &sum))
 	return &sum, werr
 }
 
-// AnalysisOptions derives the comparison and gate settings from the config.
-func AnalysisOptions(cfg *config.File) results.Options {
-	var gate results.Gate
-	for _, s := range cfg.Thresholds.FailOn {
-		gate.FailOn = append(gate.FailOn, results.Severity(s))
+// redactor knows the population's secrets, so the records writer removes them
+// wherever a stack might echo one.
+func redactor(pop personas.Population) *results.Redactor {
+	secrets := make([]string, 0, len(pop.Personas))
+	for _, p := range pop.Personas {
+		secrets = append(secrets, p.Secret.Reveal())
 	}
-	return results.Options{
-		Compare: results.CompareOptions{AA: cfg.Mode == config.ModeAA, MaxAccessTTL: cfg.Thresholds.MaxAccessTTL},
-		Perf:    results.PerfOptions{LatencyRatio: cfg.Thresholds.LatencyRatio, LatencyMinDelta: cfg.Thresholds.LatencyMinDelta, ErrorRateDelta: cfg.Thresholds.ErrorRateDelta, Seed: cfg.Seed},
-		Gate:    gate,
-	}
+	return results.NewRedactor(secrets...)
 }
+
+// AnalysisOptions derives the comparison and gate settings from the config.
+func AnalysisOptions(cfg *config.File) results.Options { return cfg.AnalysisOptions() }
 
 // adapters builds both sides; in A/A mode the candidate is the legacy stack again.
 func adapters(ctx context.Context, cfg *config.File, tr *http.Transport) (journeys.Stack, journeys.Stack, error) {

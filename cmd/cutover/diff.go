@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/cutover-dev/cutover/internal/exitcode"
+	"github.com/cutover-dev/cutover/results"
+)
+
+// cmdDiff compares two results folders: baseline A and run B. It fails (exit 1
+// or 5, as a run does) when B has new findings that fail its thresholds.
+func cmdDiff(_ context.Context, st *state, args []string) error {
+	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
+	pos, err := flags(fs, st, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return exitcode.With(errors.New("diff takes two results folders: BASELINE NOW"), exitcode.Usage)
+	}
+	a, ha, err := readRun(pos[0])
+	if err != nil {
+		return exitcode.With(err, exitcode.Usage)
+	}
+	b, hb, err := readRun(pos[1])
+	if err != nil {
+		return exitcode.With(err, exitcode.Usage)
+	}
+	d := results.NewDiff(a, b, ha, hb)
+	if err := results.WriteDiff(st.stdout, d); err != nil {
+		return err
+	}
+	failing := d.NewFailing()
+	for _, f := range failing {
+		if !f.Class.Performance() {
+			return exitcode.With(fmt.Errorf("%d new finding(s) fail the thresholds", len(failing)), exitcode.Regression)
+		}
+	}
+	if len(failing) > 0 {
+		return exitcode.With(fmt.Errorf("%d new performance finding(s) fail the thresholds", len(failing)), exitcode.Performance)
+	}
+	return nil
+}

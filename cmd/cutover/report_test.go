@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cutover-dev/cutover/internal/exitcode"
+	"github.com/cutover-dev/cutover/results"
+)
+
+// demoRun runs the demo once per test binary and drift set, into a fresh folder.
+func demoRun(t *testing.T, drift string, extra ...string) string {
+	t.Helper()
+	out := t.TempDir()
+	args := append([]string{"demo", "--duration", "2s", "--rate", "15", "--drift", drift, "--out", out}, extra...)
+	code, stdout, stderr := cli(t, nil, args...)
+	if code != exitcode.Pass && code != exitcode.Regression && code != exitcode.Performance {
+		t.Fatalf("demo --drift %s exited %d\n%s\n%s", drift, code, stdout, stderr)
+	}
+	return out
+}
+
+// TestReportReRendersTheSameRun re-renders a finished run from its records:
+// summary.json comes out byte for byte the same, and every report is rewritten.
+func TestReportReRendersTheSameRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	dir := demoRun(t, "patient-sees-others", "--gzip")
+	files := []string{results.SummaryFile, results.HistogramsFile, results.MarkdownFile, results.JUnitFile, results.HTMLFile}
+	before := map[string][]byte{}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatalf("the run did not write %s: %v", f, err)
+		}
+		before[f] = b
+		if f != results.SummaryFile {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	code, stdout, stderr := cli(t, nil, "report", dir)
+	if code != exitcode.Regression || !strings.Contains(stdout, "OVER_PERMISSION") {
+		t.Fatalf("report = %d; want 1 and the OVER_PERMISSION finding\n%s\n%s", code, stdout, stderr)
+	}
+	for _, f := range files {
+		after, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Errorf("report did not rewrite %s: %v", f, err)
+			continue
+		}
+		if !bytes.Equal(after, before[f]) {
+			t.Errorf("%s re-rendered from the records differs from the run's", f)
+		}
+	}
+}
+
+// TestReportRejudgesWithNewThresholds re-renders with a rehearsal file whose
+// thresholds let the class pass.
+func TestReportRejudgesWithNewThresholds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	dir := demoRun(t, "patient-sees-others")
+	demo, err := os.ReadFile("../../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lenient := strings.Replace(string(demo), "  fail_on: [critical, high, medium]", "  fail_on: [critical, high, medium]\n  classes:\n    OVER_PERMISSION: {fail: false}\n  steps:\n    session/login: {latency_ratio: 100}", 1)
+	cfg := filepath.Join(t.TempDir(), "lenient.yaml")
+	if err := os.WriteFile(cfg, []byte(lenient), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:2"}
+	code, stdout, stderr := cli(t, env, "report", dir, "--config", cfg)
+	s := readSummary(t, dir)
+	if code != exitcode.Pass && code != exitcode.Performance {
+		t.Errorf("report --config lenient = %d; want the parity finding no longer failing\n%s\n%s", code, stdout, stderr)
+	}
+	for _, f := range s.Findings {
+		if f.Class == results.OverPermission && f.Fails {
+			t.Errorf("OVER_PERMISSION still fails under {fail: false}: %+v", f)
+		}
+	}
+}
+
+func TestReportErrors(t *testing.T) {
+	empty := t.TempDir()
+	code, _, stderr := cli(t, nil, "report", empty)
+	if code != exitcode.Usage || !strings.Contains(stderr, "no records.jsonl") {
+		t.Errorf("report on an empty folder = %d, %q; want 2 naming the missing records", code, stderr)
+	}
+	if err := os.WriteFile(filepath.Join(empty, results.RecordsFile), []byte(`{"side":"legacy"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = cli(t, nil, "report", empty)
+	if code != exitcode.Usage || !strings.Contains(stderr, "--config") {
+		t.Errorf("report without summary.json = %d, %q; want 2 asking for --config", code, stderr)
+	}
+	code, _, stderr = cli(t, nil, "diff", empty)
+	if code != exitcode.Usage || !strings.Contains(stderr, "two results folders") {
+		t.Errorf("diff with one folder = %d, %q; want 2", code, stderr)
+	}
+}
+
+// TestDiff compares a clean baseline with a drifted run: the drift's class is
+// new and fails, and comparing the other way round shows it fixed.
+func TestDiff(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	base, now := demoRun(t, "none"), demoRun(t, "role-map-billing-admin")
+	code, stdout, stderr := cli(t, nil, "diff", base, now)
+	if code != exitcode.Regression {
+		t.Errorf("diff clean drifted = %d; want 1 (new parity findings)\n%s\n%s", code, stdout, stderr)
+	}
+	section := func(out, title string) string {
+		_, rest, _ := strings.Cut(out, title)
+		rest, _, _ = strings.Cut(rest, "\n\n")
+		return rest
+	}
+	if got := section(stdout, "new in B:"); !strings.Contains(got, "OVER_PERMISSION") && !strings.Contains(got, "ROLE_MAPPING_DRIFT") {
+		t.Errorf("diff: new findings section lacks the drift's classes:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "session  login") || !strings.Contains(stdout, "B/A p50") {
+		t.Errorf("diff: no latency deltas per step:\n%s", stdout)
+	}
+	code, stdout, _ = cli(t, nil, "diff", now, base)
+	fixed := section(stdout, "fixed since A:")
+	if code != exitcode.Pass && code != exitcode.Performance || !slices.ContainsFunc([]string{"OVER_PERMISSION", "ROLE_MAPPING_DRIFT"}, func(c string) bool { return strings.Contains(fixed, c) }) {
+		t.Errorf("diff drifted clean = %d; want the drift's classes fixed\n%s", code, stdout)
+	}
+}
+
+// TestAANoiseFloor runs legacy against itself: the summary reports the noise
+// floor, and it is zero.
+func TestAANoiseFloor(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	s := readSummary(t, demoRun(t, "none", "--aa"))
+	if s.NoiseFloor == nil || s.NoiseFloor.Compared == 0 {
+		t.Fatalf("A/A summary noise floor = %+v; want comparisons counted", s.NoiseFloor)
+	}
+	if s.NoiseFloor.Disagreed != 0 || len(parityClasses(s)) != 0 {
+		t.Errorf("A/A run: %d of %d comparisons disagreed, classes %v; want none", s.NoiseFloor.Disagreed, s.NoiseFloor.Compared, parityClasses(s))
+	}
+}

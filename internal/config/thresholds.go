@@ -1,0 +1,153 @@
+package config
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/results"
+)
+
+// Thresholds turn findings into a verdict.
+type Thresholds struct {
+	// FailOn lists the severities that fail the run.
+	FailOn []string `yaml:"fail_on"`
+	// LatencyRatio: candidate p50 over legacy p50 whose 95% lower bound fails.
+	LatencyRatio float64 `yaml:"latency_ratio"`
+	// LatencyMinDelta is the smallest p50 slow-down that can be a regression.
+	LatencyMinDelta time.Duration `yaml:"latency_min_delta"`
+	// ErrorRateDelta is how many points candidate's error rate may exceed legacy's.
+	ErrorRateDelta float64 `yaml:"error_rate_delta"`
+	// MaxAccessTTL is the policy ceiling on access and service token lifetimes.
+	MaxAccessTTL time.Duration `yaml:"max_access_ttl"`
+	// TTLTolerance, when set, also flags a candidate lifetime that differs from
+	// legacy's by more than this fraction.
+	TTLTolerance float64 `yaml:"ttl_tolerance"`
+	// MinSamples per side before a latency verdict is given (default 30).
+	MinSamples int64 `yaml:"min_samples"`
+	// Examples is how many examples each finding keeps (default 5).
+	Examples int `yaml:"examples"`
+	// Classes override single classes, keyed by class name.
+	Classes map[string]ClassThreshold `yaml:"classes"`
+	// Steps override the performance tolerances of single steps, keyed by
+	// "journey/step".
+	Steps map[string]StepThreshold `yaml:"steps"`
+}
+
+// ClassThreshold overrides how one class is judged.
+type ClassThreshold struct {
+	// Severity replaces the class's severity; fail_on applies to the new one.
+	Severity string `yaml:"severity"`
+	// Fail, when set, decides alone whether the class fails the run.
+	Fail *bool `yaml:"fail"`
+}
+
+// StepThreshold overrides the performance tolerances of one step.
+type StepThreshold struct {
+	LatencyRatio    float64       `yaml:"latency_ratio"`
+	LatencyMinDelta time.Duration `yaml:"latency_min_delta"`
+	ErrorRateDelta  float64       `yaml:"error_rate_delta"`
+}
+
+var severityNames = []string{"critical", "high", "medium", "low"}
+
+func (f *File) validateThresholds(p *problems) {
+	t := f.Thresholds
+	at := func(k ...string) []string { return append([]string{"thresholds"}, k...) }
+	for i, s := range t.FailOn {
+		if !slices.Contains(severityNames, s) {
+			p.add(at("fail_on", strconv.Itoa(i)), "%q is not a severity (critical, high, medium, low)", s)
+		}
+	}
+	f.checkRatio(p, at("latency_ratio"), t.LatencyRatio)
+	f.checkRate(p, at("error_rate_delta"), t.ErrorRateDelta)
+	if t.LatencyMinDelta < 0 {
+		p.add(at("latency_min_delta"), "is %s; want >= 0", t.LatencyMinDelta)
+	}
+	if t.TTLTolerance < 0 {
+		p.add(at("ttl_tolerance"), "is %v; want >= 0", t.TTLTolerance)
+	}
+	if t.MinSamples < 0 {
+		p.add(at("min_samples"), "is %d; want >= 0", t.MinSamples)
+	}
+	if t.Examples < 0 {
+		p.add(at("examples"), "is %d; want >= 0", t.Examples)
+	}
+	for _, name := range sortedKeys(t.Classes) {
+		c := results.Class(name)
+		if !slices.Contains(results.Classes, c) || c.Severity() == results.Info {
+			p.add(at("classes", name), "%q is not a regression class of DOMAIN.md", name)
+		}
+		if s := t.Classes[name].Severity; s != "" && !slices.Contains(severityNames, s) {
+			p.add(at("classes", name, "severity"), "%q is not a severity (critical, high, medium, low)", s)
+		}
+	}
+	for _, key := range sortedKeys(t.Steps) {
+		j, step, ok := strings.Cut(key, "/")
+		switch {
+		case !ok:
+			p.add(at("steps", key), "want journey/step, e.g. session/login")
+		case !slices.ContainsFunc(f.Journeys, func(x journeys.Journey) bool { return x.Name == j }):
+			p.add(at("steps", key), "no journey named %q", j)
+		case !slices.Contains(results.StepNames, step):
+			p.add(at("steps", key), "%q is not a step (%s)", step, strings.Join(results.StepNames, ", "))
+		}
+		st := t.Steps[key]
+		f.checkRatio(p, at("steps", key, "latency_ratio"), st.LatencyRatio)
+		f.checkRate(p, at("steps", key, "error_rate_delta"), st.ErrorRateDelta)
+		if st.LatencyMinDelta < 0 {
+			p.add(at("steps", key, "latency_min_delta"), "is %s; want >= 0", st.LatencyMinDelta)
+		}
+	}
+}
+
+func (f *File) checkRatio(p *problems, path []string, v float64) {
+	if v != 0 && v <= 1 {
+		p.add(path, "is %v; want > 1", v)
+	}
+}
+
+func (f *File) checkRate(p *problems, path []string, v float64) {
+	if v < 0 || v >= 1 {
+		p.add(path, "is %v; want in [0, 1)", v)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// AnalysisOptions turns the thresholds (and the run's mode and seed) into the
+// settings the results are judged with.
+func (f *File) AnalysisOptions() results.Options {
+	t := f.Thresholds
+	gate := results.Gate{FailOn: []results.Severity{}}
+	for _, s := range t.FailOn {
+		gate.FailOn = append(gate.FailOn, results.Severity(s))
+	}
+	for name, c := range t.Classes {
+		if gate.Classes == nil {
+			gate.Classes = map[results.Class]results.ClassRule{}
+		}
+		gate.Classes[results.Class(name)] = results.ClassRule{Severity: results.Severity(c.Severity), Fail: c.Fail}
+	}
+	perf := results.PerfOptions{LatencyRatio: t.LatencyRatio, LatencyMinDelta: t.LatencyMinDelta, ErrorRateDelta: t.ErrorRateDelta, MinSamples: t.MinSamples, Seed: f.Seed}
+	for key, s := range t.Steps {
+		if perf.Steps == nil {
+			perf.Steps = map[string]results.StepTolerance{}
+		}
+		perf.Steps[key] = results.StepTolerance{LatencyRatio: s.LatencyRatio, LatencyMinDelta: s.LatencyMinDelta, ErrorRateDelta: s.ErrorRateDelta}
+	}
+	return results.Options{
+		Compare: results.CompareOptions{AA: f.Mode == ModeAA, MaxAccessTTL: t.MaxAccessTTL, TTLTolerance: t.TTLTolerance, Examples: t.Examples},
+		Perf:    perf,
+		Gate:    gate,
+	}
+}

@@ -1,0 +1,91 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover-dev/cutover/results"
+)
+
+const thresholdOverrides = `  fail_on: [critical, high, medium]
+  classes:
+    AUTHZ_ERROR: {severity: low}
+    TTL_DRIFT: {fail: false}
+  steps:
+    session/login: {latency_ratio: 2, latency_min_delta: 50ms, error_rate_delta: 0.05}
+  ttl_tolerance: 0.1
+  min_samples: 50
+  examples: 3`
+
+// withThresholds replaces the demo's thresholds section.
+func withThresholds(t *testing.T, section string) []byte {
+	t.Helper()
+	demo, _, ok := strings.Cut(string(readDemo(t)), "\nthresholds:\n")
+	if !ok {
+		t.Fatal("demo.yaml has no thresholds section")
+	}
+	return []byte(demo + "\nthresholds:\n" + section + "\n")
+}
+
+func TestThresholdOverrides(t *testing.T) {
+	src := withThresholds(t, thresholdOverrides)
+	f, err := Parse("demo.yaml", src, demoEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := f.AnalysisOptions()
+	if r := o.Gate.Classes[results.AuthzError]; r.Severity != results.Low || r.Fail != nil {
+		t.Errorf("AUTHZ_ERROR rule = %+v; want severity low", r)
+	}
+	if r := o.Gate.Classes[results.TTLDrift]; r.Fail == nil || *r.Fail {
+		t.Errorf("TTL_DRIFT rule = %+v; want fail false", r)
+	}
+	if st := o.Perf.Steps["session/login"]; st.LatencyRatio != 2 || st.LatencyMinDelta != 50*time.Millisecond || st.ErrorRateDelta != 0.05 {
+		t.Errorf("session/login tolerance = %+v", st)
+	}
+	if o.Compare.TTLTolerance != 0.1 || o.Perf.MinSamples != 50 || o.Compare.Examples != 3 || o.Perf.Seed != 42 {
+		t.Errorf("options = %+v", o)
+	}
+	g := o.Gate
+	if g.Fails(results.Finding{Class: results.TTLDrift, Severity: results.Medium}) || g.Severity(results.AuthzError) != results.Low ||
+		!g.Fails(results.Finding{Class: results.OverPermission, Severity: results.Critical}) {
+		t.Errorf("gate %+v judges wrongly", g)
+	}
+}
+
+func TestThresholdProblems(t *testing.T) {
+	bad := `  fail_on: [critical]
+  latency_ratio: 0.9
+  error_rate_delta: 1.5
+  classes:
+    OVER_PERMISION: {fail: false}
+    GENERATOR_SATURATED: {severity: high}
+    AUTHZ_ERROR: {severity: urgent}
+  steps:
+    login: {latency_ratio: 2}
+    checkout/login: {latency_ratio: 2}
+    session/dance: {error_rate_delta: -1}`
+	_, err := Parse("demo.yaml", withThresholds(t, bad), demoEnv)
+	if err == nil {
+		t.Fatal("Parse accepted broken thresholds")
+	}
+	for _, want := range []string{
+		"thresholds.latency_ratio: is 0.9; want > 1",
+		"thresholds.error_rate_delta: is 1.5; want in [0, 1)",
+		`thresholds.classes.OVER_PERMISION: "OVER_PERMISION" is not a regression class`,
+		`thresholds.classes.GENERATOR_SATURATED: "GENERATOR_SATURATED" is not a regression class`,
+		`thresholds.classes.AUTHZ_ERROR.severity: "urgent" is not a severity`,
+		"thresholds.steps.login: want journey/step",
+		`thresholds.steps.checkout/login: no journey named "checkout"`,
+		`thresholds.steps.session/dance: "dance" is not a step`,
+		"thresholds.steps.session/dance.error_rate_delta: is -1; want in [0, 1)",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "demo.yaml:1") {
+		t.Errorf("errors carry no file:line:\n%v", err)
+	}
+}

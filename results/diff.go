@@ -1,0 +1,170 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// DiffFinding is a finding as it stands in two runs: the baseline (A) and the run
+// compared to it (B). A count of 0 means absent from that run.
+type DiffFinding struct {
+	Class       Class    `json:"class"`
+	Severity    Severity `json:"severity"`
+	Journey     string   `json:"journey"`
+	Step        string   `json:"step"`
+	PersonaKind string   `json:"persona_kind"`
+	CountA      int      `json:"count_a"`
+	CountB      int      `json:"count_b"`
+	// Fails reports whether the finding fails run B (or A, for a fixed one).
+	Fails bool `json:"fails"`
+	// Example is B's first example (A's for a fixed finding), or its detail.
+	Example string `json:"example"`
+}
+
+// StepDelta is the latency of one step in both runs.
+type StepDelta struct {
+	Journey string `json:"journey"`
+	Step    string `json:"step"`
+	// A and B are the candidate side, LegacyA and LegacyB the legacy side.
+	A, B             SideSummary
+	LegacyA, LegacyB SideSummary
+	// Ratio is B's candidate p50 over A's with a bootstrap 95% interval, when both
+	// runs' histograms are at hand and hold enough samples.
+	Ratio *Ratio `json:"p50_ratio,omitempty"`
+}
+
+// Diff compares two runs: which findings are new in B, fixed since A, or
+// persisting, and how each step's latency moved.
+type Diff struct {
+	A, B                   Meta
+	VerdictA, VerdictB     string
+	New, Fixed, Persisting []DiffFinding
+	Steps                  []StepDelta
+	OnlyInA, OnlyInB       []string
+	NoHistograms           bool
+}
+
+// NewDiff compares summary b with the baseline a. ha and hb, the runs'
+// histograms, may be nil; with both, each step's candidate p50 change gets a
+// bootstrap interval.
+func NewDiff(a, b *Summary, ha, hb *Stats) Diff {
+	d := Diff{A: a.Meta, B: b.Meta, VerdictA: a.Verdict, VerdictB: b.Verdict, NoHistograms: ha == nil || hb == nil}
+	key := func(f Finding) findingKey { return findingKey{f.Class, f.Journey, f.Step, f.PersonaKind} }
+	inA := map[findingKey]Finding{}
+	for _, f := range a.Findings {
+		inA[key(f)] = f
+	}
+	inB := map[findingKey]bool{}
+	for _, f := range b.Findings {
+		inB[key(f)] = true
+		df := DiffFinding{Class: f.Class, Severity: f.Severity, Journey: f.Journey, Step: f.Step, PersonaKind: f.PersonaKind, CountB: f.Count, Fails: f.Fails, Example: exampleLine(f)}
+		if fa, ok := inA[key(f)]; ok {
+			df.CountA = fa.Count
+			d.Persisting = append(d.Persisting, df)
+		} else {
+			d.New = append(d.New, df)
+		}
+	}
+	for _, f := range a.Findings {
+		if !inB[key(f)] {
+			d.Fixed = append(d.Fixed, DiffFinding{Class: f.Class, Severity: f.Severity, Journey: f.Journey, Step: f.Step, PersonaKind: f.PersonaKind, CountA: f.Count, Fails: f.Fails, Example: exampleLine(f)})
+		}
+	}
+	stepsA := map[StepKey]StepSummary{}
+	for _, st := range a.Steps {
+		stepsA[StepKey{st.Journey, st.Step}] = st
+	}
+	minSamples := b.Options.Perf.withDefaults().MinSamples
+	seen := map[StepKey]bool{}
+	for _, sb := range b.Steps {
+		k := StepKey{sb.Journey, sb.Step}
+		seen[k] = true
+		sa, ok := stepsA[k]
+		if !ok {
+			d.OnlyInB = append(d.OnlyInB, k.String())
+			continue
+		}
+		sd := StepDelta{Journey: k.Journey, Step: k.Step, A: sa.Candidate, B: sb.Candidate, LegacyA: sa.Legacy, LegacyB: sb.Legacy}
+		if !d.NoHistograms {
+			ca, cb := ha.Side(k, Candidate), hb.Side(k, Candidate)
+			if ca != nil && cb != nil && ca.Hist.TotalCount() >= minSamples && cb.Hist.TotalCount() >= minSamples {
+				r := ratioCI(cb.Hist, ca.Hist, b.Meta.Seed^stepSeed(k))
+				sd.Ratio = &r
+			}
+		}
+		d.Steps = append(d.Steps, sd)
+	}
+	for _, sa := range a.Steps {
+		if k := (StepKey{sa.Journey, sa.Step}); !seen[k] {
+			d.OnlyInA = append(d.OnlyInA, k.String())
+		}
+	}
+	SortDiffFindings(d.New)
+	SortDiffFindings(d.Fixed)
+	SortDiffFindings(d.Persisting)
+	return d
+}
+
+// SortDiffFindings orders diff findings as SortFindings orders findings.
+func SortDiffFindings(fs []DiffFinding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		return findingLess(a.Severity, b.Severity, findingKey{a.Class, a.Journey, a.Step, a.PersonaKind}, findingKey{b.Class, b.Journey, b.Step, b.PersonaKind})
+	})
+}
+
+// NewFailing returns the new findings that fail run B.
+func (d Diff) NewFailing() []DiffFinding {
+	var out []DiffFinding
+	for _, f := range d.New {
+		if f.Fails {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// WriteDiff writes the comparison as text tables.
+func WriteDiff(w io.Writer, d Diff) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }
+	p("baseline A: %s\t%s\tseed %d\tconfig %s\tverdict %s\n", d.A.Name, d.A.Start.UTC().Format("2006-01-02 15:04:05Z"), d.A.Seed, d.A.ConfigHash, strings.ToUpper(d.VerdictA))
+	p("compared B: %s\t%s\tseed %d\tconfig %s\tverdict %s\n", d.B.Name, d.B.Start.UTC().Format("2006-01-02 15:04:05Z"), d.B.Seed, d.B.ConfigHash, strings.ToUpper(d.VerdictB))
+	for _, g := range []struct {
+		title string
+		fs    []DiffFinding
+	}{{"new in B", d.New}, {"fixed since A", d.Fixed}, {"persisting", d.Persisting}} {
+		p("\n%s: %d\n", g.title, len(g.fs))
+		if len(g.fs) == 0 {
+			continue
+		}
+		p("SEVERITY\tCLASS\tJOURNEY\tSTEP\tKIND\tCOUNT A\tCOUNT B\tEXAMPLE\n")
+		for _, f := range g.fs {
+			sev := string(f.Severity)
+			if !f.Fails {
+				sev += " (passes)"
+			}
+			p("%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", sev, f.Class, f.Journey, f.Step, dash(f.PersonaKind), f.CountA, f.CountB, f.Example)
+		}
+	}
+	p("\nlatency (candidate side; ms)\n")
+	p("JOURNEY\tSTEP\tp50 A\tp50 B\tΔp50\tp99 A\tp99 B\tΔp99\terrors A\terrors B\tB/A p50 [95%% CI]\n")
+	for _, s := range d.Steps {
+		ratio := ratioText(s.Ratio)
+		if d.NoHistograms {
+			ratio = "- (no histograms.json)"
+		}
+		p("%s\t%s\t%.2f\t%.2f\t%+.2f\t%.2f\t%.2f\t%+.2f\t%s\t%s\t%s\n", s.Journey, s.Step, s.A.P50, s.B.P50, s.B.P50-s.A.P50,
+			s.A.P99, s.B.P99, s.B.P99-s.A.P99, pct(s.A.ErrorRate()), pct(s.B.ErrorRate()), ratio)
+	}
+	for _, k := range d.OnlyInA {
+		p("only in A: %s\n", k)
+	}
+	for _, k := range d.OnlyInB {
+		p("only in B: %s\n", k)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,83 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// markdownFindings caps the findings table of report.md, which must fit a
+// pull-request comment; the rest are in report.html and summary.json.
+const markdownFindings = 20
+
+// WriteMarkdown writes report.md: short enough for a pull-request comment,
+// findings first, latencies folded away.
+func WriteMarkdown(w io.Writer, s *Summary) error {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	icon := map[string]string{VerdictPass: "✅", VerdictFail: "❌", VerdictAborted: "⚠️"}[s.Verdict]
+	p("### %s cutover %s: `%s`\n\n", icon, strings.ToUpper(s.Verdict), md(s.Meta.Name))
+	switch n := s.failingCount(); {
+	case s.Meta.Aborted != "":
+		p("**Aborted:** %s. The figures below cover what ran.\n\n", md(s.Meta.Aborted))
+	case n > 0:
+		p("**%d finding(s) fail the thresholds** (fail on: %s).\n\n", n, s.severityList())
+	case len(s.Findings) > 0:
+		p("No finding fails the thresholds (fail on: %s); %d reported.\n\n", s.severityList(), len(s.Findings))
+	default:
+		p("No regression found (fail on: %s).\n\n", s.severityList())
+	}
+	if nf := s.NoiseFloor; nf != nil {
+		p("**A/A noise floor:** %d of %d comparisons disagreed (%s); ideally none.\n\n", nf.Disagreed, nf.Compared, pct(nf.Rate))
+	}
+	for _, n := range s.Notices {
+		p("> ⚠️ **%s**: %s.\n\n", n.Class, md(n.Detail))
+	}
+	if len(s.Findings) > 0 {
+		p("| | severity | class | journey/step | kind | count | first example |\n|---|---|---|---|---|---:|---|\n")
+		for i, f := range s.Findings {
+			if i == markdownFindings {
+				p("\n%d more finding(s) in report.html and summary.json.\n", len(s.Findings)-i)
+				break
+			}
+			mark := "❌"
+			if !f.Fails {
+				mark = "➖"
+			}
+			if f.Untrusted {
+				mark += "⚠️"
+			}
+			p("| %s | %s | `%s` | %s/%s | %s | %d | %s |\n", mark, f.Severity, f.Class, md(f.Journey), md(f.Step), md(dash(f.PersonaKind)), f.Count, md(exampleLine(f)))
+		}
+		p("\n")
+	}
+	g := s.Generator
+	p("Generator: scheduled %d, started %d, late %d, dropped %d. Compared %d candidate steps (%d uncomparable, %d disagreed).\n",
+		g.Scheduled, g.Started, g.Late, g.Dropped, s.Compared, s.Uncomparable, s.Disagreed)
+	p("Run: seed %d, config `%s`, %s, started %s, cutover %s.\n\n", s.Meta.Seed, md(s.Meta.ConfigHash),
+		s.Meta.Duration.Round(time.Millisecond), s.Meta.Start.UTC().Format(time.RFC3339), md(s.Meta.Version))
+	if len(s.Steps) > 0 {
+		p("<details><summary>Latency per step (ms) and error rates</summary>\n\n")
+		p("| journey/step | legacy n | err | p50 | p95 | p99 | candidate n | err | p50 | p95 | p99 | p50 ratio [95%% CI] |\n")
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, st := range s.Steps {
+			l, c := st.Legacy, st.Candidate
+			r := ratioText(st.Ratio)
+			if st.SaturatedShare > 0 {
+				r += " ⚠️"
+			}
+			p("| %s/%s | %d | %s | %.1f | %.1f | %.1f | %d | %s | %.1f | %.1f | %.1f | %s |\n", md(st.Journey), md(st.Step),
+				l.Count, pct(l.ErrorRate()), l.P50, l.P95, l.P99, c.Count, pct(c.ErrorRate()), c.P50, c.P95, c.P99, r)
+		}
+		p("\n</details>\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// md escapes text for a Markdown table cell: pipes, emphasis, code spans, HTML
+// and line breaks.
+var mdEscaper = strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "'", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\n", " ", "\r", " ")
+
+func md(s string) string { return mdEscaper.Replace(s) }

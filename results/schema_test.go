@@ -1,0 +1,151 @@
+package results
+
+import (
+	"bufio"
+	"encoding/json"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// schemaFields reads the summary.json table of SCHEMA.md: field path -> type.
+func schemaFields(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := os.Open("SCHEMA.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]string{}
+	sc := bufio.NewScanner(f)
+	in := false
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "# summary.json"):
+			in = true
+		case strings.HasPrefix(line, "## "):
+			in = false
+		case in && strings.HasPrefix(line, "| `"):
+			cells := strings.Split(line, "|")
+			out[strings.Trim(strings.TrimSpace(cells[1]), "`")] = strings.TrimSpace(cells[2])
+		}
+	}
+	return out
+}
+
+// jsonFields flattens a JSON document into path -> type; arrays add "[]", map
+// keys under mapPaths become "*".
+func jsonFields(v any, path string, out map[string][]string, mapPaths []string) {
+	add := func(typ string) {
+		if !slices.Contains(out[path], typ) {
+			out[path] = append(out[path], typ)
+		}
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		add("object")
+		for k, e := range x {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			if slices.Contains(mapPaths, path) {
+				p = path + ".*"
+			}
+			jsonFields(e, p, out, mapPaths)
+		}
+	case []any:
+		add("array")
+		for _, e := range x {
+			jsonFields(e, path+"[]", out, mapPaths)
+		}
+	case string:
+		add("string")
+	case bool:
+		add("boolean")
+	case float64:
+		if x == math.Trunc(x) {
+			add("integer")
+		} else {
+			add("number")
+		}
+	default:
+		add("null")
+	}
+}
+
+// TestSummaryMatchesSchema checks SCHEMA.md against real summaries both ways:
+// every field written is documented with its type, and every documented field is
+// written by at least one of a parity run and an aborted A/A run with every
+// optional setting.
+func TestSummaryMatchesSchema(t *testing.T) {
+	doc := schemaFields(t)
+	parity, _ := goldenFixture.summary(fixtureOptions)
+	opt := fixtureOptions
+	opt.Compare.AA, opt.Compare.TTLTolerance = true, 0.1
+	opt.Gate.Classes = map[Class]ClassRule{AuthzError: {Severity: Low, Fail: Bool(false)}}
+	opt.Perf.Steps = map[string]StepTolerance{"session/login": {LatencyRatio: 1.5, LatencyMinDelta: 20 * time.Millisecond, ErrorRateDelta: 0.05}}
+	fx := fixture{Journeys: 40, Duration: 4e9, Seed: 3}
+	a := NewAnalysis(opt, fixtureStart)
+	for _, r := range fx.records() {
+		a.Add(r)
+	}
+	meta := fx.meta()
+	meta.AA, meta.Drifts, meta.Aborted = true, []string{"slow-token"}, "interrupted"
+	aa := a.Summary(meta, fx.accounting())
+
+	seen := map[string][]string{}
+	for _, s := range []Summary{parity, aa} {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		if s.Verdict == "" || s.Schema != SummarySchema {
+			t.Fatalf("summary without verdict or schema: %q %q", s.Verdict, s.Schema)
+		}
+		jsonFields(v, "", seen, []string{"options.gate.classes", "options.perf.steps"})
+	}
+	delete(seen, "")
+	var undocumented, wrongType, unwritten []string
+	for path, types := range seen {
+		want, ok := doc[path]
+		if !ok {
+			undocumented = append(undocumented, path)
+			continue
+		}
+		for _, typ := range types {
+			if typ != want && !(typ == "integer" && want == "number") {
+				wrongType = append(wrongType, path+": "+typ+", documented "+want)
+			}
+		}
+	}
+	for path := range doc {
+		if _, ok := seen[path]; !ok {
+			unwritten = append(unwritten, path)
+		}
+	}
+	sort.Strings(undocumented)
+	sort.Strings(wrongType)
+	sort.Strings(unwritten)
+	if len(undocumented)+len(wrongType)+len(unwritten) > 0 {
+		t.Errorf("SCHEMA.md and summary.json disagree:\nundocumented: %q\nwrong type: %q\ndocumented but never written: %q", undocumented, wrongType, unwritten)
+	}
+	for _, must := range []string{"verdict", "findings[].class", "findings[].severity", "findings[].count", "findings[].journey",
+		"findings[].step", "findings[].persona_kind", "findings[].examples", "steps[].journey", "steps[].step",
+		"steps[].legacy.count", "steps[].legacy.errors", "steps[].legacy.p50_ms", "steps[].legacy.p95_ms", "steps[].legacy.p99_ms",
+		"run.seed", "run.config_hash", "run.version", "run.start", "run.duration_ns",
+		"generator.scheduled", "generator.started", "generator.late", "generator.dropped"} {
+		if _, ok := doc[must]; !ok {
+			t.Errorf("SCHEMA.md does not document %s, which issue 8 requires", must)
+		}
+	}
+}
