@@ -7,7 +7,7 @@ import (
 )
 
 func demoEnv(k string) string {
-	return map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:8001", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:8002"}[k]
+	return map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:8001", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:8002", "CUTOVER_INTROSPECTION_SECRET": "s3cret"}[k]
 }
 
 func readDemo(t *testing.T) []byte {
@@ -55,7 +55,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 				s = strings.Replace(s, "version: 1", "version: 2", 1)
 				s = strings.Replace(s, "count: 120", "count: 0", 1)
 				s = strings.Replace(s, "rate: 20}", "rate: 500}", 1)
-				s = strings.Replace(s, "steps: [login, probes, logout]", "steps: [login, dance]", 1)
+				s = strings.Replace(s, "steps: [login, probes, refresh, logout, audit]", "steps: [login, dance]", 1)
 				s = strings.Replace(s, `resource: "record:self", expect: allow}`, `resource: "record:self", expect: maybe}`, 1)
 				s = strings.Replace(s, "fail_on: [critical, high, medium]", "fail_on: [critical, severe]", 1)
 				s = strings.Replace(s, "mode: form,", "mode: carrier-pigeon,", 1)
@@ -63,7 +63,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			},
 			want: []string{
 				"demo.yaml:5: version: is 2; want 1",
-				"demo.yaml:47: personas.generate.count: is 0; want > 0",
+				"demo.yaml:72: personas.generate.count: is 0; want > 0",
 				"load.profile.rate: 500/s exceeds the safety ceiling",
 				`journeys.0.steps.1: "dance" is not a step`,
 				`probes.0.expect: is "maybe"`,
@@ -81,7 +81,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 		{
 			name: "probe without a request template",
 			edit: func(s string) string { return strings.Replace(s, `audit: {read: "GET /api/audit"}`, "", 1) },
-			want: []string{"probes.20.action: no legacy request template for read audit", "no candidate request template for read audit"},
+			want: []string{"probes.21.action: no legacy request template for read audit", "no candidate request template for read audit"},
 		},
 	}
 	for _, tt := range tests {

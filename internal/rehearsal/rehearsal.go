@@ -35,11 +35,6 @@ type Options struct {
 	Version string
 	// Drifts names embedded-candidate drifts, for the summary (demo runs).
 	Drifts []string
-	// Now and Wait are the clock the journeys and adapters run on (audit queries,
-	// token lifetimes, break-glass expiry waits); nil means the wall clock. Tests
-	// that run the embedded stacks on an injected clock pass the same clock here.
-	Now  func() time.Time
-	Wait func(ctx context.Context, d time.Duration) error
 	// Parity, when set, checks before any load that both stacks hold the
 	// population (PROVISIONING_DRIFT); an error aborts the run with exit 4. It is
 	// the seam for personas' parity check (issue 4), not yet on main.
@@ -75,7 +70,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	}
 	tr := journeys.NewTransport(cfg.Load.MaxInFlight)
 	defer tr.CloseIdleConnections()
-	legacy, candidate, err := adapters(ctx, cfg, tr, pop, opt)
+	legacy, candidate, err := adapters(ctx, cfg, tr, pop)
 	if err != nil {
 		return nil, exitcode.With(err, exitcode.Precondition)
 	}
@@ -93,7 +88,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 
 	analysis := results.NewAnalysis(AnalysisOptions(cfg))
 	sink := newPipeline(recFile, analysis)
-	runner := newRunner(cfg, pop, tr, opt)
+	runner := newRunner(cfg, pop, tr)
 	pool := loadgen.NewPool(len(pop.Personas), cfg.Seed)
 	plan := loadgen.Plan{
 		Pacer:       vegeta.ConstantPacer{Freq: int(math.Round(cfg.Load.Profile.Rate)), Per: time.Second},
@@ -148,11 +143,8 @@ func AnalysisOptions(cfg *config.File) results.Options {
 }
 
 // adapters builds both sides; in A/A mode the candidate is the legacy stack again.
-func adapters(ctx context.Context, cfg *config.File, tr *http.Transport, pop personas.Population, opt Options) (journeys.Stack, journeys.Stack, error) {
+func adapters(ctx context.Context, cfg *config.File, tr *http.Transport, pop personas.Population) (journeys.Stack, journeys.Stack, error) {
 	jopts := []journeys.Option{journeys.WithPersonas(pop)}
-	if opt.Now != nil {
-		jopts = append(jopts, journeys.WithClock(opt.Now))
-	}
 	legacy, err := adapter(ctx, "legacy", cfg.Stacks.Legacy, tr, jopts)
 	if err != nil {
 		return nil, nil, err
@@ -212,7 +204,7 @@ func preflight(ctx context.Context, cfg *config.File, pop personas.Population, o
 }
 
 // newRunner builds the journey runner of a run from the config.
-func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper, opt Options) *journeys.Runner {
+func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) *journeys.Runner {
 	pdp := map[results.Side]*journeys.AuthZEN{results.Legacy: cfg.Stacks.Legacy.AuthZEN, results.Candidate: cfg.Stacks.Candidate.AuthZEN}
 	if cfg.Mode == config.ModeAA {
 		pdp[results.Candidate] = cfg.Stacks.Legacy.AuthZEN
@@ -231,8 +223,6 @@ func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper, 
 		Audit:       cfg.Audit,
 		StepTimeout: cfg.Load.StepTimeout,
 		Transport:   tr,
-		Now:         opt.Now,
-		Wait:        opt.Wait,
 	}
 }
 
