@@ -76,7 +76,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			edit: func(s string) string {
 				return strings.Replace(s, "allow_hosts: [127.0.0.1, localhost]", "allow_hosts: [localhost]", 1)
 			},
-			want: []string{`demo.yaml:18: stacks.legacy.legacy.base_url: host "127.0.0.1" is not in stacks.allow_hosts`},
+			want: []string{`demo.yaml:19: stacks.legacy.legacy.base_url: host "127.0.0.1" is not in stacks.allow_hosts`},
 		},
 		{
 			name: "probe without a request template",
