@@ -29,6 +29,8 @@ type testIdP struct {
 	without []string
 	// grants is grant_types_supported; nil leaves it out.
 	grants []string
+	// override replaces the handler of "METHOD /path", for misbehaving providers.
+	override map[string]http.HandlerFunc
 
 	mu      sync.Mutex
 	active  map[string]map[string]any // opaque access token -> introspection answer
@@ -56,7 +58,13 @@ func newTestIdP(t testing.TB, configure func(*testIdP)) *testIdP {
 	mux.HandleFunc("GET /userinfo", p.userinfo)
 	mux.HandleFunc("POST /revoke", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) })
 	mux.HandleFunc("GET /end_session", p.endSession)
-	p.Server = httptest.NewServer(mux)
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, ok := p.override[r.Method+" "+r.URL.Path]; ok {
+			h(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(p.Close)
 	return p
 }
