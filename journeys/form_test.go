@@ -63,4 +63,3 @@ func FuzzParseForms(f *testing.F) {
 		}
 	})
 }
-
