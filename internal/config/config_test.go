@@ -72,6 +72,33 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			},
 		},
 		{
+			name: "adapter and journey problems, all at once",
+			edit: func(s string) string {
+				s = strings.Replace(s, "steps: [service, probes]", "steps: [probes, service]", 1)
+				s = strings.Replace(s, "subject: id, roles: roles, ttl", `subject: id, roles: "$.roles[?", ttl`, 1)
+				s = strings.Replace(s, `reason: "{reason}"}}`, `reason: "{why}"}}`, 1)
+				s = strings.Replace(s, "logout: [revoke]", "logout: [shred]", 1)
+				s = strings.Replace(s, "breakglass: {method: token_exchange", "breakglass: {method: telepathy", 1)
+				s = strings.Replace(s, "auditor: {persona: auditor}", "auditor: {persona: janitor}", 1)
+				return s
+			},
+			want: []string{
+				`journeys.2.steps.0: "probes" needs a login or service step before it`,
+				`stacks.legacy.legacy.me.roles: path "$.roles[?": jsonpath`,
+				"stacks.legacy.legacy.breakglass.request: placeholder {why} is not known here (known: {patient}, {reason})",
+				`stacks.candidate.oidc.logout.0: is "shred"; want revoke or end_session`,
+				`stacks.candidate.oidc.breakglass.method: is "telepathy"`,
+				`stacks.legacy.legacy.audit.auditor.persona: "janitor" is not a persona kind`,
+			},
+		},
+		{
+			name: "secret reference that does not resolve",
+			edit: func(s string) string {
+				return strings.Replace(s, "{env: CUTOVER_INTROSPECTION_SECRET}", "{env: CUTOVER_NOT_SET}", 1)
+			},
+			want: []string{"stacks.candidate.oidc.introspection.client_secret: environment variable CUTOVER_NOT_SET is not set"},
+		},
+		{
 			name: "unlisted host",
 			edit: func(s string) string {
 				return strings.Replace(s, "allow_hosts: [127.0.0.1, localhost]", "allow_hosts: [localhost]", 1)
