@@ -23,20 +23,20 @@ import (
 
 // File is a rehearsal file.
 type File struct {
-	Version    int                `yaml:"version"`
-	Name       string             `yaml:"name"`
-	Seed       uint64             `yaml:"seed"`
-	Mode       string             `yaml:"mode"`
-	Stacks     Stacks             `yaml:"stacks"`
-	Personas   Personas           `yaml:"personas"`
-	Journeys   []journeys.Journey `yaml:"journeys"`
-	Probes     []journeys.Probe   `yaml:"probes"`
-	Resources  journeys.Resources `yaml:"resources"`
+	Version   int                `yaml:"version"`
+	Name      string             `yaml:"name"`
+	Seed      uint64             `yaml:"seed"`
+	Mode      string             `yaml:"mode"`
+	Stacks    Stacks             `yaml:"stacks"`
+	Personas  Personas           `yaml:"personas"`
+	Journeys  []journeys.Journey `yaml:"journeys"`
+	Probes    []journeys.Probe   `yaml:"probes"`
+	Resources journeys.Resources `yaml:"resources"`
 	// BreakGlass and Audit tune the break-glass and audit step groups.
 	BreakGlass journeys.BreakGlassPlan `yaml:"breakglass"`
 	Audit      journeys.AuditPlan      `yaml:"audit"`
-	Load       Load               `yaml:"load"`
-	Thresholds Thresholds         `yaml:"thresholds"`
+	Load       Load                    `yaml:"load"`
+	Thresholds Thresholds              `yaml:"thresholds"`
 
 	// Path and Hash identify the file the config came from.
 	Path string `yaml:"-"`
