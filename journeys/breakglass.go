@@ -179,36 +179,11 @@ func (x *run) breakglass(ctx context.Context) bool {
 		x.end(bg, g)
 		return true
 	}
-	access := func(name string) {
-		_ = x.step(ctx, name, target, func(ctx context.Context, f *results.Facts) error {
-			f.Expected = results.Allow
-			if name == results.StepBreakglassExpired {
-				f.Expected = results.Deny
-			}
-			status, err := x.st.Do(ctx, g.Session, req)
-			if err != nil {
-				return err
-			}
-			f.Status, f.Decision = status, Decide(status)
-			return nil
-		})
-	}
-	access(results.StepBreakglassAccess)
+	x.request(ctx, results.StepBreakglassAccess, target, results.Allow, g.Session, req)
 	if ar, ok := x.st.(AuditReader); ok {
 		deadline := x.r.now().Add(x.r.Audit.Within)
 		for _, kind := range []string{AuditBreakglassStart, AuditBreakglassAccess} {
-			_ = x.step(ctx, results.StepBreakglassAudit, kind, func(ctx context.Context, f *results.Facts) error {
-				f.Expected = results.Allow
-				found, err := x.awaitEvent(ctx, ar, kind, patient, deadline)
-				if err != nil {
-					return err
-				}
-				f.Decision = results.Deny
-				if found {
-					f.Decision = results.Allow
-				}
-				return nil
-			})
+			x.auditStep(ctx, ar, results.StepBreakglassAudit, kind, patient, results.Allow, deadline)
 		}
 	} else {
 		x.skip(results.StepBreakglassAudit, "", results.Unsupported, "no audit feed configured")
@@ -226,7 +201,7 @@ func (x *run) breakglass(ctx context.Context) bool {
 		if err := x.r.wait(ctx, g.TTL+time.Second); err != nil {
 			return false
 		}
-		access(results.StepBreakglassExpired)
+		x.request(ctx, results.StepBreakglassExpired, target, results.Deny, g.Session, req)
 	}
 	return true
 }

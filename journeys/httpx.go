@@ -97,6 +97,12 @@ func do(ctx context.Context, tr http.RoundTripper, u string, s *Session, r Reque
 // call sends an authenticated request and returns the response; the caller closes
 // its body. 5xx and transport failures are *UnavailableError.
 func call(ctx context.Context, tr http.RoundTripper, u string, s *Session, r Request) (*http.Response, error) {
+	return callAs(ctx, tr, u, s, r, "")
+}
+
+// callAs is call with op naming the request in errors ("" names it by method and
+// path).
+func callAs(ctx context.Context, tr http.RoundTripper, u string, s *Session, r Request, op string) (*http.Response, error) {
 	method := r.Method
 	if method == "" {
 		method = http.MethodGet
@@ -115,7 +121,10 @@ func call(ctx context.Context, tr http.RoundTripper, u string, s *Session, r Req
 	if s != nil {
 		s.cred.apply(req)
 	}
-	return send(&http.Client{Transport: tr, CheckRedirect: noRedirect}, req, method+" "+pathOnly(r.Path))
+	if op == "" {
+		op = method + " " + pathOnly(r.Path)
+	}
+	return send(&http.Client{Transport: tr, CheckRedirect: noRedirect}, req, op)
 }
 
 // pathOnly drops the query of a path for error messages: queries may carry ids.
@@ -157,4 +166,18 @@ func postForm(ctx context.Context, tr http.RoundTripper, u string, form url.Valu
 		req.SetBasicAuth(url.QueryEscape(a.id), url.QueryEscape(a.secret))
 	}
 	return send(&http.Client{Transport: tr, CheckRedirect: noRedirect}, req, op)
+}
+
+// getJSON GETs u (with s's credential when s is not nil) and decodes a 200 answer
+// into v; any other status is a protocol error naming the URL's path.
+func getJSON(ctx context.Context, tr http.RoundTripper, u string, s *Session, op string, v any) error {
+	resp, err := callAs(ctx, tr, u, s, Request{Method: http.MethodGet}, op)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		drain(resp)
+		return protocolErr(op, "GET %s: HTTP %d", pathOnly(resp.Request.URL.Path), resp.StatusCode)
+	}
+	return decodeJSON(resp, op, v)
 }

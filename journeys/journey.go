@@ -429,16 +429,7 @@ func (x *run) logout(ctx context.Context) bool {
 	}
 	x.note(AuditLogout)
 	if x.allowed != nil {
-		req := *x.allowed
-		_ = x.step(ctx, results.StepLogoutProbe, x.aTarget, func(ctx context.Context, f *results.Facts) error {
-			f.Expected = results.Deny
-			status, err := x.st.Do(ctx, x.sess, req)
-			if err != nil {
-				return err
-			}
-			f.Status, f.Decision = status, Decide(status)
-			return nil
-		})
+		x.request(ctx, results.StepLogoutProbe, x.aTarget, results.Deny, x.sess, *x.allowed)
 	}
 	if in, ok := x.st.(Introspector); ok && len(in.Credentials(x.sess)) > 0 {
 		for _, c := range in.Credentials(x.sess) {
@@ -501,19 +492,40 @@ func (x *run) audit(ctx context.Context) bool {
 	}
 	deadline := x.r.now().Add(x.r.Audit.Within)
 	for _, kind := range x.actions {
-		_ = x.step(ctx, results.StepAudit, kind, func(ctx context.Context, f *results.Facts) error {
-			found, err := x.awaitEvent(ctx, ar, kind, "", deadline)
-			if err != nil {
-				return err
-			}
-			f.Decision = results.Deny
-			if found {
-				f.Decision = results.Allow
-			}
-			return nil
-		})
+		x.auditStep(ctx, ar, results.StepAudit, kind, "", "", deadline)
 	}
 	return true
+}
+
+// request sends req with s as step name and records its decision against
+// expected.
+func (x *run) request(ctx context.Context, name, target, expected string, s *Session, req Request) {
+	_ = x.step(ctx, name, target, func(ctx context.Context, f *results.Facts) error {
+		f.Expected = expected
+		status, err := x.st.Do(ctx, s, req)
+		if err != nil {
+			return err
+		}
+		f.Status, f.Decision = status, Decide(status)
+		return nil
+	})
+}
+
+// auditStep records as step name whether an event of kind (about subject, when
+// not empty) reached the audit feed by deadline.
+func (x *run) auditStep(ctx context.Context, ar AuditReader, name, kind, subject, expected string, deadline time.Time) {
+	_ = x.step(ctx, name, kind, func(ctx context.Context, f *results.Facts) error {
+		f.Expected = expected
+		found, err := x.awaitEvent(ctx, ar, kind, subject, deadline)
+		if err != nil {
+			return err
+		}
+		f.Decision = results.Deny
+		if found {
+			f.Decision = results.Allow
+		}
+		return nil
+	})
 }
 
 // awaitEvent reads the feed until an event of kind by the persona (about subject,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
 	"time"
 
 	"github.com/MicahParks/jwkset"
@@ -19,20 +18,8 @@ const keysRefetchEvery = 10 * time.Second
 
 func (o *OIDC) refreshKeys(ctx context.Context) error {
 	const op = "oidc jwks"
-	req, err := newRequest(ctx, http.MethodGet, o.meta.JWKSURI, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := send(o.client(nil), req, op)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		drain(resp)
-		return protocolErr(op, "HTTP %d", resp.StatusCode)
-	}
 	var raw json.RawMessage
-	if err := decodeJSON(resp, op, &raw); err != nil {
+	if err := getJSON(ctx, o.tr, o.meta.JWKSURI, nil, op, &raw); err != nil {
 		return err
 	}
 	kf, err := keyfunc.NewJWKSetJSON(raw)

@@ -235,20 +235,8 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig, tr http.RoundTripper, opts ...
 func (o *OIDC) discover(ctx context.Context) error {
 	const op = "oidc discovery"
 	wk := strings.TrimSuffix(o.cfg.Issuer, "/") + "/.well-known/openid-configuration"
-	req, err := newRequest(ctx, http.MethodGet, wk, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := send(o.client(nil), req, op)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		drain(resp)
-		return protocolErr(op, "GET %s: HTTP %d", wk, resp.StatusCode)
-	}
 	var meta discovery
-	if err := decodeJSON(resp, op, &meta); err != nil {
+	if err := getJSON(ctx, o.tr, wk, nil, op, &meta); err != nil {
 		return err
 	}
 	if meta.Issuer != o.cfg.Issuer {
@@ -638,17 +626,8 @@ func (o *OIDC) roles(ctx context.Context, s *Session, facts accessFacts) ([]stri
 }
 
 func (o *OIDC) userinfo(ctx context.Context, s *Session) (map[string]any, error) {
-	const op = "oidc userinfo"
-	resp, err := call(ctx, o.tr, o.meta.UserinfoEndpoint, s, Request{Method: http.MethodGet, Path: "userinfo"})
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		drain(resp)
-		return nil, protocolErr(op, "HTTP %d with a token just issued", resp.StatusCode)
-	}
 	var doc map[string]any
-	if err := decodeJSON(resp, op, &doc); err != nil {
+	if err := getJSON(ctx, o.tr, o.meta.UserinfoEndpoint, s, "oidc userinfo", &doc); err != nil {
 		return nil, err
 	}
 	return doc, nil
