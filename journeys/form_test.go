@@ -1,7 +1,6 @@
 package journeys
 
 import (
-	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -62,45 +61,5 @@ func FuzzParseForms(f *testing.F) {
 				t.Fatalf("form %q has a nil action or values", fm.ID)
 			}
 		}
-	})
-}
-
-func TestLookupPath(t *testing.T) {
-	doc := map[string]any{"user": map[string]any{"id": "p1", "roles": []any{"a", "b"}}, "scope": "x y", "n": 3.0, "list": []any{map[string]any{"id": "z"}}}
-	tests := []struct {
-		path    string
-		want    string
-		wantErr string
-	}{
-		{"$.user.roles", "a b", ""},
-		{"user.roles", "a b", ""},
-		{"scope", "x y", ""},
-		{"list[0].id", "z", ""},
-		{"user.missing", "", `no member "missing"`},
-		{"n", "", "float64, not a string or list"},
-		{"scope.x", "", `"x" is not an object`},
-		{"list[4]", "", "no element 4"},
-		{"list[-1]", "", "bad index"},
-	}
-	for _, tt := range tests {
-		got, err := stringsAt(doc, tt.path)
-		switch {
-		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-			t.Errorf("stringsAt(%q) error = %v; want %q", tt.path, err, tt.wantErr)
-		case tt.wantErr == "" && (err != nil || strings.Join(got, " ") != tt.want):
-			t.Errorf("stringsAt(%q) = %v, %v; want %q", tt.path, got, err, tt.want)
-		}
-	}
-}
-
-func FuzzLookupPath(f *testing.F) {
-	f.Add(`{"a":{"b":[1,"x"]}}`, "a.b[1]")
-	f.Add(`[]`, "$[0]")
-	f.Fuzz(func(t *testing.T, js, path string) {
-		var doc any
-		if err := json.Unmarshal([]byte(js), &doc); err != nil {
-			return
-		}
-		_, _ = stringsAt(doc, path)
 	})
 }

@@ -2,71 +2,158 @@ package journeys
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/theory/jsonpath"
 )
 
-// lookupPath extracts a value from decoded JSON by a dotted path: "$.user.roles",
-// "roles", "data.items[0].id". It is the subset of JSONPath (RFC 9535) that
-// who-am-I answers need: member names and array indexes.
-func lookupPath(doc any, path string) (any, error) {
-	p := strings.TrimPrefix(strings.TrimPrefix(path, "$"), ".")
-	if p == "" {
-		return doc, nil
-	}
-	cur := doc
-	for _, seg := range strings.Split(p, ".") {
-		name, idx := seg, -1
-		if i := strings.IndexByte(seg, '['); i >= 0 && strings.HasSuffix(seg, "]") {
-			n, err := strconv.Atoi(seg[i+1 : len(seg)-1])
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("path %q: bad index in %q", path, seg)
-			}
-			name, idx = seg[:i], n
-		}
-		if name != "" {
-			m, ok := cur.(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("path %q: %q is not an object", path, name)
-			}
-			if cur, ok = m[name]; !ok {
-				return nil, fmt.Errorf("path %q: no member %q", path, name)
-			}
-		}
-		if idx >= 0 {
-			a, ok := cur.([]any)
-			if !ok || idx >= len(a) {
-				return nil, fmt.Errorf("path %q: no element %d", path, idx)
-			}
-			cur = a[idx]
-		}
-	}
-	return cur, nil
+// Paths into JSON answers (who-am-I, token claims, audit feeds) are RFC 9535
+// JSONPath queries, evaluated by github.com/theory/jsonpath. A path that does not
+// start with "$" is read as a member path from the root: "user.roles" is
+// "$.user.roles", "items[0].id" is "$.items[0].id".
+
+// compiled caches parsed paths: they come from configuration, so the set is small.
+var compiled sync.Map // string -> *jsonpath.Path
+
+// CheckPath reports whether path is a valid query, for configuration checks.
+func CheckPath(path string) error {
+	_, err := compilePath(path)
+	return err
 }
 
-// stringsAt extracts a string or a list of strings (or a space-separated string,
-// as OAuth scopes are) at path.
-func stringsAt(doc any, path string) ([]string, error) {
-	v, err := lookupPath(doc, path)
+func compilePath(path string) (*jsonpath.Path, error) {
+	if p, ok := compiled.Load(path); ok {
+		return p.(*jsonpath.Path), nil
+	}
+	q := strings.TrimSpace(path)
+	switch {
+	case q == "":
+		return nil, fmt.Errorf("path is empty")
+	case !strings.HasPrefix(q, "$"):
+		if strings.HasPrefix(q, "[") {
+			q = "$" + q
+		} else {
+			q = "$." + q
+		}
+	}
+	p, err := jsonpath.Parse(q)
+	if err != nil {
+		return nil, fmt.Errorf("path %q: %w", path, err)
+	}
+	compiled.Store(path, p)
+	return p, nil
+}
+
+// selectPath returns every node path selects in doc.
+func selectPath(doc any, path string) ([]any, error) {
+	p, err := compilePath(path)
 	if err != nil {
 		return nil, err
 	}
+	return p.Select(doc), nil
+}
+
+// lookupPath returns the one value path selects in doc: no node or several are
+// errors.
+func lookupPath(doc any, path string) (any, error) {
+	nodes, err := selectPath(doc, path)
+	if err != nil {
+		return nil, err
+	}
+	switch len(nodes) {
+	case 0:
+		return nil, fmt.Errorf("path %q: nothing there", path)
+	case 1:
+		return nodes[0], nil
+	default:
+		return nil, fmt.Errorf("path %q: %d values where one is expected", path, len(nodes))
+	}
+}
+
+// stringAt returns the string, or the number written as text, at path.
+func stringAt(doc any, path string) (string, error) {
+	v, err := lookupPath(doc, path)
+	if err != nil {
+		return "", err
+	}
 	switch t := v.(type) {
 	case string:
-		return strings.Fields(t), nil
-	case []any:
-		out := make([]string, 0, len(t))
-		for i, e := range t {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("path %q: element %d is %T, not a string", path, i, e)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	case nil:
-		return nil, nil
+		return t, nil
+	case float64:
+		return fmt.Sprint(t), nil
 	default:
-		return nil, fmt.Errorf("path %q: %T, not a string or list", path, v)
+		return "", fmt.Errorf("path %q: %s, not a string", path, jsonType(v))
+	}
+}
+
+// numberAt returns the number at path (a JSON number or a numeric string).
+func numberAt(doc any, path string) (float64, error) {
+	v, err := lookupPath(doc, path)
+	if err != nil {
+		return 0, err
+	}
+	switch t := v.(type) {
+	case float64:
+		return t, nil
+	case string:
+		var f float64
+		if _, err := fmt.Sscan(t, &f); err == nil {
+			return f, nil
+		}
+	}
+	return 0, fmt.Errorf("path %q: %s, not a number", path, jsonType(v))
+}
+
+// stringsAt collects the strings path selects: each node may be a string (split on
+// spaces, as OAuth scopes are), a list of strings, or null. A path that selects
+// nothing is an error; one that selects an empty list is not.
+func stringsAt(doc any, path string) ([]string, error) {
+	nodes, err := selectPath(doc, path)
+	if err != nil {
+		return nil, err
+	}
+	if len(nodes) == 0 {
+		return nil, fmt.Errorf("path %q: nothing there", path)
+	}
+	out := []string{}
+	for _, v := range nodes {
+		switch t := v.(type) {
+		case string:
+			out = append(out, strings.Fields(t)...)
+		case []any:
+			for i, e := range t {
+				s, ok := e.(string)
+				if !ok {
+					return nil, fmt.Errorf("path %q: element %d is %s, not a string", path, i, jsonType(e))
+				}
+				out = append(out, s)
+			}
+		case nil:
+		default:
+			return nil, fmt.Errorf("path %q: %s, not a string or list", path, jsonType(v))
+		}
+	}
+	return out, nil
+}
+
+// jsonType names the JSON type of a decoded value, for error messages that must
+// not quote the value (it may be a credential).
+func jsonType(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "an object"
+	default:
+		return fmt.Sprintf("%T", v)
 	}
 }

@@ -1,6 +1,8 @@
 package journeys
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -24,22 +26,23 @@ type Probe struct {
 // Target is the probe's name in records: "read record:{panel}".
 func (p Probe) Target() string { return p.Action + " " + p.Resource }
 
-// Resources maps a resource type and an action to a request template,
-// "METHOD /path/{id}", for one side.
-type Resources map[string]map[string]string
+// Type is the resource type of the probe: "record" of "record:panel".
+func (p Probe) Type() string {
+	typ, _, _ := strings.Cut(p.Resource, ":")
+	return typ
+}
+
+// Resources maps a resource type and an action to a request template for one
+// side: "METHOD /path/{id}", or a mapping with a body.
+type Resources map[string]map[string]RequestTemplate
 
 // request resolves the probe against the side's templates for resource id.
 func (rs Resources) request(p Probe, id string) (Request, error) {
-	typ, _, _ := strings.Cut(p.Resource, ":")
-	tmpl, ok := rs[typ][p.Action]
+	tmpl, ok := rs[p.Type()][p.Action]
 	if !ok {
-		return Request{}, fmt.Errorf("no request template for %s %s", p.Action, typ)
+		return Request{}, fmt.Errorf("no request template for %s %s", p.Action, p.Type())
 	}
-	method, path, ok := strings.Cut(tmpl, " ")
-	if !ok {
-		method, path = http.MethodGet, tmpl
-	}
-	return Request{Method: method, Path: strings.ReplaceAll(path, "{id}", id)}, nil
+	return tmpl.Expand(map[string]string{"id": id})
 }
 
 // Decide turns a probe's HTTP status into a decision: 2xx allow, 401/403 deny,
@@ -54,6 +57,66 @@ func Decide(status int) string {
 	default:
 		return "error"
 	}
+}
+
+// AuthZEN evaluates probes at an OpenID AuthZEN policy decision point
+// (Authorization API 1.0, POST /access/v1/evaluation) instead of requesting the
+// resources. A deny is HTTP 200 with "decision": false; a 4xx or 5xx is an error,
+// never a decision.
+type AuthZEN struct {
+	// URL is the evaluation endpoint.
+	URL string `yaml:"url"`
+	// Token, when set, is sent as a bearer token (the PEP's credential); otherwise
+	// the persona's own credential is sent.
+	Token *SecretRef `yaml:"token"`
+	// SubjectType is the AuthZEN subject type of human personas (default "user");
+	// service personas are "service".
+	SubjectType string `yaml:"subject_type"`
+}
+
+const opPDP = "authzen evaluation"
+
+// evaluate asks the PDP whether subject may do action on the resource.
+func (a *AuthZEN) evaluate(ctx context.Context, tr http.RoundTripper, s *Session, kind personas.Kind, action, typ, id string) (string, int, error) {
+	if s.Subject == "" {
+		return "", 0, protocolErr(opPDP, "the session has no subject to evaluate (configure the subject path)")
+	}
+	subjectType := valueOr(a.SubjectType, "user")
+	if kind == personas.Service {
+		subjectType = "service"
+	}
+	body, _ := json.Marshal(map[string]any{ // only strings: always marshals
+		"subject":  map[string]string{"type": subjectType, "id": s.Subject},
+		"action":   map[string]string{"name": action},
+		"resource": map[string]string{"type": typ, "id": id},
+		"context":  map[string]string{},
+	})
+	cred := s
+	if a.Token != nil {
+		tok := a.Token.Secret().Reveal()
+		cred = &Session{cred: credential{header: "Authorization", value: "Bearer " + tok}}
+	}
+	resp, err := call(ctx, tr, a.URL, cred, Request{Method: http.MethodPost, Path: "/access/v1/evaluation", Body: body, ContentType: "application/json"})
+	if err != nil {
+		return "", 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		drain(resp)
+		return "", resp.StatusCode, protocolErr(opPDP, "HTTP %d is an error, not a decision", resp.StatusCode)
+	}
+	var ans struct {
+		Decision *bool `json:"decision"`
+	}
+	if err := decodeJSON(resp, opPDP, &ans); err != nil {
+		return "", resp.StatusCode, err
+	}
+	if ans.Decision == nil {
+		return "", resp.StatusCode, protocolErr(opPDP, "HTTP 200 without a boolean decision")
+	}
+	if *ans.Decision {
+		return results.Allow, resp.StatusCode, nil
+	}
+	return results.Deny, resp.StatusCode, nil
 }
 
 // Targets resolves probe selectors against a population, deterministically.

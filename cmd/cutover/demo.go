@@ -25,7 +25,14 @@ const DefaultDemoDrifts = "role-map-billing-admin,lazy-migration-broken,slow-tok
 const (
 	envLegacyURL    = "CUTOVER_LEGACY_URL"
 	envCandidateURL = "CUTOVER_CANDIDATE_URL"
+	// envIntrospectionSecret carries the secret of the candidate's introspection
+	// client, which the stacks generate at start.
+	envIntrospectionSecret = "CUTOVER_INTROSPECTION_SECRET"
 )
+
+// demoBreakGlassTTL is the time box of emergency access on the demo's stacks: short
+// enough for the break-glass journey to wait for it and check the access ended.
+const demoBreakGlassTTL = 2 * time.Second
 
 func cmdDemo(ctx context.Context, st *state, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -71,7 +78,7 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 	if err != nil {
 		return err
 	}
-	pair, err := stacks.Start(ctx, stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed})
+	pair, err := stacks.Start(ctx, stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed, BreakGlassTTL: demoBreakGlassTTL})
 	if err != nil {
 		return exitcode.With(fmt.Errorf("start embedded stacks: %w", err), exitcode.Precondition)
 	}
@@ -83,6 +90,8 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 			return pair.LegacyURL
 		case envCandidateURL:
 			return pair.CandidateURL
+		case envIntrospectionSecret:
+			return pair.IntrospectionClientSecret.Reveal()
 		}
 		return st.getenv(k)
 	}

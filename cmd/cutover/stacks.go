@@ -47,7 +47,7 @@ func cmdStacks(ctx context.Context, st *state, args []string) error {
 	if err != nil {
 		return err
 	}
-	pair, err := stacks.Start(ctx, stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed, LegacyAddr: *legacyAddr, CandidateAddr: *candidateAddr})
+	pair, err := stacks.Start(ctx, stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed, BreakGlassTTL: demoBreakGlassTTL, LegacyAddr: *legacyAddr, CandidateAddr: *candidateAddr})
 	if err != nil {
 		return exitcode.With(fmt.Errorf("start embedded stacks: %w", err), exitcode.Precondition)
 	}
@@ -59,6 +59,13 @@ func cmdStacks(ctx context.Context, st *state, args []string) error {
 	rf := filepath.Join(*out, "rehearsal.yaml")
 	body := bytes.ReplaceAll(examples.Demo, []byte("${"+envLegacyURL+"}"), []byte(pair.LegacyURL))
 	body = bytes.ReplaceAll(body, []byte("${"+envCandidateURL+"}"), []byte(pair.CandidateURL))
+	// The introspection secret goes to a file only its owner reads; the rehearsal
+	// file references it.
+	secretFile := "introspection-secret"
+	if err := os.WriteFile(filepath.Join(*out, secretFile), []byte(pair.IntrospectionClientSecret.Reveal()), 0o600); err != nil {
+		return err
+	}
+	body = bytes.ReplaceAll(body, []byte("{env: "+envIntrospectionSecret+"}"), []byte("{file: "+secretFile+"}"))
 	if err := os.WriteFile(rf, body, 0o644); err != nil {
 		return err
 	}
@@ -78,8 +85,11 @@ func cmdStacks(ctx context.Context, st *state, args []string) error {
 // reading the demo file before the stacks (and so their addresses) exist.
 func placeholderEnv(st *state) func(string) string {
 	return func(k string) string {
-		if k == envLegacyURL || k == envCandidateURL {
+		switch k {
+		case envLegacyURL, envCandidateURL:
 			return "http://127.0.0.1"
+		case envIntrospectionSecret:
+			return "placeholder"
 		}
 		return st.getenv(k)
 	}

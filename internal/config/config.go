@@ -23,17 +23,20 @@ import (
 
 // File is a rehearsal file.
 type File struct {
-	Version    int                `yaml:"version"`
-	Name       string             `yaml:"name"`
-	Seed       uint64             `yaml:"seed"`
-	Mode       string             `yaml:"mode"`
-	Stacks     Stacks             `yaml:"stacks"`
-	Personas   Personas           `yaml:"personas"`
-	Journeys   []journeys.Journey `yaml:"journeys"`
-	Probes     []journeys.Probe   `yaml:"probes"`
-	Resources  journeys.Resources `yaml:"resources"`
-	Load       Load               `yaml:"load"`
-	Thresholds Thresholds         `yaml:"thresholds"`
+	Version   int                `yaml:"version"`
+	Name      string             `yaml:"name"`
+	Seed      uint64             `yaml:"seed"`
+	Mode      string             `yaml:"mode"`
+	Stacks    Stacks             `yaml:"stacks"`
+	Personas  Personas           `yaml:"personas"`
+	Journeys  []journeys.Journey `yaml:"journeys"`
+	Probes    []journeys.Probe   `yaml:"probes"`
+	Resources journeys.Resources `yaml:"resources"`
+	// BreakGlass and Audit tune the break-glass and audit step groups.
+	BreakGlass journeys.BreakGlassPlan `yaml:"breakglass"`
+	Audit      journeys.AuditPlan      `yaml:"audit"`
+	Load       Load                    `yaml:"load"`
+	Thresholds Thresholds              `yaml:"thresholds"`
 
 	// Path and Hash identify the file the config came from.
 	Path string `yaml:"-"`
@@ -63,6 +66,8 @@ type Side struct {
 	Legacy    *journeys.LegacyConfig `yaml:"legacy"`
 	OIDC      *journeys.OIDCConfig   `yaml:"oidc"`
 	Resources journeys.Resources     `yaml:"resources"`
+	// AuthZEN, when set, evaluates this side's probes at a policy decision point.
+	AuthZEN *journeys.AuthZEN `yaml:"authzen"`
 }
 
 // Personas says where the population comes from.
@@ -145,6 +150,9 @@ func Parse(name string, data []byte, env func(string) string) (*File, error) {
 		return nil, yamlErr(name, err)
 	}
 	f.defaults()
+	if err := f.resolveSecrets(env); err != nil {
+		return nil, err
+	}
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -191,6 +199,7 @@ func (f *File) defaults() {
 	if f.Thresholds.MaxAccessTTL == 0 {
 		f.Thresholds.MaxAccessTTL = time.Hour
 	}
+	f.adapterDefaults()
 	for i := range f.Journeys {
 		if f.Journeys[i].Weight == 0 {
 			f.Journeys[i].Weight = 1

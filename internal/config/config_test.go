@@ -7,7 +7,7 @@ import (
 )
 
 func demoEnv(k string) string {
-	return map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:8001", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:8002"}[k]
+	return map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:8001", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:8002", "CUTOVER_INTROSPECTION_SECRET": "s3cret"}[k]
 }
 
 func readDemo(t *testing.T) []byte {
@@ -55,7 +55,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 				s = strings.Replace(s, "version: 1", "version: 2", 1)
 				s = strings.Replace(s, "count: 120", "count: 0", 1)
 				s = strings.Replace(s, "rate: 20}", "rate: 500}", 1)
-				s = strings.Replace(s, "steps: [login, probes, logout]", "steps: [login, dance]", 1)
+				s = strings.Replace(s, "steps: [login, probes, refresh, logout, audit]", "steps: [login, dance]", 1)
 				s = strings.Replace(s, `resource: "record:self", expect: allow}`, `resource: "record:self", expect: maybe}`, 1)
 				s = strings.Replace(s, "fail_on: [critical, high, medium]", "fail_on: [critical, severe]", 1)
 				s = strings.Replace(s, "mode: form,", "mode: carrier-pigeon,", 1)
@@ -63,7 +63,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			},
 			want: []string{
 				"demo.yaml:5: version: is 2; want 1",
-				"demo.yaml:47: personas.generate.count: is 0; want > 0",
+				"demo.yaml:72: personas.generate.count: is 0; want > 0",
 				"load.profile.rate: 500/s exceeds the safety ceiling",
 				`journeys.0.steps.1: "dance" is not a step`,
 				`probes.0.expect: is "maybe"`,
@@ -72,16 +72,43 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			},
 		},
 		{
+			name: "adapter and journey problems, all at once",
+			edit: func(s string) string {
+				s = strings.Replace(s, "steps: [service, probes]", "steps: [probes, service]", 1)
+				s = strings.Replace(s, "subject: id, roles: roles, ttl", `subject: id, roles: "$.roles[?", ttl`, 1)
+				s = strings.Replace(s, `reason: "{reason}"}}`, `reason: "{why}"}}`, 1)
+				s = strings.Replace(s, "logout: [revoke]", "logout: [shred]", 1)
+				s = strings.Replace(s, "breakglass: {method: token_exchange", "breakglass: {method: telepathy", 1)
+				s = strings.Replace(s, "auditor: {persona: auditor}", "auditor: {persona: janitor}", 1)
+				return s
+			},
+			want: []string{
+				`journeys.2.steps.0: "probes" needs a login or service step before it`,
+				`stacks.legacy.legacy.me.roles: path "$.roles[?": jsonpath`,
+				"stacks.legacy.legacy.breakglass.request: placeholder {why} is not known here (known: {patient}, {reason})",
+				`stacks.candidate.oidc.logout.0: is "shred"; want revoke or end_session`,
+				`stacks.candidate.oidc.breakglass.method: is "telepathy"`,
+				`stacks.legacy.legacy.audit.auditor.persona: "janitor" is not a persona kind`,
+			},
+		},
+		{
+			name: "secret reference that does not resolve",
+			edit: func(s string) string {
+				return strings.Replace(s, "{env: CUTOVER_INTROSPECTION_SECRET}", "{env: CUTOVER_NOT_SET}", 1)
+			},
+			want: []string{"stacks.candidate.oidc.introspection.client_secret: environment variable CUTOVER_NOT_SET is not set"},
+		},
+		{
 			name: "unlisted host",
 			edit: func(s string) string {
 				return strings.Replace(s, "allow_hosts: [127.0.0.1, localhost]", "allow_hosts: [localhost]", 1)
 			},
-			want: []string{`demo.yaml:18: stacks.legacy.legacy.base_url: host "127.0.0.1" is not in stacks.allow_hosts`},
+			want: []string{`demo.yaml:19: stacks.legacy.legacy.base_url: host "127.0.0.1" is not in stacks.allow_hosts`},
 		},
 		{
 			name: "probe without a request template",
 			edit: func(s string) string { return strings.Replace(s, `audit: {read: "GET /api/audit"}`, "", 1) },
-			want: []string{"probes.20.action: no legacy request template for read audit", "no candidate request template for read audit"},
+			want: []string{"probes.21.action: no legacy request template for read audit", "no candidate request template for read audit"},
 		},
 	}
 	for _, tt := range tests {

@@ -44,6 +44,7 @@ func (f *File) Validate() error {
 	}
 	f.validatePersonas(p)
 	f.validateJourneys(p)
+	f.validatePlans(p)
 	f.validateLoad(p)
 	f.validateThresholds(p)
 	return errors.Join(p.errs...)
@@ -57,33 +58,18 @@ func (f *File) validateSide(p *problems, name string, s Side) {
 			p.add(at("legacy"), "missing: the legacy adapter needs its description")
 			return
 		}
-		f.checkURL(p, at("legacy", "base_url"), s.Legacy.BaseURL)
-		if m := s.Legacy.Login.Mode; m != "form" && m != "json" {
-			p.add(at("legacy", "login", "mode"), "is %q; want form or json", m)
-		}
-		if s.Legacy.Login.Path == "" {
-			p.add(at("legacy", "login", "path"), "is empty")
-		}
-		if s.Legacy.Session.Cookie == "" && s.Legacy.Session.Header == "" {
-			p.add(at("legacy", "session"), "names neither a cookie nor a header")
-		}
-		if s.Legacy.Me.Path == "" || s.Legacy.Me.Roles == "" {
-			p.add(at("legacy", "me"), "needs path and roles")
-		}
+		f.validateLegacy(p, at, s.Legacy)
 	case "oidc":
 		if s.OIDC == nil {
 			p.add(at("oidc"), "missing: the oidc adapter needs its description")
 			return
 		}
-		f.checkURL(p, at("oidc", "issuer"), s.OIDC.Issuer)
-		if s.OIDC.ClientID == "" {
-			p.add(at("oidc", "client_id"), "is empty")
-		}
-		if _, err := url.Parse(s.OIDC.RedirectURI); err != nil || s.OIDC.RedirectURI == "" {
-			p.add(at("oidc", "redirect_uri"), "is not a URL")
-		}
+		f.validateOIDC(p, at, s.OIDC)
 	default:
 		p.add(at("adapter"), "is %q; want legacy or oidc", s.Adapter)
+	}
+	if s.AuthZEN != nil {
+		f.checkURL(p, at("authzen", "url"), s.AuthZEN.URL)
 	}
 }
 
@@ -147,11 +133,7 @@ func (f *File) validateJourneys(p *problems) {
 		if len(j.Steps) == 0 {
 			p.add(at("steps"), "is empty")
 		}
-		for k, s := range j.Steps {
-			if !slices.Contains(journeys.StepGroups, s) {
-				p.add(at("steps", strconv.Itoa(k)), "%q is not a step (%s)", s, strings.Join(journeys.StepGroups, ", "))
-			}
-		}
+		f.validateSteps(p, at, j)
 		if j.Weight < 0 {
 			p.add(at("weight"), "is %v; want >= 0", j.Weight)
 		}

@@ -37,6 +37,10 @@ type Options struct {
 	Drifts []string
 	// Gzip compresses the records (records.jsonl.gz).
 	Gzip bool
+	// Parity, when set, checks before any load that both stacks hold the
+	// population (PROVISIONING_DRIFT); an error aborts the run with exit 4. It is
+	// the seam for personas' parity check (issue 4), not yet on main.
+	Parity func(ctx context.Context, pop personas.Population) error
 }
 
 // Files in the results folder.
@@ -68,8 +72,11 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	}
 	tr := journeys.NewTransport(cfg.Load.MaxInFlight)
 	defer tr.CloseIdleConnections()
-	legacy, candidate, err := adapters(ctx, cfg, tr)
+	legacy, candidate, err := adapters(ctx, cfg, tr, pop)
 	if err != nil {
+		return nil, exitcode.With(err, exitcode.Precondition)
+	}
+	if err := preflight(ctx, cfg, pop, opt, legacy, candidate); err != nil {
 		return nil, exitcode.With(err, exitcode.Precondition)
 	}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
@@ -88,12 +95,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	start := time.Now()
 	analysis := results.NewAnalysis(AnalysisOptions(cfg), start)
 	sink := newPipeline(results.NewWriter(recFile, wopts...), analysis)
-	runner := &journeys.Runner{
-		Probes:      cfg.Probes,
-		Resources:   map[results.Side]journeys.Resources{results.Legacy: cfg.SideResources("legacy"), results.Candidate: cfg.SideResources("candidate")},
-		Targets:     journeys.NewTargets(pop),
-		StepTimeout: cfg.Load.StepTimeout,
-	}
+	runner := newRunner(cfg, pop, tr)
 	pool := loadgen.NewPool(len(pop.Personas), cfg.Seed)
 	plan := loadgen.Plan{
 		Pacer:       vegeta.ConstantPacer{Freq: int(math.Round(cfg.Load.Profile.Rate)), Per: time.Second},
@@ -149,34 +151,87 @@ func redactor(pop personas.Population) *results.Redactor {
 func AnalysisOptions(cfg *config.File) results.Options { return cfg.AnalysisOptions() }
 
 // adapters builds both sides; in A/A mode the candidate is the legacy stack again.
-func adapters(ctx context.Context, cfg *config.File, tr *http.Transport) (journeys.Stack, journeys.Stack, error) {
-	legacy, err := adapter(ctx, "legacy", cfg.Stacks.Legacy, tr)
+func adapters(ctx context.Context, cfg *config.File, tr *http.Transport, pop personas.Population) (journeys.Stack, journeys.Stack, error) {
+	jopts := []journeys.Option{journeys.WithPersonas(pop)}
+	legacy, err := adapter(ctx, "legacy", cfg.Stacks.Legacy, tr, jopts)
 	if err != nil {
 		return nil, nil, err
 	}
 	if cfg.Mode == config.ModeAA {
-		candidate, err := adapter(ctx, "candidate (A/A: legacy again)", cfg.Stacks.Legacy, tr)
+		candidate, err := adapter(ctx, "candidate (A/A: legacy again)", cfg.Stacks.Legacy, tr, jopts)
 		return legacy, candidate, err
 	}
-	candidate, err := adapter(ctx, "candidate", cfg.Stacks.Candidate, tr)
+	candidate, err := adapter(ctx, "candidate", cfg.Stacks.Candidate, tr, jopts)
 	return legacy, candidate, err
 }
 
-func adapter(ctx context.Context, name string, s config.Side, tr *http.Transport) (journeys.Stack, error) {
+func adapter(ctx context.Context, name string, s config.Side, tr *http.Transport, opts []journeys.Option) (journeys.Stack, error) {
 	var (
 		st  journeys.Stack
 		err error
 	)
 	switch s.Adapter {
 	case "oidc":
-		st, err = journeys.NewOIDC(ctx, *s.OIDC, tr)
+		st, err = journeys.NewOIDC(ctx, *s.OIDC, tr, opts...)
 	default:
-		st, err = journeys.NewLegacy(*s.Legacy, tr)
+		st, err = journeys.NewLegacy(*s.Legacy, tr, opts...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s stack: %w", name, err)
 	}
 	return st, nil
+}
+
+// checker is a stack that can tell whether it is reachable.
+type checker interface {
+	Check(ctx context.Context) error
+}
+
+// preflight makes sure, before any load, that both stacks answer and (when a
+// parity check is wired) that both hold the population.
+func preflight(ctx context.Context, cfg *config.File, pop personas.Population, opt Options, legacy, candidate journeys.Stack) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Load.StepTimeout)
+	defer cancel()
+	var errs []error
+	for _, s := range []struct {
+		name string
+		st   journeys.Stack
+	}{{"legacy", legacy}, {"candidate", candidate}} {
+		if c, ok := s.st.(checker); ok {
+			if err := c.Check(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("%s stack unreachable: %w", s.name, err))
+			}
+		}
+	}
+	if len(errs) == 0 && opt.Parity != nil {
+		if err := opt.Parity(ctx, pop); err != nil {
+			errs = append(errs, fmt.Errorf("personas differ between the stacks: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// newRunner builds the journey runner of a run from the config.
+func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) *journeys.Runner {
+	pdp := map[results.Side]*journeys.AuthZEN{results.Legacy: cfg.Stacks.Legacy.AuthZEN, results.Candidate: cfg.Stacks.Candidate.AuthZEN}
+	if cfg.Mode == config.ModeAA {
+		pdp[results.Candidate] = cfg.Stacks.Legacy.AuthZEN
+	}
+	for side, p := range pdp {
+		if p == nil {
+			delete(pdp, side)
+		}
+	}
+	return &journeys.Runner{
+		Probes:      cfg.Probes,
+		Resources:   map[results.Side]journeys.Resources{results.Legacy: cfg.SideResources("legacy"), results.Candidate: cfg.SideResources("candidate")},
+		PDP:         pdp,
+		Targets:     journeys.NewTargets(pop),
+		BreakGlass:  cfg.BreakGlass,
+		Audit:       cfg.Audit,
+		StepTimeout: cfg.Load.StepTimeout,
+		Transport:   tr,
+	}
 }
 
 func kindIn(k personas.Kind, ks []personas.Kind) bool {

@@ -186,7 +186,8 @@ func TestNoSecretInAnyArtefact(t *testing.T) {
 		return nb
 	}))
 
-	env := map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL}
+	env := map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
+		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal()}
 	cfg, err = config.Parse("examples/demo.yaml", examples.Demo, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

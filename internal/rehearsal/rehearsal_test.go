@@ -1,0 +1,199 @@
+package rehearsal
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover-dev/cutover/examples"
+	"github.com/cutover-dev/cutover/internal/config"
+	"github.com/cutover-dev/cutover/internal/exitcode"
+	"github.com/cutover-dev/cutover/personas"
+	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/stacks"
+)
+
+// demoConfig reads examples/demo.yaml with env, shortened for a test run.
+func demoConfig(t *testing.T, env map[string]string) *config.File {
+	t.Helper()
+	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("demo.yaml: %v", err)
+	}
+	cfg.Load.Duration, cfg.Load.Profile.Rate, cfg.Load.Drain = 2*time.Second, 30, 20*time.Second
+	return cfg
+}
+
+var placeholderEnv = map[string]string{
+	"CUTOVER_LEGACY_URL": "http://127.0.0.1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1", "CUTOVER_INTROSPECTION_SECRET": "x",
+}
+
+// runDemo starts the embedded stacks with drifts and runs the demo rehearsal on
+// them. The stacks' break-glass time box is two seconds (announced in whole
+// seconds, rounded down), so the journeys wait for it on the wall clock and check
+// that the access ended.
+func runDemo(t *testing.T, drifts string) *results.Summary {
+	t.Helper()
+	d, err := stacks.ParseDrifts(drifts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := demoConfig(t, placeholderEnv)
+	pop, err := Population(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop, Drifts: d, Seed: cfg.Seed, BreakGlassTTL: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pair.Close() })
+	cfg = demoConfig(t, map[string]string{
+		"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
+		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(),
+	})
+	sum, err := Run(t.Context(), cfg, Options{Out: t.TempDir()})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return sum
+}
+
+func parityClasses(s *results.Summary) []string {
+	var out []string
+	for _, f := range s.Findings {
+		if !f.Class.Performance() && !slices.Contains(out, string(f.Class)) {
+			out = append(out, string(f.Class))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestDriftsAreDetected runs the demo's journeys against the embedded stacks, once
+// clean and once per drift of the catalogue: clean stacks give no parity finding,
+// each parity drift gives its class (and only the classes it causes), and the
+// performance drifts give no parity finding (a 503 is never a denial).
+func TestDriftsAreDetected(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the embedded stacks once per drift")
+	}
+	// Besides its own class, a drift may cause these, by what it breaks.
+	alsoCaused := map[string][]string{
+		"role-map-billing-admin": {"ROLE_MAPPING_DRIFT"},
+		"access-ttl-long":        {"SERVICE_ACCOUNT_LONG_LIVED_TOKEN"},
+		"service-scope-widened":  {"OVER_PERMISSION"},
+	}
+	cases := []stacks.Drift{{Name: "none"}}
+	cases = append(cases, stacks.Catalogue...)
+	for _, d := range cases {
+		t.Run(d.Name, func(t *testing.T) {
+			sum := runDemo(t, d.Name)
+			got := parityClasses(sum)
+			var want []string
+			if d.Class != "" && !results.Class(d.Class).Performance() {
+				want = append([]string{d.Class}, alsoCaused[d.Name]...)
+				slices.Sort(want)
+			}
+			if !slices.Contains(want, d.Class) && len(want) > 0 || !sameSet(got, want) {
+				t.Errorf("drift %s: parity classes %v; want %v\nfindings: %s", d.Name, got, want, describe(sum))
+			}
+			if sum.Compared == 0 {
+				t.Errorf("drift %s: nothing compared", d.Name)
+			}
+			if d.Name == "none" {
+				checkStepsAnswered(t, sum)
+			}
+		})
+	}
+}
+
+// checkStepsAnswered wants every step of the demo's journeys answered on the
+// candidate (recorded with a latency, so neither skipped nor unsupported), and the
+// legacy steps that apply to a homegrown stack answered there.
+func checkStepsAnswered(t *testing.T, sum *results.Summary) {
+	t.Helper()
+	answered := map[results.Side]map[string]bool{results.Legacy: {}, results.Candidate: {}}
+	for _, st := range sum.Steps {
+		if st.Legacy.P50 > 0 {
+			answered[results.Legacy][st.Step] = true
+		}
+		if st.Candidate.P50 > 0 {
+			answered[results.Candidate][st.Step] = true
+		}
+	}
+	both := []string{
+		results.StepLogin, results.StepProbe, results.StepRefresh, results.StepLogout, results.StepLogoutProbe,
+		results.StepLogoutRefresh, results.StepLogoutIntrospect, results.StepBreakglass, results.StepBreakglassNoReason,
+		results.StepBreakglassAccess, results.StepBreakglassAudit, results.StepBreakglassExpired,
+		results.StepServiceToken, results.StepServiceProbe, results.StepAudit,
+	}
+	for _, step := range both {
+		for side, got := range answered {
+			if !got[step] {
+				t.Errorf("step %s never answered on %s", step, side)
+			}
+		}
+	}
+	// Rotation and reuse detection apply to refresh tokens: the candidate only.
+	for _, step := range []string{results.StepRefreshReplay, results.StepRefreshFamily} {
+		if !answered[results.Candidate][step] || answered[results.Legacy][step] {
+			t.Errorf("step %s answered on candidate %t, legacy %t; want candidate only", step, answered[results.Candidate][step], answered[results.Legacy][step])
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	return len(a) == len(b) && !slices.ContainsFunc(a, func(s string) bool { return !slices.Contains(b, s) })
+}
+
+func describe(s *results.Summary) string {
+	var b strings.Builder
+	for _, f := range s.Findings {
+		ex := ""
+		if len(f.Examples) > 0 {
+			e := f.Examples[0]
+			ex = e.Persona + " " + e.Target + ": " + e.Legacy + " / " + e.Candidate
+		}
+		b.WriteString("\n  " + string(f.Class) + " " + f.Journey + " " + f.Step + " " + f.PersonaKind + " " + ex + " " + f.Detail)
+	}
+	return b.String()
+}
+
+// TestPreflightNamesTheDownStack points one side at a closed port: the run stops
+// before any load with exit 4, naming that side.
+func TestPreflightNamesTheDownStack(t *testing.T) {
+	cfg := demoConfig(t, placeholderEnv)
+	pop, err := Population(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pair.Close() })
+	secret := pair.IntrospectionClientSecret.Reveal()
+	for _, tt := range []struct{ side, legacy, candidate string }{
+		{"legacy", "http://127.0.0.1:1", pair.CandidateURL},
+		{"candidate", pair.LegacyURL, "http://127.0.0.1:1"},
+	} {
+		cfg := demoConfig(t, map[string]string{"CUTOVER_LEGACY_URL": tt.legacy, "CUTOVER_CANDIDATE_URL": tt.candidate, "CUTOVER_INTROSPECTION_SECRET": secret})
+		_, err := Run(t.Context(), cfg, Options{Out: t.TempDir()})
+		if exitcode.Of(err) != exitcode.Precondition || !strings.Contains(err.Error(), tt.side+" stack") || !strings.Contains(err.Error(), "unavailable") {
+			t.Errorf("%s down: Run = %v (exit %d); want exit 4 naming the %s stack as unavailable", tt.side, err, exitcode.Of(err), tt.side)
+		}
+	}
+	called := false
+	cfg = demoConfig(t, map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL, "CUTOVER_INTROSPECTION_SECRET": secret})
+	_, err = Run(t.Context(), cfg, Options{Out: t.TempDir(), Parity: func(context.Context, personas.Population) error {
+		called = true
+		return errors.New("candidate: patient-00001 missing")
+	}})
+	if !called || exitcode.Of(err) != exitcode.Precondition || !strings.Contains(err.Error(), "personas differ") {
+		t.Errorf("parity failure: Run = %v (exit %d); want exit 4 saying the personas differ", err, exitcode.Of(err))
+	}
+}

@@ -1,0 +1,163 @@
+package journeys
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/cutover-dev/cutover/personas"
+)
+
+// AuditConfig describes a stack's audit feed: the request that lists events, where
+// the answer holds them, and whose credential reads it.
+type AuditConfig struct {
+	// Feed is the request; placeholders {actor} (a user id) and {since} (RFC 3339).
+	Feed RequestTemplate `yaml:"feed"`
+	// Events is the path of the event list in the answer (default "events"); Kind,
+	// Actor and Subject the paths inside one event (default "kind", "actor",
+	// "subject").
+	Events  string `yaml:"events"`
+	Kind    string `yaml:"kind"`
+	Actor   string `yaml:"actor"`
+	Subject string `yaml:"subject"`
+	// Kinds maps a canonical kind (login, logout, deny, breakglass_start,
+	// breakglass_access, breakglass_end) to the stack's own name for it.
+	Kinds map[string]string `yaml:"kinds"`
+	// Auditor is whose credential reads the feed.
+	Auditor Auditor `yaml:"auditor"`
+}
+
+// Auditor is the credential that reads an audit feed: a persona of the population
+// that logs in like any other, an OAuth client (client_credentials), or an API key.
+type Auditor struct {
+	// Persona is a persona kind; the first persona of that kind logs in.
+	Persona personas.Kind `yaml:"persona"`
+	// ClientID and ClientSecret: a confidential OAuth client (OIDC stacks).
+	ClientID     string     `yaml:"client_id"`
+	ClientSecret *SecretRef `yaml:"client_secret"`
+	// APIKey is sent in Header (legacy stacks).
+	APIKey *SecretRef `yaml:"api_key"`
+	Header string     `yaml:"header"`
+}
+
+func (c AuditConfig) withDefaults() AuditConfig {
+	def := func(s *string, v string) {
+		if *s == "" {
+			*s = v
+		}
+	}
+	def(&c.Events, "events")
+	def(&c.Kind, "kind")
+	def(&c.Actor, "actor")
+	def(&c.Subject, "subject")
+	return c
+}
+
+// auditFeed reads a feed with a cached auditor session, signing in again when the
+// stack no longer honours it.
+type auditFeed struct {
+	cfg  AuditConfig
+	base *url.URL
+	tr   http.RoundTripper
+	// login obtains the auditor's session.
+	login func(ctx context.Context) (*Session, error)
+
+	mu   sync.Mutex
+	sess *Session
+}
+
+func newAuditFeed(cfg *AuditConfig, base *url.URL, tr http.RoundTripper, login func(ctx context.Context) (*Session, error)) *auditFeed {
+	if cfg == nil {
+		return nil
+	}
+	return &auditFeed{cfg: cfg.withDefaults(), base: base, tr: tr, login: login}
+}
+
+// auditorPersona returns the first persona of kind in pop.
+func auditorPersona(pop personas.Population, kind personas.Kind) (personas.Persona, error) {
+	for _, p := range pop.Personas {
+		if p.Kind == kind {
+			return p, nil
+		}
+	}
+	return personas.Persona{}, fmt.Errorf("audit: no %s persona in the population to read the feed with", kind)
+}
+
+func (f *auditFeed) session(ctx context.Context, renew bool) (*Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sess != nil && !renew {
+		return f.sess, nil
+	}
+	s, err := f.login(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("audit: auditor sign-in: %w", err)
+	}
+	f.sess = s
+	return s, nil
+}
+
+const opAudit = "audit feed"
+
+func (f *auditFeed) events(ctx context.Context, actor string, since time.Time) ([]AuditEvent, error) {
+	if f == nil {
+		return nil, ErrUnsupported
+	}
+	req, err := f.cfg.Feed.Expand(map[string]string{"actor": actor, "since": since.UTC().Format(time.RFC3339Nano)})
+	if err != nil {
+		return nil, err
+	}
+	var resp *http.Response
+	for attempt := range 2 {
+		s, err := f.session(ctx, attempt > 0)
+		if err != nil {
+			return nil, err
+		}
+		resp, err = call(ctx, f.tr, resolve(f.base, req.Path), s, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != http.StatusUnauthorized {
+			break
+		}
+		drain(resp)
+	}
+	if resp.StatusCode != http.StatusOK {
+		drain(resp)
+		return nil, protocolErr(opAudit, "HTTP %d: the auditor credential cannot read the feed", resp.StatusCode)
+	}
+	var doc any
+	if err := decodeJSON(resp, opAudit, &doc); err != nil {
+		return nil, err
+	}
+	list, err := lookupPath(doc, f.cfg.Events)
+	if err != nil {
+		return nil, protocolErr(opAudit, "%v", err)
+	}
+	items, ok := list.([]any)
+	if !ok {
+		return nil, protocolErr(opAudit, "path %q: %s, not a list", f.cfg.Events, jsonType(list))
+	}
+	canon := make(map[string]string, len(f.cfg.Kinds))
+	for c, own := range f.cfg.Kinds {
+		canon[own] = c
+	}
+	out := make([]AuditEvent, 0, len(items))
+	for _, it := range items {
+		kind, err := stringAt(it, f.cfg.Kind)
+		if err != nil {
+			return nil, protocolErr(opAudit, "event: %v", err)
+		}
+		if c, ok := canon[kind]; ok {
+			kind = c
+		}
+		ev := AuditEvent{Kind: kind}
+		ev.Actor, _ = stringAt(it, f.cfg.Actor)
+		ev.Subject, _ = stringAt(it, f.cfg.Subject)
+		out = append(out, ev)
+	}
+	return out, nil
+}

@@ -1,0 +1,168 @@
+package journeys
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cutover-dev/cutover/personas"
+	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/stacks"
+)
+
+// embeddedAdapters starts the embedded stacks on clk and returns both adapters,
+// configured as examples/demo.yaml configures them.
+func embeddedAdapters(t *testing.T, clk *testClock, drifts string) (*Legacy, *OIDC, personas.Population) {
+	t.Helper()
+	pop, err := personas.Generate(11, personas.GenerateOptions{Count: 40, UnassignedShare: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := stacks.ParseDrifts(drifts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop, Drifts: d, Now: clk.Now, BreakGlassTTL: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pair.Close() })
+	feed := &AuditConfig{Feed: RequestTemplate{Method: "GET", Path: "/api/audit?since={since}&actor={actor}"}, Auditor: Auditor{Persona: personas.Auditor}}
+	leg, err := NewLegacy(LegacyConfig{
+		BaseURL: pair.LegacyURL,
+		Login:   LegacyLogin{Mode: "form", Path: "/login", FormID: "login-form"},
+		Session: LegacySession{Cookie: "LEGACY_SESSION"},
+		Me:      LegacyMe{Path: "/api/me", Subject: "id", Roles: "roles", TTL: "session.idle_expires_in"},
+		Renew:   &LegacyRenew{Method: "POST", Path: "/api/session/renew", TTL: "idle_expires_in"},
+		Logout:  Endpoint{Method: "POST", Path: "/api/logout"},
+		RoleMap: map[string][]string{"billing-clerk": {"billing"}, "breakglass-eligible": {"breakglass"}},
+		PermissionMap: map[string]string{
+			"lab-results:read": "lab-results.read", "lab-results:write": "lab-results.write", "analytics:export": "analytics.export",
+		},
+		Service: &LegacyService{Header: "X-API-Key", Whoami: "/api/whoami", Subject: "id"},
+		BreakGlass: &HTTPBreakGlass{
+			Request: RequestTemplate{Method: "POST", Path: "/api/breakglass", Body: map[string]string{"patient_id": "{patient}", "reason": "{reason}"}},
+			GrantID: "grant_id", ExpiresIn: "expires_in", End: &RequestTemplate{Method: "DELETE", Path: "/api/breakglass/{grant_id}"},
+		},
+		Audit: feed,
+	}, http.DefaultTransport, WithPersonas(pop), WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cand, err := NewOIDC(t.Context(), OIDCConfig{
+		Issuer: pair.CandidateURL, ClientID: pair.HarnessClientID, RedirectURI: pair.HarnessRedirectURI,
+		Scopes: []string{"openid", "profile", "offline_access"}, FormID: "login-form", Audience: pair.Audience,
+		Introspection: &ClientConfig{ClientID: pair.IntrospectionClientID, ClientSecret: NewSecretRef(pair.IntrospectionClientSecret)},
+		BreakGlass:    &OIDCBreakGlass{Method: "token_exchange"},
+		Audit:         feed,
+	}, http.DefaultTransport, WithPersonas(pop), WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return leg, cand, pop
+}
+
+func embeddedRunner(pop personas.Population, clk *testClock) *Runner {
+	res := Resources{
+		"record": {"read": {Method: "GET", Path: "/api/patients/{id}/record"}},
+		"notes": {
+			"read":  {Method: "GET", Path: "/api/patients/{id}/notes"},
+			"write": {Method: "POST", Path: "/api/patients/{id}/notes", Body: map[string]string{"text": "stable"}},
+		},
+		"lab-results": {"read": {Method: "GET", Path: "/api/lab-results"}},
+	}
+	return &Runner{
+		Probes: []Probe{
+			{Kind: personas.Patient, Action: "read", Resource: "record:self", Expect: results.Allow},
+			{Kind: personas.Patient, Action: "read", Resource: "record:other", Expect: results.Deny},
+			{Kind: personas.Clinician, Action: "write", Resource: "notes:panel", Expect: results.Allow},
+			{Kind: personas.Clinician, Action: "read", Resource: "notes:unassigned", Expect: results.Deny},
+			{Kind: personas.Service, Action: "read", Resource: "lab-results:all"},
+		},
+		Resources:   map[results.Side]Resources{results.Legacy: res, results.Candidate: res},
+		Targets:     NewTargets(pop),
+		BreakGlass:  BreakGlassPlan{Action: "read", Resource: "record:unassigned", Reason: "unconscious in ED", MaxWait: 5 * time.Second},
+		Audit:       AuditPlan{Within: time.Second, Poll: 50 * time.Millisecond, Skew: time.Second},
+		StepTimeout: 10 * time.Second, Now: clk.Now, Wait: clk.Wait,
+	}
+}
+
+// TestEmbeddedStacks runs every journey on both embedded stacks, one persona at a
+// time on an injected clock, and checks the facts each step records.
+func TestEmbeddedStacks(t *testing.T) {
+	clk := &testClock{}
+	leg, cand, pop := embeddedAdapters(t, clk, "none")
+	r := embeddedRunner(pop, clk)
+	var eligible, ineligible personas.Persona
+	for _, p := range pop.ByKind(personas.Clinician) {
+		if p.BreakGlass && eligible.ID == "" {
+			eligible = p
+		}
+		if !p.BreakGlass && ineligible.ID == "" {
+			ineligible = p
+		}
+	}
+	runs := []struct {
+		j Journey
+		p personas.Persona
+	}{
+		{Journey{Name: "session", Steps: []string{StepsLogin, StepsProbes, StepsRefresh, StepsLogout, StepsAudit}}, pop.ByKind(personas.Patient)[0]},
+		{Journey{Name: "session", Steps: []string{StepsLogin, StepsProbes, StepsRefresh, StepsLogout, StepsAudit}}, eligible},
+		{Journey{Name: "glass", Steps: []string{StepsLogin, StepsBreakglass}}, eligible},
+		{Journey{Name: "glass", Steps: []string{StepsLogin, StepsBreakglass}}, ineligible},
+		{Journey{Name: "service", Steps: []string{StepsService, StepsProbes}}, pop.ByKind(personas.Service)[0]},
+	}
+	rec := &recorder{}
+	defer func() {
+		if t.Failed() {
+			t.Logf("records:\n%s", rec.dump())
+		}
+	}()
+	for i, run := range runs {
+		for side, st := range map[results.Side]Stack{results.Legacy: leg, results.Candidate: cand} {
+			r.Run(t.Context(), run.j, side, st, run.p, Iteration{N: uint64(i)}, rec.emit)
+		}
+	}
+	C, L := results.Candidate, results.Legacy
+	for _, side := range []results.Side{L, C} {
+		for _, rc := range rec.recs {
+			if rc.Side == side && rc.Outcome == results.Error {
+				t.Errorf("%s %s %s: error %s", side, rc.Step, rc.Target, rc.Error)
+			}
+			if rc.Side == side && rc.Facts.Expected != "" && rc.Outcome == results.OK && rc.Facts.Decision != rc.Facts.Expected {
+				t.Errorf("%s %s %s %s: %s; want %s (%s)", side, rc.Persona, rc.Step, rc.Target, rc.Facts.Decision, rc.Facts.Expected, rc.Error)
+			}
+		}
+		for _, a := range rec.find(side, results.StepAudit, "*") {
+			wantDecision(t, a, results.OK, results.Allow)
+		}
+	}
+	logins := rec.find(C, results.StepLogin, "")
+	if l := logins[0]; len(l.Facts.MissingClaims) > 0 || l.Facts.TTL != 300 || !slices.Equal(l.Facts.Roles, []string{"patient"}) {
+		t.Errorf("candidate login: missing %v ttl %d roles %v; want none, 300, [patient]", l.Facts.MissingClaims, l.Facts.TTL, l.Facts.Roles)
+	}
+	for _, rf := range rec.find(C, results.StepRefresh, "") {
+		if rf.Facts.Rotated == nil || !*rf.Facts.Rotated || len(rf.Facts.Widened) > 0 {
+			t.Errorf("candidate refresh: rotated %v widened %v; want rotated, nothing widened", rf.Facts.Rotated, rf.Facts.Widened)
+		}
+	}
+	if n := len(rec.find(C, results.StepRefreshFamily, "")); n != 2 || len(rec.find(C, results.StepLogin, "relogin")) != 2 {
+		t.Errorf("candidate: %d family checks, %d relogins; want 2 and 2 (reuse detection ends the grant)", n, len(rec.find(C, results.StepLogin, "relogin")))
+	}
+	for _, target := range []string{"access_token", "refresh_token"} {
+		if n := len(rec.find(C, results.StepLogoutIntrospect, target)); n != 2 {
+			t.Errorf("candidate logout.introspect %s: %d records; want 2", target, n)
+		}
+	}
+	for _, side := range []results.Side{L, C} {
+		wantDecision(t, rec.one(t, side, results.StepBreakglassExpired, "read record:unassigned"), results.OK, results.Deny)
+		wantDecision(t, rec.one(t, side, results.StepBreakglassInelig, "read record:unassigned"), results.OK, results.Deny)
+		wantDecision(t, rec.one(t, side, results.StepBreakglassAudit, AuditBreakglassAccess), results.OK, results.Allow)
+	}
+	lt, ct := rec.one(t, L, results.StepServiceToken, ""), rec.one(t, C, results.StepServiceToken, "")
+	if !slices.Equal(lt.Facts.Scopes, ct.Facts.Scopes) || len(ct.Facts.Scopes) == 0 || ct.Facts.TTL != 300 || ct.Facts.RefreshIssued || lt.Facts.TTL != -1 {
+		t.Errorf("service: legacy scopes %v ttl %d, candidate scopes %v ttl %d refresh %t; want the same non-empty scopes, -1 and 300, no refresh token",
+			lt.Facts.Scopes, lt.Facts.TTL, ct.Facts.Scopes, ct.Facts.TTL, ct.Facts.RefreshIssued)
+	}
+}
