@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,24 +83,6 @@ type Generate struct {
 // Options returns the generator options.
 func (g Generate) Options() personas.GenerateOptions {
 	return personas.GenerateOptions{Count: g.Count, Mix: g.Mix, LegacySHA256Share: g.SHA256Share, UnassignedShare: g.UnassignedShare, PanelSize: g.PanelSize}
-}
-
-// Load is the schedule.
-type Load struct {
-	Profile     Profile       `yaml:"profile"`
-	Duration    time.Duration `yaml:"duration"`
-	MaxInFlight int           `yaml:"max_in_flight"`
-	StepTimeout time.Duration `yaml:"step_timeout"`
-	Drain       time.Duration `yaml:"drain"`
-	// MaxRate is the safety ceiling: a profile that would exceed it is refused.
-	MaxRate float64 `yaml:"max_rate"`
-}
-
-// Profile is a load shape.
-type Profile struct {
-	// Type is "constant".
-	Type string  `yaml:"type"`
-	Rate float64 `yaml:"rate"`
 }
 
 // Thresholds turn findings into a verdict.
@@ -195,6 +178,7 @@ func (f *File) defaults() {
 	if f.Load.MaxRate == 0 {
 		f.Load.MaxRate = 200
 	}
+	f.Load.defaults()
 	if f.Thresholds.FailOn == nil {
 		f.Thresholds.FailOn = []string{"critical", "high", "medium"}
 	}
@@ -202,7 +186,8 @@ func (f *File) defaults() {
 		f.Thresholds.MaxAccessTTL = time.Hour
 	}
 	for i := range f.Journeys {
-		if f.Journeys[i].Weight == 0 {
+		// An explicit weight 0 is kept: such a journey runs only as a surge's journey.
+		if f.Journeys[i].Weight == 0 && f.node("journeys", strconv.Itoa(i), "weight") == nil {
 			f.Journeys[i].Weight = 1
 		}
 	}
