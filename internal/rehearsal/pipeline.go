@@ -7,14 +7,14 @@ import (
 )
 
 // pipeline funnels records from every journey through one goroutine that writes
-// them and feeds the analysis, so neither needs a lock and no record is lost when
-// the run stops early.
+// them, feeds the analysis and then tap (progress, abort rules), so none of them
+// needs a lock and no record is lost when the run stops early.
 type pipeline struct {
 	ch   chan *results.Record
 	done chan error
 }
 
-func newPipeline(w io.Writer, a *results.Analysis) *pipeline {
+func newPipeline(w io.Writer, a *results.Analysis, tap func(*results.Record)) *pipeline {
 	p := &pipeline{ch: make(chan *results.Record, 4096), done: make(chan error, 1)}
 	go func() {
 		rw := results.NewWriter(w)
@@ -24,6 +24,9 @@ func newPipeline(w io.Writer, a *results.Analysis) *pipeline {
 				err = rw.Write(r)
 			}
 			a.Add(r)
+			if tap != nil {
+				tap(r)
+			}
 		}
 		if ferr := rw.Flush(); err == nil {
 			err = ferr
