@@ -32,6 +32,7 @@ func commands() []command {
 		{"demo", "demo [--duration D] [--rate R] [--drift NAMES] [--out DIR]", "start the embedded stacks and run examples/demo.yaml on them", cmdDemo},
 		{"run", "run FILE [--out DIR]", "run the rehearsal described by FILE", cmdRun},
 		{"validate", "validate FILE", "check FILE and report every problem with its line", cmdValidate},
+		{"plan", "plan FILE", "print FILE's schedule and requests per endpoint, sending nothing", cmdPlan},
 		{"version", "version", "print the version", func(_ context.Context, st *state, _ []string) error {
 			fmt.Fprintln(st.stdout, "cutover", version)
 			return nil

@@ -450,7 +450,9 @@ func (f *File) validateRaw(p *problems, at []string, r Raw) {
 			p.add(in("legacy", "method"), "is %q; want GET, POST or HEAD", r.Legacy.Method)
 		}
 	}
-	if f.RawSides(r) == 0 {
+	// In A/A mode both sides are legacy: an endpoint only an oidc side has is
+	// skipped, so a parity file runs A/A unchanged.
+	if f.RawSides(r) == 0 && f.Mode != ModeAA {
 		p.add(in("endpoint"), "%s: no side can be attacked (an oidc side finds it through discovery; a legacy side needs raw.legacy)", r.Endpoint)
 	}
 	if r.Endpoint == RawIntrospection && (r.ClientID == "" || r.ClientSecret == "") {

@@ -70,7 +70,9 @@ func rawAttacks(ctx context.Context, cfg *config.File, pop personas.Population, 
 			}
 			raw.Targets[side] = t
 		}
-		out = append(out, raw)
+		if len(raw.Targets) > 0 {
+			out = append(out, raw)
+		}
 	}
 	return out, nil
 }
