@@ -23,10 +23,10 @@ import (
 // costs it nothing measurable.
 type meter struct {
 	live loadgen.Live
-	// begun counts the journeys begun on each side; steps and errors the records
-	// of each side (written by the pipeline goroutine only).
-	begun, steps, errors [2]atomic.Int64
-	findings             atomic.Int64
+	// begun counts the journeys begun on each side; errors the records of each
+	// side that ended in an availability error (the pipeline goroutine's).
+	begun, errors [2]atomic.Int64
+	findings      atomic.Int64
 }
 
 func sideIndex(s results.Side) int {
@@ -38,10 +38,8 @@ func sideIndex(s results.Side) int {
 
 // record accounts one record; the pipeline goroutine calls it.
 func (m *meter) record(r *results.Record) {
-	i := sideIndex(r.Side)
-	m.steps[i].Add(1)
 	if r.Outcome == results.Error {
-		m.errors[i].Add(1)
+		m.errors[sideIndex(r.Side)].Add(1)
 	}
 }
 
@@ -70,7 +68,11 @@ func startProgress(ctx context.Context, w io.Writer, m *meter, pacer vegeta.Pace
 	p := &progress{m: m, pacer: pacer, total: total, w: w, begin: time.Now()}
 	every := min(max(total/12, time.Second), 10*time.Second)
 	var bar *progressbar.ProgressBar
-	if isTerminal(w) {
+	width := 0 // of the terminal: a line that wraps cannot be redrawn in place
+	if f, ok := w.(*os.File); ok && isTerminal(w) {
+		if width, _, _ = term.GetSize(int(f.Fd())); width <= 0 {
+			width = 80
+		}
 		every = 250 * time.Millisecond
 		bar = progressbar.NewOptions64(total.Milliseconds(),
 			progressbar.OptionSetWriter(w),
@@ -97,6 +99,10 @@ func startProgress(ctx context.Context, w io.Writer, m *meter, pacer vegeta.Pace
 			case <-t.C:
 				line := p.sample()
 				if bar != nil {
+					// The bar and its percentage take 35 columns.
+					if r := []rune(line); len(r) > width-35 {
+						line = string(r[:max(width-36, 0)]) + "…"
+					}
 					bar.Describe(line)
 					_ = bar.Set64(min(time.Since(p.begin), p.total).Milliseconds())
 				} else {
@@ -108,9 +114,10 @@ func startProgress(ctx context.Context, w io.Writer, m *meter, pacer vegeta.Pace
 	return func() { cancel(); wg.Wait() }
 }
 
-// sample reads the meter once and describes it: elapsed and total, the target rate
-// and the rate each stack achieved since the last sample, journeys in flight, late
-// and dropped starts, availability errors per stack and findings so far.
+// sample reads the meter once and describes it: elapsed and total, the target rate,
+// the rate of journeys each stack achieved since the last sample and its
+// availability errors, findings so far, journeys in flight, late and dropped
+// starts.
 func (p *progress) sample() string {
 	elapsed := time.Since(p.begin)
 	dt := (elapsed - p.at).Seconds()
@@ -125,10 +132,9 @@ func (p *progress) sample() string {
 	p.at = elapsed
 	m := p.m
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s  target %.1f/s  achieved legacy %.1f/s candidate %.1f/s  in flight %d  late %d  dropped %d",
-		min(elapsed, p.total).Round(time.Second), p.total, p.pacer.Rate(min(elapsed, p.total)), rates[0], rates[1],
+	fmt.Fprintf(&b, "%s/%s  target %.1f/s  legacy %.1f/s %d errors  candidate %.1f/s %d errors  findings %d  in flight %d  late %d  dropped %d",
+		min(elapsed, p.total).Round(time.Second), p.total, p.pacer.Rate(min(elapsed, p.total)),
+		rates[0], m.errors[0].Load(), rates[1], m.errors[1].Load(), m.findings.Load(),
 		m.live.InFlight.Load(), m.live.Late.Load(), m.live.Dropped.Load())
-	fmt.Fprintf(&b, "  errors legacy %d/%d candidate %d/%d  findings %d",
-		m.errors[0].Load(), m.steps[0].Load(), m.errors[1].Load(), m.steps[1].Load(), m.findings.Load())
 	return b.String()
 }
