@@ -85,3 +85,25 @@ func TestPoolIsReproducible(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolDrawsUniformly: members eligible for a journey sit together in the
+// population (personas are generated kind by kind); each must be drawn as often as
+// the others, not the first of the block whenever a draw lands before it.
+func TestPoolDrawsUniformly(t *testing.T) {
+	p := NewPool(100, 42)
+	block := func(i int) bool { return i >= 50 && i < 60 }
+	counts := map[int]int{}
+	for n := range uint64(10000) {
+		i, ok := p.Acquire(n, block)
+		if !ok || !block(i) {
+			t.Fatalf("Acquire(%d) = (%d, %t); want a member of 50-59", n, i, ok)
+		}
+		counts[i]++
+		p.Release(i)
+	}
+	for i := 50; i < 60; i++ {
+		if counts[i] < 800 || counts[i] > 1200 {
+			t.Errorf("member %d drawn %d times in 10000; want about 1000 (all: %v)", i, counts[i], counts)
+		}
+	}
+}
