@@ -197,8 +197,16 @@ func (f *File) defaults() {
 // ("stacks", "legacy", "adapter"; "journeys", "0", "name"), or of the deepest
 // ancestor found.
 func (f *File) line(path ...string) int {
+	_, line := f.walk(path...)
+	return line
+}
+
+// walk follows a path of mapping keys and sequence indexes from the root. It
+// returns the node at its end (nil when the path leaves the document) and the line
+// of the deepest key or item it reached.
+func (f *File) walk(path ...string) (*yaml.Node, int) {
 	if f.root == nil || len(f.root.Content) == 0 {
-		return 0
+		return nil, 0
 	}
 	n := f.root.Content[0]
 	line := n.Line
@@ -221,9 +229,9 @@ func (f *File) line(path ...string) int {
 			}
 		}
 		if next == nil {
-			return line
+			return nil, line
 		}
 		n = next
 	}
-	return line
+	return n, line
 }

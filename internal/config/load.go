@@ -279,29 +279,7 @@ func (f *File) Mix() loadgen.Mix {
 
 // node returns the node at a path of mapping keys and sequence indexes, or nil.
 func (f *File) node(path ...string) *yaml.Node {
-	if f.root == nil || len(f.root.Content) == 0 {
-		return nil
-	}
-	n := f.root.Content[0]
-	for _, key := range path {
-		var next *yaml.Node
-		switch n.Kind {
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if n.Content[i].Value == key {
-					next = n.Content[i+1]
-				}
-			}
-		case yaml.SequenceNode:
-			if i, err := strconv.Atoi(key); err == nil && i >= 0 && i < len(n.Content) {
-				next = n.Content[i]
-			}
-		}
-		if next == nil {
-			return nil
-		}
-		n = next
-	}
+	n, _ := f.walk(path...)
 	return n
 }
 
