@@ -327,11 +327,19 @@ func (f *File) validateProfile(p *problems, at []string, pr Profile, schedulesJo
 		p.add(in("type"), "is %q; want one of %s", pr.Type, strings.Join(profileTypes, ", "))
 		return
 	}
-	if n := f.node(at...); n != nil && n.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i].Value; k != "type" && !slices.Contains(fields, k) {
-				p.add(in(k), "is not used by a %s profile (it takes %s)", pr.Type, strings.Join(fields, ", "))
-			}
+	// Judged on the values, not the file's keys: a profile edited after reading
+	// (cutover demo --rate) is checked as it will run.
+	set := []struct {
+		key string
+		on  bool
+	}{
+		{"rate", pr.Rate != 0}, {"stages", len(pr.Stages) > 0}, {"peak", pr.Peak != 0}, {"amplitude", pr.Amplitude != 0},
+		{"period", !pr.Period.IsZero()}, {"start", pr.Start != ""}, {"at", !pr.At.IsZero()}, {"ramp", !pr.Ramp.IsZero()},
+		{"hold", !pr.Hold.IsZero()}, {"over", !pr.Over.IsZero()}, {"cohort", pr.Cohort != 0}, {"journey", pr.Journey != ""},
+	}
+	for _, f := range set {
+		if f.on && !slices.Contains(fields, f.key) {
+			p.add(in(f.key), "is not used by a %s profile (it takes %s)", pr.Type, strings.Join(fields, ", "))
 		}
 	}
 	run := f.Load.Duration
