@@ -160,10 +160,14 @@ func (x *run) breakglass(ctx context.Context) bool {
 		x.end(bg, g)
 		return decided(f, err)
 	})
-	var g *Grant
+	var (
+		g    *Grant
+		sent time.Time // the time box cannot have started before this
+	)
 	err := x.step(ctx, results.StepBreakglass, target, func(ctx context.Context, f *results.Facts) error {
 		f.Expected = results.Allow
 		var err error
+		sent = x.r.now()
 		if g, err = bg.BreakGlass(ctx, x.sess, patient, plan.Reason); err != nil {
 			return err
 		}
@@ -179,11 +183,27 @@ func (x *run) breakglass(ctx context.Context) bool {
 		x.end(bg, g)
 		return true
 	}
-	x.request(ctx, results.StepBreakglassAccess, target, results.Allow, g.Session, req)
+	// A harness slower than the time box (a very short box under heavy load) would
+	// see the grant expire before it uses it and report BREAKGLASS_DENIED for its
+	// own lateness: with less than a quarter of the box left, give no verdict.
+	if g.TTL > 0 && !x.r.now().Before(sent.Add(g.TTL-g.TTL/4)) {
+		why := fmt.Sprintf("the harness reached the access %s after asking, too late in the %s time box for a verdict", x.r.now().Sub(sent).Round(time.Millisecond), g.TTL)
+		x.skip(results.StepBreakglassAccess, target, results.Skipped, why)
+		x.skip(results.StepBreakglassAudit, AuditBreakglassAccess, results.Skipped, why)
+		x.end(bg, g)
+		return true
+	}
+	accessed := x.request(ctx, results.StepBreakglassAccess, target, results.Allow, g.Session, req) == results.Allow
 	if ar, ok := x.st.(AuditReader); ok {
 		deadline := x.r.now().Add(x.r.Audit.Within)
-		for _, kind := range []string{AuditBreakglassStart, AuditBreakglassAccess} {
-			x.auditStep(ctx, ar, results.StepBreakglassAudit, kind, patient, results.Allow, deadline)
+		x.auditStep(ctx, ar, results.StepBreakglassAudit, AuditBreakglassStart, patient, results.Allow, deadline)
+		// The use can only be audited if it happened: an access that got no answer
+		// (an outage) or was refused (BREAKGLASS_DENIED already) leaves nothing to
+		// look for, and must not read as BREAKGLASS_NOT_AUDITED.
+		if accessed {
+			x.auditStep(ctx, ar, results.StepBreakglassAudit, AuditBreakglassAccess, patient, results.Allow, deadline)
+		} else {
+			x.skip(results.StepBreakglassAudit, AuditBreakglassAccess, results.Skipped, "the access with the grant did not happen")
 		}
 	} else {
 		x.skip(results.StepBreakglassAudit, "", results.Unsupported, "no audit feed configured")

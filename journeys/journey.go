@@ -497,9 +497,10 @@ func (x *run) audit(ctx context.Context) bool {
 	return true
 }
 
-// request sends req with s as step name and records its decision against
-// expected.
-func (x *run) request(ctx context.Context, name, target, expected string, s *Session, req Request) {
+// request sends req with s as step name, records its decision against expected
+// and returns the decision ("" when the step got no answer).
+func (x *run) request(ctx context.Context, name, target, expected string, s *Session, req Request) string {
+	var decision string
 	_ = x.step(ctx, name, target, func(ctx context.Context, f *results.Facts) error {
 		f.Expected = expected
 		status, err := x.st.Do(ctx, s, req)
@@ -507,8 +508,10 @@ func (x *run) request(ctx context.Context, name, target, expected string, s *Ses
 			return err
 		}
 		f.Status, f.Decision = status, Decide(status)
+		decision = f.Decision
 		return nil
 	})
+	return decision
 }
 
 // auditStep records as step name whether an event of kind (about subject, when

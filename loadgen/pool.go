@@ -5,9 +5,10 @@ import (
 )
 
 // Pool hands out members (by index) so that none is in two journeys at once. The
-// member tried first for start n is derived from the seed and n, so a run's choices
-// are reproducible as long as members come back in the same order. It is safe for
-// concurrent use.
+// member lent for start n is drawn uniformly among the idle eligible ones, from the
+// seed and n, so a run's choices are reproducible as long as members come back in
+// the same order, and no member is favoured for where it sits in the population.
+// It is safe for concurrent use.
 type Pool struct {
 	mu   sync.Mutex
 	busy []bool
@@ -18,23 +19,32 @@ type Pool struct {
 func NewPool(size int, seed uint64) *Pool { return &Pool{busy: make([]bool, size), seed: seed} }
 
 // Acquire takes an idle member for start n among those eligible accepts (nil: all),
-// or reports false when every eligible member is busy.
+// or reports false when every eligible member is busy. eligible is called under
+// the pool's lock and must not call back into the pool.
 func (p *Pool) Acquire(n uint64, eligible func(i int) bool) (int, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	size := uint64(len(p.busy))
-	if size == 0 {
-		return 0, false
-	}
-	first := mix64(p.seed^n) % size
-	for i := uint64(0); i < size; i++ {
-		j := (first + i) % size
-		if !p.busy[j] && (eligible == nil || eligible(int(j))) {
-			p.busy[j] = true
-			return int(j), true
+	free := func(i int) bool { return !p.busy[i] && (eligible == nil || eligible(i)) }
+	idle := 0
+	for i := range p.busy {
+		if free(i) {
+			idle++
 		}
 	}
-	return 0, false
+	if idle == 0 {
+		return 0, false
+	}
+	k := int(mix64(p.seed^n) % uint64(idle))
+	for i := range p.busy {
+		if free(i) {
+			if k == 0 {
+				p.busy[i] = true
+				return i, true
+			}
+			k--
+		}
+	}
+	panic("loadgen: pool changed under its lock")
 }
 
 // Release returns member i to the pool.

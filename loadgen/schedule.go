@@ -1,6 +1,8 @@
 // Package loadgen schedules journeys on an open model: starts follow a vegeta Pacer
 // whatever the stacks' response times, the intended start of every journey is kept,
-// and what the generator could not start on time is counted, never hidden.
+// and what the generator could not start on time is counted, never hidden. It also
+// holds the load shapes (profiles), the journey mix, the persona pool, raw attacks
+// on stateless endpoints and the safety rails: the host guard and the abort rules.
 package loadgen
 
 import (
@@ -18,22 +20,37 @@ import (
 type Plan struct {
 	Pacer    vegeta.Pacer
 	Duration time.Duration
-	// MaxInFlight caps the journeys running at once; a start due while the cap is
-	// reached is dropped and counted.
+	// MaxInFlight caps the journeys running at once (default 1000).
 	MaxInFlight int
-	// LateAfter: a journey starting more than this after its intended start is late.
+	// MaxDelay is how long a start due while MaxInFlight journeys run may wait for
+	// one of them to finish; it then starts late, or is dropped once MaxDelay has
+	// passed. 0 drops it at once, as k6 does.
+	MaxDelay time.Duration
+	// LateAfter: a journey starting more than this after its intended start is late
+	// (default 25ms).
 	LateAfter time.Duration
 	// Window is the accounting window for saturation; default 1s.
 	Window time.Duration
 	// Drain bounds how long journeys in flight may finish after the schedule ends or
 	// ctx is cancelled; then their context is cancelled.
 	Drain time.Duration
+	// Live, if set, is kept up to date during the run, for progress displays.
+	Live *Live
+}
+
+// Live holds a run's counters as it goes. Run writes them; anyone may read them at
+// any time.
+type Live struct {
+	Scheduled, Started, Late, Dropped, InFlight atomic.Int64
 }
 
 // Tick is one scheduled start.
 type Tick struct {
-	N        uint64
+	N uint64
+	// Intended is when the start was due; Offset is the same instant as time since
+	// the start of the run.
 	Intended time.Time
+	Offset   time.Duration
 }
 
 // Job runs one scheduled journey. It returns false when it could not start (no
@@ -43,6 +60,23 @@ type Job func(ctx context.Context, t Tick) bool
 
 // window accounts one span of the schedule.
 type window struct{ scheduled, late, dropped atomic.Int64 }
+
+// Schedule calls each with the number and intended offset of every start p makes
+// within d (d <= 0: until p stops), in order, until each returns false. It walks
+// the schedule exactly as Run does, without waiting: `cutover plan` and tests use it.
+func Schedule(p vegeta.Pacer, d time.Duration, each func(n uint64, at time.Duration) bool) {
+	var due time.Duration
+	for n := uint64(0); ; n++ {
+		wait, stop := p.Pace(due, n)
+		if stop {
+			return
+		}
+		due += wait
+		if d > 0 && due >= d || !each(n, due) {
+			return
+		}
+	}
+}
 
 // Run starts jobs on plan's schedule until the duration elapses, the pacer stops or
 // ctx is done, then waits for the jobs in flight (at most plan.Drain) and returns
@@ -57,6 +91,10 @@ func Run(ctx context.Context, plan Plan, job Job) results.Accounting {
 	if plan.MaxInFlight <= 0 {
 		plan.MaxInFlight = 1000
 	}
+	live := plan.Live
+	if live == nil {
+		live = new(Live)
+	}
 	nwin := int(plan.Duration/plan.Window) + 1
 	wins := make([]window, nwin)
 	winOf := func(elapsed time.Duration) *window { return &wins[min(int(elapsed/plan.Window), nwin-1)] }
@@ -64,70 +102,63 @@ func Run(ctx context.Context, plan Plan, job Job) results.Accounting {
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	var (
-		acct    results.Accounting
-		started atomic.Int64
-		dropped atomic.Int64
-		wg      sync.WaitGroup
-		sem     = make(chan struct{}, plan.MaxInFlight)
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, plan.MaxInFlight)
 	)
+	drop := func(w *window) {
+		w.dropped.Add(1)
+		live.Dropped.Add(1)
+	}
 	begin := time.Now()
-	var due time.Duration // intended offset of the next start
 	timer := time.NewTimer(0)
 	<-timer.C
-loop:
-	for hits := uint64(0); ; hits++ {
-		// Subtleness ahead: vegeta pacers answer "how long until hit n is due, given
-		// elapsed". Asking at the previous due time (not now) gives the exact due
-		// time of hit n even when the generator runs late, so late starts keep their
-		// intended time and their latency is measured from it.
-		wait, stop := plan.Pacer.Pace(due, hits)
-		if stop {
-			break
-		}
-		due += wait
-		if plan.Duration > 0 && due >= plan.Duration {
-			break
-		}
+	// Subtleness ahead: vegeta pacers answer "how long until hit n is due, given
+	// elapsed". Schedule asks at the previous due time (not now), which gives the
+	// exact due time of hit n even when the generator runs late, so late starts
+	// keep their intended time and their latency is measured from it.
+	Schedule(plan.Pacer, plan.Duration, func(n uint64, due time.Duration) bool {
 		if d := due - time.Since(begin); d > 0 {
 			timer.Reset(d)
 			select {
 			case <-ctx.Done():
 				timer.Stop()
-				break loop
+				return false
 			case <-timer.C:
 			}
 		} else if ctx.Err() != nil {
-			break
+			return false
 		}
 		w := winOf(due)
 		w.scheduled.Add(1)
-		acct.Scheduled++
-		t := Tick{N: hits, Intended: begin.Add(due)}
-		select {
-		case sem <- struct{}{}:
-		default:
-			w.dropped.Add(1)
-			dropped.Add(1)
-			continue
+		live.Scheduled.Add(1)
+		t := Tick{N: n, Intended: begin.Add(due), Offset: due}
+		if !acquire(ctx, sem, t.Intended.Add(plan.MaxDelay), timer) {
+			drop(w)
+			return ctx.Err() == nil
 		}
 		if time.Since(t.Intended) > plan.LateAfter {
 			w.late.Add(1)
-			acct.Late++
+			live.Late.Add(1)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		live.InFlight.Add(1)
+		wg.Go(func() {
+			defer func() {
+				live.InFlight.Add(-1)
+				<-sem
+			}()
 			if job(jobCtx, t) {
-				started.Add(1)
+				live.Started.Add(1)
 			} else {
-				w.dropped.Add(1)
-				dropped.Add(1)
+				drop(w)
 			}
-		}()
-	}
+		})
+		return true
+	})
 	drainAndWait(&wg, plan.Drain, cancelJobs)
-	acct.Started, acct.Dropped = started.Load(), dropped.Load()
+	acct := results.Accounting{
+		Scheduled: live.Scheduled.Load(), Started: live.Started.Load(),
+		Late: live.Late.Load(), Dropped: live.Dropped.Load(),
+	}
 	for i := range wins {
 		w := &wins[i]
 		s, l, d := w.scheduled.Load(), w.late.Load(), w.dropped.Load()
@@ -136,6 +167,30 @@ loop:
 		}
 	}
 	return acct
+}
+
+// acquire takes a slot of sem, waiting until deadline at most (with timer, which
+// is stopped and drained on entry and left so on return).
+func acquire(ctx context.Context, sem chan struct{}, deadline time.Time, timer *time.Timer) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+	}
+	wait := time.Until(deadline)
+	if wait <= 0 {
+		return false
+	}
+	timer.Reset(wait)
+	defer timer.Stop()
+	select {
+	case sem <- struct{}{}:
+		return true
+	case <-timer.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // drainAndWait waits for the jobs in flight; after drain (if > 0) it cancels them

@@ -79,3 +79,68 @@ func TestRunStopsOnCancelAndDrains(t *testing.T) {
 		}
 	})
 }
+
+// TestRunFollowsAProfile: under synctest's clock a run starts every journey at the
+// instant its profile says, not a nanosecond off.
+func TestRunFollowsAProfile(t *testing.T) {
+	profile := Stages{Start: 0, Stages: []Stage{{2 * time.Second, 20}, {time.Second, 20}, {2 * time.Second, 0}}}
+	var want []time.Duration
+	Schedule(profile, profile.Total(), func(_ uint64, at time.Duration) bool { want = append(want, at); return true })
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		got := map[uint64][2]time.Duration{}
+		begin := time.Now()
+		acct := Run(context.Background(), Plan{Pacer: profile, Duration: profile.Total()}, func(ctx context.Context, tk Tick) bool {
+			mu.Lock()
+			got[tk.N] = [2]time.Duration{tk.Offset, time.Since(begin)}
+			mu.Unlock()
+			return true
+		})
+		if int(acct.Started) != len(want) || acct.Late != 0 || len(acct.Saturated) != 0 {
+			t.Errorf("Run(%s) = %+v; want %d started on time", profile, acct, len(want))
+		}
+		for n, at := range want {
+			if g := got[uint64(n)]; g[0] != at || g[1] != at {
+				t.Errorf("start %d: intended %s, began %s; want both %s", n, g[0], g[1], at)
+			}
+		}
+	})
+}
+
+// TestRunQueuesThenDrops: with MaxDelay, a start that finds every slot taken waits
+// for one: it starts late (and says so) or, past MaxDelay, is dropped. Nothing is
+// lost: started + dropped = scheduled, and no start waited beyond MaxDelay.
+func TestRunQueuesThenDrops(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const maxDelay = 300 * time.Millisecond
+		var live Live
+		var mu sync.Mutex
+		var waited []time.Duration
+		plan := Plan{Pacer: Constant{PerSecond: 10}, Duration: 3 * time.Second, MaxInFlight: 2, MaxDelay: maxDelay, Live: &live}
+		acct := Run(context.Background(), plan, func(ctx context.Context, tk Tick) bool {
+			mu.Lock()
+			waited = append(waited, time.Since(tk.Intended))
+			mu.Unlock()
+			time.Sleep(350 * time.Millisecond)
+			return true
+		})
+		if acct.Late == 0 || acct.Dropped == 0 {
+			t.Errorf("Run = %+v; want late and dropped starts (2 slots of 350ms for 10 starts a second)", acct)
+		}
+		if acct.Started+acct.Dropped != acct.Scheduled || acct.Scheduled != 29 {
+			t.Errorf("started %d + dropped %d, scheduled %d; want 29 scheduled, all accounted for", acct.Started, acct.Dropped, acct.Scheduled)
+		}
+		for i, w := range waited {
+			if w > maxDelay {
+				t.Errorf("start %d began %s after its intended time; MaxDelay is %s", i, w, maxDelay)
+			}
+		}
+		if live.Started.Load() != acct.Started || live.Late.Load() != acct.Late || live.Dropped.Load() != acct.Dropped || live.InFlight.Load() != 0 {
+			t.Errorf("live counters %d started, %d late, %d dropped, %d in flight; want the accounting %+v and none in flight",
+				live.Started.Load(), live.Late.Load(), live.Dropped.Load(), live.InFlight.Load(), acct)
+		}
+		if len(acct.Saturated) == 0 {
+			t.Error("no saturated window")
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -55,15 +56,23 @@ func NewRedactor(secrets ...string) *Redactor {
 	return r
 }
 
-// Record redacts the free-text fields of rec in place.
+// Record redacts the free-text fields of rec in place. Lists are copied before an
+// element changes (copy on write): a record's slices may be shared with the
+// journey that emitted it, which may still be reading them.
 func (r *Redactor) Record(rec *Record) {
 	rec.Error = r.String(rec.Error)
 	rec.Target = r.String(rec.Target)
 	rec.Cohort = r.String(rec.Cohort)
 	f := &rec.Facts
-	for _, l := range [][]string{f.Roles, f.Scopes, f.MissingClaims, f.Widened} {
-		for i, s := range l {
-			l[i] = r.String(s)
+	for _, l := range []*[]string{&f.Roles, &f.Scopes, &f.MissingClaims, &f.Widened} {
+		copied := false
+		for i, s := range *l {
+			if red := r.String(s); red != s {
+				if !copied {
+					*l, copied = slices.Clone(*l), true
+				}
+				(*l)[i] = red
+			}
 		}
 	}
 	f.Decision, f.Expected = r.String(f.Decision), r.String(f.Expected)

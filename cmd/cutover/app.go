@@ -38,6 +38,7 @@ func commands() []command {
 		{"validate", "validate FILE", "check FILE and report every problem with its line", cmdValidate},
 		{"report", "report DIR [--config FILE]", "re-render every report of a results folder from its records", cmdReport},
 		{"diff", "diff BASELINE NOW", "compare two results folders: new, fixed, persisting findings; latency deltas", cmdDiff},
+		{"plan", "plan FILE", "print FILE's schedule and requests per endpoint, sending nothing", cmdPlan},
 		{"version", "version", "print the version", func(_ context.Context, st *state, _ []string) error {
 			fmt.Fprintln(st.stdout, "cutover", version)
 			return nil

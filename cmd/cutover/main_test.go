@@ -37,11 +37,12 @@ func readSummary(t *testing.T, dir string) results.Summary {
 	return s
 }
 
-// parityClasses returns the distinct non-performance classes found, sorted.
+// parityClasses returns the distinct parity classes found (not performance, not
+// the notes that are no regression, like GENERATOR_SATURATED), sorted.
 func parityClasses(s results.Summary) []string {
 	var out []string
 	for _, f := range s.Findings {
-		if !f.Class.Performance() && !slices.Contains(out, string(f.Class)) {
+		if !f.Class.Performance() && f.Severity != results.Info && !slices.Contains(out, string(f.Class)) {
 			out = append(out, string(f.Class))
 		}
 	}

@@ -77,7 +77,7 @@ func TestReportRejudgesWithNewThresholds(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte(lenient), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:2"}
+	env := demoEnv
 	code, stdout, stderr := cli(t, env, "report", dir, "--config", cfg)
 	s := readSummary(t, dir)
 	if code != exitcode.Pass && code != exitcode.Performance {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -87,24 +88,6 @@ type Generate struct {
 // Options returns the generator options.
 func (g Generate) Options() personas.GenerateOptions {
 	return personas.GenerateOptions{Count: g.Count, Mix: g.Mix, LegacySHA256Share: g.SHA256Share, UnassignedShare: g.UnassignedShare, PanelSize: g.PanelSize}
-}
-
-// Load is the schedule.
-type Load struct {
-	Profile     Profile       `yaml:"profile"`
-	Duration    time.Duration `yaml:"duration"`
-	MaxInFlight int           `yaml:"max_in_flight"`
-	StepTimeout time.Duration `yaml:"step_timeout"`
-	Drain       time.Duration `yaml:"drain"`
-	// MaxRate is the safety ceiling: a profile that would exceed it is refused.
-	MaxRate float64 `yaml:"max_rate"`
-}
-
-// Profile is a load shape.
-type Profile struct {
-	// Type is "constant".
-	Type string  `yaml:"type"`
-	Rate float64 `yaml:"rate"`
 }
 
 // Read reads and validates the file at path, expanding ${VAR} from env.
@@ -193,6 +176,7 @@ func (f *File) defaults() {
 	if f.Load.MaxRate == 0 {
 		f.Load.MaxRate = 200
 	}
+	f.Load.defaults()
 	if f.Thresholds.FailOn == nil {
 		f.Thresholds.FailOn = []string{"critical", "high", "medium"}
 	}
@@ -201,7 +185,8 @@ func (f *File) defaults() {
 	}
 	f.adapterDefaults()
 	for i := range f.Journeys {
-		if f.Journeys[i].Weight == 0 {
+		// An explicit weight 0 is kept: such a journey runs only as a surge's journey.
+		if f.Journeys[i].Weight == 0 && f.node("journeys", strconv.Itoa(i), "weight") == nil {
 			f.Journeys[i].Weight = 1
 		}
 	}
@@ -211,8 +196,16 @@ func (f *File) defaults() {
 // ("stacks", "legacy", "adapter"; "journeys", "0", "name"), or of the deepest
 // ancestor found.
 func (f *File) line(path ...string) int {
+	_, line := f.walk(path...)
+	return line
+}
+
+// walk follows a path of mapping keys and sequence indexes from the root. It
+// returns the node at its end (nil when the path leaves the document) and the line
+// of the deepest key or item it reached.
+func (f *File) walk(path ...string) (*yaml.Node, int) {
 	if f.root == nil || len(f.root.Content) == 0 {
-		return 0
+		return nil, 0
 	}
 	n := f.root.Content[0]
 	line := n.Line
@@ -235,9 +228,9 @@ func (f *File) line(path ...string) int {
 			}
 		}
 		if next == nil {
-			return line
+			return nil, line
 		}
 		n = next
 	}
-	return line
+	return n, line
 }

@@ -54,7 +54,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			edit: func(s string) string {
 				s = strings.Replace(s, "version: 1", "version: 2", 1)
 				s = strings.Replace(s, "count: 120", "count: 0", 1)
-				s = strings.Replace(s, "rate: 20}", "rate: 500}", 1)
+				s = strings.Replace(s, "profile: {type: shift-change,", "profile: {type: constant, rate: 500} #", 1)
 				s = strings.Replace(s, "steps: [login, probes, refresh, logout, audit]", "steps: [login, dance]", 1)
 				s = strings.Replace(s, `resource: "record:self", expect: allow}`, `resource: "record:self", expect: maybe}`, 1)
 				s = strings.Replace(s, "fail_on: [critical, high, medium]", "fail_on: [critical, severe]", 1)

@@ -170,24 +170,3 @@ func (f *File) SideResources(side string) journeys.Resources {
 	}
 	return f.Resources
 }
-
-func (f *File) validateLoad(p *problems) {
-	l := f.Load
-	if l.Duration <= 0 {
-		p.add([]string{"load", "duration"}, "is %s; want > 0", l.Duration)
-	}
-	switch l.Profile.Type {
-	case "constant":
-		if l.Profile.Rate <= 0 {
-			p.add([]string{"load", "profile", "rate"}, "is %v; want > 0", l.Profile.Rate)
-		}
-		if l.Profile.Rate > l.MaxRate {
-			p.add([]string{"load", "profile", "rate"}, "%v/s exceeds the safety ceiling load.max_rate %v/s", l.Profile.Rate, l.MaxRate)
-		}
-	default:
-		p.add([]string{"load", "profile", "type"}, "is %q; want constant", l.Profile.Type)
-	}
-	if l.MaxInFlight < 0 {
-		p.add([]string{"load", "max_in_flight"}, "is %d; want > 0", l.MaxInFlight)
-	}
-}

@@ -5,14 +5,14 @@ import (
 )
 
 // pipeline funnels records from every journey through one goroutine that writes
-// them and feeds the analysis, so neither needs a lock and no record is lost when
-// the run stops early.
+// them, feeds the analysis and then tap (progress, abort rules), so none of them
+// needs a lock and no record is lost when the run stops early.
 type pipeline struct {
 	ch   chan *results.Record
 	done chan error
 }
 
-func newPipeline(rw *results.Writer, a *results.Analysis) *pipeline {
+func newPipeline(rw *results.Writer, a *results.Analysis, tap func(*results.Record)) *pipeline {
 	p := &pipeline{ch: make(chan *results.Record, 4096), done: make(chan error, 1)}
 	go func() {
 		var err error
@@ -23,6 +23,9 @@ func newPipeline(rw *results.Writer, a *results.Analysis) *pipeline {
 				err = werr
 			}
 			a.Add(r)
+			if tap != nil {
+				tap(r)
+			}
 		}
 		if cerr := rw.Close(); err == nil {
 			err = cerr

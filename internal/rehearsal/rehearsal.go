@@ -8,14 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
@@ -59,9 +57,10 @@ func Population(cfg *config.File) (personas.Population, error) {
 }
 
 // Run runs the rehearsal described by cfg and writes its results under opt.Out. It
-// returns the summary even when it also returns an error about writing it; when ctx
-// is cancelled mid-run it stops scheduling, drains the journeys in flight, keeps
-// every record and returns an aborted summary.
+// returns the summary even when it also returns an error about writing it. When
+// ctx is cancelled (a signal) or an abort rule trips mid-run, it stops scheduling,
+// drains the journeys in flight (load.drain at most), keeps every record and
+// returns an aborted summary.
 func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, error) {
 	if opt.Log == nil {
 		opt.Log = io.Discard
@@ -70,14 +69,20 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	if err != nil {
 		return nil, err
 	}
-	tr := journeys.NewTransport(cfg.Load.MaxInFlight)
-	defer tr.CloseIdleConnections()
-	legacy, candidate, err := adapters(ctx, cfg, tr, pop)
+	// Every request of the run, journeys and raw attacks alike, goes through the
+	// host guard: nothing reaches a host that stacks.allow_hosts does not list.
+	guard := loadgen.NewGuard(cfg.Stacks.AllowHosts, journeys.NewTransport(cfg.Load.MaxInFlight))
+	defer guard.CloseIdleConnections()
+	legacy, candidate, err := adapters(ctx, cfg, guard, pop)
 	if err != nil {
 		return nil, exitcode.With(err, exitcode.Precondition)
 	}
 	if err := preflight(ctx, cfg, pop, opt, legacy, candidate); err != nil {
 		return nil, exitcode.With(err, exitcode.Precondition)
+	}
+	raws, err := rawAttacks(ctx, cfg, pop, &http.Client{Transport: guard, Timeout: cfg.Load.StepTimeout})
+	if err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("results folder: %w", err)
@@ -92,40 +97,62 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	}
 	defer recFile.Close()
 
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
 	start := time.Now()
+	var m meter
 	analysis := results.NewAnalysis(AnalysisOptions(cfg), start)
-	sink := newPipeline(results.NewWriter(recFile, wopts...), analysis)
-	runner := newRunner(cfg, pop, tr)
-	pool := loadgen.NewPool(len(pop.Personas), cfg.Seed)
+	var watch *loadgen.Watch
+	if cfg.Load.Abort != nil {
+		watch = loadgen.NewWatch(cfg.Load.Abort.Rule(), start)
+	}
+	seen := 0
+	sink := newPipeline(results.NewWriter(recFile, wopts...), analysis, func(r *results.Record) {
+		m.record(r)
+		if seen++; seen%64 == 0 {
+			m.findings.Store(int64(analysis.FindingsSoFar()))
+		}
+		if watch != nil {
+			if err := watch.Observe(time.Now(), r); err != nil {
+				stopRun(err)
+			}
+		}
+	})
+	runner := newRunner(cfg, pop, guard)
 	plan := loadgen.Plan{
-		Pacer:       vegeta.ConstantPacer{Freq: int(math.Round(cfg.Load.Profile.Rate)), Per: time.Second},
+		Pacer:       cfg.Load.Pacer(),
 		Duration:    cfg.Load.Duration,
 		MaxInFlight: cfg.Load.MaxInFlight,
+		MaxDelay:    cfg.Load.MaxDelay,
 		Drain:       cfg.Load.Drain,
+		Live:        &m.live,
 	}
-	fmt.Fprintf(opt.Log, "cutover: %s: %d personas, %v/s for %s, results in %s\n", cfg.Name, len(pop.Personas), cfg.Load.Profile.Rate, cfg.Load.Duration, opt.Out)
-	acct := loadgen.Run(ctx, plan, func(ctx context.Context, t loadgen.Tick) bool {
-		j := pickJourney(cfg.Journeys, cfg.Seed, t.N)
-		i, ok := pool.Acquire(t.N, func(i int) bool { return kindIn(pop.Personas[i].Kind, j.Kinds) })
-		if !ok {
-			return false
-		}
-		defer pool.Release(i)
-		p := pop.Personas[i]
-		it := journeys.Iteration{N: t.N, Intended: t.Intended}
-		var wg sync.WaitGroup
-		for side, st := range map[results.Side]journeys.Stack{results.Legacy: legacy, results.Candidate: candidate} {
-			wg.Go(func() { runner.Run(ctx, j, side, st, p, it, sink.emit) })
-		}
-		wg.Wait()
-		return true
-	})
+	fmt.Fprintf(opt.Log, "cutover: %s: %d personas, %s for %s (%s pairing), results in %s\n",
+		cfg.Name, len(pop.Personas), plan.Pacer, cfg.Load.Duration, cfg.Load.Pairing, opt.Out)
+	for _, r := range raws {
+		fmt.Fprintf(opt.Log, "cutover: raw attack on %s: %s on %d stack(s)\n", r.Endpoint, r.Pacer, len(r.Targets))
+	}
+	stopProgress := startProgress(ctx, opt.Log, &m, plan.Pacer, cfg.Load.Duration)
+	var rawWG sync.WaitGroup
+	for _, r := range raws {
+		rawWG.Go(func() { loadgen.Attack(runCtx, r, sink.emit) })
+	}
+	acct := loadgen.Run(runCtx, plan, journeyJob(cfg, pop, runner, [2]journeys.Stack{legacy, candidate}, &m, sink.emit))
+	rawWG.Wait()
+	stopProgress()
+
 	meta := results.Meta{
 		Name: cfg.Name, Version: opt.Version, Seed: cfg.Seed, ConfigHash: cfg.Hash,
 		Start: start.UTC(), Duration: time.Since(start), AA: cfg.Mode == config.ModeAA, Drifts: opt.Drifts,
 	}
-	if ctx.Err() != nil {
-		meta.Aborted = fmt.Sprintf("interrupted after %s: %v", time.Since(start).Round(time.Millisecond), context.Cause(ctx))
+	if runCtx.Err() != nil {
+		cause := context.Cause(runCtx)
+		var ae *loadgen.AbortError
+		if errors.As(cause, &ae) {
+			meta.Aborted = ae.Error()
+		} else {
+			meta.Aborted = fmt.Sprintf("interrupted after %s: %v", time.Since(start).Round(time.Millisecond), cause)
+		}
 	}
 	werr := sink.close()
 	sum := analysis.Summary(meta, acct)
@@ -135,6 +162,40 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	werr = errors.Join(werr, analysis.Stats().WriteHistogramsFile(filepath.Join(opt.Out, results.HistogramsFile)),
 		results.WriteReports(opt.Out, &sum))
 	return &sum, werr
+}
+
+// journeyJob runs one scheduled journey: the journey the mix picks, for an idle
+// persona of its kinds, on both stacks: at the same instant, or one after the
+// other in an order drawn from the seed (load.pairing).
+func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runner, stacks [2]journeys.Stack, m *meter, emit func(*results.Record)) loadgen.Job {
+	pool := loadgen.NewPool(len(pop.Personas), cfg.Seed)
+	mix := cfg.Mix()
+	sides := [2]results.Side{results.Legacy, results.Candidate}
+	return func(ctx context.Context, t loadgen.Tick) bool {
+		j := cfg.Journeys[mix.Pick(t)]
+		i, ok := pool.Acquire(t.N, func(i int) bool { return slices.Contains(j.Kinds, pop.Personas[i].Kind) })
+		if !ok {
+			return false
+		}
+		defer pool.Release(i)
+		p := pop.Personas[i]
+		run := func(k int, intended time.Time) {
+			m.begun[k].Add(1)
+			runner.Run(ctx, j, sides[k], stacks[k], p, journeys.Iteration{N: t.N, Intended: intended}, emit)
+		}
+		if cfg.Load.Pairing == config.PairRandomOrder {
+			first := sideIndex(loadgen.FirstSide(cfg.Seed, t.N))
+			run(first, t.Intended)
+			// The second side was meant to start when the first was done.
+			run(1-first, time.Now())
+			return true
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { run(1, t.Intended) })
+		run(0, t.Intended)
+		wg.Wait()
+		return true
+	}
 }
 
 // redactor knows the population's secrets, so the records writer removes them
@@ -151,7 +212,7 @@ func redactor(pop personas.Population) *results.Redactor {
 func AnalysisOptions(cfg *config.File) results.Options { return cfg.AnalysisOptions() }
 
 // adapters builds both sides; in A/A mode the candidate is the legacy stack again.
-func adapters(ctx context.Context, cfg *config.File, tr *http.Transport, pop personas.Population) (journeys.Stack, journeys.Stack, error) {
+func adapters(ctx context.Context, cfg *config.File, tr http.RoundTripper, pop personas.Population) (journeys.Stack, journeys.Stack, error) {
 	jopts := []journeys.Option{journeys.WithPersonas(pop)}
 	legacy, err := adapter(ctx, "legacy", cfg.Stacks.Legacy, tr, jopts)
 	if err != nil {
@@ -165,7 +226,7 @@ func adapters(ctx context.Context, cfg *config.File, tr *http.Transport, pop per
 	return legacy, candidate, err
 }
 
-func adapter(ctx context.Context, name string, s config.Side, tr *http.Transport, opts []journeys.Option) (journeys.Stack, error) {
+func adapter(ctx context.Context, name string, s config.Side, tr http.RoundTripper, opts []journeys.Option) (journeys.Stack, error) {
 	var (
 		st  journeys.Stack
 		err error
@@ -232,35 +293,4 @@ func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) 
 		StepTimeout: cfg.Load.StepTimeout,
 		Transport:   tr,
 	}
-}
-
-func kindIn(k personas.Kind, ks []personas.Kind) bool {
-	for _, x := range ks {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
-
-// pickJourney chooses the journey of start n by weight, from the seed.
-func pickJourney(js []journeys.Journey, seed, n uint64) journeys.Journey {
-	total := 0.0
-	for _, j := range js {
-		total += j.Weight
-	}
-	x := float64(mix64(seed^(n*0x9e3779b97f4a7c15))>>11) / (1 << 53) * total
-	for _, j := range js {
-		if x < j.Weight {
-			return j
-		}
-		x -= j.Weight
-	}
-	return js[len(js)-1]
-}
-
-func mix64(x uint64) uint64 {
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return x ^ x>>31
 }
