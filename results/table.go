@@ -63,5 +63,9 @@ func exampleLine(f Finding) string {
 	if e.Target != "" {
 		t = " " + e.Target
 	}
-	return fmt.Sprintf("%s%s: legacy %s, candidate %s", e.Persona, t, e.Legacy, e.Candidate)
+	line := fmt.Sprintf("%s%s: legacy %s, candidate %s", e.Persona, t, e.Legacy, e.Candidate)
+	if len(e.Evidence) > 0 {
+		line += " (evidence: " + strings.Join(e.Evidence, " ") + ")"
+	}
+	return line
 }
