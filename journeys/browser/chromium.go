@@ -161,11 +161,17 @@ func Start(ctx context.Context, opt Options) (*Chromium, error) {
 	c := &Chromium{dataDir: dir}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		opt.allocator(exe, dir, func(cmd *exec.Cmd) { c.cmd = cmd })...)
-	c.root, c.cancelRoot = chromedp.NewContext(allocCtx)
-	c.cancelAlloc = cancelAlloc
-	// The start itself stops when ctx ends; chromedp binds the browser to the context
-	// of the first Run, which is root, with no deadline.
-	abort := context.AfterFunc(ctx, c.cancelRoot)
+	// The start itself stops when ctx ends, through a plain cancel: chromedp's own
+	// cancel of root waits for the browser to stop and may be called only once
+	// (by Close). The browser is bound to the context of the first Run, root, which
+	// has no deadline.
+	startCtx, abortStart := context.WithCancel(allocCtx)
+	c.root, c.cancelRoot = chromedp.NewContext(startCtx)
+	c.cancelAlloc = func() {
+		abortStart()
+		cancelAlloc()
+	}
+	abort := context.AfterFunc(ctx, abortStart)
 	err = chromedp.Do(c.root)
 	if !abort() && err == nil {
 		err = context.Cause(ctx)

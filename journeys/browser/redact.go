@@ -35,7 +35,7 @@ var safeQuery = []string{"client_id", "response_type", "scope", "redirect_uri", 
 
 // RedactURL returns raw with the value of every query parameter but a few
 // harmless ones (client_id, scope, error, ...) replaced, the fragment and any user
-// info dropped, and token-like path segments redacted.
+// info dropped, and token-like path segments redacted. Its result is escaped.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -57,8 +57,13 @@ func RedactURL(raw string) string {
 		}
 		u.RawQuery = q.Encode()
 	}
-	u.Path, u.RawPath = redactTokens(u.Path), ""
-	return u.String()
+	// Path segments are redacted one by one, after escaping: it can join what was
+	// apart ("0!0..." -> "0%210...").
+	segs := strings.Split(u.String(), "/")
+	for i, seg := range segs {
+		segs[i] = redactTokens(seg)
+	}
+	return strings.Join(segs, "/")
 }
 
 // urlAttrs are attributes whose values are URLs.
@@ -110,6 +115,8 @@ func redactNode(n *html.Node) {
 		case c.Type == html.TextNode:
 			c.Data = redactTokens(c.Data)
 		default:
+			// Broken markup turns text into tag and attribute names.
+			c.Data = redactTokens(c.Data)
 			redactAttrs(c)
 			redactNode(c)
 		}
@@ -120,6 +127,7 @@ func redactNode(n *html.Node) {
 func redactAttrs(n *html.Node) {
 	for i := range n.Attr {
 		a := &n.Attr[i]
+		a.Key, a.Namespace = redactTokens(a.Key), redactTokens(a.Namespace)
 		key := strings.ToLower(a.Key)
 		switch {
 		case key == "value" && a.Val != "":
