@@ -93,6 +93,8 @@ type Load struct {
 	Drain       time.Duration `yaml:"drain"`
 	// MaxRate is the safety ceiling: a profile that would exceed it is refused.
 	MaxRate float64 `yaml:"max_rate"`
+	// Browser, when set, runs a share of the starts in a real browser.
+	Browser *Browser `yaml:"browser"`
 }
 
 // Profile is a load shape.

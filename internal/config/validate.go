@@ -45,6 +45,7 @@ func (f *File) Validate() error {
 	f.validatePersonas(p)
 	f.validateJourneys(p)
 	f.validateLoad(p)
+	f.validateBrowser(p)
 	for i, s := range f.Thresholds.FailOn {
 		if !slices.Contains([]string{"critical", "high", "medium", "low"}, s) {
 			p.add([]string{"thresholds", "fail_on", strconv.Itoa(i)}, "%q is not a severity (critical, high, medium, low)", s)

@@ -70,6 +70,11 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	if err != nil {
 		return nil, exitcode.With(err, exitcode.Precondition)
 	}
+	brow, err := startBrowser(ctx, cfg, opt.Out)
+	if err != nil {
+		return nil, exitcode.With(err, exitcode.Precondition)
+	}
+	defer brow.close()
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("results folder: %w", err)
 	}
@@ -98,13 +103,21 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	fmt.Fprintf(opt.Log, "cutover: %s: %d personas, %v/s for %s, results in %s\n", cfg.Name, len(pop.Personas), cfg.Load.Profile.Rate, cfg.Load.Duration, opt.Out)
 	acct := loadgen.Run(ctx, plan, func(ctx context.Context, t loadgen.Tick) bool {
 		j := pickJourney(cfg.Journeys, cfg.Seed, t.N)
-		i, ok := pool.Acquire(t.N, func(i int) bool { return kindIn(pop.Personas[i].Kind, j.Kinds) })
+		inBrowser, kinds := brow.takes(t.N), j.Kinds
+		if inBrowser {
+			kinds = brow.kinds
+		}
+		i, ok := pool.Acquire(t.N, func(i int) bool { return kindIn(pop.Personas[i].Kind, kinds) })
 		if !ok {
 			return false
 		}
 		defer pool.Release(i)
 		p := pop.Personas[i]
 		it := journeys.Iteration{N: t.N, Intended: t.Intended}
+		if inBrowser {
+			brow.run(ctx, p, it, sink.emit)
+			return true
+		}
 		var wg sync.WaitGroup
 		for side, st := range map[results.Side]journeys.Stack{results.Legacy: legacy, results.Candidate: candidate} {
 			wg.Go(func() { runner.Run(ctx, j, side, st, p, it, sink.emit) })

@@ -129,11 +129,11 @@ type Chromium struct {
 	// root is the chromedp context that owns the browser process. chromedp hangs a
 	// browser off a context value, and a tab is opened by deriving from it, so the
 	// handle must be kept: it is the browser, not a request scope. It has no
-	// deadline; Close (or the end of Start's ctx) ends it.
+	// deadline; Close ends it.
 	root        context.Context
 	cancelRoot  context.CancelFunc
 	cancelAlloc context.CancelFunc
-	stopWatch   func() bool
+	started     bool
 	dataDir     string
 	// cmd is the browser's command, set when chromedp starts it; its process leads
 	// the browser's process group.
@@ -143,9 +143,10 @@ type Chromium struct {
 	closeErr  error
 }
 
-// Start starts Chromium once, without a timeout: the process runs until Close or
-// the end of ctx, whichever comes first. A missing executable is an error wrapping
-// ErrNoBrowser that names the install command.
+// Start starts Chromium once, without a timeout: ctx bounds the start, and the
+// browser then runs until Close, so that the journeys in flight when a run is
+// interrupted can drain. A missing executable is an error wrapping ErrNoBrowser
+// that names the install command.
 func Start(ctx context.Context, opt Options) (*Chromium, error) {
 	exe, err := LookExec(opt.ExecPath)
 	if err != nil {
@@ -180,7 +181,7 @@ func Start(ctx context.Context, opt Options) (*Chromium, error) {
 		cerr := c.Close()
 		return nil, errors.Join(fmt.Errorf("browser: start %s: %w", exe, err), cerr)
 	}
-	c.stopWatch = context.AfterFunc(ctx, func() { _ = c.Close() })
+	c.started = true
 	return c, nil
 }
 
@@ -205,8 +206,7 @@ func (c *Chromium) Processes() ([]int, error) { return processes(c.PID(), c.data
 // concurrently.
 func (c *Chromium) Close() error {
 	c.closeOnce.Do(func() {
-		if c.stopWatch != nil {
-			c.stopWatch()
+		if c.started {
 			// A graceful close lets Chromium reap its own children; when it fails,
 			// the forced stop below follows.
 			ctx, cancel := context.WithTimeout(c.root, 5*time.Second)

@@ -180,11 +180,11 @@ func TestNoProcessLeftAfterInterrupt(t *testing.T) {
 	})
 	t.Run("journeys", func(t *testing.T) {
 		pair := startStacks(t, "")
-		ctx, interrupt := context.WithCancel(t.Context())
-		defer interrupt()
-		tr := startTracked(t, ctx)
+		tr := startTracked(t, t.Context())
 		// A slow network keeps the journeys in flight when the interrupt comes.
 		r := NewRunner(tr.c, RunnerOptions{Sites: sites(pair), Latency: 50 * time.Millisecond})
+		ctx, interrupt := context.WithCancel(t.Context())
+		defer interrupt()
 		var once sync.Once
 		var wg sync.WaitGroup
 		for i, p := range humans(4, "") {
@@ -195,8 +195,7 @@ func TestNoProcessLeftAfterInterrupt(t *testing.T) {
 				})
 			})
 		}
-		wg.Wait()
-		// The end of Start's ctx closes the browser by itself; Close waits for it.
+		wg.Wait() // the journeys stop at the interrupt; then the run closes the browser
 		tr.gone(t)
 	})
 }
