@@ -112,6 +112,9 @@ func (r *Runner) Run(ctx context.Context, side results.Side, p personas.Persona,
 		return
 	}
 	defer func() { <-r.tabs }()
+	if ctx.Err() != nil {
+		return // both were ready: an interrupted journey does not start
+	}
 
 	tab, closeTab, err := r.open(ctx)
 	defer closeTab()
@@ -205,7 +208,12 @@ func (j *journey) step(tab context.Context, name string, fn func(ctx context.Con
 	rec := j.record(name, time.Now())
 	err := fn(ctx, &rec.Facts)
 	rec.Latency = time.Since(rec.Start)
-	if err != nil {
+	var ref *refusal
+	switch {
+	case errors.As(err, &ref):
+		// A refusal is the stack's decision, not an outage.
+		rec.Facts.Decision, rec.Error, err = results.Deny, ref.Error(), nil
+	case err != nil:
 		rec.Outcome, rec.Error = results.Error, describe(ctx, err)
 	}
 	failed := err != nil || (rec.Facts.Expected != "" && rec.Facts.Decision != rec.Facts.Expected)
@@ -297,17 +305,32 @@ func availability(status int64, what string) error {
 	return nil
 }
 
+// load runs do, which leads the tab to a new page (a navigation, a form submitted),
+// records the page's HTTP status and says what the page shows. An availability
+// failure is an error.
+func (j *journey) load(ctx context.Context, f *results.Facts, what string, do func(context.Context) (*network.Response, error)) (*network.Response, page, error) {
+	resp, err := do(ctx)
+	if err != nil {
+		return nil, page{}, fmt.Errorf("%s: %w", what, err)
+	}
+	f.Status = int(resp.Status)
+	if err := availability(resp.Status, what); err != nil {
+		return resp, page{}, err
+	}
+	pg, err := j.look(ctx)
+	return resp, pg, err
+}
+
+// goTo returns the do of load that opens url.
+func goTo(url string) func(context.Context) (*network.Response, error) {
+	return func(ctx context.Context) (*network.Response, error) {
+		return chromedp.Run(ctx, chromedp.NavigateResponse(url))
+	}
+}
+
 func (j *journey) navigate(tab context.Context) bool {
 	return j.step(tab, StepNavigate, func(ctx context.Context, f *results.Facts) error {
-		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(j.site.Start))
-		if err != nil {
-			return fmt.Errorf("open %s: %w", RedactURL(j.site.Start), err)
-		}
-		f.Status = int(resp.Status)
-		if err := availability(resp.Status, "login page"); err != nil {
-			return err
-		}
-		pg, err := j.look(ctx)
+		resp, pg, err := j.load(ctx, f, "open "+RedactURL(j.site.Start), goTo(j.site.Start))
 		if err != nil {
 			return err
 		}
@@ -322,19 +345,13 @@ func (j *journey) login(tab context.Context) bool {
 	return j.step(tab, StepLogin, func(ctx context.Context, f *results.Facts) error {
 		f.Expected = results.Allow
 		s := j.site.Selectors
-		resp, err := chromedp.RunResponse(ctx,
-			chromedp.SetValue(chromedp.CSS(s.Username), j.p.Username),
-			chromedp.SetValue(chromedp.CSS(s.Password), j.p.Secret.Reveal()),
-			chromedp.Click(chromedp.CSS(s.Submit)),
-		)
-		if err != nil {
-			return fmt.Errorf("submit the login form: %w", err)
-		}
-		f.Status = int(resp.Status)
-		if err := availability(resp.Status, "after login"); err != nil {
-			return err
-		}
-		pg, err := j.look(ctx)
+		resp, pg, err := j.load(ctx, f, "submit the login form", func(ctx context.Context) (*network.Response, error) {
+			return chromedp.RunResponse(ctx,
+				chromedp.SetValue(chromedp.CSS(s.Username), j.p.Username),
+				chromedp.SetValue(chromedp.CSS(s.Password), j.p.Secret.Reveal()),
+				chromedp.Click(chromedp.CSS(s.Submit)),
+			)
+		})
 		if err != nil {
 			return err
 		}
@@ -346,10 +363,8 @@ func (j *journey) login(tab context.Context) bool {
 			f.Decision = results.Allow
 			return nil
 		case stateLogin:
-			// The stack showed the form again: it refused the login. That is a
-			// decision, not an outage.
-			f.Decision = results.Deny
-			return nil
+			// The stack showed the form again: it refused the login.
+			return &refusal{status: resp.Status, message: pg.Text}
 		}
 		return fmt.Errorf("after login, neither the landing page (%s) nor the login form at %s (HTTP %d)",
 			s.Landed, RedactURL(resp.URL), resp.Status)
@@ -377,15 +392,7 @@ func (j *journey) logout(tab context.Context) bool {
 func (j *journey) probe(tab context.Context) {
 	j.step(tab, StepLogoutProbe, func(ctx context.Context, f *results.Facts) error {
 		f.Expected = results.Deny
-		resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(j.site.Landing))
-		if err != nil {
-			return fmt.Errorf("open %s: %w", RedactURL(j.site.Landing), err)
-		}
-		f.Status = int(resp.Status)
-		if err := availability(resp.Status, "landing page"); err != nil {
-			return err
-		}
-		pg, err := j.look(ctx)
+		resp, pg, err := j.load(ctx, f, "open "+RedactURL(j.site.Landing), goTo(j.site.Landing))
 		if err != nil {
 			return err
 		}
@@ -400,6 +407,27 @@ func (j *journey) probe(tab context.Context) {
 		}
 		return nil
 	})
+}
+
+// refusal is a stack's "no" as the user saw it: the login form again, with its
+// message.
+type refusal struct {
+	status  int64
+	message string
+}
+
+// maxMessage bounds the page message a record quotes.
+const maxMessage = 200
+
+func (r *refusal) Error() string {
+	msg := redactTokens(strings.Join(strings.Fields(r.message), " "))
+	if len(msg) > maxMessage {
+		msg = strings.ToValidUTF8(msg[:maxMessage], "") + "..."
+	}
+	if msg == "" {
+		return fmt.Sprintf("refused (HTTP %d)", r.status)
+	}
+	return fmt.Sprintf("refused (HTTP %d): %s", r.status, msg)
 }
 
 // describe renders the error of a step run under ctx without anything token-like,
