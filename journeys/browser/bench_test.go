@@ -52,11 +52,14 @@ func runBatch(ctx context.Context, b *testing.B, r *Runner, ps []personas.Person
 }
 
 // BenchmarkJourneys measures browser journeys per second through one browser with
-// a pool of tabs against one tab at a time, and reports the speed-up of the pool.
+// a pool of tabs against one tab at a time, and reports the speed-up of the pool:
+// with the embedded stacks on loopback (where the browser's own CPU is the bound),
+// and with a network latency emulated in the browser, as users and remote stacks
+// have (where the pool overlaps the waits).
 //
-//	go test -run '^$' -bench Journeys -benchtime 5x ./journeys/browser
+//	go test -run '^$' -bench Journeys -benchtime 3x ./journeys/browser
 func BenchmarkJourneys(b *testing.B) {
-	for _, latency := range []time.Duration{0, 20 * time.Millisecond} {
+	for _, latency := range []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond} {
 		b.Run(fmt.Sprintf("latency=%s", latency), func(b *testing.B) { benchJourneys(b, latency) })
 	}
 }
