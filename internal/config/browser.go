@@ -30,8 +30,8 @@ type Browser struct {
 	Candidate browser.Site `yaml:"candidate"`
 }
 
-// BrowserKinds returns the persona kinds that run browser journeys.
-func (b *Browser) BrowserKinds() []personas.Kind {
+// PersonaKinds returns the persona kinds that run browser journeys.
+func (b *Browser) PersonaKinds() []personas.Kind {
 	if len(b.Kinds) > 0 {
 		return b.Kinds
 	}

@@ -38,7 +38,7 @@ func TestBrowserDefaults(t *testing.T) {
 				t.Errorf("%s: %s site = %+v; want start %s, landing %s, default selectors", mode, side, s, w[0], w[1])
 			}
 		}
-		if got := f.Load.Browser.BrowserKinds(); len(got) != 5 || got[0] != personas.Patient {
+		if got := f.Load.Browser.PersonaKinds(); len(got) != 5 || got[0] != personas.Patient {
 			t.Errorf("default kinds = %v; want every human kind", got)
 		}
 	}

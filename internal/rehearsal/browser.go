@@ -41,7 +41,7 @@ func startBrowser(ctx context.Context, cfg *config.File, out string) (*browserSh
 	r := browser.NewRunner(c, browser.RunnerOptions{
 		Sites: sites, MaxTabs: b.MaxTabs, StepTimeout: cfg.Load.StepTimeout, Evidence: &browser.Evidence{Root: out},
 	})
-	return &browserShare{chromium: c, runner: r, share: b.Share, kinds: b.BrowserKinds(), seed: cfg.Seed}, nil
+	return &browserShare{chromium: c, runner: r, share: b.Share, kinds: b.PersonaKinds(), seed: cfg.Seed}, nil
 }
 
 // takes reports whether start n runs in the browser; the choice derives from the

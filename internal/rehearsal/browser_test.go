@@ -5,16 +5,19 @@ package rehearsal
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cutover-dev/cutover/examples"
 	"github.com/cutover-dev/cutover/internal/config"
+	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/journeys/browser"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/stacks"
@@ -242,5 +245,21 @@ func TestInterruptWithBrowser(t *testing.T) {
 	}
 	if n == 0 {
 		t.Error("no browser record kept after the interrupt")
+	}
+}
+
+// TestMissingBrowser: a run that asks for browser journeys without a browser stops
+// before it starts, with the install command, as a precondition failure.
+func TestMissingBrowser(t *testing.T) {
+	cfg := mixedConfig(t, "", time.Second)
+	cfg.Load.Browser.Chromium = filepath.Join(t.TempDir(), "chromium")
+	out := filepath.Join(t.TempDir(), "out")
+	sum, err := Run(t.Context(), cfg, Options{Out: out})
+	if sum != nil || !errors.Is(err, browser.ErrNoBrowser) || !strings.Contains(err.Error(), browser.InstallHint) ||
+		exitcode.Of(err) != exitcode.Precondition {
+		t.Fatalf("Run without a browser = %v, %v (exit %d); want a precondition error naming %q", sum, err, exitcode.Of(err), browser.InstallHint)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("results folder %s: %v; want none for a run that did not start", out, err)
 	}
 }
