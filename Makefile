@@ -34,14 +34,21 @@ vet:
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 is required: https://go.dev/doc/install"; exit 2; }
 
-# Browser journeys and the HTML report test need Debian's Chromium. Installed when
-# we are root with apt-get; otherwise the command to run is printed.
+# Browser journeys and the HTML report test need Debian's Chromium, and browser
+# journeys run lighter on its headless shell (chromium-headless-shell: same engine,
+# no browser UI). Installed when we are root with apt-get; otherwise the command to
+# run is printed.
 chromium:
-	@if command -v chromium >/dev/null 2>&1; then exit 0; fi; \
+	@need=""; \
+	 command -v chromium >/dev/null 2>&1 || need="chromium"; \
+	 command -v chromium-headless-shell >/dev/null 2>&1 || need="$$need chromium-headless-shell"; \
+	 if [ -z "$$need" ]; then exit 0; fi; \
 	 if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	   echo "installing chromium (apt-get install -y chromium)"; \
-	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	 else echo "Chromium is missing: run 'sudo apt-get install -y chromium'"; exit 2; fi
+	   echo "installing $$need (apt-get install -y $$need)"; \
+	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	 elif command -v chromium >/dev/null 2>&1; then \
+	   echo "note: browser journeys run on chromium, slower: 'sudo apt-get install -y chromium-headless-shell'"; \
+	 else echo "Chromium is missing: run 'sudo apt-get install -y chromium chromium-headless-shell'"; exit 2; fi
 
 # The integration suite runs Ory Hydra as an independent candidate. build.sh builds it
 # once (a few minutes on 2 cores) into ~/.cache/cutover/hydra and reuses it after.

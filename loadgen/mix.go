@@ -25,6 +25,7 @@ const (
 	drawJourney uint64 = iota + 1
 	drawSurge
 	drawSide
+	drawShare
 )
 
 // NewMix returns a mix of journeys with the given weights (>= 0; a journey of
@@ -81,6 +82,11 @@ func FirstSide(seed, n uint64) results.Side {
 	}
 	return results.Candidate
 }
+
+// InShare reports whether start n belongs to a share (0..1) of the starts, drawn
+// from the seed independently of the journey mix and the pairing: e.g. the starts
+// that run in a real browser.
+func InShare(seed, n uint64, share float64) bool { return unit(seed, n, drawShare) < share }
 
 // unit is a uniform draw in [0, 1) from the seed, the start and what it is for.
 func unit(seed, n, draw uint64) float64 {

@@ -105,6 +105,9 @@ const (
 	StepServiceToken       = "service.token"
 	StepServiceProbe       = "service.probe"
 	StepAudit              = "audit"
+	// Browser journeys: a real browser's login and its probe after logout.
+	StepBrowserLogin       = "browser.login"
+	StepBrowserLogoutProbe = "browser.logout.probe"
 )
 
 // StepNames lists every step name records use.
@@ -138,4 +141,6 @@ var decisionRules = map[string]decisionRule{
 	StepServiceToken:       {denied: ServiceAccountDenied},
 	StepServiceProbe:       {allowed: OverPermission, denied: ServiceAccountDenied},
 	StepAudit:              {denied: AuditEventMissing},
+	StepBrowserLogin:       {denied: LoginFailed},
+	StepBrowserLogoutProbe: {allowed: LogoutSessionStillActive},
 }

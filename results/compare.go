@@ -42,6 +42,8 @@ type Example struct {
 	Target    string `json:"target,omitempty"`
 	Legacy    string `json:"legacy"`
 	Candidate string `json:"candidate"`
+	// Evidence lists the candidate record's evidence files (see Record.Evidence).
+	Evidence []string `json:"evidence,omitempty"`
 }
 
 // Finding is a regression class observed on one step for one persona kind.
@@ -289,7 +291,7 @@ func (c *Comparer) add(class Class, cand *Record, legVal, candVal string) {
 	}
 	f.Count++
 	if len(f.Examples) < c.opt.Examples {
-		f.Examples = append(f.Examples, Example{Persona: cand.Persona, Iteration: cand.Iteration, Target: cand.Target, Legacy: legVal, Candidate: candVal})
+		f.Examples = append(f.Examples, Example{Persona: cand.Persona, Iteration: cand.Iteration, Target: cand.Target, Legacy: legVal, Candidate: candVal, Evidence: cand.Evidence})
 	}
 }
 

@@ -64,7 +64,10 @@ type Record struct {
 	Outcome  Outcome       `json:"outcome"`
 	// Error says what went wrong, precisely and without secrets.
 	Error string `json:"error,omitempty"`
-	Facts Facts  `json:"facts,omitzero"`
+	// Evidence lists files, relative to the results folder, that show what went
+	// wrong: a browser step's screenshot and redacted DOM excerpt.
+	Evidence []string `json:"evidence,omitempty"`
+	Facts    Facts    `json:"facts,omitzero"`
 }
 
 // Facts are the normalised observations of a step: the things that must agree

@@ -140,7 +140,11 @@ func exampleText(e Example) string {
 	if e.Target != "" {
 		t = " " + e.Target
 	}
-	return fmt.Sprintf("%s%s: legacy %s, candidate %s", e.Persona, t, e.Legacy, e.Candidate)
+	line := fmt.Sprintf("%s%s: legacy %s, candidate %s", e.Persona, t, e.Legacy, e.Candidate)
+	if len(e.Evidence) > 0 {
+		line += " (evidence: " + strings.Join(e.Evidence, " ") + ")"
+	}
+	return line
 }
 
 // ratioText renders a p50 ratio with its interval.

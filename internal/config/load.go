@@ -37,6 +37,8 @@ type Load struct {
 	Abort *Abort `yaml:"abort"`
 	// Raw lists stateless endpoints attacked directly, besides the journeys.
 	Raw []Raw `yaml:"raw"`
+	// Browser, when set, runs a share of the starts in a real browser.
+	Browser *Browser `yaml:"browser"`
 }
 
 // Pairings.

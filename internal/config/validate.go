@@ -47,6 +47,7 @@ func (f *File) Validate() error {
 	f.validatePlans(p)
 	f.validateLoad(p)
 	f.validateThresholds(p)
+	f.validateBrowser(p)
 	return errors.Join(p.errs...)
 }
 

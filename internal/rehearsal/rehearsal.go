@@ -84,6 +84,11 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	if err != nil {
 		return nil, err
 	}
+	brow, err := startBrowser(ctx, cfg, opt.Out)
+	if err != nil {
+		return nil, exitcode.With(err, exitcode.Precondition)
+	}
+	defer brow.close()
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("results folder: %w", err)
 	}
@@ -137,7 +142,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	for _, r := range raws {
 		rawWG.Go(func() { loadgen.Attack(runCtx, r, sink.emit) })
 	}
-	acct := loadgen.Run(runCtx, plan, journeyJob(cfg, pop, runner, [2]journeys.Stack{legacy, candidate}, &m, sink.emit))
+	acct := loadgen.Run(runCtx, plan, journeyJob(cfg, pop, runner, [2]journeys.Stack{legacy, candidate}, brow, &m, sink.emit))
 	rawWG.Wait()
 	stopProgress()
 
@@ -167,18 +172,27 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 // journeyJob runs one scheduled journey: the journey the mix picks, for an idle
 // persona of its kinds, on both stacks: at the same instant, or one after the
 // other in an order drawn from the seed (load.pairing).
-func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runner, stacks [2]journeys.Stack, m *meter, emit func(*results.Record)) loadgen.Job {
+func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runner, stacks [2]journeys.Stack, brow *browserShare, m *meter, emit func(*results.Record)) loadgen.Job {
 	pool := loadgen.NewPool(len(pop.Personas), cfg.Seed)
 	mix := cfg.Mix()
 	sides := [2]results.Side{results.Legacy, results.Candidate}
 	return func(ctx context.Context, t loadgen.Tick) bool {
 		j := cfg.Journeys[mix.Pick(t)]
-		i, ok := pool.Acquire(t.N, func(i int) bool { return slices.Contains(j.Kinds, pop.Personas[i].Kind) })
+		// The seed picks the starts that run in a real browser (load.browser).
+		inBrowser, kinds := brow.takes(t.N), j.Kinds
+		if inBrowser {
+			kinds = brow.kinds
+		}
+		i, ok := pool.Acquire(t.N, func(i int) bool { return slices.Contains(kinds, pop.Personas[i].Kind) })
 		if !ok {
 			return false
 		}
 		defer pool.Release(i)
 		p := pop.Personas[i]
+		if inBrowser {
+			brow.run(ctx, p, journeys.Iteration{N: t.N, Intended: t.Intended}, emit)
+			return true
+		}
 		run := func(k int, intended time.Time) {
 			m.begun[k].Add(1)
 			runner.Run(ctx, j, sides[k], stacks[k], p, journeys.Iteration{N: t.N, Intended: intended}, emit)

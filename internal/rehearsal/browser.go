@@ -1,0 +1,73 @@
+package rehearsal
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/cutover-dev/cutover/internal/config"
+	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/browser"
+	"github.com/cutover-dev/cutover/loadgen"
+	"github.com/cutover-dev/cutover/personas"
+	"github.com/cutover-dev/cutover/results"
+)
+
+// browserShare runs the browser share of a rehearsal's starts: one Chromium for the
+// run, its journeys beside the protocol ones, recorded under the journey
+// browser.Journey. A nil *browserShare takes no start.
+type browserShare struct {
+	chromium *browser.Chromium
+	runner   *browser.Runner
+	share    float64
+	kinds    []personas.Kind
+	seed     uint64
+}
+
+// startBrowser starts the run's browser when cfg asks for a browser share, and
+// returns nil when it does not. Evidence of failed browser steps goes under out.
+func startBrowser(ctx context.Context, cfg *config.File, out string) (*browserShare, error) {
+	b := cfg.Load.Browser
+	if b == nil {
+		return nil, nil
+	}
+	sites, err := cfg.BrowserSites()
+	if err != nil {
+		return nil, fmt.Errorf("browser: %w", err)
+	}
+	c, err := browser.Start(ctx, browser.Options{ExecPath: b.Chromium})
+	if err != nil {
+		return nil, err
+	}
+	r := browser.NewRunner(c, browser.RunnerOptions{
+		Sites: sites, MaxTabs: b.MaxTabs, StepTimeout: cfg.Load.StepTimeout, Evidence: &browser.Evidence{Root: out},
+	})
+	return &browserShare{chromium: c, runner: r, share: b.Share, kinds: b.PersonaKinds(), seed: cfg.Seed}, nil
+}
+
+// takes reports whether start n runs in the browser; the choice derives from the
+// seed, so a run can be reproduced.
+func (b *browserShare) takes(n uint64) bool {
+	if b == nil {
+		return false
+	}
+	return loadgen.InShare(b.seed, n, b.share)
+}
+
+// run runs persona p's browser journey on both sides at once, as the protocol
+// journeys run.
+func (b *browserShare) run(ctx context.Context, p personas.Persona, it journeys.Iteration, emit func(*results.Record)) {
+	var wg sync.WaitGroup
+	for _, side := range []results.Side{results.Legacy, results.Candidate} {
+		wg.Go(func() { b.runner.Run(ctx, side, p, it, emit) })
+	}
+	wg.Wait()
+}
+
+// close stops the browser and every process it started.
+func (b *browserShare) close() error {
+	if b == nil {
+		return nil
+	}
+	return b.chromium.Close()
+}

@@ -1,0 +1,130 @@
+package browser
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/personas"
+	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/stacks"
+)
+
+// The test binary shares one browser (a tab per test) and one population; the
+// stacks are cheap and each test that needs a drift starts its own pair.
+var (
+	shared *Chromium
+	pop    personas.Population
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	pop, err = personas.Generate(7, personas.GenerateOptions{Count: 40, LegacySHA256Share: 0.5})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "personas:", err)
+		return 2
+	}
+	// A missing browser fails the tests: it is never a skip.
+	shared, err = Start(context.Background(), Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer shared.Close()
+	return m.Run()
+}
+
+// startStacks starts the embedded stacks with the drifts named (none: "").
+func startStacks(t testing.TB, drifts string) *stacks.Pair {
+	t.Helper()
+	d, err := stacks.ParseDrifts(drifts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop, Drifts: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pair.Close() })
+	return pair
+}
+
+// sites is how the browser meets the embedded stacks.
+func sites(pair *stacks.Pair) map[results.Side]Site {
+	return map[results.Side]Site{results.Legacy: LegacySite(pair.LegacyURL), results.Candidate: PortalSite(pair.CandidateURL)}
+}
+
+// recorder collects records from concurrent journeys.
+type recorder struct {
+	mu   sync.Mutex
+	recs []*results.Record
+}
+
+func (r *recorder) emit(rec *results.Record) {
+	r.mu.Lock()
+	r.recs = append(r.recs, rec)
+	r.mu.Unlock()
+}
+
+// find returns the record of persona, side and step, or nil.
+func (r *recorder) find(persona string, side results.Side, step string) *results.Record {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range r.recs {
+		if rec.Persona == persona && rec.Side == side && rec.Step == step {
+			return rec
+		}
+	}
+	return nil
+}
+
+// findings compares everything recorded.
+func (r *recorder) findings() []results.Finding {
+	c := results.NewComparer(results.CompareOptions{})
+	r.mu.Lock()
+	for _, rec := range r.recs {
+		c.Add(rec)
+	}
+	r.mu.Unlock()
+	return c.Findings()
+}
+
+// both runs persona p's browser journey on both sides at once, as a rehearsal does.
+func both(ctx context.Context, r *Runner, p personas.Persona, n uint64, emit func(*results.Record)) {
+	var wg sync.WaitGroup
+	for _, side := range []results.Side{results.Legacy, results.Candidate} {
+		wg.Go(func() { r.Run(ctx, side, p, journeys.Iteration{N: n}, emit) })
+	}
+	wg.Wait()
+}
+
+// humans returns n human personas of the population, of varied kinds, whose legacy
+// hash is scheme ("" any).
+func humans(n int, scheme string) []personas.Persona {
+	var out []personas.Persona
+	for _, k := range personas.Kinds {
+		for _, p := range pop.ByKind(k) {
+			if p.Human() && (scheme == "" || p.Cohort.HashScheme == scheme) &&
+				!slices.ContainsFunc(out, func(q personas.Persona) bool { return q.Kind == p.Kind }) {
+				out = append(out, p)
+			}
+		}
+	}
+	for _, p := range pop.Personas {
+		if len(out) >= n {
+			break
+		}
+		if p.Human() && (scheme == "" || p.Cohort.HashScheme == scheme) && !slices.ContainsFunc(out, func(q personas.Persona) bool { return q.ID == p.ID }) {
+			out = append(out, p)
+		}
+	}
+	return out[:min(n, len(out))]
+}
