@@ -76,14 +76,15 @@ func newAuditFeed(cfg *AuditConfig, base *url.URL, tr http.RoundTripper, login f
 	return &auditFeed{cfg: cfg.withDefaults(), base: base, tr: tr, login: login}
 }
 
-// auditorPersona returns the first persona of kind in pop.
-func auditorPersona(pop personas.Population, kind personas.Kind) (personas.Persona, error) {
+// readerPersona returns the first persona of kind in pop, the one whose session
+// reads a feed or a list (purpose names it in the error).
+func readerPersona(pop personas.Population, kind personas.Kind, purpose string) (personas.Persona, error) {
 	for _, p := range pop.Personas {
 		if p.Kind == kind {
 			return p, nil
 		}
 	}
-	return personas.Persona{}, fmt.Errorf("audit: no %s persona in the population to read the feed with", kind)
+	return personas.Persona{}, fmt.Errorf("%s: no %s persona in the population to read it with", purpose, kind)
 }
 
 func (f *auditFeed) session(ctx context.Context, renew bool) (*Session, error) {

@@ -36,6 +36,8 @@ type LegacyConfig struct {
 	Service    *LegacyService  `yaml:"service"`
 	BreakGlass *HTTPBreakGlass `yaml:"breakglass"`
 	Audit      *AuditConfig    `yaml:"audit"`
+	// Directory lists the stack's users for the pre-run parity check.
+	Directory *LegacyDirectory `yaml:"directory"`
 }
 
 // LegacyLogin says how a persona logs in.
@@ -157,7 +159,7 @@ func (l *Legacy) auditorLogin(a Auditor) (func(context.Context) (*Session, error
 			return &Session{cred: credential{header: header, value: key}}, nil
 		}, nil
 	case a.Persona != "":
-		p, err := auditorPersona(l.opt.pop, a.Persona)
+		p, err := readerPersona(l.opt.pop, a.Persona, "audit")
 		if err != nil {
 			return nil, fmt.Errorf("legacy: %w", err)
 		}

@@ -71,6 +71,8 @@ type OIDCConfig struct {
 	Service    *OIDCService    `yaml:"service"`
 	BreakGlass *OIDCBreakGlass `yaml:"breakglass"`
 	Audit      *AuditConfig    `yaml:"audit"`
+	// Directory lists the provider's users (SCIM) for the pre-run parity check.
+	Directory *SCIMDirectory `yaml:"directory"`
 }
 
 // ClientConfig is a confidential OAuth client.
@@ -267,7 +269,7 @@ func (o *OIDC) auditorLogin(a Auditor) (func(context.Context) (*Session, error),
 			return o.session(ctx, tok, nil, false)
 		}, nil
 	case a.Persona != "":
-		p, err := auditorPersona(o.opt.pop, a.Persona)
+		p, err := readerPersona(o.opt.pop, a.Persona, "audit")
 		if err != nil {
 			return nil, fmt.Errorf("oidc: %w", err)
 		}

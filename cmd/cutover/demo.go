@@ -20,16 +20,6 @@ import (
 // ships with.
 const DefaultDemoDrifts = "role-map-billing-admin,lazy-migration-broken,slow-token"
 
-// Environment variables through which the demo hands the stacks' addresses to its
-// rehearsal file, as a user's CI would.
-const (
-	envLegacyURL    = "CUTOVER_LEGACY_URL"
-	envCandidateURL = "CUTOVER_CANDIDATE_URL"
-	// envIntrospectionSecret carries the secret of the candidate's introspection
-	// client, which the stacks generate at start.
-	envIntrospectionSecret = "CUTOVER_INTROSPECTION_SECRET"
-)
-
 // demoBreakGlassTTL is the time box of emergency access on the demo's stacks: short
 // enough for the break-glass journey to wait for it and check the access ended.
 const demoBreakGlassTTL = 2 * time.Second
@@ -67,7 +57,7 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 		}
 		return cfg.Validate()
 	}
-	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, placeholderEnv(st))
+	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, examples.DemoEnv(nil, st.getenv))
 	if err == nil {
 		err = override(cfg)
 	}
@@ -84,18 +74,7 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 	}
 	defer pair.Close()
 	fmt.Fprintf(st.stderr, "cutover demo: legacy %s, candidate %s, drifts: %s\n", pair.LegacyURL, pair.CandidateURL, driftList(drifts))
-	env := func(k string) string {
-		switch k {
-		case envLegacyURL:
-			return pair.LegacyURL
-		case envCandidateURL:
-			return pair.CandidateURL
-		case envIntrospectionSecret:
-			return pair.IntrospectionClientSecret.Reveal()
-		}
-		return st.getenv(k)
-	}
-	cfg, err = config.Parse("examples/demo.yaml", examples.Demo, env)
+	cfg, err = config.Parse("examples/demo.yaml", examples.Demo, examples.DemoEnv(pair, st.getenv))
 	if err == nil {
 		err = override(cfg)
 	}

@@ -111,7 +111,7 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	env := map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:2", "CUTOVER_INTROSPECTION_SECRET": "x"}
+	env := map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:2", "CUTOVER_INTROSPECTION_SECRET": "x", "CUTOVER_PROVISIONER_SECRET": "x"}
 	code, stdout, stderr := cli(t, env, "validate", "../../examples/demo.yaml")
 	if code != exitcode.Pass || !strings.Contains(stdout, "ok (demo") {
 		t.Errorf("validate demo.yaml = %d, %q, %q; want 0 and ok", code, stdout, stderr)
@@ -123,7 +123,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestRunUnreachableStackIsAPreconditionFailure(t *testing.T) {
-	env := map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:1", "CUTOVER_INTROSPECTION_SECRET": "x"}
+	env := map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:1", "CUTOVER_INTROSPECTION_SECRET": "x", "CUTOVER_PROVISIONER_SECRET": "x"}
 	code, _, stderr := cli(t, env, "run", "../../examples/demo.yaml", "--out", t.TempDir())
 	if code != exitcode.Precondition || !strings.Contains(stderr, "candidate stack") || !strings.Contains(stderr, "unavailable") {
 		t.Errorf("run against closed ports = %d, %q; want 4 naming the candidate stack as unavailable", code, stderr)

@@ -13,7 +13,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-var demoEnv = map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:2", "CUTOVER_INTROSPECTION_SECRET": "x"}
+var demoEnv = map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:2", "CUTOVER_INTROSPECTION_SECRET": "x", "CUTOVER_PROVISIONER_SECRET": "x"}
 
 // TestPlanGolden: `cutover plan` on the demo file prints the schedule, the
 // journeys and the requests per endpoint per stack; the output is deterministic

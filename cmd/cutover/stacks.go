@@ -39,7 +39,7 @@ func cmdStacks(ctx context.Context, st *state, args []string) error {
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
-	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, placeholderEnv(st))
+	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, examples.DemoEnv(nil, st.getenv))
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
@@ -55,17 +55,18 @@ func cmdStacks(ctx context.Context, st *state, args []string) error {
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
-	// The rehearsal file is the demo's with the addresses filled in.
+	// The rehearsal file is the demo's with the addresses filled in; the client
+	// secrets go to files only their owner reads, which the rehearsal references.
 	rf := filepath.Join(*out, "rehearsal.yaml")
-	body := bytes.ReplaceAll(examples.Demo, []byte("${"+envLegacyURL+"}"), []byte(pair.LegacyURL))
-	body = bytes.ReplaceAll(body, []byte("${"+envCandidateURL+"}"), []byte(pair.CandidateURL))
-	// The introspection secret goes to a file only its owner reads; the rehearsal
-	// file references it.
-	secretFile := "introspection-secret"
-	if err := os.WriteFile(filepath.Join(*out, secretFile), []byte(pair.IntrospectionClientSecret.Reveal()), 0o600); err != nil {
-		return err
+	body := bytes.ReplaceAll(examples.Demo, []byte("${"+examples.EnvLegacyURL+"}"), []byte(pair.LegacyURL))
+	body = bytes.ReplaceAll(body, []byte("${"+examples.EnvCandidateURL+"}"), []byte(pair.CandidateURL))
+	env := examples.DemoEnv(pair, nil)
+	for name, file := range map[string]string{examples.EnvIntrospectionSecret: "introspection-secret", examples.EnvProvisionerSecret: "provisioner-secret"} {
+		if err := os.WriteFile(filepath.Join(*out, file), []byte(env(name)), 0o600); err != nil {
+			return err
+		}
+		body = bytes.ReplaceAll(body, []byte("{env: "+name+"}"), []byte("{file: "+file+"}"))
 	}
-	body = bytes.ReplaceAll(body, []byte("{env: "+envIntrospectionSecret+"}"), []byte("{file: "+secretFile+"}"))
 	if err := os.WriteFile(rf, body, 0o644); err != nil {
 		return err
 	}
@@ -79,18 +80,4 @@ func cmdStacks(ctx context.Context, st *state, args []string) error {
 	<-ctx.Done()
 	fmt.Fprintln(st.stderr, "cutover stacks: stopping")
 	return nil
-}
-
-// placeholderEnv resolves the demo's address variables to a placeholder, for
-// reading the demo file before the stacks (and so their addresses) exist.
-func placeholderEnv(st *state) func(string) string {
-	return func(k string) string {
-		switch k {
-		case envLegacyURL, envCandidateURL:
-			return "http://127.0.0.1"
-		case envIntrospectionSecret:
-			return "placeholder"
-		}
-		return st.getenv(k)
-	}
 }

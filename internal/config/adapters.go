@@ -1,8 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,36 +43,42 @@ type secretRef struct {
 // secretRefs lists every secret reference of the file.
 func (f *File) secretRefs() []secretRef {
 	var out []secretRef
-	add := func(r *journeys.SecretRef, path ...string) {
-		if r != nil {
-			out = append(out, secretRef{path, r})
-		}
-	}
-	audit := func(a *journeys.AuditConfig, at ...string) {
-		if a != nil {
-			add(a.Auditor.ClientSecret, slices.Concat(at, []string{"audit", "auditor", "client_secret"})...)
-			add(a.Auditor.APIKey, slices.Concat(at, []string{"audit", "auditor", "api_key"})...)
-		}
-	}
-	for _, side := range []struct {
-		name string
-		s    *Side
-	}{{"legacy", &f.Stacks.Legacy}, {"candidate", &f.Stacks.Candidate}} {
-		if side.s.AuthZEN != nil {
-			add(side.s.AuthZEN.Token, "stacks", side.name, "authzen", "token")
-		}
-		if l := side.s.Legacy; l != nil {
-			audit(l.Audit, "stacks", side.name, "legacy")
-		}
-		if o := side.s.OIDC; o != nil {
-			add(o.ClientSecret, "stacks", side.name, "oidc", "client_secret")
-			if o.Introspection != nil {
-				add(&o.Introspection.ClientSecret, "stacks", side.name, "oidc", "introspection", "client_secret")
-			}
-			audit(o.Audit, "stacks", side.name, "oidc")
-		}
-	}
+	walkSecrets(reflect.ValueOf(&f.Stacks).Elem(), []string{"stacks"}, &out)
 	return out
+}
+
+var secretRefType = reflect.TypeFor[journeys.SecretRef]()
+
+// walkSecrets finds every secret reference under v, wherever a section holds one,
+// with its YAML path, so that no reference added to a config type can be missed.
+func walkSecrets(v reflect.Value, path []string, out *[]secretRef) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkSecrets(v.Elem(), path, out)
+		}
+	case reflect.Struct:
+		if v.Type() == secretRefType {
+			if r := v.Addr().Interface().(*journeys.SecretRef); r.Env != "" || r.File != "" {
+				*out = append(*out, secretRef{slices.Clone(path), r})
+			}
+			return
+		}
+		for i := range v.NumField() {
+			sf := v.Type().Field(i)
+			name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+			if !sf.IsExported() || name == "-" {
+				continue
+			}
+			walkSecrets(v.Field(i), append(path, cmp.Or(name, strings.ToLower(sf.Name))), out)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			walkSecrets(v.Index(i), append(path, strconv.Itoa(i)), out)
+		}
+	case reflect.Map:
+		// Map values are not addressable: secret references live in structs only.
+	}
 }
 
 // resolveSecrets resolves every secret reference through env (relative files from

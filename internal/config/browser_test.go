@@ -12,7 +12,11 @@ import (
 // withBrowser adds a load.browser block to the demo file.
 func withBrowser(t *testing.T, block string) string {
 	t.Helper()
-	return strings.Replace(string(readDemo(t)), "  max_rate: 200\n", "  max_rate: 200\n  browser: "+block+"\n", 1)
+	doc := strings.Replace(string(readDemo(t)), "\nload:\n", "\nload:\n  browser: "+block+"\n", 1)
+	if !strings.Contains(doc, "  browser: "+block) {
+		t.Fatal("demo.yaml has no load section")
+	}
+	return doc
 }
 
 func TestBrowserDefaults(t *testing.T) {

@@ -37,6 +37,7 @@ type File struct {
 	BreakGlass journeys.BreakGlassPlan `yaml:"breakglass"`
 	Audit      journeys.AuditPlan      `yaml:"audit"`
 	Load       Load                    `yaml:"load"`
+	Parity     Parity                  `yaml:"parity"`
 	Thresholds Thresholds              `yaml:"thresholds"`
 
 	// Path and Hash identify the file the config came from.
@@ -234,3 +235,16 @@ func (f *File) walk(path ...string) (*yaml.Node, int) {
 	}
 	return n, line
 }
+
+// Parity tunes the pre-run check that both stacks hold the population.
+type Parity struct {
+	// Roles is what a role difference between the directories does: "report" (the
+	// default: a notice, and the run measures its effect) or "abort".
+	Roles string `yaml:"roles"`
+}
+
+// Role-difference policies of the parity check.
+const (
+	ParityReport = "report"
+	ParityAbort  = "abort"
+)

@@ -2,12 +2,14 @@ package config
 
 import (
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 func demoEnv(k string) string {
-	return map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:8001", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:8002", "CUTOVER_INTROSPECTION_SECRET": "s3cret"}[k]
+	return map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:8001", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:8002", "CUTOVER_INTROSPECTION_SECRET": "s3cret", "CUTOVER_PROVISIONER_SECRET": "s3cret"}[k]
 }
 
 func readDemo(t *testing.T) []byte {
@@ -63,7 +65,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			},
 			want: []string{
 				"demo.yaml:5: version: is 2; want 1",
-				"demo.yaml:72: personas.generate.count: is 0; want > 0",
+				"demo.yaml:@count: 0@: personas.generate.count: is 0; want > 0",
 				"load.profile.rate: 500/s exceeds the safety ceiling",
 				`journeys.0.steps.1: "dance" is not a step`,
 				`probes.0.expect: is "maybe"`,
@@ -113,11 +115,16 @@ func TestParseReportsEveryProblem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("demo.yaml", []byte(tt.edit(string(readDemo(t)))), demoEnv)
+			doc := tt.edit(string(readDemo(t)))
+			_, err := Parse("demo.yaml", []byte(doc), demoEnv)
 			if err == nil {
 				t.Fatal("Parse = nil; want errors")
 			}
 			for _, w := range tt.want {
+				// "@text@" stands for the line where text is in the edited file.
+				w = regexp.MustCompile(`@([^@]+)@`).ReplaceAllStringFunc(w, func(m string) string {
+					return strconv.Itoa(lineOf(t, doc, m[1:len(m)-1]))
+				})
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("Parse error lacks %q; got:\n%v", w, err)
 				}
@@ -144,4 +151,14 @@ func readDemoF(f *testing.F) []byte {
 		f.Fatal(err)
 	}
 	return b
+}
+
+// lineOf returns the line number of the first occurrence of text in doc.
+func lineOf(t *testing.T, doc, text string) int {
+	t.Helper()
+	i := strings.Index(doc, text)
+	if i < 0 {
+		t.Fatalf("the file has no %q", text)
+	}
+	return strings.Count(doc[:i], "\n") + 1
 }

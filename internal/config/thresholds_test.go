@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +67,8 @@ func TestThresholdProblems(t *testing.T) {
     login: {latency_ratio: 2}
     checkout/login: {latency_ratio: 2}
     session/dance: {error_rate_delta: -1}`
-	_, err := Parse("demo.yaml", withThresholds(t, bad), demoEnv)
+	doc := withThresholds(t, bad)
+	_, err := Parse("demo.yaml", doc, demoEnv)
 	if err == nil {
 		t.Fatal("Parse accepted broken thresholds")
 	}
@@ -85,7 +87,7 @@ func TestThresholdProblems(t *testing.T) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
 	}
-	if !strings.Contains(err.Error(), "demo.yaml:1") {
-		t.Errorf("errors carry no file:line:\n%v", err)
+	if want := fmt.Sprintf("demo.yaml:%d: thresholds.latency_ratio", lineOf(t, string(doc), "latency_ratio: 0.9")); !strings.Contains(err.Error(), want) {
+		t.Errorf("errors lack %q:\n%v", want, err)
 	}
 }

@@ -48,6 +48,9 @@ func (f *File) Validate() error {
 	f.validateLoad(p)
 	f.validateThresholds(p)
 	f.validateBrowser(p)
+	if r := f.Parity.Roles; r != "" && r != ParityReport && r != ParityAbort {
+		p.add([]string{"parity", "roles"}, "is %q; want %s or %s", r, ParityReport, ParityAbort)
+	}
 	return errors.Join(p.errs...)
 }
 

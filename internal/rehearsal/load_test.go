@@ -44,7 +44,7 @@ func demo(t *testing.T, drift string, edit func(*config.File)) (*config.File, *s
 	}
 	t.Cleanup(func() { pair.Close() })
 	env := map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
-		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal()}
+		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(), "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal()}
 	if cfg, err = config.Parse("demo.yaml", examples.Demo, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}

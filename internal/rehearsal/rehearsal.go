@@ -35,10 +35,6 @@ type Options struct {
 	Drifts []string
 	// Gzip compresses the records (records.jsonl.gz).
 	Gzip bool
-	// Parity, when set, checks before any load that both stacks hold the
-	// population (PROVISIONING_DRIFT); an error aborts the run with exit 4. It is
-	// the seam for personas' parity check (issue 4), not yet on main.
-	Parity func(ctx context.Context, pop personas.Population) error
 }
 
 // Files in the results folder.
@@ -77,7 +73,8 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	if err != nil {
 		return nil, exitcode.With(err, exitcode.Precondition)
 	}
-	if err := preflight(ctx, cfg, pop, opt, legacy, candidate); err != nil {
+	notices, err := preflight(ctx, cfg, pop, legacy, candidate)
+	if err != nil {
 		return nil, exitcode.With(err, exitcode.Precondition)
 	}
 	raws, err := rawAttacks(ctx, cfg, pop, &http.Client{Transport: guard, Timeout: cfg.Load.StepTimeout})
@@ -161,6 +158,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	}
 	werr := sink.close()
 	sum := analysis.Summary(meta, acct)
+	sum.Notices = append(sum.Notices, notices...)
 	if err := sum.WriteJSON(filepath.Join(opt.Out, SummaryFile)); err != nil {
 		werr = errors.Join(werr, err)
 	}
@@ -262,9 +260,10 @@ type checker interface {
 	Check(ctx context.Context) error
 }
 
-// preflight makes sure, before any load, that both stacks answer and (when a
-// parity check is wired) that both hold the population.
-func preflight(ctx context.Context, cfg *config.File, pop personas.Population, opt Options, legacy, candidate journeys.Stack) error {
+// preflight makes sure, before any load, that both stacks answer and that both
+// hold the population (PROVISIONING_DRIFT); it returns the notices the summary
+// carries about it.
+func preflight(ctx context.Context, cfg *config.File, pop personas.Population, legacy, candidate journeys.Stack) ([]results.Notice, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Load.StepTimeout)
 	defer cancel()
 	var errs []error
@@ -278,12 +277,10 @@ func preflight(ctx context.Context, cfg *config.File, pop personas.Population, o
 			}
 		}
 	}
-	if len(errs) == 0 && opt.Parity != nil {
-		if err := opt.Parity(ctx, pop); err != nil {
-			errs = append(errs, fmt.Errorf("personas differ between the stacks: %w", err))
-		}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
-	return errors.Join(errs...)
+	return parity(ctx, cfg, pop, legacy, candidate)
 }
 
 // newRunner builds the journey runner of a run from the config.

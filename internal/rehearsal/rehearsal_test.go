@@ -1,8 +1,12 @@
 package rehearsal
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -31,7 +35,7 @@ func demoConfig(t *testing.T, env map[string]string) *config.File {
 }
 
 var placeholderEnv = map[string]string{
-	"CUTOVER_LEGACY_URL": "http://127.0.0.1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1", "CUTOVER_INTROSPECTION_SECRET": "x",
+	"CUTOVER_LEGACY_URL": "http://127.0.0.1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1", "CUTOVER_INTROSPECTION_SECRET": "x", "CUTOVER_PROVISIONER_SECRET": "x",
 }
 
 // runDemo starts the embedded stacks with drifts and runs the demo rehearsal on
@@ -56,7 +60,7 @@ func runDemo(t *testing.T, drifts string) *results.Summary {
 	t.Cleanup(func() { _ = pair.Close() })
 	cfg = demoConfig(t, map[string]string{
 		"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
-		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(),
+		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(), "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal(),
 	})
 	sum, err := Run(t.Context(), cfg, Options{Out: t.TempDir()})
 	if err != nil {
@@ -109,6 +113,11 @@ func TestDriftsAreDetected(t *testing.T) {
 			}
 			if d.Name == "none" {
 				checkStepsAnswered(t, sum)
+			}
+			// The directories differ in roles under the role-map drift: a notice, and
+			// the run goes on to measure the effect.
+			if noted := slices.ContainsFunc(sum.Notices, func(n results.Notice) bool { return n.Class == results.ProvisioningDrift }); noted != (d.Name == "role-map-billing-admin") {
+				t.Errorf("drift %s: PROVISIONING_DRIFT notice %t; want it only for role-map-billing-admin\nnotices: %+v", d.Name, noted, sum.Notices)
 			}
 			if c := results.Class(d.Class); c.Performance() && !hasClass(sum, c) {
 				t.Errorf("drift %s: no %s finding\nfindings: %s", d.Name, c, describe(sum))
@@ -191,19 +200,54 @@ func TestPreflightNamesTheDownStack(t *testing.T) {
 		{"legacy", "http://127.0.0.1:1", pair.CandidateURL},
 		{"candidate", pair.LegacyURL, "http://127.0.0.1:1"},
 	} {
-		cfg := demoConfig(t, map[string]string{"CUTOVER_LEGACY_URL": tt.legacy, "CUTOVER_CANDIDATE_URL": tt.candidate, "CUTOVER_INTROSPECTION_SECRET": secret})
+		cfg := demoConfig(t, map[string]string{"CUTOVER_LEGACY_URL": tt.legacy, "CUTOVER_CANDIDATE_URL": tt.candidate, "CUTOVER_INTROSPECTION_SECRET": secret, "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal()})
 		_, err := Run(t.Context(), cfg, Options{Out: t.TempDir()})
 		if exitcode.Of(err) != exitcode.Precondition || !strings.Contains(err.Error(), tt.side+" stack") || !strings.Contains(err.Error(), "unavailable") {
 			t.Errorf("%s down: Run = %v (exit %d); want exit 4 naming the %s stack as unavailable", tt.side, err, exitcode.Of(err), tt.side)
 		}
 	}
-	called := false
-	cfg = demoConfig(t, map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL, "CUTOVER_INTROSPECTION_SECRET": secret})
-	_, err = Run(t.Context(), cfg, Options{Out: t.TempDir(), Parity: func(context.Context, personas.Population) error {
-		called = true
-		return errors.New("candidate: patient-00001 missing")
-	}})
-	if !called || exitcode.Of(err) != exitcode.Precondition || !strings.Contains(err.Error(), "personas differ") {
-		t.Errorf("parity failure: Run = %v (exit %d); want exit 4 saying the personas differ", err, exitcode.Of(err))
+}
+
+// TestParityStopsARunWhosePersonasDiffer removes one persona from the candidate's
+// directory (SCIM DELETE, as an offboarding script would): the run stops before
+// any load with PROVISIONING_DRIFT and exit 4, naming the persona.
+func TestParityStopsARunWhosePersonasDiffer(t *testing.T) {
+	cfg := demoConfig(t, placeholderEnv)
+	pop, err := Population(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pair.Close() })
+	resp, err := http.PostForm(pair.CandidateURL+"/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"scim"},
+		"client_id": {pair.ProvisionerClientID}, "client_secret": {pair.ProvisionerClientSecret.Reveal()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("provisioner token: %v", err)
+	}
+	gone := pop.ByKind(personas.Patient)[0]
+	scim := &personas.SCIMClient{BaseURL: pair.CandidateURL + "/scim/v2", Token: personas.NewSecret(tok.AccessToken)}
+	if n, err := scim.Deprovision(t.Context(), personas.Population{Personas: []personas.Persona{gone}}); n != 1 || err != nil {
+		t.Fatalf("deprovision %s = %d, %v", gone.ID, n, err)
+	}
+	cfg = demoConfig(t, map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
+		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(), "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal()})
+	out := t.TempDir()
+	_, err = Run(t.Context(), cfg, Options{Out: out})
+	if exitcode.Of(err) != exitcode.Precondition || !errors.Is(err, ErrProvisioningDrift) || !strings.Contains(err.Error(), gone.Username) {
+		t.Errorf("Run with %s missing on the candidate = %v (exit %d); want exit 4, PROVISIONING_DRIFT naming it", gone.ID, err, exitcode.Of(err))
+	}
+	if _, err := os.Stat(filepath.Join(out, RecordsFile)); err == nil {
+		t.Error("a records file was written: load started although the personas differ")
 	}
 }

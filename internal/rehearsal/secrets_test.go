@@ -187,7 +187,7 @@ func TestNoSecretInAnyArtefact(t *testing.T) {
 	}))
 
 	env := map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
-		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal()}
+		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(), "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal()}
 	cfg, err = config.Parse("examples/demo.yaml", examples.Demo, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

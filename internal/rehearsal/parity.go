@@ -1,0 +1,80 @@
+package rehearsal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cutover-dev/cutover/internal/config"
+	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/personas"
+	"github.com/cutover-dev/cutover/results"
+)
+
+// ErrProvisioningDrift marks a run stopped before load because the stacks do not
+// hold the same personas (PROVISIONING_DRIFT): comparing them would compare
+// provisioning, not the cutover.
+var ErrProvisioningDrift = errors.New(string(results.ProvisioningDrift))
+
+// parity compares what both stacks' directories say about the population. A
+// persona missing, duplicated or under another id on a side stops the run; role
+// differences stop it only with parity.roles: abort, else they become a notice, and
+// the journeys measure what they lead to (OVER_PERMISSION, ROLE_MAPPING_DRIFT...),
+// which is what a cutover is signed off on. Stacks without a directory skip the
+// check, with a notice saying so.
+func parity(ctx context.Context, cfg *config.File, pop personas.Population, legacy, candidate journeys.Stack) ([]results.Notice, error) {
+	ld, lok := legacy.(journeys.Directory)
+	cd, cok := candidate.(journeys.Directory)
+	skipped := []results.Notice{{Class: results.ProvisioningDrift, Detail: "not checked: a stack lists no directory (stacks.<side>.<adapter>.directory)"}}
+	if !lok || !cok {
+		return skipped, nil
+	}
+	lu, err := ld.Users(ctx)
+	if errors.Is(err, journeys.ErrUnsupported) {
+		return skipped, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("legacy directory: %w", err)
+	}
+	cu, err := cd.Users(ctx)
+	if errors.Is(err, journeys.ErrUnsupported) {
+		return skipped, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("candidate directory: %w", err)
+	}
+	var roleMap personas.RoleMap
+	if l := cfg.Stacks.Legacy.Legacy; l != nil && l.RoleMap != nil && cfg.Mode == config.ModeParity {
+		roleMap = func(r string) []string {
+			if m, ok := l.RoleMap[r]; ok {
+				return m
+			}
+			return []string{r}
+		}
+	}
+	var fatal, roles []string
+	for _, d := range personas.Parity(pop, lu, cu, roleMap) {
+		if d.Kind == personas.DriftRoles && cfg.Parity.Roles != config.ParityAbort {
+			roles = append(roles, d.String())
+			continue
+		}
+		fatal = append(fatal, d.String())
+	}
+	if len(fatal) > 0 {
+		return nil, fmt.Errorf("%w: %d persona(s) differ between the stacks before any load:\n  %s", ErrProvisioningDrift, len(fatal), strings.Join(first(fatal, 20), "\n  "))
+	}
+	if len(roles) == 0 {
+		return nil, nil
+	}
+	return []results.Notice{{Class: results.ProvisioningDrift, Detail: fmt.Sprintf(
+		"%d persona(s) hold other roles in the candidate's directory than their legacy roles map to; the run went on to measure the effect (parity.roles: abort stops it): %s",
+		len(roles), strings.Join(first(roles, 5), "; "))}}, nil
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], fmt.Sprintf("... and %d more", len(s)-n))
+	}
+	return s
+}
