@@ -22,7 +22,7 @@ const DefaultDemoDrifts = "role-map-billing-admin,lazy-migration-broken,slow-tok
 
 // demoBreakGlassTTL is the time box of emergency access on the demo's stacks: short
 // enough for the break-glass journey to wait for it and check the access ended.
-const demoBreakGlassTTL = 2 * time.Second
+const demoBreakGlassTTL = 4 * time.Second
 
 func cmdDemo(ctx context.Context, st *state, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)

@@ -30,11 +30,12 @@ func mixedConfig(t *testing.T, drifts string, duration time.Duration) *config.Fi
 	t.Helper()
 	edit := func(cfg *config.File) {
 		cfg.Personas.Generate.Count, cfg.Personas.Generate.SHA256Share = 40, 1
-		cfg.Load.Duration, cfg.Load.Profile.Rate, cfg.Load.Drain = duration, 10, 30*time.Second
+		constant(10, duration)(cfg)
+		cfg.Load.Drain = 30 * time.Second
 		cfg.Load.Browser = &config.Browser{Share: 0.3, MaxTabs: 4}
 	}
-	parse := func(env map[string]string) *config.File {
-		cfg, err := config.Parse("examples/demo.yaml", examples.Demo, func(k string) string { return env[k] })
+	parse := func(env func(string) string) *config.File {
+		cfg, err := config.Parse("examples/demo.yaml", examples.Demo, env)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +45,7 @@ func mixedConfig(t *testing.T, drifts string, duration time.Duration) *config.Fi
 		}
 		return cfg
 	}
-	cfg := parse(map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1"})
+	cfg := parse(examples.DemoEnv(nil, nil))
 	pop, err := Population(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func mixedConfig(t *testing.T, drifts string, duration time.Duration) *config.Fi
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pair.Close() })
-	return parse(map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL})
+	return parse(examples.DemoEnv(pair, nil))
 }
 
 // browserWatch remembers the process groups of the browsers started while it runs,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
@@ -30,14 +31,14 @@ func parity(ctx context.Context, cfg *config.File, pop personas.Population, lega
 	if !lok || !cok {
 		return skipped, nil
 	}
-	lu, err := ld.Users(ctx)
+	lu, err := listUsers(ctx, ld)
 	if errors.Is(err, journeys.ErrUnsupported) {
 		return skipped, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("legacy directory: %w", err)
 	}
-	cu, err := cd.Users(ctx)
+	cu, err := listUsers(ctx, cd)
 	if errors.Is(err, journeys.ErrUnsupported) {
 		return skipped, nil
 	}
@@ -70,6 +71,27 @@ func parity(ctx context.Context, cfg *config.File, pop personas.Population, lega
 	return []results.Notice{{Class: results.ProvisioningDrift, Detail: fmt.Sprintf(
 		"%d persona(s) hold other roles in the candidate's directory than their legacy roles map to; the run went on to measure the effect (parity.roles: abort stops it): %s",
 		len(roles), strings.Join(first(roles, 5), "; "))}}, nil
+}
+
+// listUsers reads a directory, trying again (3 tries in all) when a read fails: a
+// stack that drops the odd request under load must not abort a run before it
+// starts; one that keeps failing does, with its last error.
+func listUsers(ctx context.Context, d journeys.Directory) ([]personas.StackUser, error) {
+	var err error
+	for try := range 3 {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, errors.Join(err, ctx.Err())
+			case <-time.After(time.Duration(try) * 250 * time.Millisecond):
+			}
+		}
+		var users []personas.StackUser
+		if users, err = d.Users(ctx); err == nil || errors.Is(err, journeys.ErrUnsupported) {
+			return users, err
+		}
+	}
+	return nil, err
 }
 
 func first(s []string, n int) []string {

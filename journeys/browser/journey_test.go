@@ -161,9 +161,10 @@ func TestJourneyErrors(t *testing.T) {
 			}
 			out := t.TempDir()
 			// A page that shows neither is waited for until the step's deadline (it
-			// may still render with a script): a short one keeps the test short.
+			// may still render with a script): long enough that a loaded machine
+			// reaches the wait before it, short enough to keep the test short.
 			r := NewRunner(shared, RunnerOptions{Sites: map[results.Side]Site{results.Legacy: site}, Evidence: &Evidence{Root: out},
-				StepTimeout: 3 * time.Second})
+				StepTimeout: 10 * time.Second})
 			rec := &recorder{}
 			r.Run(t.Context(), results.Legacy, p, journeys.Iteration{N: 1}, rec.emit)
 			got := rec.find(p.ID, results.Legacy, tt.step)
