@@ -71,7 +71,7 @@ func Attack(ctx context.Context, a Raw, emit func(*results.Record)) {
 			mu.Unlock()
 			return target(a.Segment.Global(n), t)
 		}
-		pacer := a.Segment.Pacer(a.Pacer)
+		pacer := a.Segment.Pacer(a.Pacer, a.Duration)
 		began := time.Now()
 		ch := atk.Attack(targeter, pacer, a.Duration, a.Endpoint)
 		stop := context.AfterFunc(ctx, func() { atk.Stop() })

@@ -66,13 +66,16 @@ func (s Segment) Global(k uint64) uint64 {
 }
 
 // Pacer returns p thinned to the segment: its hit k is due when hit Global(k) of
-// p is. For vegeta's attacker, whose hits are numbered from 0 on each machine. The
+// p is, and it stops at the first hit due after d (d > 0). For vegeta's attacker,
+// whose hits are numbered from 0 on each machine, and which checks its duration
+// before it waits for a hit, not after: without the bound a segment would send a
+// hit due after the end that the whole run, with shorter waits, never sends. The
 // pacer is safe for concurrent use.
-func (s Segment) Pacer(p vegeta.Pacer) vegeta.Pacer {
+func (s Segment) Pacer(p vegeta.Pacer, d time.Duration) vegeta.Pacer {
 	if s.Whole() {
 		return p
 	}
-	return &segmentPacer{seg: s, p: p}
+	return &segmentPacer{seg: s, p: p, d: d}
 }
 
 // segmentPacer remembers the due times of the segment's hits it has walked to,
@@ -80,6 +83,7 @@ func (s Segment) Pacer(p vegeta.Pacer) vegeta.Pacer {
 type segmentPacer struct {
 	seg Segment
 	p   vegeta.Pacer
+	d   time.Duration
 
 	mu   sync.Mutex
 	due  []time.Duration // due time of the segment's hit k
@@ -96,7 +100,7 @@ func (sp *segmentPacer) Pace(elapsed time.Duration, k uint64) (time.Duration, bo
 	defer sp.mu.Unlock()
 	for !sp.done && uint64(len(sp.due)) <= k {
 		wait, stop := sp.p.Pace(sp.last, sp.next)
-		if stop {
+		if stop || sp.d > 0 && sp.last+wait > sp.d {
 			sp.done = true
 			break
 		}

@@ -90,7 +90,7 @@ func TestSegmentPacer(t *testing.T) {
 	Schedule(p, 3*time.Second, func(_ uint64, at time.Duration) bool { whole = append(whole, at); return true })
 	seg := Segment{I: 1, N: 4}
 	var got []time.Duration
-	Schedule(seg.Pacer(p), 3*time.Second, func(_ uint64, at time.Duration) bool { got = append(got, at); return true })
+	Schedule(seg.Pacer(p, 0), 3*time.Second, func(_ uint64, at time.Duration) bool { got = append(got, at); return true })
 	var want []time.Duration
 	for n, at := range whole {
 		if seg.Has(uint64(n)) {
@@ -99,6 +99,17 @@ func TestSegmentPacer(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("segment %v due at %v; want %v", seg, got, want)
+	}
+	// Bounded by a duration, it stops at the first hit due after it.
+	var bounded, wantBounded []time.Duration
+	Schedule(seg.Pacer(p, time.Second), 0, func(_ uint64, at time.Duration) bool { bounded = append(bounded, at); return true })
+	for _, at := range want {
+		if at <= time.Second {
+			wantBounded = append(wantBounded, at)
+		}
+	}
+	if !slices.Equal(bounded, wantBounded) {
+		t.Errorf("segment %v bounded by 1s due at %v; want %v", seg, bounded, wantBounded)
 	}
 	if k := seg.Global(2); k != 9 {
 		t.Errorf("Global(2) of %v = %d; want 9", seg, k)

@@ -155,7 +155,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	for _, r := range raws {
 		fmt.Fprintf(opt.Log, "cutover: raw attack on %s: %s on %d stack(s)\n", r.Endpoint, r.Pacer, len(r.Targets))
 	}
-	stopProgress := startProgress(ctx, opt.Log, &m, opt.Segment.Pacer(plan.Pacer), cfg.Load.Duration)
+	stopProgress := startProgress(ctx, opt.Log, &m, opt.Segment.Pacer(plan.Pacer, 0), cfg.Load.Duration)
 	var rawWG sync.WaitGroup
 	for _, r := range raws {
 		rawWG.Go(func() { loadgen.Attack(runCtx, r, sink.emit) })
