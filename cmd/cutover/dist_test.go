@@ -33,35 +33,70 @@ func buildCutover(t *testing.T) string {
 	return bin
 }
 
+// embeddedStacks writes the rehearsal file body into dir, starts the embedded
+// stacks with the drifts named (for the file's population) until the test ends,
+// and returns the file's path and the environment it needs.
+func embeddedStacks(t *testing.T, dir string, body []byte, drift string) (string, map[string]string) {
+	t.Helper()
+	path := filepath.Join(dir, "rehearsal.yaml")
+	if err := os.WriteFile(path, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Read(path, placeholderEnv(&state{getenv: func(string) string { return "" }}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop, err := rehearsal.Population(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drifts, err := stacks.ParseDrifts(drift)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed, BreakGlassTTL: demoBreakGlassTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pair.Close() })
+	return path, map[string]string{envLegacyURL: pair.LegacyURL, envCandidateURL: pair.CandidateURL,
+		envIntrospectionSecret: pair.IntrospectionClientSecret.Reveal()}
+}
+
+// demoWith returns the demo file with its journeys replaced by journeys (a YAML
+// block) and each pair of edits (old, new) made; a missing old fails the test.
+func demoWith(t *testing.T, journeys string, edits ...string) []byte {
+	t.Helper()
+	demo := string(examples.Demo)
+	i, j := strings.Index(demo, "journeys:\n"), strings.Index(demo, "# Emergency access")
+	if i < 0 || j < i {
+		t.Fatal("demo.yaml no longer has its journeys block: update demoWith")
+	}
+	demo = demo[:i] + "journeys:\n" + journeys + "\n" + demo[j:]
+	for k := 0; k+1 < len(edits); k += 2 {
+		if !strings.Contains(demo, edits[k]) {
+			t.Fatalf("demo.yaml no longer has %q: update the test", edits[k])
+		}
+		demo = strings.Replace(demo, edits[k], edits[k+1], 1)
+	}
+	return []byte(demo)
+}
+
+// demoProfile is the demo's load profile, which tests replace.
+const demoProfile = "profile: {type: shift-change, rate: 10, cohort: 40, at: 30%, over: 40%, journey: shift-change}"
+
 // segmentsConfig is the demo file with journeys of one persona kind each, so that
 // which persona of the kind a start draws (which depends on the pool the run
 // draws from: the whole population, or a segment's) changes no step, no record
 // count and no parity finding. Break-glass and audit journeys wait on time boxes
 // and feeds; they are left out to keep the test short.
 func segmentsConfig(t *testing.T) []byte {
-	t.Helper()
-	demo := string(examples.Demo)
-	replace := func(from, to string) {
-		i := strings.Index(demo, from)
-		if i < 0 {
-			t.Fatalf("demo.yaml no longer has %q: update segmentsConfig", from)
-		}
-		demo = demo[:i] + to + demo[i+len(from):]
-	}
-	i, j := strings.Index(demo, "journeys:\n"), strings.Index(demo, "# Emergency access")
-	if i < 0 || j < i {
-		t.Fatal("demo.yaml no longer has its journeys block: update segmentsConfig")
-	}
-	demo = demo[:i] + `journeys:
-  - {name: patient, kinds: [patient], steps: [login, probes, refresh, logout], weight: 0.6}
+	return demoWith(t, `  - {name: patient, kinds: [patient], steps: [login, probes, refresh, logout], weight: 0.6}
   - {name: billing, kinds: [billing], steps: [login, probes, logout], weight: 0.25}
   - {name: service, kinds: [service], steps: [service, probes], weight: 0.15}
-
-` + demo[j:]
-	replace("profile: {type: shift-change, rate: 10, cohort: 40, at: 30%, over: 40%, journey: shift-change}", "profile: {type: constant, rate: 6}")
-	replace("duration: 10s", "duration: 4s")
-	replace("    - endpoint: client_credentials\n      profile: {type: constant, rate: 5}\n", "")
-	return []byte(demo)
+`, demoProfile, "profile: {type: constant, rate: 6}",
+		"duration: 10s", "duration: 4s",
+		"    - endpoint: client_credentials\n      profile: {type: constant, rate: 5}\n", "")
 }
 
 // TestSegmentsMergeToTheSingleRun runs a rehearsal as three segments, each its own
@@ -82,26 +117,11 @@ func TestSegmentsMergeToTheSingleRun(t *testing.T) {
 	}
 	bin := buildCutover(t)
 	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "segments.yaml")
-	if err := os.WriteFile(cfgPath, segmentsConfig(t), 0o644); err != nil {
-		t.Fatal(err)
+	cfgPath, vars := embeddedStacks(t, dir, segmentsConfig(t), "role-map-billing-admin")
+	env := os.Environ()
+	for k, v := range vars {
+		env = append(env, k+"="+v)
 	}
-	cfg, err := config.Read(cfgPath, placeholderEnv(&state{getenv: func(string) string { return "" }}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pop, err := rehearsal.Population(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	drifts, _ := stacks.ParseDrifts("role-map-billing-admin")
-	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed, BreakGlassTTL: demoBreakGlassTTL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pair.Close()
-	env := append(os.Environ(), envLegacyURL+"="+pair.LegacyURL, envCandidateURL+"="+pair.CandidateURL,
-		envIntrospectionSecret+"="+pair.IntrospectionClientSecret.Reveal())
 	cutover := func(args ...string) (int, string) {
 		cmd := exec.CommandContext(t.Context(), bin, args...)
 		cmd.Env = env
