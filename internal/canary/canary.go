@@ -173,13 +173,13 @@ func (c *Canary) Check(ctx context.Context, dir string) (*Result, error) {
 	}
 	res := &Result{Dir: dir, Summary: sum, Verdict: sum.Verdict}
 	if c.baseline != nil && sum.Verdict != results.VerdictAborted {
-		h, herr := results.ReadHistogramsFile(filepath.Join(dir, results.HistogramsFile))
-		if herr != nil {
-			h = nil
-		}
-		base := c.baseHist
-		if h == nil {
-			base = nil
+		// Latency deltas need both runs' histograms, or neither.
+		base, h := c.baseHist, (*results.Stats)(nil)
+		if base != nil {
+			var herr error
+			if h, herr = results.ReadHistogramsFile(filepath.Join(dir, results.HistogramsFile)); herr != nil {
+				base, h = nil, nil
+			}
 		}
 		d := results.NewDiff(c.baseline, sum, base, h)
 		res.New = d.NewFailing()
