@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/cutover-dev/cutover/internal/canary"
 	"github.com/cutover-dev/cutover/internal/config"
 )
 
@@ -156,6 +158,17 @@ func TestConfigMapHoldsAValidRehearsal(t *testing.T) {
 	if cfg.Load.Profile.Rate > cfg.Load.MaxRate {
 		t.Errorf("rate %v over ceiling %v", cfg.Load.Profile.Rate, cfg.Load.MaxRate)
 	}
+	cdata, ok := cm.Data["canary.yaml"]
+	if !ok {
+		t.Fatal("configmap.yaml: no canary.yaml")
+	}
+	ccfg, err := config.Parse("configmap.yaml#canary.yaml", []byte(cdata), func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("the canary in the ConfigMap is invalid:\n%v", err)
+	}
+	if err := canary.Rails(ccfg, canary.DefaultMaxRate); err != nil {
+		t.Errorf("the canary in the ConfigMap breaks the canary's rails: %v", err)
+	}
 	secret := decodeStrict(t, "secret.example.yaml").(*corev1.Secret)
 	for k, v := range secret.StringData {
 		if v != "replace-me" {
@@ -172,6 +185,32 @@ func TestDockerfileBuildsTheCLI(t *testing.T) {
 	for _, want := range []string{"./cmd/cutover", "USER 65532", "ENTRYPOINT [\"/usr/local/bin/cutover\"]"} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+}
+
+// TestManifestArgsExistInTheCLI builds the cutover binary and runs every
+// container's args from the manifests with --help: an unknown subcommand or flag
+// fails (exit 2), so the manifests cannot drift from the CLI.
+func TestManifestArgsExistInTheCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "cutover")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/cutover").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	specs := map[string]corev1.PodSpec{
+		"job.yaml":       decodeStrict(t, "job.yaml").(*batchv1.Job).Spec.Template.Spec,
+		"merge-job.yaml": decodeStrict(t, "merge-job.yaml").(*batchv1.Job).Spec.Template.Spec,
+		"cronjob.yaml":   decodeStrict(t, "cronjob.yaml").(*batchv1.CronJob).Spec.JobTemplate.Spec.Template.Spec,
+	}
+	for name, spec := range specs {
+		for _, c := range spec.Containers {
+			out, err := exec.Command(bin, append(slices.Clone(c.Args), "--help")...).CombinedOutput()
+			if err != nil {
+				t.Errorf("%s/%s: cutover %s --help: %v\n%s", name, c.Name, strings.Join(c.Args, " "), err, out)
+			}
 		}
 	}
 }

@@ -39,6 +39,9 @@ type Raw struct {
 	// LateAfter: a hit sent more than this after it was due has its latency measured
 	// from when it was due (default 25ms), as a late journey does.
 	LateAfter time.Duration
+	// Segment, if set, sends only the segment's hits of the schedule; records and
+	// targets keep the hits' global numbers.
+	Segment Segment
 }
 
 // Attack runs a on both sides at once, from the same schedule, and emits a record
@@ -66,14 +69,15 @@ func Attack(ctx context.Context, a Raw, emit func(*results.Record)) {
 			n := next
 			next++
 			mu.Unlock()
-			return target(n, t)
+			return target(a.Segment.Global(n), t)
 		}
+		pacer := a.Segment.Pacer(a.Pacer, a.Duration)
 		began := time.Now()
-		ch := atk.Attack(targeter, a.Pacer, a.Duration, a.Endpoint)
+		ch := atk.Attack(targeter, pacer, a.Duration, a.Endpoint)
 		stop := context.AfterFunc(ctx, func() { atk.Stop() })
 		wg.Go(func() {
 			defer stop()
-			dues := &dueTimes{p: a.Pacer}
+			dues := &dueTimes{p: pacer}
 			for res := range ch {
 				emit(a.record(side, res, began.Add(dues.at(res.Seq))))
 			}
@@ -85,7 +89,7 @@ func Attack(ctx context.Context, a Raw, emit func(*results.Record)) {
 // record turns a vegeta result into a step record.
 func (a Raw) record(side results.Side, res *vegeta.Result, intended time.Time) *results.Record {
 	r := &results.Record{
-		Side: side, Journey: RawJourney, Iteration: res.Seq, Step: a.Endpoint,
+		Side: side, Journey: RawJourney, Iteration: a.Segment.Global(res.Seq), Step: a.Endpoint,
 		Intended: intended, Start: res.Timestamp, Latency: res.Latency, Outcome: results.OK,
 	}
 	r.Facts.Status = int(res.Code)

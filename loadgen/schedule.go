@@ -36,6 +36,9 @@ type Plan struct {
 	Drain time.Duration
 	// Live, if set, is kept up to date during the run, for progress displays.
 	Live *Live
+	// Segment, if set, runs only the segment's starts of the schedule, each with its
+	// global number and intended time; the others are neither started nor counted.
+	Segment Segment
 }
 
 // Live holds a run's counters as it goes. Run writes them; anyone may read them at
@@ -117,6 +120,9 @@ func Run(ctx context.Context, plan Plan, job Job) results.Accounting {
 	// exact due time of hit n even when the generator runs late, so late starts
 	// keep their intended time and their latency is measured from it.
 	Schedule(plan.Pacer, plan.Duration, func(n uint64, due time.Duration) bool {
+		if !plan.Segment.Has(n) {
+			return true
+		}
 		if d := due - time.Since(begin); d > 0 {
 			timer.Reset(d)
 			select {

@@ -32,6 +32,11 @@ type Meta struct {
 	Drifts []string `json:"drifts,omitempty"`
 	// Aborted says why the run stopped early, if it did.
 	Aborted string `json:"aborted,omitempty"`
+	// Segment is "I/N" for one segment of a distributed run (`cutover run
+	// --segment`); empty for a whole run.
+	Segment string `json:"segment,omitempty"`
+	// Merged lists the results folders a merged run was made of (`cutover merge`).
+	Merged []string `json:"merged,omitempty"`
 }
 
 // Accounting is the load generator's honesty: what it meant to do and what it did.

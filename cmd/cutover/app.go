@@ -32,7 +32,9 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"demo", "demo [--duration D] [--rate R] [--drift NAMES] [--out DIR] [--gzip]", "start the embedded stacks and run examples/demo.yaml on them", cmdDemo},
-		{"run", "run FILE [--out DIR] [--gzip]", "run the rehearsal described by FILE", cmdRun},
+		{"run", "run FILE [--out DIR] [--gzip] [--segment I/N]", "run the rehearsal described by FILE", cmdRun},
+		{"merge", "merge DIR... --out DIR", "merge the results folders of a distributed run's segments into one run", cmdMerge},
+		{"canary", "canary FILE [--once] [--interval D] [--baseline DIR] [--out DIR] [--listen ADDR] [--pushgateway URL]", "run FILE as a production canary: safety rails, Prometheus metrics, compared with a baseline", cmdCanary},
 		{"personas", "personas generate|import|provision ...", "generate, check or SCIM-provision a population", cmdPersonas},
 		{"stacks", "stacks [--drift NAMES] [--out DIR]", "serve the embedded stacks until interrupted, with a rehearsal file for them", cmdStacks},
 		{"validate", "validate FILE", "check FILE and report every problem with its line", cmdValidate},

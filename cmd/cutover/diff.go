@@ -33,14 +33,20 @@ func cmdDiff(_ context.Context, st *state, args []string) error {
 	if err := results.WriteDiff(st.stdout, d); err != nil {
 		return err
 	}
-	failing := d.NewFailing()
+	return newFailingErr(d.NewFailing(), "")
+}
+
+// newFailingErr turns the new failing findings of a comparison with a baseline
+// into an error with its exit code, as a run's verdict is: 1 for a parity
+// finding, 5 for performance only.
+func newFailingErr(failing []results.DiffFinding, against string) error {
 	for _, f := range failing {
 		if !f.Class.Performance() {
-			return exitcode.With(fmt.Errorf("%d new finding(s) fail the thresholds", len(failing)), exitcode.Regression)
+			return exitcode.With(fmt.Errorf("%d new finding(s)%s fail the thresholds", len(failing), against), exitcode.Regression)
 		}
 	}
 	if len(failing) > 0 {
-		return exitcode.With(fmt.Errorf("%d new performance finding(s) fail the thresholds", len(failing)), exitcode.Performance)
+		return exitcode.With(fmt.Errorf("%d new performance finding(s)%s fail the thresholds", len(failing), against), exitcode.Performance)
 	}
 	return nil
 }

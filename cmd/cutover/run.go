@@ -11,6 +11,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/internal/rehearsal"
+	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/results"
 )
 
@@ -35,6 +36,7 @@ func cmdRun(ctx context.Context, st *state, args []string) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	out := fs.String("out", "", "results folder (default out/NAME-TIMESTAMP)")
 	gz := fs.Bool("gzip", false, "compress the records (records.jsonl.gz)")
+	segFlag := fs.String("segment", "", "run segment I/N of a distributed run (0 <= I < N): the starts n with n mod N = I, with the Ith of N slices of the personas; combine them with `cutover merge`")
 	pos, err := flags(fs, st, args)
 	if err != nil {
 		return err
@@ -42,11 +44,17 @@ func cmdRun(ctx context.Context, st *state, args []string) error {
 	if len(pos) != 1 {
 		return exitcode.With(errors.New("run takes one FILE"), exitcode.Usage)
 	}
+	var seg loadgen.Segment
+	if *segFlag != "" {
+		if seg, err = loadgen.ParseSegment(*segFlag); err != nil {
+			return exitcode.With(fmt.Errorf("--segment: %w", err), exitcode.Usage)
+		}
+	}
 	cfg, err := config.Read(pos[0], st.getenv)
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
-	return runConfig(ctx, st, cfg, *out, rehearsal.Options{Gzip: *gz})
+	return runConfig(ctx, st, cfg, *out, rehearsal.Options{Gzip: *gz, Segment: seg})
 }
 
 // runConfig runs a loaded config, prints the summary table and turns the verdict

@@ -35,6 +35,10 @@ type Options struct {
 	Drifts []string
 	// Gzip compresses the records (records.jsonl.gz).
 	Gzip bool
+	// Segment, if set, runs one segment of a distributed run: the segment's starts
+	// of the schedule, driven by the segment's personas (personas.Partition). Probes
+	// and break-glass targets still resolve against the whole population.
+	Segment loadgen.Segment
 }
 
 // Files in the results folder.
@@ -65,6 +69,12 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	if err != nil {
 		return nil, err
 	}
+	driven := pop
+	if !opt.Segment.Whole() {
+		if driven, err = personas.Partition(pop, opt.Segment.I, opt.Segment.N); err != nil {
+			return nil, exitcode.With(err, exitcode.Usage)
+		}
+	}
 	// Every request of the run, journeys and raw attacks alike, goes through the
 	// host guard: nothing reaches a host that stacks.allow_hosts does not list.
 	guard := loadgen.NewGuard(cfg.Stacks.AllowHosts, journeys.NewTransport(cfg.Load.MaxInFlight))
@@ -80,6 +90,9 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	raws, err := rawAttacks(ctx, cfg, pop, &http.Client{Transport: guard, Timeout: cfg.Load.StepTimeout})
 	if err != nil {
 		return nil, err
+	}
+	for i := range raws {
+		raws[i].Segment = opt.Segment
 	}
 	brow, err := startBrowser(ctx, cfg, opt.Out)
 	if err != nil {
@@ -128,24 +141,30 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 		MaxDelay:    cfg.Load.MaxDelay,
 		Drain:       cfg.Load.Drain,
 		Live:        &m.live,
+		Segment:     opt.Segment,
+	}
+	if !opt.Segment.Whole() {
+		fmt.Fprintf(opt.Log, "cutover: segment %s: the starts n with n mod %d = %d, driven by %d of the %d personas\n",
+			opt.Segment, opt.Segment.N, opt.Segment.I, len(driven.Personas), len(pop.Personas))
 	}
 	fmt.Fprintf(opt.Log, "cutover: %s: %d personas, %s for %s (%s pairing), results in %s\n",
-		cfg.Name, len(pop.Personas), plan.Pacer, cfg.Load.Duration, cfg.Load.Pairing, opt.Out)
+		cfg.Name, len(driven.Personas), plan.Pacer, cfg.Load.Duration, cfg.Load.Pairing, opt.Out)
 	for _, r := range raws {
 		fmt.Fprintf(opt.Log, "cutover: raw attack on %s: %s on %d stack(s)\n", r.Endpoint, r.Pacer, len(r.Targets))
 	}
-	stopProgress := startProgress(ctx, opt.Log, &m, plan.Pacer, cfg.Load.Duration)
+	stopProgress := startProgress(ctx, opt.Log, &m, opt.Segment.Pacer(plan.Pacer, 0), cfg.Load.Duration)
 	var rawWG sync.WaitGroup
 	for _, r := range raws {
 		rawWG.Go(func() { loadgen.Attack(runCtx, r, sink.emit) })
 	}
-	acct := loadgen.Run(runCtx, plan, journeyJob(cfg, pop, runner, [2]journeys.Stack{legacy, candidate}, brow, &m, sink.emit))
+	acct := loadgen.Run(runCtx, plan, journeyJob(cfg, driven, runner, [2]journeys.Stack{legacy, candidate}, brow, &m, sink.emit))
 	rawWG.Wait()
 	stopProgress()
 
 	meta := results.Meta{
 		Name: cfg.Name, Version: opt.Version, Seed: cfg.Seed, ConfigHash: cfg.Hash,
 		Start: start.UTC(), Duration: time.Since(start), AA: cfg.Mode == config.ModeAA, Drifts: opt.Drifts,
+		Segment: opt.Segment.String(),
 	}
 	if runCtx.Err() != nil {
 		cause := context.Cause(runCtx)

@@ -1,0 +1,194 @@
+// Package canary runs a rehearsal file as a scheduled production check after
+// cutover: a small journey set on an interval, with the safety rails on, each
+// result compared with a stored baseline run, and Prometheus metrics of what it
+// saw. `cutover canary` comes through here.
+package canary
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/push"
+
+	"github.com/cutover-dev/cutover/internal/config"
+	"github.com/cutover-dev/cutover/internal/exitcode"
+	"github.com/cutover-dev/cutover/internal/rehearsal"
+	"github.com/cutover-dev/cutover/loadgen"
+	"github.com/cutover-dev/cutover/results"
+)
+
+// DefaultMaxRate is the rate ceiling of a canary, in journeys per second: a
+// canary checks, it does not load production.
+const DefaultMaxRate = 5
+
+// ErrRails is returned when a rehearsal file breaks a canary's safety rails.
+var ErrRails = errors.New("canary safety rails")
+
+// defaultAbort is the abort rule of a canary whose file has none: stop when half
+// of the steps of a stack fail over 5s.
+var defaultAbort = config.Abort{Grace: 2 * time.Second, Window: 5 * time.Second, MaxErrorRate: 0.5, MinSamples: 10}
+
+// Rails checks cfg against the canary's safety rails and switches the abort rules
+// on when cfg has none. A canary: sends nothing outside stacks.allow_hosts (which
+// must list hosts: every request goes through the host guard); peaks at maxRate
+// journeys per second at most; runs no raw attack; and stops on its abort rules.
+// Every problem is reported at once.
+func Rails(cfg *config.File, maxRate float64) error {
+	var errs []error
+	if len(cfg.Stacks.AllowHosts) == 0 {
+		errs = append(errs, errors.New("stacks.allow_hosts is empty: a canary only talks to listed hosts"))
+	}
+	if peak := loadgen.Peak(cfg.Load.Pacer(), cfg.Load.Duration); peak > maxRate {
+		errs = append(errs, fmt.Errorf("load.profile peaks at %.4g journeys/s, above the canary ceiling %g/s (raise it with --max-rate if you mean it)", peak, maxRate))
+	}
+	if len(cfg.Load.Raw) > 0 {
+		errs = append(errs, fmt.Errorf("load.raw has %d raw attack(s): a canary runs journeys, it does not load endpoints", len(cfg.Load.Raw)))
+	}
+	if len(errs) > 0 {
+		return exitcode.With(fmt.Errorf("%w: %w", ErrRails, errors.Join(errs...)), exitcode.Usage)
+	}
+	if cfg.Load.Abort == nil {
+		a := defaultAbort
+		cfg.Load.Abort = &a
+	}
+	return nil
+}
+
+// Options configure a canary.
+type Options struct {
+	// Out is the folder of the runs: each run gets a folder in it (Once: Out
+	// itself).
+	Out string
+	// Once runs one check and returns (a CronJob's canary).
+	Once bool
+	// Interval is the time between the starts of two checks.
+	Interval time.Duration
+	// Baseline is a results folder the checks are compared with: only findings
+	// it does not have fail a check. Empty: every failing finding fails.
+	Baseline string
+	// Pushgateway, if set, is the URL of a Prometheus Pushgateway the metrics are
+	// pushed to after every check.
+	Pushgateway string
+	// Log receives progress lines; Version goes into the summaries.
+	Log     io.Writer
+	Version string
+	// Now is the clock of the run timestamps (nil: time.Now).
+	Now func() time.Time
+}
+
+// Result is the outcome of one check.
+type Result struct {
+	Dir     string
+	Summary *results.Summary
+	// Verdict is pass, fail (a failing finding the baseline does not have) or
+	// aborted.
+	Verdict string
+	// New lists the failing findings the baseline does not have.
+	New []results.DiffFinding
+}
+
+// Canary runs checks and keeps their metrics. It is safe for concurrent use by
+// the metrics handler and the loop.
+type Canary struct {
+	cfg      *config.File
+	opt      Options
+	baseline *results.Summary
+	baseHist *results.Stats
+	m        *Metrics
+}
+
+// New returns a canary for cfg (which must have passed Rails), its metrics
+// registered in reg.
+func New(cfg *config.File, opt Options, reg prometheus.Registerer) (*Canary, error) {
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	c := &Canary{cfg: cfg, opt: opt, m: NewMetrics(reg)}
+	if opt.Baseline != "" {
+		sum, err := results.ReadSummaryFile(filepath.Join(opt.Baseline, results.SummaryFile))
+		if err != nil {
+			return nil, exitcode.With(fmt.Errorf("baseline: %w", err), exitcode.Usage)
+		}
+		c.baseline = sum
+		if h, err := results.ReadHistogramsFile(filepath.Join(opt.Baseline, results.HistogramsFile)); err == nil {
+			c.baseHist = h
+		}
+	}
+	return c, nil
+}
+
+// Run runs checks until ctx is done (or one, with Once), and returns the last
+// result. An error of a check (a stack unreachable, a results folder that cannot
+// be written) ends a Once canary; a looping canary counts it, logs it and goes
+// on.
+func (c *Canary) Run(ctx context.Context, gatherer prometheus.Gatherer) (*Result, error) {
+	var last *Result
+	for {
+		began := c.opt.Now()
+		dir := c.opt.Out
+		if !c.opt.Once {
+			dir = filepath.Join(c.opt.Out, began.UTC().Format("20060102T150405.000Z"))
+		}
+		res, err := c.Check(ctx, dir)
+		if res != nil {
+			last = res
+		}
+		if c.opt.Pushgateway != "" {
+			if perr := push.New(c.opt.Pushgateway, "cutover_canary").Grouping("canary", c.cfg.Name).Gatherer(gatherer).Push(); perr != nil {
+				fmt.Fprintf(c.opt.Log, "cutover canary: push to %s: %v\n", c.opt.Pushgateway, perr)
+				err = errors.Join(err, fmt.Errorf("pushgateway: %w", perr))
+			}
+		}
+		if c.opt.Once {
+			return last, err
+		}
+		if err != nil {
+			fmt.Fprintf(c.opt.Log, "cutover canary: check failed: %v\n", err)
+		}
+		wait := time.NewTimer(max(c.opt.Interval-c.opt.Now().Sub(began), 0))
+		select {
+		case <-ctx.Done():
+			wait.Stop()
+			return last, nil
+		case <-wait.C:
+		}
+	}
+}
+
+// Check runs one check into dir, compares it with the baseline and updates the
+// metrics.
+func (c *Canary) Check(ctx context.Context, dir string) (*Result, error) {
+	sum, err := rehearsal.Run(ctx, c.cfg, rehearsal.Options{Out: dir, Log: c.opt.Log, Version: c.opt.Version})
+	if sum == nil {
+		c.m.errors.Inc()
+		return nil, err
+	}
+	res := &Result{Dir: dir, Summary: sum, Verdict: sum.Verdict}
+	if c.baseline != nil && sum.Verdict != results.VerdictAborted {
+		// Latency deltas need both runs' histograms, or neither.
+		base, h := c.baseHist, (*results.Stats)(nil)
+		if base != nil {
+			var herr error
+			if h, herr = results.ReadHistogramsFile(filepath.Join(dir, results.HistogramsFile)); herr != nil {
+				base, h = nil, nil
+			}
+		}
+		d := results.NewDiff(c.baseline, sum, base, h)
+		res.New = d.NewFailing()
+		res.Verdict = results.VerdictPass
+		if len(res.New) > 0 {
+			res.Verdict = results.VerdictFail
+		}
+	}
+	rerr := c.m.observe(dir, res, c.opt.Now())
+	fmt.Fprintf(c.opt.Log, "cutover canary: %s: %s (%d findings, %d new against the baseline)\n", dir, res.Verdict, len(sum.Findings), len(res.New))
+	return res, errors.Join(err, rerr)
+}
