@@ -98,7 +98,8 @@ func (w *Writer) Close() error {
 // is reused: copy it to keep it.
 //
 // Decoding JSON is most of the cost of re-reading a run, so batches of lines are
-// decoded on every core while fn consumes the previous ones in order.
+// decoded on every core while fn consumes the previous ones in order, by a
+// decoder tailored to Record that keeps encoding/json's rules (decodeRecord).
 func ReadRecords(r io.Reader, name string, fn func(*Record) error) error {
 	br := bufio.NewReaderSize(r, 256<<10)
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
@@ -225,7 +226,7 @@ func (b *recordBatch) decode() {
 			continue
 		}
 		var rec Record
-		err := json.Unmarshal(line, &rec)
+		err := decodeRecord(line, &rec)
 		if err == nil && rec.Side != Legacy && rec.Side != Candidate {
 			err = fmt.Errorf("side %q; want legacy or candidate", rec.Side)
 		}
