@@ -119,8 +119,9 @@ func ReadRecords(r io.Reader, name string, fn func(*Record) error) error {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			strs := stringTable{}
 			for b := range work {
-				b.decode()
+				b.decode(strs)
 			}
 		})
 	}
@@ -215,8 +216,8 @@ func (b *recordBatch) send(work, ordered chan<- *recordBatch, stop <-chan struct
 	}
 }
 
-// decode decodes every non-empty line of the batch.
-func (b *recordBatch) decode() {
+// decode decodes every non-empty line of the batch, sharing strings through strs.
+func (b *recordBatch) decode(strs stringTable) {
 	defer close(b.done)
 	start := 0
 	for i, end := range b.ends {
@@ -226,7 +227,7 @@ func (b *recordBatch) decode() {
 			continue
 		}
 		var rec Record
-		err := decodeRecord(line, &rec)
+		err := decodeRecord(line, &rec, strs)
 		if err == nil && rec.Side != Legacy && rec.Side != Candidate {
 			err = fmt.Errorf("side %q; want legacy or candidate", rec.Side)
 		}

@@ -19,8 +19,11 @@ import (
 // scratch, so the rules (unknown fields skipped, keys matched case-insensitively,
 // the last duplicate wins, null leaves a field as it is) and every error message
 // stay encoding/json's. FuzzDecodeRecord holds the fast path to that.
-func decodeRecord(data []byte, r *Record) error {
-	if fastDecodeRecord(data, r) {
+//
+// strs, if not nil, shares the strings that repeat from record to record
+// (sides, kinds, steps, personas), which saves most of the allocations.
+func decodeRecord(data []byte, r *Record, strs stringTable) error {
+	if fastDecodeRecord(data, r, strs) {
 		return nil
 	}
 	*r = Record{}
@@ -29,8 +32,8 @@ func decodeRecord(data []byte, r *Record) error {
 
 // fastDecodeRecord decodes the plain form of a record into r and reports
 // whether it could; when it could not, r holds garbage.
-func fastDecodeRecord(data []byte, r *Record) bool {
-	d := plainDecoder{data: data}
+func fastDecodeRecord(data []byte, r *Record, strs stringTable) bool {
+	d := plainDecoder{data: data, strs: strs}
 	d.ws()
 	if !d.object(r.field) {
 		return false
@@ -44,6 +47,7 @@ func fastDecodeRecord(data []byte, r *Record) bool {
 type plainDecoder struct {
 	data []byte
 	i    int
+	strs stringTable
 	seen uint32 // record fields seen, by bit
 	// facts fields seen, by bit
 	factsSeen uint32
@@ -126,9 +130,32 @@ func (d *plainDecoder) str() ([]byte, bool) {
 func (d *plainDecoder) string(dst *string) bool {
 	s, ok := d.str()
 	if ok {
-		*dst = string(s)
+		*dst = d.strs.get(s)
 	}
 	return ok
+}
+
+// stringTable holds strings decoded before, to share rather than allocate.
+// It is not safe for concurrent use.
+type stringTable map[string]string
+
+// Limits of a stringTable: the strings worth sharing are short, and a run has
+// a bounded number of them that repeat.
+const (
+	stringTableLen = 64
+	stringTableMax = 1 << 14
+)
+
+// get returns b as a string, shared when t has it, added when t has room.
+func (t stringTable) get(b []byte) string {
+	if s, ok := t[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if t != nil && len(s) <= stringTableLen && len(t) < stringTableMax {
+		t[s] = s
+	}
+	return s
 }
 
 // strings reads an array of plain strings; [] is an empty slice, not nil, as
@@ -148,7 +175,7 @@ func (d *plainDecoder) strings(dst *[]string) bool {
 		if !ok {
 			return false
 		}
-		out = append(out, string(s))
+		out = append(out, d.strs.get(s))
 		if d.next(']') {
 			*dst = out
 			return true

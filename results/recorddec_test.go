@@ -79,7 +79,7 @@ func TestRecordsRoundTripRandom(t *testing.T) {
 	for n := 1; sc.Scan(); n++ {
 		var r Record
 		if !bytes.Contains(sc.Bytes(), []byte(`\`)) {
-			if !fastDecodeRecord(sc.Bytes(), &r) {
+			if !fastDecodeRecord(sc.Bytes(), &r, nil) {
 				t.Errorf("line %d takes the slow path: %s", n, sc.Bytes())
 			}
 			fast++
@@ -106,7 +106,7 @@ func TestRecordsRoundTripRandom(t *testing.T) {
 func TestDecodeRecordFollowsEncodingJSON(t *testing.T) {
 	for _, line := range decodeSeeds {
 		var got, want Record
-		gotErr, wantErr := decodeRecord([]byte(line), &got), json.Unmarshal([]byte(line), &want)
+		gotErr, wantErr := decodeRecord([]byte(line), &got, stringTable{}), json.Unmarshal([]byte(line), &want)
 		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() || !reflect.DeepEqual(got, want) {
 			t.Errorf("decodeRecord(%s) = %+v, %v; want %+v, %v", line, got, gotErr, want, wantErr)
 		}
@@ -171,11 +171,11 @@ func FuzzDecodeRecord(f *testing.F) {
 		var want Record
 		wantErr := json.Unmarshal(line, &want)
 		var fast Record
-		if fastDecodeRecord(line, &fast) && (wantErr != nil || !reflect.DeepEqual(fast, want)) {
+		if fastDecodeRecord(line, &fast, stringTable{}) && (wantErr != nil || !reflect.DeepEqual(fast, want)) {
 			t.Fatalf("fast path decodes %q to %+v; encoding/json to %+v, %v", line, fast, want, wantErr)
 		}
 		var got Record
-		gotErr := decodeRecord(line, &got)
+		gotErr := decodeRecord(line, &got, nil)
 		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() || !reflect.DeepEqual(got, want) {
 			t.Fatalf("decodeRecord(%q) = %+v, %v; want %+v, %v", line, got, gotErr, want, wantErr)
 		}
@@ -196,12 +196,14 @@ func BenchmarkDecodeRecord(b *testing.B) {
 		b.Fatal(err)
 	}
 	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	strs := stringTable{}
 	for _, c := range []struct {
 		name   string
 		decode func([]byte, *Record) error
 	}{
 		{"encoding-json", func(l []byte, r *Record) error { return json.Unmarshal(l, r) }},
-		{"decodeRecord", decodeRecord},
+		{"decodeRecord", func(l []byte, r *Record) error { return decodeRecord(l, r, nil) }},
+		{"decodeRecord-shared", func(l []byte, r *Record) error { return decodeRecord(l, r, strs) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(buf.Len() / len(lines)))
