@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 )
@@ -64,18 +63,9 @@ func TestRecordsRoundTripRandom(t *testing.T) {
 	for i := range recs {
 		recs[i] = randomRecord(rng)
 	}
-	var buf bytes.Buffer
-	w := NewWriter(&buf)
-	for _, r := range recs {
-		if err := w.Write(r); err != nil { // redacts r in place: compare with what was written
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	data := writeRecords(t, recs) // redacts recs in place: compare with what was written
 	fast := 0
-	sc := bufio.NewScanner(bytes.NewReader(buf.Bytes()))
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		var r Record
 		if !bytes.Contains(sc.Bytes(), []byte(`\`)) {
@@ -89,7 +79,7 @@ func TestRecordsRoundTripRandom(t *testing.T) {
 		t.Error("no line without an escape: the fast path went untested")
 	}
 	i := 0
-	err := ReadRecords(&buf, "records.jsonl", func(r *Record) error {
+	err := ReadRecords(bytes.NewReader(data), "records.jsonl", func(r *Record) error {
 		if !reflect.DeepEqual(*r, *recs[i]) {
 			t.Fatalf("record %d = %+v; want %+v", i, *r, *recs[i])
 		}
@@ -107,10 +97,34 @@ func TestDecodeRecordFollowsEncodingJSON(t *testing.T) {
 	for _, line := range decodeSeeds {
 		var got, want Record
 		gotErr, wantErr := decodeRecord([]byte(line), &got, stringTable{}), json.Unmarshal([]byte(line), &want)
-		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() || !reflect.DeepEqual(got, want) {
+		if !sameDecoding(got, want, gotErr, wantErr) {
 			t.Errorf("decodeRecord(%s) = %+v, %v; want %+v, %v", line, got, gotErr, want, wantErr)
 		}
 	}
+}
+
+// sameDecoding reports whether two decodings gave the same record and error.
+func sameDecoding(got, want Record, gotErr, wantErr error) bool {
+	if gotErr != nil || wantErr != nil {
+		return gotErr != nil && wantErr != nil && gotErr.Error() == wantErr.Error() && reflect.DeepEqual(got, want)
+	}
+	return reflect.DeepEqual(got, want)
+}
+
+// writeRecords returns recs as a Writer writes them (redacting them in place).
+func writeRecords(tb testing.TB, recs []*Record) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // decodeSeeds are lines at the edges of the plain form.
@@ -154,18 +168,8 @@ func FuzzDecodeRecord(f *testing.F) {
 	for _, s := range decodeSeeds {
 		f.Add([]byte(s))
 	}
-	var buf bytes.Buffer
-	w := NewWriter(&buf)
-	for _, r := range (fixture{Journeys: 3, Duration: time.Second, Seed: 5}).records() {
-		if err := w.Write(r); err != nil {
-			f.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		f.Fatal(err)
-	}
-	for line := range strings.Lines(buf.String()) {
-		f.Add([]byte(line))
+	for line := range bytes.Lines(writeRecords(f, (fixture{Journeys: 3, Duration: time.Second, Seed: 5}).records())) {
+		f.Add(line)
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var want Record
@@ -176,7 +180,7 @@ func FuzzDecodeRecord(f *testing.F) {
 		}
 		var got Record
 		gotErr := decodeRecord(line, &got, nil)
-		if (gotErr == nil) != (wantErr == nil) || gotErr != nil && gotErr.Error() != wantErr.Error() || !reflect.DeepEqual(got, want) {
+		if !sameDecoding(got, want, gotErr, wantErr) {
 			t.Fatalf("decodeRecord(%q) = %+v, %v; want %+v, %v", line, got, gotErr, want, wantErr)
 		}
 	})
@@ -185,17 +189,8 @@ func FuzzDecodeRecord(f *testing.F) {
 // BenchmarkDecodeRecord decodes the lines of a fixture run with encoding/json
 // and with decodeRecord, one core.
 func BenchmarkDecodeRecord(b *testing.B) {
-	var buf bytes.Buffer
-	w := NewWriter(&buf)
-	for _, r := range (fixture{Journeys: 1000, Duration: time.Minute, Seed: 3}).records() {
-		if err := w.Write(r); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
-	}
-	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
+	data := writeRecords(b, (fixture{Journeys: 1000, Duration: time.Minute, Seed: 3}).records())
+	lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
 	strs := stringTable{}
 	for _, c := range []struct {
 		name   string
@@ -206,7 +201,7 @@ func BenchmarkDecodeRecord(b *testing.B) {
 		{"decodeRecord-shared", func(l []byte, r *Record) error { return decodeRecord(l, r, strs) }},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			b.SetBytes(int64(buf.Len() / len(lines)))
+			b.SetBytes(int64(len(data) / len(lines)))
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
