@@ -48,9 +48,9 @@ type plainDecoder struct {
 	data []byte
 	i    int
 	strs stringTable
-	seen uint32 // record fields seen, by bit
-	// facts fields seen, by bit
-	factsSeen uint32
+	// seen and factsSeen hold a bit for each field of the record and of its
+	// facts already read: a duplicate key is for the slow path.
+	seen, factsSeen uint32
 }
 
 func (d *plainDecoder) ws() {
