@@ -103,16 +103,8 @@ func BenchmarkReport1M(b *testing.B) {
 // commands run: `cutover report` streaming records.jsonl into the analysis,
 // `vegeta report` decoding its JSON results.
 func BenchmarkReportFromJSONL1M(b *testing.B) {
-	var recBuf, resBuf bytes.Buffer
-	w := NewWriter(&recBuf)
-	for _, r := range millionRecords(b) {
-		if err := w.Write(r); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
-	}
+	recs := writeRecords(b, millionRecords(b))
+	var resBuf bytes.Buffer
 	enc := vegeta.NewJSONEncoder(&resBuf)
 	for _, r := range vegetaResults(benchRecords) {
 		if err := enc.Encode(&r); err != nil {
@@ -124,7 +116,7 @@ func BenchmarkReportFromJSONL1M(b *testing.B) {
 	for b.Loop() {
 		t0 := time.Now()
 		cutoverReport(b, func(add func(*Record)) {
-			err := ReadRecords(bytes.NewReader(recBuf.Bytes()), "records.jsonl", func(r *Record) error {
+			err := ReadRecords(bytes.NewReader(recs), "records.jsonl", func(r *Record) error {
 				add(r)
 				return nil
 			})
@@ -153,4 +145,23 @@ func BenchmarkReportFromJSONL1M(b *testing.B) {
 	b.ReportMetric(ours.Seconds()/float64(n), "cutover-s/op")
 	b.ReportMetric(theirs.Seconds()/float64(n), "vegeta-s/op")
 	b.ReportMetric(ours.Seconds()/theirs.Seconds(), "cutover/vegeta")
+}
+
+// BenchmarkWriter writes the records of a fixture run, redacting and encoding
+// each, one core.
+func BenchmarkWriter(b *testing.B) {
+	recs := (fixture{Journeys: 1000, Duration: time.Minute, Seed: 3}).records()
+	w := NewWriter(io.Discard)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r := *recs[i%len(recs)]
+		if err := w.Write(&r); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
 }

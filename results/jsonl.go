@@ -98,7 +98,8 @@ func (w *Writer) Close() error {
 // is reused: copy it to keep it.
 //
 // Decoding JSON is most of the cost of re-reading a run, so batches of lines are
-// decoded on every core while fn consumes the previous ones in order.
+// decoded on every core while fn consumes the previous ones in order, by a
+// decoder tailored to Record that keeps encoding/json's rules (decodeRecord).
 func ReadRecords(r io.Reader, name string, fn func(*Record) error) error {
 	br := bufio.NewReaderSize(r, 256<<10)
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
@@ -118,8 +119,9 @@ func ReadRecords(r io.Reader, name string, fn func(*Record) error) error {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			strs := stringTable{}
 			for b := range work {
-				b.decode()
+				b.decode(strs)
 			}
 		})
 	}
@@ -214,8 +216,8 @@ func (b *recordBatch) send(work, ordered chan<- *recordBatch, stop <-chan struct
 	}
 }
 
-// decode decodes every non-empty line of the batch.
-func (b *recordBatch) decode() {
+// decode decodes every non-empty line of the batch, sharing strings through strs.
+func (b *recordBatch) decode(strs stringTable) {
 	defer close(b.done)
 	start := 0
 	for i, end := range b.ends {
@@ -225,7 +227,7 @@ func (b *recordBatch) decode() {
 			continue
 		}
 		var rec Record
-		err := json.Unmarshal(line, &rec)
+		err := decodeRecord(line, &rec, strs)
 		if err == nil && rec.Side != Legacy && rec.Side != Candidate {
 			err = fmt.Errorf("side %q; want legacy or candidate", rec.Side)
 		}

@@ -138,6 +138,10 @@ func TestReadRecordsNamesTheBadLine(t *testing.T) {
 	if err := ReadRecords(strings.NewReader(in), "r", func(*Record) error { return nil }); err == nil || !strings.Contains(err.Error(), `side "sideways"`) {
 		t.Errorf("ReadRecords = %v; want an error naming the side", err)
 	}
+	in = `{"side":"legacy","step":"login"}` + "\n" + `{"side":"legacy","iter":"3"}` + "\n"
+	if err := ReadRecords(strings.NewReader(in), "records.jsonl", func(*Record) error { return nil }); err == nil || !strings.Contains(err.Error(), "records.jsonl:2:") || !strings.Contains(err.Error(), "Record.iter of type uint64") {
+		t.Errorf("ReadRecords = %v; want an error naming records.jsonl:2 and the field iter", err)
+	}
 	stop := errors.New("stop")
 	if err := ReadRecords(strings.NewReader(`{"side":"legacy"}`+"\n"), "r", func(*Record) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("ReadRecords = %v; want the callback's error", err)
