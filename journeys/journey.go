@@ -152,7 +152,9 @@ type run struct {
 }
 
 // Run runs journey j for persona p on one side and emits a record per step.
-// It returns when the journey is over or ctx is done.
+// It returns when the journey is over or ctx is done. emit takes ownership of
+// each record (the pipeline redacts it in place): the journey never touches a
+// record once emitted.
 func (r *Runner) Run(ctx context.Context, j Journey, side results.Side, st Stack, p personas.Persona, it Iteration, emit func(*results.Record)) {
 	x := &run{r: r, side: side, st: st, p: p, j: j, it: it, emit: emit, first: true, start: r.now()}
 	for _, group := range j.Steps {

@@ -60,9 +60,12 @@ func NewRedactor(secrets ...string) *Redactor {
 // element changes (copy on write): a record's slices may be shared with the
 // journey that emitted it, which may still be reading them.
 func (r *Redactor) Record(rec *Record) {
-	rec.Error = r.String(rec.Error)
-	rec.Target = r.String(rec.Target)
-	rec.Cohort = r.String(rec.Cohort)
+	// Fields are written only when redaction changes them.
+	for _, s := range []*string{&rec.Error, &rec.Target, &rec.Cohort, &rec.Facts.Decision, &rec.Facts.Expected} {
+		if red := r.String(*s); red != *s {
+			*s = red
+		}
+	}
 	f := &rec.Facts
 	for _, l := range []*[]string{&f.Roles, &f.Scopes, &f.MissingClaims, &f.Widened} {
 		copied := false
@@ -75,7 +78,6 @@ func (r *Redactor) Record(rec *Record) {
 			}
 		}
 	}
-	f.Decision, f.Expected = r.String(f.Decision), r.String(f.Expected)
 }
 
 // Credential shapes, whatever the value: a JWT (header "eyJ"), an HTTP

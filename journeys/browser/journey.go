@@ -220,8 +220,10 @@ func (j *journey) step(tab context.Context, name string, fn func(ctx context.Con
 	if failed && j.r.opt.Evidence != nil {
 		j.evidence(tab, rec)
 	}
+	// The record belongs to the pipeline once emitted: decide before.
+	ok := err == nil && rec.Facts.Decision != results.Deny
 	j.emit(rec)
-	return err == nil && rec.Facts.Decision != results.Deny
+	return ok
 }
 
 // evidence saves what the tab shows with the record's files, under its own short
