@@ -122,7 +122,11 @@ func pipelineHeap(b *testing.B, m memRun) (heap uint64, records int) {
 // same rate, and reports the live heap each leaves and their ratio: the harness's
 // memory must not grow with the number of records. What may grow is the
 // per-second timeline (one small histogram per second and side), so the ratio
-// is above 1 by that much, not by 8.
+// is above 1 by that much, not by 8. Synthetic records rather than a real run
+// against the embedded stacks: the pipeline is where state per record could
+// pile up, and a real run's heap is dominated by what is in flight (connections,
+// journeys, the stacks themselves in the same process), which does not depend
+// on the run's length and would drown the growth this measures.
 //
 //	go test -run '^$' -bench PipelineMemory -benchtime 1x ./internal/rehearsal
 func BenchmarkPipelineMemoryLongVsShort(b *testing.B) {
