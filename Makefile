@@ -22,7 +22,7 @@ test: check-go chromium hydra fmt-check vet
 	$(GO) test -race -count=1 -timeout 45m ./...
 
 # The figures of the README's Benchmarks table, each measured side by side in one
-# run, then one line per figure with its ratio (internal/benchratios). About three
+# run, then one line per figure with its ratio (internal/benchratios). About two
 # minutes on 2 cores; the raw output stays in $(OUT)/bench.txt.
 BENCH = $(GO) test -run '^$$' -count 1
 bench: check-go chromium
