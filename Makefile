@@ -21,8 +21,19 @@ demo: check-go
 test: check-go chromium hydra fmt-check vet
 	$(GO) test -race -count=1 -timeout 45m ./...
 
+# The figures of the README's Benchmarks table, each measured side by side in one
+# run, then one line per figure with its ratio (internal/benchratios). About two
+# minutes on 2 cores; the raw output stays in $(OUT)/bench.txt.
+BENCH = $(GO) test -run '^$$' -count 1
 bench: check-go chromium
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+	@mkdir -p $(OUT); \
+	 { $(BENCH) -bench '^BenchmarkSchedulerAndJourneysVsVegeta$$' -benchtime 5x ./loadgen; \
+	   $(BENCH) -bench '^BenchmarkLatencyAccuracy$$' -benchtime 3x ./loadgen; \
+	   $(BENCH) -bench '^BenchmarkPipelineMemoryLongVsShort$$' -benchtime 1x ./internal/rehearsal; \
+	   $(BENCH) -bench '^BenchmarkJourneys$$' -benchtime 1x ./journeys/browser; \
+	   $(BENCH) -bench '^BenchmarkReport(1M|FromJSONL1M)$$' -benchtime 1x ./results; \
+	 } 2>&1 | tee $(OUT)/bench.txt; \
+	 echo; $(GO) run ./internal/benchratios $(OUT)/bench.txt
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

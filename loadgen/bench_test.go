@@ -9,9 +9,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -41,6 +43,20 @@ func TestMain(m *testing.M) {
 // serveBenchTarget serves a minimal homegrown stack on loopback, prints its URL and
 // serves until its standard input closes.
 func serveBenchTarget() {
+	mux := benchStack(0)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println("http://" + l.Addr().String())
+	go http.Serve(l, mux)
+	io.Copy(io.Discard, os.Stdin)
+}
+
+// benchStack is a minimal homegrown stack whose patient record answers after
+// delay; its other endpoints answer at once.
+func benchStack(delay time.Duration) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/login", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
@@ -50,17 +66,13 @@ func serveBenchTarget() {
 		io.WriteString(w, `{"id":"patient-1","roles":["patient"]}`)
 	})
 	mux.HandleFunc("GET /api/patients/{id}/record", func(w http.ResponseWriter, r *http.Request) {
+		if delay > 0 {
+			time.Sleep(delay)
+		}
 		io.WriteString(w, `{"patient":"x","entries":[]}`)
 	})
 	mux.HandleFunc("POST /api/logout", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fmt.Println("http://" + l.Addr().String())
-	go http.Serve(l, mux)
-	io.Copy(io.Discard, os.Stdin)
+	return mux
 }
 
 func startBenchTarget(b *testing.B) string {
@@ -104,6 +116,76 @@ func cpu() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// benchHarness is the journey side of the benchmarks: the declarative legacy
+// adapter on a benchStack, 200 patients, and a journey of login, 6 probes and
+// logout (10 requests with the who-am-I and the replay after logout).
+type benchHarness struct {
+	pop     []personas.Persona
+	legacy  journeys.Stack
+	runner  *journeys.Runner
+	journey journeys.Journey
+}
+
+func newBenchHarness(b *testing.B, base string, rt http.RoundTripper) benchHarness {
+	b.Helper()
+	legacyCfg := journeys.LegacyConfig{
+		BaseURL: base,
+		Login:   journeys.LegacyLogin{Mode: "json", Path: "/api/login", SessionPath: "session_id"},
+		Session: journeys.LegacySession{Header: "X-Session-Id"},
+		Me:      journeys.LegacyMe{Path: "/api/me", Subject: "id", Roles: "roles"},
+		Logout:  journeys.Endpoint{Method: http.MethodPost, Path: "/api/logout"},
+	}
+	var probes []journeys.Probe
+	for i := range 6 {
+		probes = append(probes, journeys.Probe{Kind: personas.Patient, Action: "read", Resource: fmt.Sprintf("record:p%d", i), Expect: results.Allow})
+	}
+	pop := make([]personas.Persona, 200)
+	for i := range pop {
+		pop[i] = personas.Persona{ID: fmt.Sprintf("patient-%05d", i), Kind: personas.Patient, Username: fmt.Sprintf("p%d", i), Secret: personas.NewSecret("pw")}
+	}
+	legacy, err := journeys.NewLegacy(legacyCfg, rt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return benchHarness{
+		pop:    pop,
+		legacy: legacy,
+		runner: &journeys.Runner{
+			Probes:      probes,
+			Resources:   map[results.Side]journeys.Resources{results.Legacy: {"record": {"read": {Method: "GET", Path: "/api/patients/{id}/record"}}}},
+			Targets:     journeys.NewTargets(personas.Population{Personas: pop}),
+			StepTimeout: 10 * time.Second,
+		},
+		journey: journeys.Journey{Name: "bench", Kinds: []personas.Kind{personas.Patient}, Steps: []string{journeys.StepsLogin, journeys.StepsProbes, journeys.StepsLogout}},
+	}
+}
+
+// run runs the journey at rate for span through loadgen.Run and the persona pool,
+// as a rehearsal does, fails the benchmark on any step that errored or was
+// skipped (the adapter's "unsupported" refresh revocation is fine), and hands every
+// record to emit, if any (from many goroutines).
+func (h benchHarness) run(b *testing.B, rate float64, span time.Duration, emit func(*results.Record)) {
+	pool := loadgen.NewPool(len(h.pop), 1)
+	loadgen.Run(context.Background(), loadgen.Plan{Pacer: loadgen.Constant{PerSecond: rate}, Duration: span, MaxInFlight: 256},
+		func(ctx context.Context, t loadgen.Tick) bool {
+			i, ok := pool.Acquire(t.N, nil)
+			if !ok {
+				return false
+			}
+			defer pool.Release(i)
+			h.runner.Run(ctx, h.journey, results.Legacy, h.legacy, h.pop[i], journeys.Iteration{N: t.N, Intended: t.Intended},
+				func(r *results.Record) {
+					if r.Outcome == results.Error || r.Outcome == results.Skipped {
+						b.Errorf("step %s: %s %s", r.Step, r.Outcome, r.Error)
+					}
+					if emit != nil {
+						emit(r)
+					}
+				})
+			return true
+		})
+}
+
 // BenchmarkSchedulerAndJourneysVsVegeta runs the same requests against the same
 // target at the same rate, once through the scheduler and the journey engine
 // (loadgen.Run, the persona pool, journeys.Runner on the declarative legacy
@@ -116,54 +198,11 @@ func BenchmarkSchedulerAndJourneysVsVegeta(b *testing.B) {
 		journeyRate = 100 // journeys per second, 10 requests each
 		span        = time.Second
 	)
-	legacyCfg := journeys.LegacyConfig{
-		BaseURL: base,
-		Login:   journeys.LegacyLogin{Mode: "json", Path: "/api/login", SessionPath: "session_id"},
-		Session: journeys.LegacySession{Header: "X-Session-Id"},
-		Me:      journeys.LegacyMe{Path: "/api/me", Subject: "id", Roles: "roles"},
-		Logout:  journeys.Endpoint{Method: http.MethodPost, Path: "/api/logout"},
-	}
-	// 6 probes, then logout and the replay of the first allowed probe: with the
-	// login and who-am-I, 10 requests a journey.
-	var probes []journeys.Probe
-	for i := range 6 {
-		probes = append(probes, journeys.Probe{Kind: personas.Patient, Action: "read", Resource: fmt.Sprintf("record:p%d", i), Expect: results.Allow})
-	}
-	pop := make([]personas.Persona, 200)
-	for i := range pop {
-		pop[i] = personas.Persona{ID: fmt.Sprintf("patient-%05d", i), Kind: personas.Patient, Username: fmt.Sprintf("p%d", i), Secret: personas.NewSecret("pw")}
-	}
 	hSent := &counter{next: loadgen.NewGuard([]string{"127.0.0.1"}, journeys.NewTransport(256))}
-	legacy, err := journeys.NewLegacy(legacyCfg, hSent)
-	if err != nil {
-		b.Fatal(err)
-	}
-	runner := &journeys.Runner{
-		Probes:      probes,
-		Resources:   map[results.Side]journeys.Resources{results.Legacy: {"record": {"read": {Method: "GET", Path: "/api/patients/{id}/record"}}}},
-		Targets:     journeys.NewTargets(personas.Population{Personas: pop}),
-		StepTimeout: 10 * time.Second,
-	}
-	journey := journeys.Journey{Name: "bench", Kinds: []personas.Kind{personas.Patient}, Steps: []string{journeys.StepsLogin, journeys.StepsProbes, journeys.StepsLogout}}
-
+	h := newBenchHarness(b, base, hSent)
 	harness := func() (requests int64) {
 		before := hSent.n.Load()
-		pool := loadgen.NewPool(len(pop), 1)
-		loadgen.Run(context.Background(), loadgen.Plan{Pacer: loadgen.Constant{PerSecond: journeyRate}, Duration: span, MaxInFlight: 256},
-			func(ctx context.Context, t loadgen.Tick) bool {
-				i, ok := pool.Acquire(t.N, nil)
-				if !ok {
-					return false
-				}
-				defer pool.Release(i)
-				runner.Run(ctx, journey, results.Legacy, legacy, pop[i], journeys.Iteration{N: t.N, Intended: t.Intended},
-					func(r *results.Record) {
-						if r.Outcome != results.OK {
-							b.Errorf("harness step %s: %s", r.Step, r.Error)
-						}
-					})
-				return true
-			})
+		h.run(b, journeyRate, span, nil)
 		return hSent.n.Load() - before
 	}
 
@@ -212,10 +251,64 @@ func BenchmarkSchedulerAndJourneysVsVegeta(b *testing.B) {
 		}
 		i++
 	}
-	h := float64(hCPU.Microseconds()) / float64(hReq)
-	v := float64(vCPU.Microseconds()) / float64(vReq)
+	hc := float64(hCPU.Microseconds()) / float64(hReq)
+	vc := float64(vCPU.Microseconds()) / float64(vReq)
 	b.Logf("%d harness and %d vegeta requests, %s and %s of CPU", hReq, vReq, hCPU, vCPU)
-	b.ReportMetric(h, "harness-cpu-µs/req")
-	b.ReportMetric(v, "vegeta-cpu-µs/req")
-	b.ReportMetric(h/v, "cost-ratio")
+	b.ReportMetric(hc, "harness-cpu-µs/req")
+	b.ReportMetric(vc, "vegeta-cpu-µs/req")
+	b.ReportMetric(hc/vc, "cost-ratio")
+}
+
+// BenchmarkLatencyAccuracy drives the journey through the scheduler and the
+// journey engine against a stack whose record answers after exactly delay
+// (a sleep in the handler), at a modest rate, and reports the p50 and p99 the
+// harness records for the probes (HDR, through results.Stats as a report does)
+// against that true delay: just above 1 is the price of loopback and Go's timers;
+// far above 1 would be the harness adding latency it then blames on the stack.
+// Raw vegeta runs the same resource at the same rate in the same loop as the
+// control: on a busy machine both tails stretch, and vegeta-p99/true says by how
+// much the machine alone stretches them.
+//
+//	go test -run '^$' -bench LatencyAccuracy -benchtime 1x ./loadgen
+func BenchmarkLatencyAccuracy(b *testing.B) {
+	const (
+		delay       = 20 * time.Millisecond
+		journeyRate = 50 // journeys per second, 6 probes each
+		span        = 2 * time.Second
+	)
+	srv := httptest.NewServer(benchStack(delay))
+	b.Cleanup(srv.Close)
+	h := newBenchHarness(b, srv.URL, loadgen.NewGuard([]string{"127.0.0.1"}, journeys.NewTransport(256)))
+	stats := results.NewStats(time.Now())
+	var mu sync.Mutex
+	// The control: raw vegeta on the same resource at the same probe rate, right
+	// after, so a tail that vegeta sees too is the machine's, not the harness's.
+	record := vegeta.Target{Method: http.MethodGet, URL: srv.URL + "/api/patients/p0/record"}
+	atk := vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: journeys.NewTransport(256)}))
+	var control vegeta.Metrics
+	for b.Loop() {
+		h.run(b, journeyRate, span, func(r *results.Record) {
+			if r.Step == results.StepProbe {
+				mu.Lock()
+				stats.Add(r)
+				mu.Unlock()
+			}
+		})
+		for res := range atk.Attack(vegeta.NewStaticTargeter(record), loadgen.Constant{PerSecond: journeyRate * 6}, span, "control") {
+			control.Add(res)
+		}
+	}
+	control.Close()
+	probe := stats.Side(results.StepKey{Journey: h.journey.Name, Step: results.StepProbe}, results.Legacy)
+	if probe == nil || probe.Count == 0 {
+		b.Fatal("no probe was recorded")
+	}
+	p50, p99 := probe.Quantile(50), probe.Quantile(99)
+	b.Logf("%d probes against a %s delay: p50 %s, p99 %s; vegeta, %d requests: p50 %s, p99 %s",
+		probe.Count, delay, p50, p99, control.Requests, control.Latencies.P50, control.Latencies.P99)
+	b.ReportMetric(float64(p50.Microseconds())/1e3, "p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1e3, "p99-ms")
+	b.ReportMetric(float64(p50)/float64(delay), "p50/true")
+	b.ReportMetric(float64(p99)/float64(delay), "p99/true")
+	b.ReportMetric(float64(control.Latencies.P99)/float64(delay), "vegeta-p99/true")
 }
