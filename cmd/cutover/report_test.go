@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -115,7 +114,9 @@ func TestDiff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end run")
 	}
-	base, now := demoRun(t, "none"), demoRun(t, "role-map-billing-admin")
+	// patient-sees-others: patients are most of the population, so even a short run
+	// meets the drift (billing clerks, a few percent, may not show up in 2s).
+	base, now := demoRun(t, "none"), demoRun(t, "patient-sees-others")
 	code, stdout, stderr := cli(t, nil, "diff", base, now)
 	if code != exitcode.Regression {
 		t.Errorf("diff clean drifted = %d; want 1 (new parity findings)\n%s\n%s", code, stdout, stderr)
@@ -125,7 +126,7 @@ func TestDiff(t *testing.T) {
 		rest, _, _ = strings.Cut(rest, "\n\n")
 		return rest
 	}
-	if got := section(stdout, "new in B:"); !strings.Contains(got, "OVER_PERMISSION") && !strings.Contains(got, "ROLE_MAPPING_DRIFT") {
+	if got := section(stdout, "new in B:"); !strings.Contains(got, "OVER_PERMISSION") {
 		t.Errorf("diff: new findings section lacks the drift's classes:\n%s", stdout)
 	}
 	if !strings.Contains(stdout, "session  login") || !strings.Contains(stdout, "B/A p50") {
@@ -133,7 +134,7 @@ func TestDiff(t *testing.T) {
 	}
 	code, stdout, _ = cli(t, nil, "diff", now, base)
 	fixed := section(stdout, "fixed since A:")
-	if code != exitcode.Pass && code != exitcode.Performance || !slices.ContainsFunc([]string{"OVER_PERMISSION", "ROLE_MAPPING_DRIFT"}, func(c string) bool { return strings.Contains(fixed, c) }) {
+	if code != exitcode.Pass && code != exitcode.Performance || !strings.Contains(fixed, "OVER_PERMISSION") {
 		t.Errorf("diff drifted clean = %d; want the drift's classes fixed\n%s", code, stdout)
 	}
 }
