@@ -42,7 +42,10 @@ type OIDCConfig struct {
 	UsernameField string `yaml:"username_field"`
 	// APIBaseURL is where the protected resources live; empty means the issuer.
 	APIBaseURL string `yaml:"api_base_url"`
-	// Audience the access tokens must carry; empty skips the check.
+	// Audience the access tokens must carry; empty skips the check. When set it
+	// is also sent as the audience parameter of the authorization and
+	// client_credentials requests: providers such as Ory Hydra and Auth0 put an
+	// audience in a token only when it is asked for.
 	Audience string `yaml:"audience"`
 	// Algorithms are the JWS algorithms accepted for tokens; default every
 	// asymmetric one. "none" and HMAC algorithms are always refused.
@@ -64,7 +67,8 @@ type OIDCConfig struct {
 	// PostLogoutRedirectURI is sent with end_session; never contacted.
 	PostLogoutRedirectURI string `yaml:"post_logout_redirect_uri"`
 	// Introspection is the confidential client that may call the introspection
-	// endpoint (RFC 7662); without it nothing is introspected.
+	// endpoint (RFC 7662), and where that endpoint is when discovery does not say;
+	// without it nothing is introspected.
 	Introspection *ClientConfig `yaml:"introspection"`
 	// Service tunes client_credentials for service personas (client id = the
 	// persona's username, secret = its secret).
@@ -75,12 +79,16 @@ type OIDCConfig struct {
 	Directory *SCIMDirectory `yaml:"directory"`
 }
 
-// ClientConfig is a confidential OAuth client.
+// ClientConfig is a confidential OAuth client and the endpoint it calls.
 type ClientConfig struct {
 	ClientID     string    `yaml:"client_id"`
 	ClientSecret SecretRef `yaml:"client_secret"`
 	// AuthMethod is client_secret_basic (default) or client_secret_post.
 	AuthMethod string `yaml:"auth_method"`
+	// Endpoint is the URL the client calls, overriding discovery: a provider may
+	// serve introspection without advertising it (Ory Hydra serves it on its
+	// admin port only).
+	Endpoint string `yaml:"endpoint"`
 }
 
 func (c *ClientConfig) auth() clientAuth {
@@ -89,8 +97,14 @@ func (c *ClientConfig) auth() clientAuth {
 
 // OIDCService tunes the client_credentials grant of service personas.
 type OIDCService struct {
-	// Scopes to request; empty requests none (the provider's default for the client).
+	// Scopes to request from every service persona; empty requests none (the
+	// provider's default for the client).
 	Scopes []string `yaml:"scopes"`
+	// PermissionScopes, when set, adds to Scopes the scopes each persona's legacy
+	// permissions map to (an unmapped permission is requested as it is), so each
+	// client asks for what it held on legacy. Providers such as Ory Hydra and Okta
+	// grant no scope unless asked, and refuse a scope the client was not given.
+	PermissionScopes map[string]string `yaml:"permission_scopes"`
 	// AuthMethod is client_secret_basic (default) or client_secret_post.
 	AuthMethod string `yaml:"auth_method"`
 }
@@ -202,6 +216,9 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig, tr http.RoundTripper, opts ...
 	o := &OIDC{cfg: cfg, tr: tr, opt: buildOptions(opts)}
 	if err := o.discover(ctx); err != nil {
 		return nil, err
+	}
+	if in := cfg.Introspection; in != nil && in.Endpoint != "" {
+		o.meta.IntrospectionEndpoint = in.Endpoint
 	}
 	apiBase := cfg.APIBaseURL
 	if apiBase == "" {
@@ -352,6 +369,9 @@ func (o *OIDC) authorize(ctx context.Context, jar http.CookieJar, p personas.Per
 		"nonce":                 {randomString(16)},
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},
+	}
+	if o.cfg.Audience != "" {
+		q.Set("audience", o.cfg.Audience)
 	}
 	for k, v := range extra {
 		q[k] = v
@@ -883,9 +903,16 @@ func (o *OIDC) ServiceLogin(ctx context.Context, p personas.Persona) (*Session, 
 	}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	a := clientAuth{id: p.Username, secret: p.Secret.Reveal()}
+	if o.cfg.Audience != "" {
+		form.Set("audience", o.cfg.Audience)
+	}
 	if sv := o.cfg.Service; sv != nil {
-		if len(sv.Scopes) > 0 {
-			form.Set("scope", strings.Join(sv.Scopes, " "))
+		scopes := slices.Clone(sv.Scopes)
+		if sv.PermissionScopes != nil {
+			scopes = append(scopes, MapPermissions(p.Permissions, sv.PermissionScopes)...)
+		}
+		if len(scopes) > 0 {
+			form.Set("scope", strings.Join(scopes, " "))
 		}
 		a.post = sv.AuthMethod == "client_secret_post"
 	}

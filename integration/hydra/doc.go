@@ -1,6 +1,6 @@
 // Package hydra runs Ory Hydra (Version), a standards OAuth 2.0 / OpenID Connect
 // provider this project did not write, as a candidate stack on loopback: Start
-// launches the binary that build.sh builds, with in-memory storage and a generated
+// launches the binary that build.sh builds, with throwaway SQLite storage and a generated
 // configuration, plus the small login/consent/logout app that every Hydra deployment
 // provides itself. Clients are registered and tokens introspected through Hydra's
 // admin API over HTTP; the package imports nothing of Hydra, so the project's module

@@ -138,6 +138,12 @@ func start(ctx context.Context, bin string, opt Options) (_ *Server, err error) 
 		return nil, fmt.Errorf("hydra config: %w", err)
 	}
 
+	// The start timeout bounds the migration and the wait for readiness.
+	ctx, cancel := context.WithTimeout(ctx, opt.StartTimeout)
+	defer cancel()
+	if err := s.migrate(ctx, bin); err != nil {
+		return nil, err
+	}
 	s.cmd = exec.Command(bin, "serve", "all", "--dev", "--sqa-opt-out", "--config", cfgPath)
 	s.cmd.Dir = dir
 	s.cmd.Env = hermeticEnv(dir)
@@ -160,9 +166,6 @@ func start(ctx context.Context, bin string, opt Options) (_ *Server, err error) 
 	if err := s.launch(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, opt.StartTimeout)
-	defer cancel()
 	if err := s.await(ctx, s.AdminURL+"/health/ready", status200); err != nil {
 		return nil, err
 	}
@@ -354,7 +357,7 @@ func config(s *Server, ports []int, opt Options) ([]byte, error) {
 		oauth2["allowed_top_level_claims"] = opt.AllowedTopLevelClaims
 	}
 	c := obj{
-		"dsn": "memory",
+		"dsn": sqliteDSN(s.dir),
 		"log": obj{"level": "warn", "format": "json", "leak_sensitive_values": false},
 		"serve": obj{
 			"public":  obj{"host": "127.0.0.1", "port": ports[0]},
@@ -382,6 +385,33 @@ func config(s *Server, ports []int, opt Options) ([]byte, error) {
 		"sqa":    obj{"opt_out": true},
 	}
 	return json.MarshalIndent(c, "", "  ")
+}
+
+// sqliteDSN is Hydra's database: an SQLite file in the private work dir (deleted
+// by Close), in WAL mode, each transaction taking the write lock when it begins
+// and waiting up to 10 s for it. Hydra's "memory" DSN (SQLite in memory, shared
+// cache) fails concurrent requests with SQLITE_LOCKED, which Hydra answers with
+// "Unable to serialize access due to a concurrent update": a 500 from the token
+// endpoint, or error=error from the authorization endpoint. Limiting it to one
+// connection deadlocks Hydra instead. Under a rehearsal's load that artefact of
+// the storage would show as candidate errors, so the file it is.
+func sqliteDSN(dir string) string {
+	return "sqlite://" + filepath.Join(dir, "hydra.sqlite") + "?_fk=true&_journal_mode=WAL&_busy_timeout=10000&_txlock=immediate"
+}
+
+// migrate creates Hydra's tables (hydra migrate sql up), which Hydra does by
+// itself only for an in-memory database.
+func (s *Server) migrate(ctx context.Context, bin string) error {
+	cmd := exec.CommandContext(ctx, bin, "migrate", "sql", "up", "--yes", sqliteDSN(s.dir))
+	cmd.Dir = s.dir
+	cmd.Env = hermeticEnv(s.dir)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		tail := out[max(0, len(out)-2048):]
+		return fmt.Errorf("hydra migrate sql up: %w\n%s", err, tail)
+	}
+	return nil
 }
 
 // secret returns 32 random bytes, hex encoded (Hydra wants at least 16 characters).

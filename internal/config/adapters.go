@@ -259,8 +259,13 @@ func (f *File) validateOIDC(p *problems, side func(...string) []string, o *journ
 		}
 	}
 	p.checkPaths(at, map[string]string{"roles_claim": o.RolesClaim})
-	if in := o.Introspection; in != nil && in.ClientID == "" {
-		p.add(at("introspection", "client_id"), "is empty")
+	if in := o.Introspection; in != nil {
+		if in.ClientID == "" {
+			p.add(at("introspection", "client_id"), "is empty")
+		}
+		if in.Endpoint != "" {
+			f.checkURL(p, at("introspection", "endpoint"), in.Endpoint)
+		}
 	}
 	if bg := o.BreakGlass; bg != nil {
 		switch bg.Method {
