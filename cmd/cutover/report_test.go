@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -129,7 +130,7 @@ func TestDiff(t *testing.T) {
 	if got := section(stdout, "new in B:"); !strings.Contains(got, "OVER_PERMISSION") {
 		t.Errorf("diff: new findings section lacks the drift's classes:\n%s", stdout)
 	}
-	if !strings.Contains(stdout, "session  login") || !strings.Contains(stdout, "B/A p50") {
+	if !regexp.MustCompile(`session\s+login\s`).MatchString(stdout) || !strings.Contains(stdout, "B/A p50") {
 		t.Errorf("diff: no latency deltas per step:\n%s", stdout)
 	}
 	code, stdout, _ = cli(t, nil, "diff", now, base)
