@@ -21,7 +21,7 @@ import (
 func canaryConfig(t *testing.T) []byte {
 	body := string(demoWith(t, "  - {name: patient, kinds: [patient], steps: [login, probes, logout]}\n",
 		demoProfile, "profile: {type: constant, rate: 2}",
-		"duration: 10s", "duration: 1s"))
+		"duration: 60s", "duration: 1s"))
 	i, j := strings.Index(body, "  raw:\n"), strings.Index(body, "  # A few journeys in a real headless")
 	if i < 0 || j < i {
 		t.Fatal("demo.yaml no longer has its raw block: update canaryConfig")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/internal/rehearsal"
+	"github.com/cutover-dev/cutover/journeys/browser"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -24,6 +26,11 @@ const DefaultDemoDrifts = "role-map-billing-admin,lazy-migration-broken,slow-tok
 // enough for the break-glass journey to wait for it and check the access ended.
 const demoBreakGlassTTL = 4 * time.Second
 
+// demoBrowserShare is the share of the demo's starts run in a real browser when
+// Chromium is installed: the hybrid practice of load testers, a few browser
+// journeys beside many protocol ones.
+const demoBrowserShare = 0.03
+
 func cmdDemo(ctx context.Context, st *state, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	out := fs.String("out", "", "results folder (default out/demo-TIMESTAMP)")
@@ -33,6 +40,7 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 	drift := fs.String("drift", DefaultDemoDrifts, "candidate drifts: none, or NAME[=PARAM],... (see `cutover stacks --help`)")
 	gz := fs.Bool("gzip", false, "compress the records (records.jsonl.gz)")
 	aa := fs.Bool("aa", false, "A/A run: legacy against itself, to measure the noise floor")
+	noBrowser := fs.Bool("no-browser", false, "no browser journeys, even when Chromium is installed")
 	if _, err := flags(fs, st, args); err != nil {
 		return err
 	}
@@ -44,6 +52,11 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 	// stacks are seeded with, then again with the stacks' real addresses.
 	override := func(cfg *config.File) error {
 		if *duration > 0 {
+			// A storm's cohort is a count: scale it with the run, so a shorter demo
+			// keeps the same shape and peak rate instead of a sharper one.
+			if p := &cfg.Load.Profile; p.Cohort > 0 && cfg.Load.Duration > 0 {
+				p.Cohort = max(1, int(math.Round(float64(p.Cohort)*float64(*duration)/float64(cfg.Load.Duration))))
+			}
 			cfg.Load.Duration = *duration
 		}
 		if *rate > 0 {
@@ -54,6 +67,11 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 		}
 		if *aa {
 			cfg.Mode = config.ModeAA
+		}
+		// A few journeys in a real browser beside the protocol ones, when there is a
+		// browser to run them in (the demo needs no setup either way).
+		if _, err := browser.LookExec(""); err == nil && !*noBrowser && cfg.Load.Browser == nil {
+			cfg.Load.Browser = &config.Browser{Share: demoBrowserShare, MaxTabs: 2}
 		}
 		return cfg.Validate()
 	}

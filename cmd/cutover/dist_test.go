@@ -87,7 +87,7 @@ func demoWith(t *testing.T, journeys string, edits ...string) []byte {
 }
 
 // demoProfile is the demo's load profile, which tests replace.
-const demoProfile = "profile: {type: shift-change, rate: 10, cohort: 40, at: 30%, over: 40%, journey: shift-change}"
+const demoProfile = "profile: {type: shift-change, rate: 10, cohort: 480, at: 30%, over: 40%, journey: shift-change}"
 
 // segmentsConfig is the demo file with journeys of one persona kind each, so that
 // which persona of the kind a start draws (which depends on the pool the run
@@ -99,7 +99,7 @@ func segmentsConfig(t *testing.T) []byte {
   - {name: billing, kinds: [billing], steps: [login, probes, logout], weight: 0.25}
   - {name: service, kinds: [service], steps: [service, probes], weight: 0.15}
 `, demoProfile, "profile: {type: constant, rate: 6}",
-		"duration: 10s", "duration: 4s",
+		"duration: 60s", "duration: 4s",
 		"    - endpoint: client_credentials\n      profile: {type: constant, rate: 5}\n", "")
 }
 

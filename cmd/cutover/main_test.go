@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -68,7 +69,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.drift, func(t *testing.T) {
 			out := t.TempDir()
-			code, stdout, stderr := cli(t, nil, "demo", "--duration", "2s", "--rate", "20", "--drift", tt.drift, "--out", out)
+			code, stdout, stderr := cli(t, nil, "demo", "--duration", "2s", "--rate", "20", "--drift", tt.drift, "--no-browser", "--out", out)
 			if !slices.Contains(tt.wantCode, code) {
 				t.Fatalf("demo --drift %s exited %d; want one of %v\nstdout:\n%s\nstderr:\n%s", tt.drift, code, tt.wantCode, stdout, stderr)
 			}
@@ -149,6 +150,16 @@ func TestStacksServesUntilInterrupted(t *testing.T) {
 			t.Fatal("cutover stacks wrote no personas file within 60s")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The served file is the demo's; a short constant run is enough here.
+	body, err := os.ReadFile(rf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := regexp.MustCompile(`(?m)^  profile: .*$`).ReplaceAll(body, []byte("  profile: {type: constant, rate: 10}"))
+	short = bytes.Replace(short, []byte("\n  duration: 60s"), []byte("\n  duration: 3s"), 1)
+	if err := os.WriteFile(rf, short, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	code, out, errs := cli(t, nil, "run", rf, "--out", filepath.Join(dir, "run"))
 	if code != exitcode.Pass && code != exitcode.Performance {

@@ -51,7 +51,7 @@ func TestPlanErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"plan"}, "plan takes one FILE"},
-		{[]string{"plan", bad}, "load.profile: peaks at 30/s, which exceeds the safety ceiling load.max_rate 20/s"},
+		{[]string{"plan", bad}, "load.profile: peaks at 50/s, which exceeds the safety ceiling load.max_rate 20/s"},
 	} {
 		code, stdout, stderr := cli(t, demoEnv, tt.args...)
 		if code != exitcode.Usage || !strings.Contains(stderr, tt.want) || stdout != "" {

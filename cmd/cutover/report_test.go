@@ -16,7 +16,7 @@ import (
 func demoRun(t *testing.T, drift string, extra ...string) string {
 	t.Helper()
 	out := t.TempDir()
-	args := append([]string{"demo", "--duration", "2s", "--rate", "15", "--drift", drift, "--out", out}, extra...)
+	args := append([]string{"demo", "--duration", "2s", "--rate", "15", "--drift", drift, "--no-browser", "--out", out}, extra...)
 	code, stdout, stderr := cli(t, nil, args...)
 	if code != exitcode.Pass && code != exitcode.Regression && code != exitcode.Performance {
 		t.Fatalf("demo --drift %s exited %d\n%s\n%s", drift, code, stdout, stderr)

@@ -27,7 +27,7 @@ func TestSIGINTLeavesAPartialReport(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "demo", "--duration", "1m", "--drift", "none", "--out", dir)
+	cmd := exec.Command(bin, "demo", "--duration", "1m", "--drift", "none", "--no-browser", "--out", dir)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	stderr, err := cmd.StderrPipe()

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
@@ -100,8 +101,8 @@ func TestPlanEstimate(t *testing.T) {
 	for _, j := range e.Journeys {
 		starts += j.Starts
 	}
-	if e.Starts == 0 || total != e.Starts || starts != e.Starts || len(e.Buckets) != 10 {
-		t.Errorf("estimate: %d starts, %d in buckets %v, %d by journey; want them equal, in 10 one-second buckets", e.Starts, total, e.Buckets, starts)
+	if secs := int(cfg.Load.Duration / time.Second); e.Starts == 0 || total != e.Starts || starts != e.Starts || len(e.Buckets) != secs {
+		t.Errorf("estimate: %d starts, %d in buckets %v, %d by journey; want them equal, in %d one-second buckets", e.Starts, total, e.Buckets, starts, secs)
 	}
 	// Every start of a journey with a login group logs in once on each side.
 	logins := 0
