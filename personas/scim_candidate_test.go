@@ -5,9 +5,6 @@ package personas_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/cutover-dev/cutover/personas"
@@ -37,21 +34,11 @@ func startCandidate(t *testing.T, base personas.Population, drifts string) (*sta
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.PostForm(pair.CandidateURL+"/token", url.Values{
-		"grant_type": {"client_credentials"}, "client_id": {pair.ProvisionerClientID},
-		"client_secret": {pair.ProvisionerClientSecret.Reveal()},
-	})
+	tok, err := pair.ProvisionerToken(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("provisioner token: status %d, %v", resp.StatusCode, err)
-	}
-	return pair, &personas.SCIMClient{BaseURL: pair.CandidateURL + "/scim/v2", Token: personas.NewSecret(tok.AccessToken), MapRoles: embeddedRoles}
+	return pair, &personas.SCIMClient{BaseURL: pair.CandidateURL + "/scim/v2", Token: tok, MapRoles: embeddedRoles}
 }
 
 func legacyUsers(pair *stacks.Pair) []personas.StackUser {

@@ -7,10 +7,13 @@ package stacks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -219,4 +222,28 @@ func (p *Pair) Close() error {
 // Shutdown stops both stacks gracefully, waiting for requests in flight until ctx ends.
 func (p *Pair) Shutdown(ctx context.Context) error {
 	return p.halt(func(s *http.Server) error { return s.Shutdown(ctx) })
+}
+
+// ProvisionerToken asks the candidate for a client_credentials token of its
+// provisioner client, the credential of its SCIM endpoint.
+func (p *Pair) ProvisionerToken(ctx context.Context) (personas.Secret, error) {
+	form := url.Values{"grant_type": {"client_credentials"}, "scope": {"scim"},
+		"client_id": {p.ProvisionerClientID}, "client_secret": {p.ProvisionerClientSecret.Reveal()}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.CandidateURL+"/token", strings.NewReader(form.Encode()))
+	if err != nil {
+		return personas.Secret{}, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return personas.Secret{}, fmt.Errorf("stacks: provisioner token: %w", err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		return personas.Secret{}, fmt.Errorf("stacks: provisioner token: HTTP %d, %v", resp.StatusCode, err)
+	}
+	return personas.NewSecret(tok.AccessToken), nil
 }

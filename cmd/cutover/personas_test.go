@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,19 +89,9 @@ func mustGenerate(t *testing.T, seed uint64, n int) personas.Population {
 
 func provisionerToken(t *testing.T, pair *stacks.Pair) string {
 	t.Helper()
-	resp, err := http.PostForm(pair.CandidateURL+"/token", url.Values{
-		"grant_type": {"client_credentials"}, "client_id": {pair.ProvisionerClientID},
-		"client_secret": {pair.ProvisionerClientSecret.Reveal()}, "scope": {"scim"},
-	})
+	tok, err := pair.ProvisionerToken(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
-		t.Fatalf("provisioner token: HTTP %d, %v", resp.StatusCode, err)
-	}
-	return tok.AccessToken
+	return tok.Reveal()
 }

@@ -1,10 +1,7 @@
 package rehearsal
 
 import (
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -228,21 +225,12 @@ func TestParityStopsARunWhosePersonasDiffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pair.Close() })
-	resp, err := http.PostForm(pair.CandidateURL+"/token", url.Values{"grant_type": {"client_credentials"}, "scope": {"scim"},
-		"client_id": {pair.ProvisionerClientID}, "client_secret": {pair.ProvisionerClientSecret.Reveal()}})
+	tok, err := pair.ProvisionerToken(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if err != nil || tok.AccessToken == "" {
-		t.Fatalf("provisioner token: %v", err)
-	}
 	gone := pop.ByKind(personas.Patient)[0]
-	scim := &personas.SCIMClient{BaseURL: pair.CandidateURL + "/scim/v2", Token: personas.NewSecret(tok.AccessToken)}
+	scim := &personas.SCIMClient{BaseURL: pair.CandidateURL + "/scim/v2", Token: tok}
 	if n, err := scim.Deprovision(t.Context(), personas.Population{Personas: []personas.Persona{gone}}); n != 1 || err != nil {
 		t.Fatalf("deprovision %s = %d, %v", gone.ID, n, err)
 	}
