@@ -158,15 +158,26 @@ func TestConfigMapHoldsAValidRehearsal(t *testing.T) {
 	if cfg.Load.Profile.Rate > cfg.Load.MaxRate {
 		t.Errorf("rate %v over ceiling %v", cfg.Load.Profile.Rate, cfg.Load.MaxRate)
 	}
-	cdata, ok := cm.Data["canary.yaml"]
+	_, ok = cm.Data["canary.yaml"]
 	if !ok {
 		t.Fatal("configmap.yaml: no canary.yaml")
 	}
-	ccfg, err := config.Parse("configmap.yaml#canary.yaml", []byte(cdata), func(string) string { return "" })
+	// The ConfigMap is mounted at /config: lay its keys out the same way, so the
+	// canary's personas.file resolves, with every secret variable set.
+	mount := t.TempDir()
+	for k, v := range cm.Data {
+		if err := os.WriteFile(filepath.Join(mount, k), []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ccfg, err := config.Read(filepath.Join(mount, "canary.yaml"), func(string) string { return "placeholder" })
 	if err != nil {
 		t.Fatalf("the canary in the ConfigMap is invalid:\n%v", err)
 	}
-	if err := canary.Rails(ccfg, canary.DefaultMaxRate); err != nil {
+	if pop, ok := ccfg.Personas.Accounts(); !ok || len(pop.Personas) == 0 {
+		t.Errorf("the canary imports no accounts: %d", len(pop.Personas))
+	}
+	if err := canary.Rails(ccfg, canary.DefaultMaxRate, false); err != nil {
 		t.Errorf("the canary in the ConfigMap breaks the canary's rails: %v", err)
 	}
 	secret := decodeStrict(t, "secret.example.yaml").(*corev1.Secret)

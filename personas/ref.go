@@ -34,6 +34,9 @@ var ErrSecretNotFound = errors.New("secret not found")
 type Resolver struct {
 	// Env maps environment variable names to values, for "env:" references.
 	Env map[string]string
+	// Getenv, when set, looks up a variable Env does not hold (an injected
+	// environment, not necessarily the process's).
+	Getenv func(name string) (string, bool)
 	// ReadFile reads a secrets file, for "file:" references (os.ReadFile in a CLI).
 	// When nil, file references are refused.
 	ReadFile func(path string) ([]byte, error)
@@ -61,6 +64,9 @@ func (r *Resolver) Resolve(ref string) (Secret, error) {
 			return Secret{}, fmt.Errorf("%s: want a variable name of letters, digits and '_', not starting with a digit", ref)
 		}
 		v, ok := r.Env[name]
+		if !ok && r.Getenv != nil {
+			v, ok = r.Getenv(name)
+		}
 		if !ok {
 			return Secret{}, fmt.Errorf("%s: variable is not set: %w", ref, ErrSecretNotFound)
 		}

@@ -30,6 +30,7 @@ func cmdCanary(ctx context.Context, st *state, args []string) error {
 	listen := fs.String("listen", "", "serve Prometheus metrics on ADDR/metrics (e.g. :9464)")
 	pushURL := fs.String("pushgateway", "", "push the metrics to this Prometheus Pushgateway after every check")
 	maxRate := fs.Float64("max-rate", canary.DefaultMaxRate, "rate ceiling in journeys/s: a profile peaking above it is refused")
+	allowGenerated := fs.Bool("allow-generated", false, "allow generated personas (default: only dedicated accounts from personas.file)")
 	pos, err := flags(fs, st, args)
 	if err != nil {
 		return err
@@ -44,7 +45,7 @@ func cmdCanary(ctx context.Context, st *state, args []string) error {
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
-	if err := canary.Rails(cfg, *maxRate); err != nil {
+	if err := canary.Rails(cfg, *maxRate, *allowGenerated); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()

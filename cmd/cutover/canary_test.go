@@ -86,7 +86,7 @@ func TestCanary(t *testing.T) {
 	}))
 	defer gw.Close()
 	base := filepath.Join(dir, "baseline")
-	code, _, stderr := cli(t, env, "canary", path, "--once", "--out", base, "--pushgateway", gw.URL)
+	code, _, stderr := cli(t, env, "canary", path, "--once", "--allow-generated", "--out", base, "--pushgateway", gw.URL)
 	if code != exitcode.Regression || !strings.Contains(stderr, "fail the thresholds") {
 		t.Fatalf("canary --once with the drift patient-sees-others = %d; want %d\n%s", code, exitcode.Regression, stderr)
 	}
@@ -101,7 +101,7 @@ func TestCanary(t *testing.T) {
 	var errBuf syncBuffer
 	done := make(chan exitcode.Code)
 	go func() {
-		st := &state{args: []string{"canary", path, "--interval", "100ms", "--baseline", base, "--out", filepath.Join(dir, "loop"), "--listen", "127.0.0.1:0"},
+		st := &state{args: []string{"canary", path, "--allow-generated", "--interval", "100ms", "--baseline", base, "--out", filepath.Join(dir, "loop"), "--listen", "127.0.0.1:0"},
 			stdout: io.Discard, stderr: &errBuf, getenv: func(k string) string { return env[k] }}
 		done <- run(ctx, st)
 	}()
@@ -162,7 +162,8 @@ func TestCanaryRails(t *testing.T) {
 	dir := t.TempDir()
 	path, env := embeddedStacks(t, dir, demoWith(t, "  - {name: patient, kinds: [patient], steps: [login]}\n  - {name: shift-change, kinds: [clinician], steps: [login], weight: 0}\n"), "none")
 	code, _, stderr := cli(t, env, "canary", path, "--once", "--out", filepath.Join(dir, "out"))
-	if code != exitcode.Usage || !strings.Contains(stderr, "above the canary ceiling 5/s") || !strings.Contains(stderr, "load.raw has 2 raw attack(s)") {
-		t.Errorf("canary on the demo's load = %d, %q; want 2 naming the rate ceiling and the raw attacks", code, stderr)
+	if code != exitcode.Usage || !strings.Contains(stderr, "above the canary ceiling 5/s") || !strings.Contains(stderr, "load.raw has 2 raw attack(s)") ||
+		!strings.Contains(stderr, "personas.generate: a canary signs in as dedicated synthetic accounts") {
+		t.Errorf("canary on the demo's load = %d, %q; want 2 naming the rate ceiling, the raw attacks and the generated personas", code, stderr)
 	}
 }

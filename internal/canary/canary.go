@@ -36,10 +36,14 @@ var defaultAbort = config.Abort{Grace: 2 * time.Second, Window: 5 * time.Second,
 // Rails checks cfg against the canary's safety rails and switches the abort rules
 // on when cfg has none. A canary: sends nothing outside stacks.allow_hosts (which
 // must list hosts: every request goes through the host guard); peaks at maxRate
-// journeys per second at most; runs no raw attack; and stops on its abort rules.
-// Every problem is reported at once.
-func Rails(cfg *config.File, maxRate float64) error {
+// journeys per second at most; runs no raw attack; signs in as dedicated
+// synthetic accounts imported from a file (generated personas only when
+// allowGenerated); and stops on its abort rules. Every problem is reported at once.
+func Rails(cfg *config.File, maxRate float64, allowGenerated bool) error {
 	var errs []error
+	if cfg.Personas.Generate != nil && !allowGenerated {
+		errs = append(errs, errors.New("personas.generate: a canary signs in as dedicated synthetic accounts provisioned for it (personas.file); generated personas only with --allow-generated"))
+	}
 	if len(cfg.Stacks.AllowHosts) == 0 {
 		errs = append(errs, errors.New("stacks.allow_hosts is empty: a canary only talks to listed hosts"))
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -75,6 +76,20 @@ type Side struct {
 // Personas says where the population comes from.
 type Personas struct {
 	Generate *Generate `yaml:"generate"`
+	// File imports pre-provisioned test accounts (CSV or JSONL, by extension;
+	// relative to the rehearsal file), their secrets as env: or file: references.
+	File string `yaml:"file"`
+
+	// accounts is File, read and resolved when the rehearsal file is parsed.
+	accounts *personas.Population
+}
+
+// Accounts returns the imported population, if the file names one.
+func (p Personas) Accounts() (personas.Population, bool) {
+	if p.accounts == nil {
+		return personas.Population{}, false
+	}
+	return *p.accounts, true
 }
 
 // Generate describes a synthetic population.
@@ -135,6 +150,9 @@ func Parse(name string, data []byte, env func(string) string) (*File, error) {
 	}
 	f.defaults()
 	if err := f.resolveSecrets(env); err != nil {
+		return nil, err
+	}
+	if err := f.readAccounts(env); err != nil {
 		return nil, err
 	}
 	if err := f.Validate(); err != nil {
@@ -248,3 +266,34 @@ const (
 	ParityReport = "report"
 	ParityAbort  = "abort"
 )
+
+// readAccounts imports personas.file, resolving env: references through env.
+func (f *File) readAccounts(env func(string) string) error {
+	if f.Personas.File == "" {
+		return nil
+	}
+	path := f.Personas.File
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(f.Path), path)
+	}
+	at := fmt.Sprintf("%s:%d: personas.file", f.Path, f.line("personas", "file"))
+	r, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", at, err)
+	}
+	defer r.Close()
+	res := &personas.Resolver{ReadFile: os.ReadFile, Getenv: func(k string) (string, bool) {
+		v := env(k)
+		return v, v != ""
+	}}
+	read := personas.ReadJSONL
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
+		read = personas.ReadCSV
+	}
+	pop, err := read(r, path, res)
+	if err != nil {
+		return fmt.Errorf("%s: %w", at, err)
+	}
+	f.Personas.accounts = &pop
+	return nil
+}

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -161,4 +163,45 @@ func lineOf(t *testing.T, doc, text string) int {
 		t.Fatalf("the file has no %q", text)
 	}
 	return strings.Count(doc[:i], "\n") + 1
+}
+
+// TestPersonasFile imports pre-provisioned accounts instead of generating them:
+// secrets resolve through the injected environment, and every problem names the
+// rehearsal file's line.
+func TestPersonasFile(t *testing.T) {
+	dir := t.TempDir()
+	accounts := "id,kind,username,password,wave,hash_scheme,roles\n" +
+		"patient-1,patient,pat.one,env:PW_ONE,wave-1,bcrypt,patient\n" +
+		"patient-2,patient,pat.two,env:PW_TWO,wave-1,bcrypt,patient\n"
+	if err := os.WriteFile(filepath.Join(dir, "accounts.csv"), []byte(accounts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Replace(string(readDemo(t)), "personas:\n  generate:", "personas:\n  file: accounts.csv\n  unused:", 1)
+	doc = regexp.MustCompile(`(?m)^  unused:\n(    .*\n)+`).ReplaceAllString(doc, "")
+	path := filepath.Join(dir, "rehearsal.yaml")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) string {
+		return map[string]string{"PW_ONE": "correct horse 1", "PW_TWO": "correct horse 2"}[k] + demoEnv(k)
+	}
+	f, err := Read(path, env)
+	if err != nil {
+		t.Fatalf("Read = %v", err)
+	}
+	pop, ok := f.Personas.Accounts()
+	if !ok || len(pop.Personas) != 2 || pop.Personas[1].Secret.Reveal() != "correct horse 2" {
+		t.Fatalf("Accounts() = %d personas, %t; want the 2 of the file with their secrets", len(pop.Personas), ok)
+	}
+	// Without the variables, the import fails naming the rehearsal file's line and
+	// the accounts file's rows, never a secret.
+	_, err = Read(path, demoEnv)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("rehearsal.yaml:%d: personas.file", lineOf(t, doc, "file: accounts.csv"))) ||
+		!strings.Contains(err.Error(), "accounts.csv:2") || !strings.Contains(err.Error(), "accounts.csv:3") {
+		t.Errorf("Read without secrets = %v; want the personas.file line and both rows", err)
+	}
+	both := strings.Replace(doc, "  file: accounts.csv", "  file: accounts.csv\n  generate: {count: 3}", 1)
+	if _, err := Parse(path, []byte(both), env); err == nil || !strings.Contains(err.Error(), "names both generate and file") {
+		t.Errorf("Parse with both = %v; want it refused", err)
+	}
 }

@@ -91,8 +91,14 @@ func (f *File) checkURL(p *problems, path []string, raw string) {
 
 func (f *File) validatePersonas(p *problems) {
 	g := f.Personas.Generate
-	if g == nil {
-		p.add([]string{"personas"}, "needs generate")
+	switch {
+	case g != nil && f.Personas.File != "":
+		p.add([]string{"personas"}, "names both generate and file; want one")
+		return
+	case g == nil && f.Personas.File == "":
+		p.add([]string{"personas"}, "needs generate or file")
+		return
+	case g == nil:
 		return
 	}
 	if g.Count <= 0 {

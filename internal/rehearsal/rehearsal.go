@@ -49,6 +49,9 @@ const (
 
 // Population builds the run's personas from the config.
 func Population(cfg *config.File) (personas.Population, error) {
+	if pop, ok := cfg.Personas.Accounts(); ok {
+		return pop, nil
+	}
 	pop, err := personas.Generate(cfg.Seed, cfg.Personas.Generate.Options())
 	if err != nil {
 		return personas.Population{}, exitcode.With(fmt.Errorf("personas: %w", err), exitcode.Usage)
