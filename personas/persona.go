@@ -106,6 +106,10 @@ type Persona struct {
 	BreakGlass bool `json:"break_glass,omitempty"`
 	// Permissions lists what a service account's legacy API key allows.
 	Permissions []string `json:"permissions,omitempty"`
+	// Attributes are free-form facts of an imported account (site, tenant,
+	// migration batch...) that reports can group findings and cohorts by. They
+	// are not secrets and must not hold any.
+	Attributes map[string]string `json:"attributes,omitempty"`
 }
 
 // Human reports whether the persona logs in with a password.

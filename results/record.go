@@ -67,7 +67,12 @@ type Record struct {
 	// Evidence lists files, relative to the results folder, that show what went
 	// wrong: a browser step's screenshot and redacted DOM excerpt.
 	Evidence []string `json:"evidence,omitempty"`
-	Facts    Facts    `json:"facts,omitzero"`
+	// Endpoints lists the requests the step made, in the order first made, each
+	// as "METHOD /path" with the query dropped and id-like path segments folded
+	// to {id} ("POST /token", "GET /api/patients/{id}/record"): the request facts
+	// findings are grouped by (see Cause).
+	Endpoints []string `json:"endpoints,omitempty"`
+	Facts     Facts    `json:"facts,omitzero"`
 }
 
 // Facts are the normalised observations of a step: the things that must agree
