@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -13,19 +14,51 @@ type Analysis struct {
 	opt   Options
 	cmp   *Comparer
 	stats *Stats
+	// table and tableIDs are the persona table (SetPersonas), endpoints the
+	// endpoints each step called on the candidate: what causes are grouped by.
+	table     map[string]map[string]string
+	tableIDs  []string
+	endpoints map[StepKey][]string
 }
 
 // NewAnalysis returns an empty Analysis whose timeline starts at origin (the run's
 // start; zero means the first record's).
 func NewAnalysis(opt Options, origin time.Time) *Analysis {
 	opt = opt.WithDefaults()
-	return &Analysis{opt: opt, cmp: NewComparer(opt.Compare), stats: NewStats(origin)}
+	return &Analysis{opt: opt, cmp: NewComparer(opt.Compare), stats: NewStats(origin), endpoints: map[StepKey][]string{}}
+}
+
+// SetPersonas gives the analysis the run's persona table (personas.json), the
+// attributes findings are grouped by and the cohorts of the readiness table.
+// Without one, personas are known by the kind and cohort their records carry,
+// and only cohorts that ran appear.
+func (a *Analysis) SetPersonas(t *PersonaTable) {
+	a.table, a.tableIDs = map[string]map[string]string{}, nil
+	if t == nil {
+		return
+	}
+	for _, p := range t.Personas {
+		if _, dup := a.table[p.ID]; !dup {
+			a.tableIDs = append(a.tableIDs, p.ID)
+		}
+		a.table[p.ID] = p.Attrs
+	}
 }
 
 // Add accounts one record.
 func (a *Analysis) Add(r *Record) {
 	a.stats.Add(r)
 	a.cmp.Add(r)
+	if r.Side == Candidate && len(r.Endpoints) > 0 {
+		k := StepKey{r.Journey, r.Step}
+		have := a.endpoints[k]
+		for _, e := range r.Endpoints {
+			if !slices.Contains(have, e) {
+				have = append(have, e)
+			}
+		}
+		a.endpoints[k] = have
+	}
 }
 
 // Stats returns the step statistics gathered so far.
@@ -68,6 +101,22 @@ func (a *Analysis) Summary(meta Meta, acct Accounting) Summary {
 	}
 	if len(acct.Saturated) > 0 {
 		s.Notices = append(s.Notices, Notice{Class: GeneratorSaturated, Detail: saturationDetail(acct)})
+	}
+	if !a.cmp.noUnits {
+		in := &causeInput{opt: a.opt.Causes, findings: s.Findings, cmp: a.cmp, table: a.table, tableIDs: a.tableIDs,
+			stats: a.stats, perf: perf, endpoints: a.endpoints}
+		s.Causes = in.causes()
+		s.CohortBy = in.cohortBy()
+		s.Cohorts = in.cohorts(s.Causes, s.CohortBy)
+		for i := range s.Causes {
+			s.Causes[i].steps, s.Causes[i].personas = nil, nil
+		}
+	}
+	if s.Causes == nil {
+		s.Causes = []Cause{}
+	}
+	if s.Cohorts == nil {
+		s.Cohorts = []Cohort{}
 	}
 	s.Compared, s.Uncomparable = a.cmp.Compared, a.cmp.Uncomparable
 	if meta.AA {

@@ -1,5 +1,7 @@
 package results
 
+import "strings"
+
 // Class is a regression class of DOMAIN.md. Its string is the stable name used in
 // reports, summary.json and tests.
 type Class string
@@ -143,4 +145,43 @@ var decisionRules = map[string]decisionRule{
 	StepAudit:              {denied: AuditEventMissing},
 	StepBrowserLogin:       {denied: LoginFailed},
 	StepBrowserLogoutProbe: {allowed: LogoutSessionStillActive},
+}
+
+// classBit gives each class of Classes a bit, for the sets of classes the
+// comparison keeps per persona.
+var classBit = func() map[Class]uint64 {
+	m := make(map[Class]uint64, len(Classes))
+	for i, c := range Classes {
+		m[c] = 1 << i
+	}
+	return m
+}()
+
+// stepClasses holds, per step name, the classes a judged record of the step can
+// raise: the step's decision rule and the classes whose Info names the step.
+var stepClasses = func() map[string]uint64 {
+	m := map[string]uint64{}
+	for step, r := range decisionRules {
+		for _, c := range []Class{r.allowed, r.denied} {
+			if c != "" {
+				m[step] |= classBit[c]
+			}
+		}
+	}
+	for c, info := range classInfo {
+		for _, step := range info.Steps {
+			m[step] |= classBit[c]
+		}
+	}
+	return m
+}()
+
+// StepGroup returns the step group a step name belongs to: the part before its
+// first dot, "probes" for "probe" ("refresh.replay" is in "refresh").
+func StepGroup(step string) string {
+	g, _, _ := strings.Cut(step, ".")
+	if g == StepProbe {
+		return "probes"
+	}
+	return g
 }

@@ -80,11 +80,65 @@ type Comparer struct {
 	// Compared counts candidate records judged; Uncomparable those that could not be
 	// (the legacy side errored or never ran).
 	Compared, Uncomparable int
+
+	// The personas judged, for root-cause grouping: which classes each could have
+	// shown, which it showed, which steps it ran (see Causes).
+	units     map[string]*unit
+	unitOrder []string
+	steps     map[StepKey]int
+	stepOrder []StepKey
+	// noUnits switches the tracking off (benchmarks measure what it costs).
+	noUnits bool
+}
+
+// unit is one persona as the comparison saw it on the candidate side.
+type unit struct {
+	kind, cohort string
+	// exercised and affected hold a bit per class (classBit): the classes a
+	// judged step of the persona could raise, and those it raised.
+	exercised, affected uint64
+	// hits counts the occurrences of each class raised; findings indexes, in
+	// Comparer.order, the findings the persona contributed to.
+	hits     map[Class]int
+	findings []int
+	// steps is a bitset over Comparer.stepOrder: the steps the persona ran.
+	steps []uint64
 }
 
 // NewComparer returns a Comparer with the given options.
 func NewComparer(opt CompareOptions) *Comparer {
-	return &Comparer{opt: opt.withDefaults(), pending: make(map[Key]*Record), findings: make(map[findingKey]*Finding)}
+	return &Comparer{opt: opt.withDefaults(), pending: make(map[Key]*Record), findings: make(map[findingKey]*Finding),
+		units: make(map[string]*unit), steps: make(map[StepKey]int)}
+}
+
+// unitOf returns the unit of r's persona, creating it; nil for records of no
+// persona (raw attacks) or with tracking off.
+func (c *Comparer) unitOf(r *Record) *unit {
+	if c.noUnits || r.Persona == "" {
+		return nil
+	}
+	u, ok := c.units[r.Persona]
+	if !ok {
+		u = &unit{kind: r.Kind, cohort: r.Cohort}
+		c.units[r.Persona] = u
+		c.unitOrder = append(c.unitOrder, r.Persona)
+	}
+	return u
+}
+
+// ran marks r's step as run by u.
+func (c *Comparer) ran(u *unit, r *Record) {
+	k := StepKey{r.Journey, r.Step}
+	i, ok := c.steps[k]
+	if !ok {
+		i = len(c.stepOrder)
+		c.steps[k] = i
+		c.stepOrder = append(c.stepOrder, k)
+	}
+	if w := i / 64; w >= len(u.steps) {
+		u.steps = append(u.steps, make([]uint64, w+1-len(u.steps))...)
+	}
+	u.steps[i/64] |= 1 << (i % 64)
 }
 
 // Add feeds one record. Records of the two sides may arrive in any order.
@@ -170,6 +224,10 @@ func (c *Comparer) judge(leg, cand *Record) {
 	}
 	legOK := leg != nil && leg.Outcome == OK
 	c.Compared++
+	if u := c.unitOf(cand); u != nil {
+		u.exercised |= stepClasses[cand.Step]
+		c.ran(u, cand)
+	}
 	if rule, ok := decisionRules[cand.Step]; ok {
 		c.judgeDecision(rule, leg, legOK, cand)
 	}
@@ -290,6 +348,16 @@ func (c *Comparer) add(class Class, cand *Record, legVal, candVal string) {
 		c.order = append(c.order, k)
 	}
 	f.Count++
+	if u := c.unitOf(cand); u != nil {
+		u.affected |= classBit[class]
+		if u.hits == nil {
+			u.hits = map[Class]int{}
+		}
+		u.hits[class]++
+		if i := slices.Index(c.order, k); !slices.Contains(u.findings, i) {
+			u.findings = append(u.findings, i)
+		}
+	}
 	if len(f.Examples) < c.opt.Examples {
 		f.Examples = append(f.Examples, Example{Persona: cand.Persona, Iteration: cand.Iteration, Target: cand.Target, Legacy: legVal, Candidate: candVal, Evidence: cand.Evidence})
 	}

@@ -40,6 +40,7 @@ type Options struct {
 	Compare CompareOptions `json:"compare"`
 	Perf    PerfOptions    `json:"perf"`
 	Gate    Gate           `json:"gate"`
+	Causes  CauseOptions   `json:"causes"`
 }
 
 // WithDefaults returns o with every unset setting at its default, as the summary
@@ -47,6 +48,7 @@ type Options struct {
 func (o Options) WithDefaults() Options {
 	o.Compare = o.Compare.withDefaults()
 	o.Perf = o.Perf.withDefaults()
+	o.Causes = o.Causes.withDefaults()
 	if o.Gate.FailOn == nil {
 		o.Gate.FailOn = []Severity{}
 	}

@@ -10,7 +10,11 @@ import (
 
 // SummarySchema names the version of summary.json (documented in SCHEMA.md); it
 // changes when a field changes meaning or goes away, not when one is added.
-const SummarySchema = "cutover.summary/v1"
+const SummarySchema = "cutover.summary/v2"
+
+// SummarySchemaV1 is the previous version, still read: it has no causes and no
+// cohorts.
+const SummarySchemaV1 = "cutover.summary/v1"
 
 // Verdicts of a run.
 const (
@@ -132,13 +136,19 @@ type TimeSide struct {
 
 // Summary is the content of summary.json.
 type Summary struct {
-	Schema    string        `json:"schema"`
-	Verdict   string        `json:"verdict"`
-	Meta      Meta          `json:"run"`
-	Generator Accounting    `json:"generator"`
-	Findings  []Finding     `json:"findings"`
-	Notices   []Notice      `json:"notices"`
-	Steps     []StepSummary `json:"steps"`
+	Schema    string     `json:"schema"`
+	Verdict   string     `json:"verdict"`
+	Meta      Meta       `json:"run"`
+	Generator Accounting `json:"generator"`
+	// Causes fold the findings into root causes, most severe first.
+	Causes []Cause `json:"causes"`
+	// CohortBy is the persona attribute the cohort table is cut by; Cohorts is
+	// the readiness of each cohort.
+	CohortBy string        `json:"cohort_by"`
+	Cohorts  []Cohort      `json:"cohorts"`
+	Findings []Finding     `json:"findings"`
+	Notices  []Notice      `json:"notices"`
+	Steps    []StepSummary `json:"steps"`
 	// Compared and Uncomparable count the candidate steps judged against legacy or the
 	// expected table, and those that could not be (the legacy twin errored).
 	Compared     int `json:"compared"`
@@ -192,7 +202,7 @@ func ReadSummary(r io.Reader, name string) (*Summary, error) {
 	if err := json.NewDecoder(r).Decode(&s); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if s.Schema != SummarySchema {
+	if s.Schema != SummarySchema && s.Schema != SummarySchemaV1 {
 		return nil, fmt.Errorf("%s: schema %q; want %q", name, s.Schema, SummarySchema)
 	}
 	return &s, nil

@@ -1,0 +1,821 @@
+package results
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Root causes. One broken hash migration shows as a LOGIN_FAILED finding on every
+// journey and persona kind; one slow token endpoint as a LATENCY_REGRESSION on
+// every step that calls it. A cause folds the findings of a class that share a
+// factor, and says how strongly the factor explains them, with the counts on both
+// sides of the split:
+//
+//   - parity classes are judged per persona: the units are the personas whose
+//     judged candidate steps could raise the class, the factors their attributes
+//     (kind, hash scheme, wave, break-glass eligibility, cohort, any attribute of
+//     the personas file);
+//   - performance classes are judged per step: the units are the journey steps
+//     with a verdict, the factors their request facts (the endpoints the step
+//     calls, its step group, its journey).
+//
+// Per class, the factor that best separates the units showing the class from the
+// units that do not (F1 score of "has the factor" against "shows the class")
+// explains them, if most units with it show the class (precision at least
+// minPrecision) and units without it show it at most half as often; the units it
+// explains are set aside and the search goes on for the rest, so two faults of
+// one class give two causes. A class that hits nearly every unit that could show
+// it is uniform (no narrower factor); what no factor explains is said to have no
+// single factor. Causes of different classes with the same factor are one cause
+// (a wrong role mapping for billing clerks is both a ROLE_MAPPING_DRIFT and an
+// OVER_PERMISSION of billing personas). Nothing is inferred beyond the counts.
+const (
+	minPrecision = 0.5
+	uniformShare = 0.9
+)
+
+// CauseOptions tune root-cause grouping and the cohort readiness table.
+type CauseOptions struct {
+	// CohortBy is the persona attribute cohorts are cut by: wave (the default),
+	// hash_scheme, cohort (wave/hash scheme), kind, break_glass or any attribute
+	// of the personas file.
+	CohortBy string `json:"cohort_by"`
+}
+
+func (o CauseOptions) withDefaults() CauseOptions {
+	if o.CohortBy == "" {
+		o.CohortBy = AttrWave
+	}
+	return o
+}
+
+// Levels a cause is found at.
+const (
+	// LevelPersona: units are personas, factors their attributes.
+	LevelPersona = "persona"
+	// LevelStep: units are journey steps, factors their request facts.
+	LevelStep = "step"
+)
+
+// Step facts a step-level factor names.
+const (
+	FactEndpoint = "endpoint"
+	FactGroup    = "group"
+	FactJourney  = "journey"
+)
+
+var stepFacts = []string{FactEndpoint, FactGroup, FactJourney}
+
+// How a cause is explained.
+const (
+	// ExplainedByFactor: one factor picks out the findings.
+	ExplainedByFactor = "factor"
+	// ExplainedUniform: nearly every unit that could show the class shows it;
+	// no narrower factor.
+	ExplainedUniform = "uniform"
+	// ExplainedNone: no single factor explains the findings.
+	ExplainedNone = "none"
+)
+
+// Factor is what the findings of a cause have in common: a persona attribute
+// (hash_scheme=sha256-salted) or a request fact of the step (endpoint=POST /token).
+type Factor struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// String returns "name=value".
+func (f Factor) String() string { return f.Name + "=" + f.Value }
+
+// Cause is the findings of one or more classes that one factor explains, or the
+// findings of one class that no factor does.
+type Cause struct {
+	// ID numbers the causes of a run, most severe first: C1, C2...
+	ID string `json:"id"`
+	// Key identifies the cause across runs (`cutover diff`): level and factor, or
+	// level, class and how it is explained when there is no factor.
+	Key      string   `json:"key"`
+	Severity Severity `json:"severity"`
+	Fails    bool     `json:"fails"`
+	Level    string   `json:"level"`
+	// ExplainedBy is ExplainedByFactor, ExplainedUniform or ExplainedNone.
+	ExplainedBy string  `json:"explained_by"`
+	Factor      *Factor `json:"factor,omitempty"`
+	// Equivalent lists other factors that pick out exactly the same units
+	// (kind=billing and a custom attribute every billing clerk has).
+	Equivalent []Factor     `json:"equivalent,omitempty"`
+	Title      string       `json:"title"`
+	Classes    []CauseClass `json:"classes"`
+	Findings   []FindingRef `json:"findings"`
+	Units      int          `json:"units"`
+	Untrusted  bool         `json:"untrusted,omitempty"`
+	// steps and personas are the units of the cause (indexes into the
+	// comparison's personas), for the cohort table.
+	steps    []StepKey
+	personas []int
+}
+
+// CauseClass is one class of a cause with the counts on both sides of its split.
+type CauseClass struct {
+	Class Class `json:"class"`
+	// Occurrences are the occurrences of the class the cause accounts for (for a
+	// step-level class, the findings' counts).
+	Occurrences int `json:"occurrences"`
+	// Affected counts the units of the cause that show the class, ClassUnits the
+	// units of the run that show it (under every cause).
+	Affected   int `json:"affected"`
+	ClassUnits int `json:"class_units"`
+	// WithFactor counts the units that could show the class and have the factor
+	// (for a uniform or unexplained class, all that could show it and are not
+	// explained by another cause); Others those without the factor, less the
+	// units other causes explain, and OthersAffected those of them that show it.
+	WithFactor     int `json:"with_factor"`
+	Others         int `json:"others"`
+	OthersAffected int `json:"others_affected"`
+	// Evidence says it in one sentence.
+	Evidence string `json:"evidence"`
+}
+
+// FindingRef names a finding row a cause folds.
+type FindingRef struct {
+	Class       Class  `json:"class"`
+	Journey     string `json:"journey"`
+	Step        string `json:"step"`
+	PersonaKind string `json:"persona_kind,omitempty"`
+}
+
+// Cohort statuses.
+const (
+	CohortPass         = "pass"
+	CohortFail         = "fail"
+	CohortNotExercised = "not exercised"
+)
+
+// Cohort is one migration cohort's readiness: whether any cause that fails the
+// run touches its personas.
+type Cohort struct {
+	Name string `json:"name"`
+	// Personas counts the cohort's personas (the whole population with a persona
+	// table, else those that ran), Exercised those with a judged candidate step,
+	// Affected those a parity cause's findings name.
+	Personas  int    `json:"personas"`
+	Exercised int    `json:"exercised"`
+	Affected  int    `json:"affected"`
+	Status    string `json:"status"`
+	// BlockedBy lists the failing causes that touch the cohort; Warnings the
+	// causes that touch it without failing the run.
+	BlockedBy []string `json:"blocked_by"`
+	Warnings  []string `json:"warnings,omitempty"`
+}
+
+// unitSet is the units one class is judged over, and the factors of each.
+type unitSet struct {
+	level   string
+	factors [][]Factor
+	// rank orders factor names: the lower explains a tie.
+	rank func(string) int
+	// eligible says whether a factor may explain findings at all.
+	eligible func(Factor) bool
+}
+
+// group is what explain finds for a class: units it explains and why.
+type group struct {
+	how        string
+	factor     Factor
+	equivalent []Factor
+	units      []int
+}
+
+// explain splits the affected units of one class (exercised: the units that
+// could show it) into groups, each explained by a factor, uniform, or by none.
+func (us *unitSet) explain(exercised []int, affected map[int]bool) []group {
+	remaining := map[int]bool{}
+	for _, u := range exercised {
+		if affected[u] {
+			remaining[u] = true
+		}
+	}
+	taken := map[int]bool{}
+	var groups []group
+	for len(remaining) > 0 {
+		type tally struct {
+			r, w       int
+			sigR, sigW uint64
+		}
+		t := map[Factor]*tally{}
+		n := 0
+		for _, u := range exercised {
+			if taken[u] {
+				continue
+			}
+			n++
+			for _, f := range us.factors[u] {
+				if !us.eligible(f) {
+					continue
+				}
+				x := t[f]
+				if x == nil {
+					x = &tally{}
+					t[f] = x
+				}
+				x.w++
+				x.sigW += mix(u)
+				if remaining[u] {
+					x.r++
+					x.sigR += mix(u)
+				}
+			}
+		}
+		r := len(remaining)
+		type cand struct {
+			f        Factor
+			f1, prec float64
+		}
+		var cands []cand
+		for f, x := range t {
+			if x.r == 0 {
+				continue
+			}
+			prec := float64(x.r) / float64(x.w)
+			if prec < minPrecision {
+				continue
+			}
+			if n > x.w && float64(r-x.r)/float64(n-x.w) > prec/2 {
+				continue
+			}
+			cands = append(cands, cand{f, 2 * float64(x.r) / float64(r+x.w), prec})
+		}
+		slices.SortFunc(cands, func(a, b cand) int {
+			if c := cmp.Compare(b.f1, a.f1); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(b.prec, a.prec); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(us.rank(a.f.Name), us.rank(b.f.Name)); c != 0 {
+				return c
+			}
+			return strings.Compare(a.f.String(), b.f.String())
+		})
+		uniform := float64(r)/float64(n) >= uniformShare
+		f1u := 2 * float64(r) / float64(r+n)
+		var g group
+		switch {
+		case len(cands) > 0 && (!uniform || cands[0].f1 > f1u || t[cands[0].f].w == n):
+			best := cands[0].f
+			g = group{how: ExplainedByFactor, factor: best}
+			bx := t[best]
+			for _, c := range cands[1:] {
+				if x := t[c.f]; x.r == bx.r && x.w == bx.w && x.sigR == bx.sigR && x.sigW == bx.sigW {
+					g.equivalent = append(g.equivalent, c.f)
+				}
+			}
+			for _, u := range exercised {
+				if remaining[u] && slices.Contains(us.factors[u], best) {
+					g.units = append(g.units, u)
+				}
+			}
+		case uniform:
+			g = group{how: ExplainedUniform}
+		default:
+			g = group{how: ExplainedNone}
+		}
+		if g.how != ExplainedByFactor {
+			for _, u := range exercised {
+				if remaining[u] {
+					g.units = append(g.units, u)
+				}
+			}
+		}
+		for _, u := range g.units {
+			delete(remaining, u)
+			taken[u] = true
+		}
+		groups = append(groups, g)
+	}
+	return groups
+}
+
+// evidence counts both sides of group gi's split.
+func (us *unitSet) evidence(groups []group, gi int, exercised []int, affected map[int]bool) CauseClass {
+	g := groups[gi]
+	elsewhere := map[int]bool{}
+	for i, o := range groups {
+		if i != gi {
+			for _, u := range o.units {
+				elsewhere[u] = true
+			}
+		}
+	}
+	cc := CauseClass{Affected: len(g.units)}
+	for _, u := range exercised {
+		if affected[u] {
+			cc.ClassUnits++
+		}
+		if elsewhere[u] {
+			continue
+		}
+		if g.how != ExplainedByFactor || slices.Contains(us.factors[u], g.factor) {
+			cc.WithFactor++
+			continue
+		}
+		cc.Others++
+		if affected[u] {
+			cc.OthersAffected++
+		}
+	}
+	return cc
+}
+
+// mix spreads a unit index over 64 bits (splitmix64), for the signatures that
+// tell factors picking out the same units.
+func mix(u int) uint64 {
+	z := uint64(u) + 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// causeInput is what grouping reads: the summary's findings (severities and
+// gate applied), the comparison's personas, the persona table and the steps.
+type causeInput struct {
+	opt      CauseOptions
+	findings []Finding
+	cmp      *Comparer
+	table    map[string]map[string]string
+	tableIDs []string
+	stats    *Stats
+	perf     PerfOptions
+	// endpoints lists, per step, the endpoints its candidate records called.
+	endpoints map[StepKey][]string
+}
+
+// personaUnits builds the persona-level unit set: every persona judged, with
+// its attributes as factors.
+func (in *causeInput) personaUnits() *unitSet {
+	names := map[string]bool{}
+	// counts holds how many personas of the run (the table's, and the judged
+	// ones it lacks) have each factor.
+	counts := map[Factor]int{}
+	for _, id := range in.tableIDs {
+		for k, v := range in.table[id] {
+			if v != "" {
+				counts[Factor{k, v}]++
+			}
+		}
+	}
+	us := &unitSet{level: LevelPersona, factors: make([][]Factor, len(in.cmp.unitOrder))}
+	for i, id := range in.cmp.unitOrder {
+		attrs := in.attrs(id, in.cmp.units[id])
+		fs := make([]Factor, 0, len(attrs))
+		for k, v := range attrs {
+			names[k] = true
+			fs = append(fs, Factor{k, v})
+			if in.table[id][k] == "" {
+				counts[Factor{k, v}]++
+			}
+		}
+		us.factors[i] = fs
+	}
+	order := attrOrder(names)
+	us.rank = func(n string) int { return slices.Index(order, n) }
+	// A value one persona alone holds is no common factor (and may identify it).
+	us.eligible = func(f Factor) bool { return counts[f] >= 2 }
+	return us
+}
+
+// attrs returns a judged persona's attributes: the persona table's, with the
+// record's kind and cohort where the table has none.
+func (in *causeInput) attrs(id string, u *unit) map[string]string {
+	out := map[string]string{}
+	for k, v := range in.table[id] {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	if out[AttrKind] == "" && u.kind != "" {
+		out[AttrKind] = u.kind
+	}
+	if out[AttrCohort] == "" && u.cohort != "" {
+		out[AttrCohort] = u.cohort
+	}
+	return out
+}
+
+// stepUnits builds the step-level unit set: every step of the run, with its
+// endpoints, group and journey as factors.
+func (in *causeInput) stepUnits(keys []StepKey) *unitSet {
+	us := &unitSet{level: LevelStep, factors: make([][]Factor, len(keys))}
+	for i, k := range keys {
+		fs := []Factor{{FactGroup, StepGroup(k.Step)}, {FactJourney, k.Journey}}
+		for _, e := range in.endpoints[k] {
+			fs = append(fs, Factor{FactEndpoint, e})
+		}
+		us.factors[i] = fs
+	}
+	us.rank = func(n string) int { return slices.Index(stepFacts, n) }
+	us.eligible = func(Factor) bool { return true }
+	return us
+}
+
+// causes groups the findings into causes, most severe first.
+func (in *causeInput) causes() []Cause {
+	var out []*Cause
+	byFactor := map[string]*Cause{}
+	add := func(level string, cls Class, g group, cc CauseClass, build func(*Cause)) {
+		key := ""
+		if g.how == ExplainedByFactor {
+			key = level + ":" + g.factor.String()
+		} else {
+			key = level + ":" + string(cls) + ":" + g.how
+		}
+		c := byFactor[key]
+		if c == nil {
+			c = &Cause{Key: key, Level: level, ExplainedBy: g.how, Equivalent: g.equivalent}
+			if g.how == ExplainedByFactor {
+				f := g.factor
+				c.Factor = &f
+			}
+			byFactor[key] = c
+			out = append(out, c)
+		}
+		cc.Class = cls
+		c.Classes = append(c.Classes, cc)
+		build(c)
+	}
+
+	// Parity classes, per persona.
+	us := in.personaUnits()
+	for _, cls := range Classes {
+		if cls.Performance() || cls.Severity() == Info || !in.has(cls) {
+			continue
+		}
+		bit := classBit[cls]
+		var exercised []int
+		affected := map[int]bool{}
+		for i, id := range in.cmp.unitOrder {
+			u := in.cmp.units[id]
+			if u.exercised&bit != 0 || u.affected&bit != 0 {
+				exercised = append(exercised, i)
+			}
+			if u.affected&bit != 0 {
+				affected[i] = true
+			}
+		}
+		groups := us.explain(exercised, affected)
+		for gi, g := range groups {
+			cc := us.evidence(groups, gi, exercised, affected)
+			for _, u := range g.units {
+				cc.Occurrences += in.cmp.units[in.cmp.unitOrder[u]].hits[cls]
+			}
+			cc.Evidence = evidenceText(LevelPersona, cls, g, cc)
+			add(LevelPersona, cls, g, cc, func(c *Cause) {
+				for _, u := range g.units {
+					if !slices.Contains(c.personas, u) {
+						c.personas = append(c.personas, u)
+					}
+					pu := in.cmp.units[in.cmp.unitOrder[u]]
+					for _, fi := range pu.findings {
+						k := in.cmp.order[fi]
+						ref := FindingRef{k.class, k.journey, k.step, k.kind}
+						if k.class == cls && !slices.Contains(c.Findings, ref) {
+							c.Findings = append(c.Findings, ref)
+						}
+					}
+				}
+			})
+		}
+	}
+
+	// Performance classes, per step.
+	keys := in.stats.Keys()
+	ss := in.stepUnits(keys)
+	for _, cls := range []Class{LatencyRegression, ErrorRateRegression} {
+		if !in.has(cls) {
+			continue
+		}
+		var exercised []int
+		affected := map[int]bool{}
+		count := map[int]int{}
+		for _, f := range in.findings {
+			if f.Class == cls {
+				if i := slices.Index(keys, StepKey{f.Journey, f.Step}); i >= 0 {
+					affected[i] = true
+					count[i] += f.Count
+				}
+			}
+		}
+		for i, k := range keys {
+			if affected[i] || in.judgedStep(cls, k) {
+				exercised = append(exercised, i)
+			}
+		}
+		groups := ss.explain(exercised, affected)
+		for gi, g := range groups {
+			cc := ss.evidence(groups, gi, exercised, affected)
+			for _, u := range g.units {
+				cc.Occurrences += count[u]
+			}
+			cc.Evidence = evidenceText(LevelStep, cls, g, cc)
+			add(LevelStep, cls, g, cc, func(c *Cause) {
+				for _, u := range g.units {
+					k := keys[u]
+					if !slices.Contains(c.steps, k) {
+						c.steps = append(c.steps, k)
+					}
+					ref := FindingRef{Class: cls, Journey: k.Journey, Step: k.Step}
+					if !slices.Contains(c.Findings, ref) {
+						c.Findings = append(c.Findings, ref)
+					}
+				}
+			})
+		}
+	}
+
+	rows := map[FindingRef]Finding{}
+	for _, f := range in.findings {
+		rows[FindingRef{f.Class, f.Journey, f.Step, f.PersonaKind}] = f
+	}
+	for _, c := range out {
+		slices.SortStableFunc(c.Classes, func(a, b CauseClass) int {
+			return cmp.Compare(severityRank[a.Class.Severity()], severityRank[b.Class.Severity()])
+		})
+		c.Severity = Info
+		for _, ref := range c.Findings {
+			f := rows[ref]
+			if c.Severity == Info || severityRank[f.Severity] < severityRank[c.Severity] {
+				c.Severity = f.Severity
+			}
+			c.Fails = c.Fails || f.Fails
+			c.Untrusted = c.Untrusted || f.Untrusted
+		}
+		slices.SortFunc(c.Findings, func(a, b FindingRef) int {
+			return strings.Compare(string(a.Class)+"\x00"+a.Journey+"\x00"+a.Step+"\x00"+a.PersonaKind,
+				string(b.Class)+"\x00"+b.Journey+"\x00"+b.Step+"\x00"+b.PersonaKind)
+		})
+		c.Units = len(c.personas) + len(c.steps)
+		c.Title = causeTitle(c)
+	}
+	slices.SortStableFunc(out, func(a, b *Cause) int {
+		if c := cmp.Compare(severityRank[a.Severity], severityRank[b.Severity]); c != 0 {
+			return c
+		}
+		if a.Fails != b.Fails {
+			if a.Fails {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(b.occurrences(), a.occurrences()); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Key, b.Key)
+	})
+	res := make([]Cause, len(out))
+	for i, c := range out {
+		c.ID = fmt.Sprintf("C%d", i+1)
+		res[i] = *c
+	}
+	return res
+}
+
+// has reports whether any finding is of class c.
+func (in *causeInput) has(c Class) bool {
+	return slices.ContainsFunc(in.findings, func(f Finding) bool { return f.Class == c })
+}
+
+// judgedStep reports whether step k got a verdict of class c: a p50 ratio for
+// latency, records on both sides for error rates.
+func (in *causeInput) judgedStep(c Class, k StepKey) bool {
+	leg, cand := in.stats.Side(k, Legacy), in.stats.Side(k, Candidate)
+	if leg == nil || cand == nil {
+		return false
+	}
+	if c == LatencyRegression {
+		o := in.perf.forStep(k)
+		_, ok := in.stats.P50Ratio(k, o.MinSamples, o.Seed)
+		return ok
+	}
+	return leg.Count > 0 && cand.Count > 0
+}
+
+func (c *Cause) occurrences() int {
+	n := 0
+	for _, cc := range c.Classes {
+		n += cc.Occurrences
+	}
+	return n
+}
+
+// ClassNames lists the cause's classes.
+func (c *Cause) ClassNames() []string {
+	out := make([]string, len(c.Classes))
+	for i, cc := range c.Classes {
+		out[i] = string(cc.Class)
+	}
+	return out
+}
+
+// FactorText names what the cause's findings have in common, for reports.
+func (c *Cause) FactorText() string {
+	unit := "personas"
+	if c.Level == LevelStep {
+		unit = "steps"
+	}
+	switch c.ExplainedBy {
+	case ExplainedByFactor:
+		return c.Factor.String()
+	case ExplainedUniform:
+		return "every " + strings.TrimSuffix(unit, "s") + " exercised"
+	default:
+		return "no single factor (" + unit + ")"
+	}
+}
+
+func causeTitle(c *Cause) string {
+	var parts []string
+	for _, cc := range c.Classes {
+		unit := "persona"
+		if c.Level == LevelStep {
+			unit = "step"
+		}
+		parts = append(parts, fmt.Sprintf("%s on %d %s", cc.Class, cc.Affected, plural(cc.Affected, unit)))
+	}
+	return c.FactorText() + ": " + strings.Join(parts, ", ")
+}
+
+// evidenceText says how strongly a group explains a class, with the counts on
+// both sides of the split.
+func evidenceText(level string, cls Class, g group, cc CauseClass) string {
+	unit := "persona"
+	if level == LevelStep {
+		unit = "step"
+	}
+	switch g.how {
+	case ExplainedByFactor:
+		one := cc.Affected == 1
+		have := verb(one, "has ", "have ") + g.factor.String()
+		if level == LevelStep {
+			switch g.factor.Name {
+			case FactEndpoint:
+				have = verb(one, "calls ", "call ") + g.factor.Value
+			case FactGroup:
+				have = verb(one, "is", "are") + " in step group " + g.factor.Value
+			case FactJourney:
+				have = verb(one, "is", "are") + " in journey " + g.factor.Value
+			}
+		}
+		text := fmt.Sprintf("%d of %d %s with %s %s; it hits %d of %d with the factor, %d of %d without",
+			cc.Affected, cc.ClassUnits, plural(cc.ClassUnits, unit), cls, have,
+			cc.Affected, cc.WithFactor, cc.OthersAffected, cc.Others)
+		if elsewhere := cc.ClassUnits - cc.Affected - cc.OthersAffected; elsewhere > 0 {
+			text += fmt.Sprintf(" (%d more under other causes)", elsewhere)
+		}
+		return text
+	case ExplainedUniform:
+		return fmt.Sprintf("%d of %d %s that could show %s show it: no narrower factor", cc.Affected, cc.WithFactor, plural(cc.WithFactor, unit), cls)
+	default:
+		return fmt.Sprintf("no single factor: %d of %d %s that could show %s show it", cc.Affected, cc.WithFactor, plural(cc.WithFactor, unit), cls)
+	}
+}
+
+func verb(one bool, singular, pl string) string {
+	if one {
+		return singular
+	}
+	return pl
+}
+
+func plural(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}
+
+// cohortBy returns the attribute cohorts are cut by: the configured one, or the
+// records' cohort when no persona has the configured attribute.
+func (in *causeInput) cohortBy() string {
+	by := in.opt.withDefaults().CohortBy
+	for _, id := range in.tableIDs {
+		if in.table[id][by] != "" {
+			return by
+		}
+	}
+	for _, id := range in.cmp.unitOrder {
+		if in.attrs(id, in.cmp.units[id])[by] != "" {
+			return by
+		}
+	}
+	return AttrCohort
+}
+
+// cohorts judges every cohort's readiness against the causes.
+func (in *causeInput) cohorts(causes []Cause, by string) []Cohort {
+	type acc struct {
+		c        Cohort
+		personas map[int]bool
+	}
+	all := map[string]*acc{}
+	get := func(name string) *acc {
+		a := all[name]
+		if a == nil {
+			a = &acc{c: Cohort{Name: name, BlockedBy: []string{}}, personas: map[int]bool{}}
+			all[name] = a
+		}
+		return a
+	}
+	for _, id := range in.tableIDs {
+		if v := in.table[id][by]; v != "" {
+			get(v).c.Personas++
+		}
+	}
+	cohortOf := make([]string, len(in.cmp.unitOrder))
+	for i, id := range in.cmp.unitOrder {
+		u := in.cmp.units[id]
+		v := in.attrs(id, u)[by]
+		if v == "" {
+			continue
+		}
+		cohortOf[i] = v
+		a := get(v)
+		if in.table[id][by] == "" {
+			a.c.Personas++
+		}
+		if u.exercised != 0 || u.affected != 0 {
+			a.c.Exercised++
+		}
+	}
+	for ci := range causes {
+		c := &causes[ci]
+		touched := map[string]bool{}
+		if c.Level == LevelPersona {
+			for _, u := range c.personas {
+				if v := cohortOf[u]; v != "" {
+					touched[v] = true
+					all[v].personas[u] = true
+				}
+			}
+		} else {
+			// A step-level cause touches the cohorts whose personas ran its
+			// steps; one on a step no persona ran (a raw attack on an endpoint)
+			// touches every cohort.
+			stackWide := false
+			for _, k := range c.steps {
+				si, ok := in.cmp.steps[k]
+				if !ok {
+					stackWide = true
+					continue
+				}
+				for i, id := range in.cmp.unitOrder {
+					u := in.cmp.units[id]
+					if cohortOf[i] != "" && si/64 < len(u.steps) && u.steps[si/64]&(1<<(si%64)) != 0 {
+						touched[cohortOf[i]] = true
+					}
+				}
+			}
+			if stackWide {
+				for name, a := range all {
+					if a.c.Exercised > 0 {
+						touched[name] = true
+					}
+				}
+			}
+		}
+		for name := range touched {
+			a := all[name]
+			if c.Fails {
+				a.c.BlockedBy = append(a.c.BlockedBy, c.ID)
+			} else {
+				a.c.Warnings = append(a.c.Warnings, c.ID)
+			}
+		}
+	}
+	out := make([]Cohort, 0, len(all))
+	for _, a := range all {
+		a.c.Affected = len(a.personas)
+		slices.SortFunc(a.c.BlockedBy, compareCauseIDs)
+		slices.SortFunc(a.c.Warnings, compareCauseIDs)
+		switch {
+		case len(a.c.BlockedBy) > 0:
+			a.c.Status = CohortFail
+		case a.c.Exercised == 0:
+			a.c.Status = CohortNotExercised
+		default:
+			a.c.Status = CohortPass
+		}
+		out = append(out, a.c)
+	}
+	slices.SortFunc(out, func(a, b Cohort) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// compareCauseIDs orders C2 before C10.
+func compareCauseIDs(a, b string) int {
+	var x, y int
+	fmt.Sscanf(a, "C%d", &x)
+	fmt.Sscanf(b, "C%d", &y)
+	return cmp.Compare(x, y)
+}
