@@ -643,7 +643,15 @@ func causeTitle(c *Cause) string {
 		}
 		parts = append(parts, fmt.Sprintf("%s on %d %s", cc.Class, cc.Affected, plural(cc.Affected, unit)))
 	}
-	return c.FactorText() + ": " + strings.Join(parts, ", ")
+	title := c.FactorText()
+	if len(c.Equivalent) > 0 {
+		eq := make([]string, len(c.Equivalent))
+		for i, f := range c.Equivalent {
+			eq[i] = f.String()
+		}
+		title += " (same " + c.Level + "s: " + strings.Join(eq, ", ") + ")"
+	}
+	return title + ": " + strings.Join(parts, ", ")
 }
 
 // evidenceText says how strongly a group explains a class, with the counts on

@@ -53,8 +53,9 @@ func (fx fixture) records() []*Record {
 		for _, side := range []Side{Legacy, Candidate} {
 			at := intended
 			emit := func(step, target string, d time.Duration, outcome Outcome, f Facts) {
-				out = append(out, &Record{Side: side, Persona: persona, Kind: kind, Cohort: "wave-1/bcrypt", Journey: "session",
-					Iteration: uint64(n), Step: step, Target: target, Intended: intended, Start: at, Latency: d, Outcome: outcome, Facts: f})
+				out = append(out, &Record{Side: side, Persona: persona, Kind: kind, Cohort: fixtureCohort(kind, num), Journey: "session",
+					Iteration: uint64(n), Step: step, Target: target, Intended: intended, Start: at, Latency: d, Outcome: outcome,
+					Endpoints: fixtureEndpoints[step], Facts: f})
 				at = at.Add(d)
 			}
 			roles := []string{kind}
@@ -100,6 +101,51 @@ func (fx fixture) records() []*Record {
 	return out
 }
 
+// fixtureEndpoints are the requests each step of the fixture makes.
+var fixtureEndpoints = map[string][]string{
+	StepLogin:       {"POST /token"},
+	StepProbe:       {"GET /api/patients/{id}/record"},
+	StepLogout:      {"POST /revoke"},
+	StepLogoutProbe: {"GET /api/patients/{id}/record"},
+}
+
+// fixtureWave and fixtureHash give persona num of a kind its cohort: three
+// waves by number, and the patients whose number is a multiple of 7 (those that
+// cannot log in on candidate) on the older hash scheme.
+func fixtureWave(num int) string { return fmt.Sprintf("wave-%d", 1+num/20) }
+
+func fixtureHash(kind string, num int) string {
+	if kind == "patient" && num%7 == 0 {
+		return "sha256-salted"
+	}
+	return "bcrypt"
+}
+
+func fixtureCohort(kind string, num int) string {
+	return fixtureWave(num) + "/" + fixtureHash(kind, num)
+}
+
+// personas is the fixture's persona table: every persona of every kind, the
+// billing clerks also on team revenue-cycle (a factor equivalent to their
+// kind), and a fourth wave nobody in the run belongs to.
+func (fx fixture) personas() *PersonaTable {
+	t := &PersonaTable{Schema: PersonasSchema}
+	for _, k := range fixtureKinds {
+		for num := range 60 {
+			attrs := map[string]string{AttrKind: k, AttrWave: fixtureWave(num), AttrHashScheme: fixtureHash(k, num), AttrCohort: fixtureCohort(k, num)}
+			if k == "billing" {
+				attrs["team"] = "revenue-cycle"
+			}
+			t.Personas = append(t.Personas, PersonaAttrs{ID: fmt.Sprintf("%s-%05d", k, num), Attrs: attrs})
+		}
+	}
+	for num := range 3 {
+		t.Personas = append(t.Personas, PersonaAttrs{ID: fmt.Sprintf("auditor-%05d", num),
+			Attrs: map[string]string{AttrKind: "auditor", AttrWave: "wave-4", AttrHashScheme: "bcrypt", AttrCohort: "wave-4/bcrypt"}})
+	}
+	return t
+}
+
 // fixtureMeta and fixtureAccounting describe the run, with one saturated window.
 func (fx fixture) meta() Meta {
 	return Meta{Name: "fixture", Version: "test", Seed: fx.Seed, ConfigHash: "0123456789abcdef", Start: fixtureStart, Duration: fx.Duration}
@@ -116,6 +162,7 @@ var fixtureOptions = Options{Gate: Gate{FailOn: []Severity{Critical, High, Mediu
 // summary runs the fixture through an Analysis.
 func (fx fixture) summary(opt Options) (Summary, *Analysis) {
 	a := NewAnalysis(opt, fixtureStart)
+	a.SetPersonas(fx.personas())
 	for _, r := range fx.records() {
 		a.Add(r)
 	}

@@ -34,11 +34,39 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	for _, n := range s.Notices {
 		p("> ⚠️ **%s**: %s.\n\n", n.Class, md(n.Detail))
 	}
+	if len(s.Causes) > 0 {
+		p("**Root causes** (%d for %d finding rows):\n\n| | cause | severity | factor | evidence |\n|---|---|---|---|---|\n", len(s.Causes), len(s.Findings))
+		for _, c := range s.Causes {
+			mark := "❌"
+			if !c.Fails {
+				mark = "➖"
+			}
+			if c.Untrusted {
+				mark += "⚠️"
+			}
+			var ev []string
+			for _, cc := range c.Classes {
+				ev = append(ev, md(cc.Evidence))
+			}
+			p("| %s | %s | %s | %s | %s |\n", mark, c.ID, c.Severity, md(c.Title), strings.Join(ev, "<br>"))
+		}
+		p("\n")
+	}
+	if len(s.Cohorts) > 0 {
+		p("**Cohort readiness** (by %s):\n\n| cohort | status | personas | exercised | blocked by |\n|---|---|---:|---:|---|\n", md(s.CohortBy))
+		for _, c := range s.Cohorts {
+			icon := map[string]string{CohortPass: "✅", CohortFail: "❌", CohortNotExercised: "➖"}[c.Status]
+			p("| %s | %s %s | %d | %d | %s |\n", md(c.Name), icon, c.Status, c.Personas, c.Exercised, md(cohortCauses(c)))
+		}
+		p("\n")
+	}
 	if len(s.Findings) > 0 {
-		p("| | severity | class | journey/step | kind | count | first example |\n|---|---|---|---|---|---:|---|\n")
+		p("<details><summary>Finding rows by step (%d)</summary>\n\n", len(s.Findings))
+		p("| | cause | severity | class | journey/step | kind | count | first example |\n|---|---|---|---|---|---|---:|---|\n")
+		causeOf := s.causeOfFinding()
 		for i, f := range s.Findings {
 			if i == markdownFindings {
-				p("\n%d more finding(s) in report.html and summary.json.\n", len(s.Findings)-i)
+				p("\n%d more finding row(s) in report.html and summary.json.\n", len(s.Findings)-i)
 				break
 			}
 			mark := "❌"
@@ -48,9 +76,9 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 			if f.Untrusted {
 				mark += "⚠️"
 			}
-			p("| %s | %s | `%s` | %s/%s | %s | %d | %s |\n", mark, f.Severity, f.Class, md(f.Journey), md(f.Step), md(dash(f.PersonaKind)), f.Count, md(exampleLine(f)))
+			p("| %s | %s | %s | `%s` | %s/%s | %s | %d | %s |\n", mark, dash(causeOf[f.ref()]), f.Severity, f.Class, md(f.Journey), md(f.Step), md(dash(f.PersonaKind)), f.Count, md(exampleLine(f)))
 		}
-		p("\n")
+		p("\n</details>\n\n")
 	}
 	g := s.Generator
 	p("Generator: scheduled %d, started %d, late %d, dropped %d. Compared %d candidate steps (%d uncomparable, %d disagreed).\n",

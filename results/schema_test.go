@@ -88,10 +88,11 @@ func TestSummaryMatchesSchema(t *testing.T) {
 	parity, _ := goldenFixture.summary(fixtureOptions)
 	opt := fixtureOptions
 	opt.Compare.AA, opt.Compare.TTLTolerance = true, 0.1
-	opt.Gate.Classes = map[Class]ClassRule{AuthzError: {Severity: Low, Fail: Bool(false)}}
+	opt.Gate.Classes = map[Class]ClassRule{AuthzError: {Severity: Low, Fail: Bool(false)}, OverPermission: {Fail: Bool(false)}, RoleMappingDrift: {Fail: Bool(false)}}
 	opt.Perf.Steps = map[string]StepTolerance{"session/login": {LatencyRatio: 1.5, LatencyMinDelta: 20 * time.Millisecond, ErrorRateDelta: 0.05}}
 	fx := fixture{Journeys: 40, Duration: 4e9, Seed: 3}
 	a := NewAnalysis(opt, fixtureStart)
+	a.SetPersonas(fx.personas())
 	for _, r := range fx.records() {
 		a.Add(r)
 	}
