@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -36,11 +37,41 @@ type StepDelta struct {
 	Ratio *Ratio `json:"p50_ratio,omitempty"`
 }
 
-// Diff compares two runs: which findings are new in B, fixed since A, or
-// persisting, and how each step's latency moved.
+// DiffCause is a root cause as it stands in two runs, matched by its key.
+type DiffCause struct {
+	Key string `json:"key"`
+	// IDA and IDB are the cause's ids in each run; empty where it is absent.
+	IDA, IDB string
+	// Title is B's (A's for a fixed cause).
+	Title    string
+	Severity Severity
+	// Fails reports whether the cause fails run B (or A, for a fixed one).
+	Fails bool
+	// ClassesA and ClassesB list its classes in each run, UnitsA and UnitsB the
+	// personas or steps it explains.
+	ClassesA, ClassesB []string
+	UnitsA, UnitsB     int
+}
+
+// DiffCohort is a cohort's readiness in both runs; a status is empty where the
+// run has no such cohort.
+type DiffCohort struct {
+	Name               string
+	StatusA, StatusB   string
+	BlockedA, BlockedB []string
+}
+
+// Diff compares two runs: which causes and findings are new in B, fixed since
+// A, or persisting, how each cohort's readiness changed, and how each step's
+// latency moved.
 type Diff struct {
-	A, B                   Meta
-	VerdictA, VerdictB     string
+	A, B                                     Meta
+	VerdictA, VerdictB                       string
+	NewCauses, FixedCauses, PersistingCauses []DiffCause
+	Cohorts                                  []DiffCohort
+	CohortByA, CohortByB                     string
+	// NoCausesA is set when the baseline predates root causes (a v1 summary).
+	NoCausesA              bool
 	New, Fixed, Persisting []DiffFinding
 	Steps                  []StepDelta
 	OnlyInA, OnlyInB       []string
@@ -51,7 +82,9 @@ type Diff struct {
 // histograms, may be nil; with both, each step's candidate p50 change gets a
 // bootstrap interval.
 func NewDiff(a, b *Summary, ha, hb *Stats) Diff {
-	d := Diff{A: a.Meta, B: b.Meta, VerdictA: a.Verdict, VerdictB: b.Verdict, NoHistograms: ha == nil || hb == nil}
+	d := Diff{A: a.Meta, B: b.Meta, VerdictA: a.Verdict, VerdictB: b.Verdict, NoHistograms: ha == nil || hb == nil,
+		CohortByA: a.CohortBy, CohortByB: b.CohortBy, NoCausesA: a.Schema == SummarySchemaV1}
+	d.diffCauses(a, b)
 	key := func(f Finding) findingKey { return findingKey{f.Class, f.Journey, f.Step, f.PersonaKind} }
 	inA := map[findingKey]Finding{}
 	for _, f := range a.Findings {
@@ -108,6 +141,53 @@ func NewDiff(a, b *Summary, ha, hb *Stats) Diff {
 	return d
 }
 
+// diffCauses matches the causes of a and b by key, and their cohorts by name.
+func (d *Diff) diffCauses(a, b *Summary) {
+	inA := map[string]Cause{}
+	for _, c := range a.Causes {
+		inA[c.Key] = c
+	}
+	inB := map[string]bool{}
+	for _, c := range b.Causes {
+		inB[c.Key] = true
+		dc := DiffCause{Key: c.Key, IDB: c.ID, Title: c.Title, Severity: c.Severity, Fails: c.Fails, ClassesB: c.ClassNames(), UnitsB: c.Units}
+		if ca, ok := inA[c.Key]; ok {
+			dc.IDA, dc.ClassesA, dc.UnitsA = ca.ID, ca.ClassNames(), ca.Units
+			d.PersistingCauses = append(d.PersistingCauses, dc)
+		} else {
+			d.NewCauses = append(d.NewCauses, dc)
+		}
+	}
+	for _, c := range a.Causes {
+		if !inB[c.Key] {
+			d.FixedCauses = append(d.FixedCauses, DiffCause{Key: c.Key, IDA: c.ID, Title: c.Title, Severity: c.Severity, Fails: c.Fails, ClassesA: c.ClassNames(), UnitsA: c.Units})
+		}
+	}
+	cohorts := map[string]*DiffCohort{}
+	var names []string
+	get := func(n string) *DiffCohort {
+		if cohorts[n] == nil {
+			cohorts[n] = &DiffCohort{Name: n}
+			names = append(names, n)
+		}
+		return cohorts[n]
+	}
+	if a.CohortBy == b.CohortBy {
+		for _, c := range a.Cohorts {
+			x := get(c.Name)
+			x.StatusA, x.BlockedA = c.Status, c.BlockedBy
+		}
+	}
+	for _, c := range b.Cohorts {
+		x := get(c.Name)
+		x.StatusB, x.BlockedB = c.Status, c.BlockedBy
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		d.Cohorts = append(d.Cohorts, *cohorts[n])
+	}
+}
+
 // SortDiffFindings orders diff findings as SortFindings orders findings.
 func SortDiffFindings(fs []DiffFinding) {
 	sort.SliceStable(fs, func(i, j int) bool {
@@ -133,10 +213,45 @@ func WriteDiff(w io.Writer, d Diff) error {
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }
 	p("baseline A: %s\t%s\tseed %d\tconfig %s\tverdict %s\n", d.A.Name, d.A.Start.UTC().Format("2006-01-02 15:04:05Z"), d.A.Seed, d.A.ConfigHash, strings.ToUpper(d.VerdictA))
 	p("compared B: %s\t%s\tseed %d\tconfig %s\tverdict %s\n", d.B.Name, d.B.Start.UTC().Format("2006-01-02 15:04:05Z"), d.B.Seed, d.B.ConfigHash, strings.ToUpper(d.VerdictB))
+	if d.NoCausesA {
+		p("\ncauses: the baseline's summary predates root causes (schema v1): run `cutover report` on its folder to add them\n")
+	}
+	for _, g := range []struct {
+		title string
+		cs    []DiffCause
+	}{{"causes new in B", d.NewCauses}, {"causes fixed since A", d.FixedCauses}, {"causes persisting", d.PersistingCauses}} {
+		p("\n%s: %d\n", g.title, len(g.cs))
+		if len(g.cs) == 0 {
+			continue
+		}
+		p("A\tB\tSEVERITY\tUNITS A\tUNITS B\tCAUSE\n")
+		for _, c := range g.cs {
+			sev := string(c.Severity)
+			if !c.Fails {
+				sev += " (passes)"
+			}
+			title := c.Title
+			if c.IDA != "" && c.IDB != "" && !slices.Equal(c.ClassesA, c.ClassesB) {
+				title += " (classes in A: " + strings.Join(c.ClassesA, ", ") + ")"
+			}
+			p("%s\t%s\t%s\t%d\t%d\t%s\n", dash(c.IDA), dash(c.IDB), sev, c.UnitsA, c.UnitsB, title)
+		}
+	}
+	if len(d.Cohorts) > 0 {
+		by := d.CohortByB
+		if d.CohortByA != d.CohortByB && !d.NoCausesA {
+			by += " (A was cut by " + dash(d.CohortByA) + ": not compared)"
+		}
+		p("\ncohorts by %s\n", by)
+		p("COHORT\tSTATUS A\tSTATUS B\tBLOCKED BY A\tBLOCKED BY B\n")
+		for _, c := range d.Cohorts {
+			p("%s\t%s\t%s\t%s\t%s\n", c.Name, dash(c.StatusA), dash(c.StatusB), dash(strings.Join(c.BlockedA, " ")), dash(strings.Join(c.BlockedB, " ")))
+		}
+	}
 	for _, g := range []struct {
 		title string
 		fs    []DiffFinding
-	}{{"new in B", d.New}, {"fixed since A", d.Fixed}, {"persisting", d.Persisting}} {
+	}{{"finding rows new in B", d.New}, {"finding rows fixed since A", d.Fixed}, {"finding rows persisting", d.Persisting}} {
 		p("\n%s: %d\n", g.title, len(g.fs))
 		if len(g.fs) == 0 {
 			continue

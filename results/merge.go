@@ -57,6 +57,9 @@ func Merge(out string, dirs []string, warn io.Writer) (*Summary, error) {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
 	a := NewAnalysis(sums[0].Options, meta.Start)
+	if err := mergePersonas(out, dirs, a, warn); err != nil {
+		return nil, err
+	}
 	if err := concatRecords(out, dirs, a); err != nil {
 		return nil, err
 	}
@@ -69,6 +72,30 @@ func Merge(out string, dirs []string, warn io.Writer) (*Summary, error) {
 		a.Stats().WriteHistogramsFile(filepath.Join(out, HistogramsFile)),
 		WriteReports(out, &sum))
 	return &sum, err
+}
+
+// mergePersonas unions the segments' persona tables into out and gives them to
+// a; a segment without one is noted (its causes group by the records' kind and
+// cohort alone).
+func mergePersonas(out string, dirs []string, a *Analysis, warn io.Writer) error {
+	var tables []*PersonaTable
+	for _, d := range dirs {
+		t, err := ReadPersonasFile(filepath.Join(d, PersonasFile))
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(warn, "cutover: merge: %s has no %s\n", d, PersonasFile)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("merge: %w", err)
+		}
+		tables = append(tables, t)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	t := MergePersonas(tables...)
+	a.SetPersonas(&t)
+	return WritePersonasFile(filepath.Join(out, PersonasFile), t)
 }
 
 // readSegments reads the summaries and checks that they are all the segments of

@@ -20,6 +20,8 @@ import (
 func cmdReport(_ context.Context, st *state, args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "judge with the thresholds of this rehearsal file (required when summary.json is missing)")
+	cohortBy := fs.String("cohort-by", "", "cut the cohort table by this persona attribute (wave, hash_scheme, cohort, kind, or an attribute of the personas file)")
+	findings := fs.Bool("findings", false, "also print the finding rows by step, each with its cause")
 	pos, err := flags(fs, st, args)
 	if err != nil {
 		return err
@@ -55,7 +57,19 @@ func cmdReport(_ context.Context, st *state, args []string) error {
 	default:
 		return exitcode.With(fmt.Errorf("%s: no %s: give the rehearsal file with --config", dir, results.SummaryFile), exitcode.Usage)
 	}
+	if *cohortBy != "" {
+		opt.Causes.CohortBy = *cohortBy
+	}
 	a := results.NewAnalysis(opt, meta.Start)
+	table, err := results.ReadPersonasFile(filepath.Join(dir, results.PersonasFile))
+	switch {
+	case err == nil:
+		a.SetPersonas(table)
+	case errors.Is(err, os.ErrNotExist):
+		fmt.Fprintf(st.stderr, "cutover: report: no %s in %s: causes group by the kind and cohort records carry, cohorts list only those that ran\n", results.PersonasFile, dir)
+	default:
+		return exitcode.With(err, exitcode.Usage)
+	}
 	var first, last time.Time
 	rerr := results.ReadRecordsFile(recPath, func(r *results.Record) error {
 		a.Add(r)
@@ -84,6 +98,12 @@ func cmdReport(_ context.Context, st *state, args []string) error {
 	}
 	if err := results.WriteTable(st.stdout, &sum); err != nil {
 		return err
+	}
+	if *findings {
+		fmt.Fprintln(st.stdout)
+		if err := results.WriteFindings(st.stdout, &sum); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(st.stdout, "\nreports: %s\n", filepath.Join(dir, results.HTMLFile))
 	if rerr != nil {

@@ -79,6 +79,10 @@ type Personas struct {
 	// File imports pre-provisioned test accounts (CSV or JSONL, by extension;
 	// relative to the rehearsal file), their secrets as env: or file: references.
 	File string `yaml:"file"`
+	// CohortBy is the persona attribute the report's cohort readiness table is
+	// cut by: wave (the default), hash_scheme, cohort (wave/hash scheme), kind,
+	// break_glass, or an attribute of the accounts file.
+	CohortBy string `yaml:"cohort_by"`
 
 	// accounts is File, read and resolved when the rehearsal file is parsed.
 	accounts *personas.Population

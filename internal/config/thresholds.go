@@ -149,5 +149,6 @@ func (f *File) AnalysisOptions() results.Options {
 		Compare: results.CompareOptions{AA: f.Mode == ModeAA, MaxAccessTTL: t.MaxAccessTTL, TTLTolerance: t.TTLTolerance, Examples: t.Examples},
 		Perf:    perf,
 		Gate:    gate,
+		Causes:  results.CauseOptions{CohortBy: f.Personas.CohortBy},
 	}
 }

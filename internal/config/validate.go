@@ -77,6 +77,26 @@ func (f *File) validateSide(p *problems, name string, s Side) {
 	}
 }
 
+// validateCohortBy checks that personas.cohort_by names a built-in persona
+// attribute or one the imported accounts carry.
+func (f *File) validateCohortBy(p *problems) {
+	by := f.Personas.CohortBy
+	builtin := []string{results.AttrWave, results.AttrHashScheme, results.AttrCohort, results.AttrKind, results.AttrBreakGlass}
+	if by == "" || slices.Contains(builtin, by) {
+		return
+	}
+	if pop, ok := f.Personas.Accounts(); ok {
+		for _, pe := range pop.Personas {
+			if _, has := pe.Attributes[by]; has {
+				return
+			}
+		}
+		p.add([]string{"personas", "cohort_by"}, "is %q: no account of %s has that attribute; want one of %s or an attribute of the file", by, f.Personas.File, strings.Join(builtin, ", "))
+		return
+	}
+	p.add([]string{"personas", "cohort_by"}, "is %q; want one of %s (generated personas have no other attribute)", by, strings.Join(builtin, ", "))
+}
+
 // checkURL checks an absolute http(s) URL whose host is allowed.
 func (f *File) checkURL(p *problems, path []string, raw string) {
 	u, err := url.Parse(raw)
@@ -90,6 +110,7 @@ func (f *File) checkURL(p *problems, path []string, raw string) {
 }
 
 func (f *File) validatePersonas(p *problems) {
+	f.validateCohortBy(p)
 	g := f.Personas.Generate
 	switch {
 	case g != nil && f.Personas.File != "":
