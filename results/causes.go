@@ -3,6 +3,7 @@ package results
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -34,6 +35,7 @@ import (
 const (
 	minPrecision = 0.5
 	uniformShare = 0.9
+	significance = 0.01
 )
 
 // CauseOptions tune root-cause grouping and the cohort readiness table.
@@ -101,11 +103,13 @@ type Cause struct {
 	Fails    bool     `json:"fails"`
 	Level    string   `json:"level"`
 	// ExplainedBy is ExplainedByFactor, ExplainedUniform or ExplainedNone.
-	ExplainedBy string  `json:"explained_by"`
-	Factor      *Factor `json:"factor,omitempty"`
-	// Equivalent lists other factors that pick out exactly the same units
+	ExplainedBy string `json:"explained_by"`
+	// Factors hold for every unit of the cause: one factor, or two together
+	// (kind=billing and wave=wave-2) when no single one explains the findings.
+	Factors []Factor `json:"factors,omitempty"`
+	// Equivalent lists other factor sets that pick out exactly the same units
 	// (kind=billing and a custom attribute every billing clerk has).
-	Equivalent []Factor     `json:"equivalent,omitempty"`
+	Equivalent []string     `json:"equivalent,omitempty"`
 	Title      string       `json:"title"`
 	Classes    []CauseClass `json:"classes"`
 	Findings   []FindingRef `json:"findings"`
@@ -182,14 +186,75 @@ type unitSet struct {
 
 // group is what explain finds for a class: units it explains and why.
 type group struct {
-	how        string
-	factor     Factor
-	equivalent []Factor
+	how string
+	// factors all hold for every unit of the group (one, or a pair).
+	factors    factorSet
+	equivalent []string
 	units      []int
 }
 
+// factorSet is one factor or a conjunction of two, in rank order.
+type factorSet []Factor
+
+func (fs factorSet) String() string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = f.String()
+	}
+	return strings.Join(parts, " and ")
+}
+
+// heldBy reports whether a unit with factors has every factor of fs.
+func (fs factorSet) heldBy(factors []Factor) bool {
+	for _, f := range fs {
+		if !slices.Contains(factors, f) {
+			return false
+		}
+	}
+	return true
+}
+
+// candidates lists the factor sets of one unit: each eligible factor, and each
+// pair of eligible factors of different names.
+func (us *unitSet) candidates(u int) []factorSet {
+	var fs []Factor
+	for _, f := range us.factors[u] {
+		if us.eligible(f) {
+			fs = append(fs, f)
+		}
+	}
+	slices.SortFunc(fs, us.compareFactors)
+	out := make([]factorSet, 0, len(fs)*(len(fs)+1)/2)
+	for i, f := range fs {
+		out = append(out, factorSet{f})
+		for _, g := range fs[i+1:] {
+			if g.Name != f.Name {
+				out = append(out, factorSet{f, g})
+			}
+		}
+	}
+	return out
+}
+
+func (us *unitSet) compareFactors(a, b Factor) int {
+	if c := cmp.Compare(us.rank(a.Name), us.rank(b.Name)); c != 0 {
+		return c
+	}
+	return strings.Compare(a.String(), b.String())
+}
+
 // explain splits the affected units of one class (exercised: the units that
-// could show it) into groups, each explained by a factor, uniform, or by none.
+// could show it) into groups, each explained by a factor set, uniform, or by
+// none.
+//
+// A factor set explains the remaining affected units when most units that hold
+// it are affected (precision at least minPrecision), units without it are
+// affected at most half as often, and the split is significant: the chance that
+// as many affected units fall among that many units drawn at random
+// (hypergeometric tail), times the number of factor sets tried, is below
+// significance. Among those, the best F1 score wins, a single factor over a pair
+// unless the pair scores a tenth better. A class that hits at least uniformShare
+// of the units is uniform unless a factor set scores better.
 func (us *unitSet) explain(exercised []int, affected map[int]bool) []group {
 	remaining := map[int]bool{}
 	for _, u := range exercised {
@@ -201,24 +266,23 @@ func (us *unitSet) explain(exercised []int, affected map[int]bool) []group {
 	var groups []group
 	for len(remaining) > 0 {
 		type tally struct {
+			fs         factorSet
 			r, w       int
 			sigR, sigW uint64
 		}
-		t := map[Factor]*tally{}
+		t := map[string]*tally{}
 		n := 0
 		for _, u := range exercised {
 			if taken[u] {
 				continue
 			}
 			n++
-			for _, f := range us.factors[u] {
-				if !us.eligible(f) {
-					continue
-				}
-				x := t[f]
+			for _, fs := range us.candidates(u) {
+				key := fs.String()
+				x := t[key]
 				if x == nil {
-					x = &tally{}
-					t[f] = x
+					x = &tally{fs: fs}
+					t[key] = x
 				}
 				x.w++
 				x.sigW += mix(u)
@@ -230,11 +294,17 @@ func (us *unitSet) explain(exercised []int, affected map[int]bool) []group {
 		}
 		r := len(remaining)
 		type cand struct {
-			f        Factor
+			x        *tally
 			f1, prec float64
 		}
 		var cands []cand
-		for f, x := range t {
+		tried := 0
+		for _, x := range t {
+			if x.r > 0 {
+				tried++
+			}
+		}
+		for _, x := range t {
 			if x.r == 0 {
 				continue
 			}
@@ -245,35 +315,56 @@ func (us *unitSet) explain(exercised []int, affected map[int]bool) []group {
 			if n > x.w && float64(r-x.r)/float64(n-x.w) > prec/2 {
 				continue
 			}
-			cands = append(cands, cand{f, 2 * float64(x.r) / float64(r+x.w), prec})
+			// A set every unit holds is no split: it can only name a uniform class.
+			if x.w == n && float64(r)/float64(n) < uniformShare {
+				continue
+			}
+			if x.w < n && hypergeomTail(n, r, x.w, x.r)*float64(tried) >= significance {
+				continue
+			}
+			cands = append(cands, cand{x, 2 * float64(x.r) / float64(r+x.w), prec})
 		}
 		slices.SortFunc(cands, func(a, b cand) int {
 			if c := cmp.Compare(b.f1, a.f1); c != 0 {
 				return c
 			}
+			if c := cmp.Compare(len(a.x.fs), len(b.x.fs)); c != 0 {
+				return c
+			}
 			if c := cmp.Compare(b.prec, a.prec); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(us.rank(a.f.Name), us.rank(b.f.Name)); c != 0 {
-				return c
+			for i := range min(len(a.x.fs), len(b.x.fs)) {
+				if c := us.compareFactors(a.x.fs[i], b.x.fs[i]); c != 0 {
+					return c
+				}
 			}
-			return strings.Compare(a.f.String(), b.f.String())
+			return 0
 		})
+		// Occam: a single factor within a tenth of the best pair explains it.
+		if len(cands) > 0 && len(cands[0].x.fs) > 1 {
+			for _, c := range cands[1:] {
+				if len(c.x.fs) == 1 && c.f1 >= 0.9*cands[0].f1 {
+					cands[0], c = c, cands[0]
+					break
+				}
+			}
+		}
 		uniform := float64(r)/float64(n) >= uniformShare
 		f1u := 2 * float64(r) / float64(r+n)
 		var g group
 		switch {
-		case len(cands) > 0 && (!uniform || cands[0].f1 > f1u || t[cands[0].f].w == n):
-			best := cands[0].f
-			g = group{how: ExplainedByFactor, factor: best}
-			bx := t[best]
-			for _, c := range cands[1:] {
-				if x := t[c.f]; x.r == bx.r && x.w == bx.w && x.sigR == bx.sigR && x.sigW == bx.sigW {
-					g.equivalent = append(g.equivalent, c.f)
+		case len(cands) > 0 && (!uniform || cands[0].f1 > f1u || cands[0].x.w == n):
+			best := cands[0].x
+			g = group{how: ExplainedByFactor, factors: best.fs}
+			for _, c := range cands {
+				if x := c.x; x != best && x.r == best.r && x.w == best.w && x.sigR == best.sigR && x.sigW == best.sigW && len(x.fs) <= len(best.fs) {
+					g.equivalent = append(g.equivalent, x.fs.String())
 				}
 			}
+			slices.Sort(g.equivalent)
 			for _, u := range exercised {
-				if remaining[u] && slices.Contains(us.factors[u], best) {
+				if remaining[u] && best.fs.heldBy(us.factors[u]) {
 					g.units = append(g.units, u)
 				}
 			}
@@ -298,6 +389,26 @@ func (us *unitSet) explain(exercised []int, affected map[int]bool) []group {
 	return groups
 }
 
+// hypergeomTail returns the chance that w units drawn at random from n, of
+// which r are affected, hold at least k affected ones.
+func hypergeomTail(n, r, w, k int) float64 {
+	lchoose := func(a, b int) float64 {
+		x, _ := math.Lgamma(float64(a + 1))
+		y, _ := math.Lgamma(float64(b + 1))
+		z, _ := math.Lgamma(float64(a - b + 1))
+		return x - y - z
+	}
+	total := lchoose(n, w)
+	p := 0.0
+	for x := k; x <= min(w, r); x++ {
+		if w-x > n-r {
+			continue
+		}
+		p += math.Exp(lchoose(r, x) + lchoose(n-r, w-x) - total)
+	}
+	return min(p, 1)
+}
+
 // evidence counts both sides of group gi's split.
 func (us *unitSet) evidence(groups []group, gi int, exercised []int, affected map[int]bool) CauseClass {
 	g := groups[gi]
@@ -317,7 +428,7 @@ func (us *unitSet) evidence(groups []group, gi int, exercised []int, affected ma
 		if elsewhere[u] {
 			continue
 		}
-		if g.how != ExplainedByFactor || slices.Contains(us.factors[u], g.factor) {
+		if g.how != ExplainedByFactor || g.factors.heldBy(us.factors[u]) {
 			cc.WithFactor++
 			continue
 		}
@@ -427,7 +538,7 @@ func (in *causeInput) causes() []Cause {
 	add := func(level string, cls Class, g group, cc CauseClass, build func(*Cause)) {
 		key := ""
 		if g.how == ExplainedByFactor {
-			key = level + ":" + g.factor.String()
+			key = level + ":" + g.factors.String()
 		} else {
 			key = level + ":" + string(cls) + ":" + g.how
 		}
@@ -435,8 +546,7 @@ func (in *causeInput) causes() []Cause {
 		if c == nil {
 			c = &Cause{Key: key, Level: level, ExplainedBy: g.how, Equivalent: g.equivalent}
 			if g.how == ExplainedByFactor {
-				f := g.factor
-				c.Factor = &f
+				c.Factors = g.factors
 			}
 			byFactor[key] = c
 			out = append(out, c)
@@ -626,7 +736,7 @@ func (c *Cause) FactorText() string {
 	}
 	switch c.ExplainedBy {
 	case ExplainedByFactor:
-		return c.Factor.String()
+		return factorSet(c.Factors).String()
 	case ExplainedUniform:
 		return "every " + strings.TrimSuffix(unit, "s") + " exercised"
 	default:
@@ -644,12 +754,15 @@ func causeTitle(c *Cause) string {
 		parts = append(parts, fmt.Sprintf("%s on %d %s", cc.Class, cc.Affected, plural(cc.Affected, unit)))
 	}
 	title := c.FactorText()
-	if len(c.Equivalent) > 0 {
-		eq := make([]string, len(c.Equivalent))
-		for i, f := range c.Equivalent {
-			eq[i] = f.String()
+	if c.Level == LevelStep && c.ExplainedBy != ExplainedByFactor && len(c.Findings) <= 3 {
+		var steps []string
+		for _, f := range c.Findings {
+			steps = append(steps, f.Journey+"/"+f.Step)
 		}
-		title += " (same " + c.Level + "s: " + strings.Join(eq, ", ") + ")"
+		title += " [" + strings.Join(steps, ", ") + "]"
+	}
+	if len(c.Equivalent) > 0 {
+		title += " (same " + c.Level + "s: " + strings.Join(c.Equivalent, ", ") + ")"
 	}
 	return title + ": " + strings.Join(parts, ", ")
 }
@@ -664,15 +777,15 @@ func evidenceText(level string, cls Class, g group, cc CauseClass) string {
 	switch g.how {
 	case ExplainedByFactor:
 		one := cc.Affected == 1
-		have := verb(one, "has ", "have ") + g.factor.String()
-		if level == LevelStep {
-			switch g.factor.Name {
+		have := verb(one, "has ", "have ") + g.factors.String()
+		if level == LevelStep && len(g.factors) == 1 {
+			switch f := g.factors[0]; f.Name {
 			case FactEndpoint:
-				have = verb(one, "calls ", "call ") + g.factor.Value
+				have = verb(one, "calls ", "call ") + f.Value
 			case FactGroup:
-				have = verb(one, "is", "are") + " in step group " + g.factor.Value
+				have = verb(one, "is", "are") + " in step group " + f.Value
 			case FactJourney:
-				have = verb(one, "is", "are") + " in journey " + g.factor.Value
+				have = verb(one, "is", "are") + " in journey " + f.Value
 			}
 		}
 		text := fmt.Sprintf("%d of %d %s with %s %s; it hits %d of %d with the factor, %d of %d without",

@@ -157,17 +157,9 @@ var classBit = func() map[Class]uint64 {
 	return m
 }()
 
-// stepClasses holds, per step name, the classes a judged record of the step can
-// raise: the step's decision rule and the classes whose Info names the step.
+// stepClasses holds, per step name, the classes whose Info names the step.
 var stepClasses = func() map[string]uint64 {
 	m := map[string]uint64{}
-	for step, r := range decisionRules {
-		for _, c := range []Class{r.allowed, r.denied} {
-			if c != "" {
-				m[step] |= classBit[c]
-			}
-		}
-	}
 	for c, info := range classInfo {
 		for _, step := range info.Steps {
 			m[step] |= classBit[c]

@@ -224,16 +224,21 @@ func (c *Comparer) judge(leg, cand *Record) {
 	}
 	legOK := leg != nil && leg.Outcome == OK
 	c.Compared++
-	if u := c.unitOf(cand); u != nil {
-		u.exercised |= stepClasses[cand.Step]
-		c.ran(u, cand)
+	// could holds the classes this record could have raised, for grouping.
+	var could uint64
+	if rule, ok := decisionRules[cand.Step]; ok && c.judgeDecision(rule, leg, legOK, cand) {
+		could |= classBit[rule.allowed] | classBit[rule.denied] | stepClasses[cand.Step]&classBit[AuthzError]
 	}
-	if rule, ok := decisionRules[cand.Step]; ok {
-		c.judgeDecision(rule, leg, legOK, cand)
-	}
+	candAllowed, legAllowed := cand.Facts.Decision == Allow, legOK && leg.Facts.Decision == Allow
 	switch cand.Step {
 	case StepLogin:
 		c.judgeLogin(leg, legOK, cand)
+		if candAllowed {
+			could |= classBit[ClaimMissing] | classBit[TTLDrift]
+			if legAllowed {
+				could |= classBit[RoleMappingDrift]
+			}
+		}
 	case StepRefresh:
 		if !c.opt.AA && cand.Facts.Rotated != nil && !*cand.Facts.Rotated {
 			c.add(RefreshNotRotated, cand, "rotated", "not rotated")
@@ -241,25 +246,41 @@ func (c *Comparer) judge(leg, cand *Record) {
 		if len(cand.Facts.Widened) > 0 {
 			c.add(ScopeWidenedOnRefresh, cand, "", "added "+strings.Join(cand.Facts.Widened, " "))
 		}
+		could |= classBit[ScopeWidenedOnRefresh]
+		if cand.Facts.Rotated != nil {
+			could |= classBit[RefreshNotRotated]
+		}
 	case StepServiceToken:
 		c.judgeServiceToken(leg, legOK, cand)
+		if candAllowed {
+			could |= classBit[ServiceAccountLongLivedToken] | classBit[ServiceAccountRefreshIssued]
+			if legAllowed {
+				could |= classBit[ServiceAccountScopeWidened]
+			}
+		}
+	}
+	if u := c.unitOf(cand); u != nil {
+		u.exercised |= could
+		c.ran(u, cand)
 	}
 }
 
-func (c *Comparer) judgeDecision(rule decisionRule, leg *Record, legOK bool, cand *Record) {
+// judgeDecision compares the record's decision with the expected one, or with
+// legacy's; it reports false when there was nothing to compare it with.
+func (c *Comparer) judgeDecision(rule decisionRule, leg *Record, legOK bool, cand *Record) bool {
 	want := cand.Facts.Expected
 	if want == "" || c.opt.AA {
 		// In A/A mode the expected table is a one-sided policy check: both sides
 		// are the same stack, and only their agreement measures the noise floor.
 		if !legOK || leg.Facts.Decision == "" {
 			c.Uncomparable++
-			return
+			return false
 		}
 		want = leg.Facts.Decision
 	}
 	got := cand.Facts.Decision
 	if got == want {
-		return
+		return true
 	}
 	legVal := want + " (expected)"
 	if legOK {
@@ -277,6 +298,7 @@ func (c *Comparer) judgeDecision(rule decisionRule, leg *Record, legOK bool, can
 	case got == Deny && rule.denied != "":
 		c.add(rule.denied, cand, legVal, candVal)
 	}
+	return true
 }
 
 func (c *Comparer) judgeLogin(leg *Record, legOK bool, cand *Record) {
