@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -44,9 +45,12 @@ func vegetaResults(n int) []vegeta.Result {
 }
 
 // cutoverReport compares and renders every report of the records, as the end of
-// a run and `cutover report` do (minus the disk).
-func cutoverReport(b *testing.B, feed func(add func(*Record))) {
+// a run and `cutover report` do (minus the disk); grouping false leaves out the
+// root causes and cohorts, to measure what they cost.
+func cutoverReport(b *testing.B, grouping bool, feed func(add func(*Record))) {
 	a := NewAnalysis(fixtureOptions, fixtureStart)
+	a.SetPersonas(benchFixture.personas())
+	a.cmp.noUnits = !grouping
 	feed(a.Add)
 	s := a.Summary(benchFixture.meta(), benchFixture.accounting())
 	if _, err := json.Marshal(s); err != nil {
@@ -74,29 +78,50 @@ func vegetaReport(b *testing.B, res []vegeta.Result) {
 }
 
 // BenchmarkReport1M compares and renders a million step records (both sides,
-// paired, judged, bootstrapped, every report), and, in the same loop, runs
-// vegeta's text report over a million vegeta results. It reports both times per
-// iteration and their ratio.
+// paired, judged, bootstrapped, grouped into causes and cohorts, every report),
+// and, in the same loop, the same without root-cause grouping and vegeta's text
+// report over a million vegeta results. It reports the times per iteration, the
+// ratio to vegeta and the grouping's overhead (grouped/ungrouped, goal <= 1.10).
 func BenchmarkReport1M(b *testing.B) {
 	recs := millionRecords(b)
 	res := vegetaResults(benchRecords)
-	var ours, theirs time.Duration
+	var ours, plain, theirs time.Duration
 	n := 0
+	feed := func(add func(*Record)) {
+		for _, r := range recs {
+			add(r)
+		}
+	}
 	b.ReportAllocs()
 	for b.Loop() {
+		// Alternate which of the two cutover reports runs first, so neither
+		// always meets the other's garbage.
 		t0 := time.Now()
-		cutoverReport(b, func(add func(*Record)) {
-			for _, r := range recs {
-				add(r)
-			}
-		})
+		if n%2 == 0 {
+			cutoverReport(b, true, feed)
+		} else {
+			cutoverReport(b, false, feed)
+		}
 		t1 := time.Now()
+		if n%2 == 0 {
+			cutoverReport(b, false, feed)
+		} else {
+			cutoverReport(b, true, feed)
+		}
+		t2 := time.Now()
 		vegetaReport(b, res)
-		ours, theirs, n = ours+t1.Sub(t0), theirs+time.Since(t1), n+1
+		if n%2 == 0 {
+			ours, plain = ours+t1.Sub(t0), plain+t2.Sub(t1)
+		} else {
+			ours, plain = ours+t2.Sub(t1), plain+t1.Sub(t0)
+		}
+		theirs, n = theirs+time.Since(t2), n+1
 	}
 	b.ReportMetric(ours.Seconds()/float64(n), "cutover-s/op")
+	b.ReportMetric(plain.Seconds()/float64(n), "ungrouped-s/op")
 	b.ReportMetric(theirs.Seconds()/float64(n), "vegeta-s/op")
 	b.ReportMetric(ours.Seconds()/theirs.Seconds(), "cutover/vegeta")
+	b.ReportMetric(ours.Seconds()/plain.Seconds(), "grouped/ungrouped")
 }
 
 // BenchmarkReportFromJSONL1M is the same from encoded input, as the two
@@ -115,7 +140,7 @@ func BenchmarkReportFromJSONL1M(b *testing.B) {
 	n := 0
 	for b.Loop() {
 		t0 := time.Now()
-		cutoverReport(b, func(add func(*Record)) {
+		cutoverReport(b, true, func(add func(*Record)) {
 			err := ReadRecords(bytes.NewReader(recs), "records.jsonl", func(r *Record) error {
 				add(r)
 				return nil
@@ -164,4 +189,78 @@ func BenchmarkWriter(b *testing.B) {
 	if err := w.Close(); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// BenchmarkGrouping100kPersonas measures root-cause grouping where it costs
+// most: a population of 100,000 personas, each seen on a few steps (about a
+// million records), a tenth of them on the older hash scheme and unable to log
+// in on candidate, and billing clerks over-permitted. It reports the grouped
+// and ungrouped times of compare-and-summarise and their ratio.
+func BenchmarkGrouping100kPersonas(b *testing.B) {
+	const n = 100_000
+	kinds := []string{"patient", "patient", "patient", "clinician", "billing"}
+	table := &PersonaTable{Schema: PersonasSchema}
+	var recs []*Record
+	for i := range n {
+		id, kind := fmt.Sprintf("p-%06d", i), kinds[i%len(kinds)]
+		hash := "bcrypt"
+		if i%10 == 3 {
+			hash = "sha256-salted"
+		}
+		wave := fmt.Sprintf("wave-%d", 1+i%4)
+		table.Personas = append(table.Personas, PersonaAttrs{ID: id, Attrs: map[string]string{AttrKind: kind, AttrWave: wave, AttrHashScheme: hash, AttrCohort: wave + "/" + hash}})
+		at := fixtureStart.Add(time.Duration(i) * 30 * time.Millisecond)
+		for _, side := range []Side{Legacy, Candidate} {
+			add := func(step, target string, f Facts) {
+				recs = append(recs, &Record{Side: side, Persona: id, Kind: kind, Cohort: wave + "/" + hash, Journey: "session", Iteration: uint64(i),
+					Step: step, Target: target, Intended: at, Start: at, Latency: time.Duration(1+i%5) * time.Millisecond, Outcome: OK,
+					Endpoints: []string{"POST /token"}, Facts: f})
+			}
+			login := Facts{Decision: Allow, Expected: Allow, Roles: []string{kind}, TTL: 900}
+			if side == Candidate && hash == "sha256-salted" {
+				login = Facts{Decision: Deny, Expected: Allow, Status: 401}
+			}
+			add(StepLogin, "", login)
+			if login.Decision != Allow {
+				continue
+			}
+			over := Deny
+			if side == Candidate && kind == "billing" {
+				over = Allow
+			}
+			add(StepProbe, "read record:{self}", Facts{Decision: Allow, Expected: Allow})
+			add(StepProbe, "read users:all", Facts{Decision: over, Expected: Deny})
+			add(StepLogout, "", Facts{Decision: Allow})
+			add(StepLogoutProbe, "read record:{self}", Facts{Decision: Deny, Expected: Deny})
+		}
+	}
+	run := func(grouping bool) Summary {
+		a := NewAnalysis(fixtureOptions, fixtureStart)
+		a.SetPersonas(table)
+		a.cmp.noUnits = !grouping
+		for _, r := range recs {
+			a.Add(r)
+		}
+		return a.Summary(benchFixture.meta(), Accounting{})
+	}
+	if s := run(true); len(s.Causes) != 2 {
+		b.Fatalf("causes = %d; want 2 (hash scheme, billing)", len(s.Causes))
+	}
+	var grouped, plain time.Duration
+	i := 0
+	for b.Loop() {
+		t0 := time.Now()
+		run(i%2 == 0)
+		t1 := time.Now()
+		run(i%2 != 0)
+		if i%2 == 0 {
+			grouped, plain = grouped+t1.Sub(t0), plain+time.Since(t1)
+		} else {
+			grouped, plain = grouped+time.Since(t1), plain+t1.Sub(t0)
+		}
+		i++
+	}
+	b.ReportMetric(grouped.Seconds()/float64(i), "grouped-s/op")
+	b.ReportMetric(plain.Seconds()/float64(i), "ungrouped-s/op")
+	b.ReportMetric(grouped.Seconds()/plain.Seconds(), "grouped/ungrouped")
 }

@@ -3,6 +3,7 @@ package results
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -182,13 +183,21 @@ type unitSet struct {
 	rank func(string) int
 	// eligible says whether a factor may explain findings at all.
 	eligible func(Factor) bool
+	// cands, ids and facts intern the factor sets of each unit (candidates):
+	// its singles[u] single factors first, then its pairs.
+	cands   [][]setKey
+	singles []int
+	ids     map[Factor]int
+	facts   []Factor
 }
 
 // group is what explain finds for a class: units it explains and why.
 type group struct {
 	how string
-	// factors all hold for every unit of the group (one, or a pair).
+	// factors all hold for every unit of the group (one, or a pair); key is
+	// their interned set.
 	factors    factorSet
+	key        setKey
 	equivalent []string
 	units      []int
 }
@@ -204,19 +213,20 @@ func (fs factorSet) String() string {
 	return strings.Join(parts, " and ")
 }
 
-// heldBy reports whether a unit with factors has every factor of fs.
-func (fs factorSet) heldBy(factors []Factor) bool {
-	for _, f := range fs {
-		if !slices.Contains(factors, f) {
-			return false
-		}
-	}
-	return true
-}
+// setKey identifies a factor set by the interned ids of its factors.
+type setKey uint64
 
-// candidates lists the factor sets of one unit: each eligible factor, and each
-// pair of eligible factors of different names.
-func (us *unitSet) candidates(u int) []factorSet {
+// candidates returns the factor sets of unit u, computed once: each eligible
+// factor, and each pair of eligible factors of different names.
+func (us *unitSet) candidates(u int) []setKey {
+	if us.cands == nil {
+		us.cands = make([][]setKey, len(us.factors))
+		us.singles = make([]int, len(us.factors))
+		us.ids = map[Factor]int{}
+	}
+	if us.cands[u] != nil {
+		return us.cands[u]
+	}
 	var fs []Factor
 	for _, f := range us.factors[u] {
 		if us.eligible(f) {
@@ -224,17 +234,41 @@ func (us *unitSet) candidates(u int) []factorSet {
 		}
 	}
 	slices.SortFunc(fs, us.compareFactors)
-	out := make([]factorSet, 0, len(fs)*(len(fs)+1)/2)
+	id := func(f Factor) setKey {
+		i, ok := us.ids[f]
+		if !ok {
+			i = len(us.facts)
+			us.ids[f] = i
+			us.facts = append(us.facts, f)
+		}
+		return setKey(i + 1)
+	}
+	out := make([]setKey, 0, len(fs)*(len(fs)+1)/2)
+	for _, f := range fs {
+		out = append(out, id(f))
+	}
+	us.singles[u] = len(out)
 	for i, f := range fs {
-		out = append(out, factorSet{f})
 		for _, g := range fs[i+1:] {
 			if g.Name != f.Name {
-				out = append(out, factorSet{f, g})
+				out = append(out, id(f)<<32|id(g))
 			}
 		}
 	}
+	us.cands[u] = out
 	return out
 }
+
+// set returns the factors of key k.
+func (us *unitSet) set(k setKey) factorSet {
+	if hi := k >> 32; hi != 0 {
+		return factorSet{us.facts[hi-1], us.facts[k&(1<<32-1)-1]}
+	}
+	return factorSet{us.facts[k-1]}
+}
+
+// holds reports whether unit u holds the factor set k.
+func (us *unitSet) holds(u int, k setKey) bool { return slices.Contains(us.candidates(u), k) }
 
 func (us *unitSet) compareFactors(a, b Factor) int {
 	if c := cmp.Compare(us.rank(a.Name), us.rank(b.Name)); c != 0 {
@@ -255,100 +289,31 @@ func (us *unitSet) compareFactors(a, b Factor) int {
 // significance. Among those, the best F1 score wins, a single factor over a pair
 // unless the pair scores a tenth better. A class that hits at least uniformShare
 // of the units is uniform unless a factor set scores better.
-func (us *unitSet) explain(exercised []int, affected map[int]bool) []group {
-	remaining := map[int]bool{}
+func (us *unitSet) explain(exercised []int, affected []bool) []group {
+	remaining := make([]bool, len(affected))
+	left := 0
 	for _, u := range exercised {
 		if affected[u] {
 			remaining[u] = true
+			left++
 		}
 	}
-	taken := map[int]bool{}
+	taken := make([]bool, len(affected))
 	var groups []group
-	for len(remaining) > 0 {
-		type tally struct {
-			fs         factorSet
-			r, w       int
-			sigR, sigW uint64
-		}
-		t := map[string]*tally{}
-		n := 0
-		for _, u := range exercised {
-			if taken[u] {
-				continue
-			}
-			n++
-			for _, fs := range us.candidates(u) {
-				key := fs.String()
-				x := t[key]
-				if x == nil {
-					x = &tally{fs: fs}
-					t[key] = x
-				}
-				x.w++
-				x.sigW += mix(u)
-				if remaining[u] {
-					x.r++
-					x.sigR += mix(u)
+	for left > 0 {
+		r := left
+		n, cands := us.rank1(exercised, remaining, taken, r, false)
+		// Pairs only when no single factor nearly fits: one whose F1 is 0.9 or
+		// more cannot lose to a pair by the Occam rule below.
+		if len(cands) == 0 || cands[0].f1 < 0.9 {
+			_, c2 := us.rank1(exercised, remaining, taken, r, true)
+			// Occam: a single factor within a tenth of the best pair explains it.
+			if len(c2) > 0 && len(c2[0].x.fs) > 1 {
+				if i := slices.IndexFunc(c2, func(c cand) bool { return len(c.x.fs) == 1 }); i > 0 && c2[i].f1 >= 0.9*c2[0].f1 {
+					c2[0], c2[i] = c2[i], c2[0]
 				}
 			}
-		}
-		r := len(remaining)
-		type cand struct {
-			x        *tally
-			f1, prec float64
-		}
-		var cands []cand
-		tried := 0
-		for _, x := range t {
-			if x.r > 0 {
-				tried++
-			}
-		}
-		for _, x := range t {
-			if x.r == 0 {
-				continue
-			}
-			prec := float64(x.r) / float64(x.w)
-			if prec < minPrecision {
-				continue
-			}
-			if n > x.w && float64(r-x.r)/float64(n-x.w) > prec/2 {
-				continue
-			}
-			// A set every unit holds is no split: it can only name a uniform class.
-			if x.w == n && float64(r)/float64(n) < uniformShare {
-				continue
-			}
-			if x.w < n && hypergeomTail(n, r, x.w, x.r)*float64(tried) >= significance {
-				continue
-			}
-			cands = append(cands, cand{x, 2 * float64(x.r) / float64(r+x.w), prec})
-		}
-		slices.SortFunc(cands, func(a, b cand) int {
-			if c := cmp.Compare(b.f1, a.f1); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(len(a.x.fs), len(b.x.fs)); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(b.prec, a.prec); c != 0 {
-				return c
-			}
-			for i := range min(len(a.x.fs), len(b.x.fs)) {
-				if c := us.compareFactors(a.x.fs[i], b.x.fs[i]); c != 0 {
-					return c
-				}
-			}
-			return 0
-		})
-		// Occam: a single factor within a tenth of the best pair explains it.
-		if len(cands) > 0 && len(cands[0].x.fs) > 1 {
-			for _, c := range cands[1:] {
-				if len(c.x.fs) == 1 && c.f1 >= 0.9*cands[0].f1 {
-					cands[0], c = c, cands[0]
-					break
-				}
-			}
+			cands = c2
 		}
 		uniform := float64(r)/float64(n) >= uniformShare
 		f1u := 2 * float64(r) / float64(r+n)
@@ -356,7 +321,7 @@ func (us *unitSet) explain(exercised []int, affected map[int]bool) []group {
 		switch {
 		case len(cands) > 0 && (!uniform || cands[0].f1 > f1u || cands[0].x.w == n):
 			best := cands[0].x
-			g = group{how: ExplainedByFactor, factors: best.fs}
+			g = group{how: ExplainedByFactor, factors: best.fs, key: best.key}
 			for _, c := range cands {
 				if x := c.x; x != best && x.r == best.r && x.w == best.w && x.sigR == best.sigR && x.sigW == best.sigW && len(x.fs) <= len(best.fs) {
 					g.equivalent = append(g.equivalent, x.fs.String())
@@ -364,7 +329,7 @@ func (us *unitSet) explain(exercised []int, affected map[int]bool) []group {
 			}
 			slices.Sort(g.equivalent)
 			for _, u := range exercised {
-				if remaining[u] && best.fs.heldBy(us.factors[u]) {
+				if remaining[u] && us.holds(u, best.key) {
 					g.units = append(g.units, u)
 				}
 			}
@@ -381,12 +346,104 @@ func (us *unitSet) explain(exercised []int, affected map[int]bool) []group {
 			}
 		}
 		for _, u := range g.units {
-			delete(remaining, u)
+			remaining[u] = false
 			taken[u] = true
+			left--
 		}
 		groups = append(groups, g)
 	}
 	return groups
+}
+
+// tally counts the units holding one factor set: w of them, r affected, with
+// signatures of both sets.
+type tally struct {
+	fs         factorSet
+	key        setKey
+	r, w       int
+	sigR, sigW uint64
+}
+
+// cand is a factor set that passes the tests, with its score.
+type cand struct {
+	x        *tally
+	f1, prec float64
+}
+
+// rank1 tallies the factor sets of the units not yet taken (single factors,
+// and pairs too when pairs is set) and returns n, the units counted, and the
+// sets that may explain the r remaining affected units, best first.
+func (us *unitSet) rank1(exercised []int, remaining, taken []bool, r int, pairs bool) (int, []cand) {
+	t := map[setKey]*tally{}
+	n := 0
+	for _, u := range exercised {
+		if taken[u] {
+			continue
+		}
+		n++
+		keys := us.candidates(u)
+		if !pairs {
+			keys = keys[:us.singles[u]]
+		}
+		for _, key := range keys {
+			x := t[key]
+			if x == nil {
+				x = &tally{fs: us.set(key), key: key}
+				t[key] = x
+			}
+			x.w++
+			x.sigW += mix(u)
+			if remaining[u] {
+				x.r++
+				x.sigR += mix(u)
+			}
+		}
+	}
+	tried := 0
+	for _, x := range t {
+		if x.r > 0 {
+			tried++
+		}
+	}
+	var cands []cand
+	for _, x := range t {
+		if x.r == 0 {
+			continue
+		}
+		prec := float64(x.r) / float64(x.w)
+		if prec < minPrecision {
+			continue
+		}
+		if n > x.w && float64(r-x.r)/float64(n-x.w) > prec/2 {
+			continue
+		}
+		// A set every unit holds is no split: it can only name a uniform class.
+		if x.w == n && float64(r)/float64(n) < uniformShare {
+			continue
+		}
+		if x.w < n && hypergeomTail(n, r, x.w, x.r)*float64(tried) >= significance {
+			continue
+		}
+		cands = append(cands, cand{x, 2 * float64(x.r) / float64(r+x.w), prec})
+	}
+	slices.SortFunc(cands, func(a, b cand) int {
+		if c := cmp.Compare(b.f1, a.f1); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(len(a.x.fs), len(b.x.fs)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.prec, a.prec); c != 0 {
+			return c
+		}
+		for i := range min(len(a.x.fs), len(b.x.fs)) {
+			if c := us.compareFactors(a.x.fs[i], b.x.fs[i]); c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+	return n, cands
 }
 
 // hypergeomTail returns the chance that w units drawn at random from n, of
@@ -410,9 +467,9 @@ func hypergeomTail(n, r, w, k int) float64 {
 }
 
 // evidence counts both sides of group gi's split.
-func (us *unitSet) evidence(groups []group, gi int, exercised []int, affected map[int]bool) CauseClass {
+func (us *unitSet) evidence(groups []group, gi int, exercised []int, affected []bool) CauseClass {
 	g := groups[gi]
-	elsewhere := map[int]bool{}
+	elsewhere := make([]bool, len(affected))
 	for i, o := range groups {
 		if i != gi {
 			for _, u := range o.units {
@@ -428,7 +485,7 @@ func (us *unitSet) evidence(groups []group, gi int, exercised []int, affected ma
 		if elsewhere[u] {
 			continue
 		}
-		if g.how != ExplainedByFactor || g.factors.heldBy(us.factors[u]) {
+		if g.how != ExplainedByFactor || us.holds(u, g.key) {
 			cc.WithFactor++
 			continue
 		}
@@ -461,10 +518,18 @@ type causeInput struct {
 	perf     PerfOptions
 	// endpoints lists, per step, the endpoints its candidate records called.
 	endpoints map[StepKey][]string
+	pu        *unitSet
 }
 
-// personaUnits builds the persona-level unit set: every persona judged, with
-// its attributes as factors.
+// persons returns the persona-level unit set: every persona judged, with its
+// attributes as factors (built once).
+func (in *causeInput) persons() *unitSet {
+	if in.pu == nil {
+		in.pu = in.personaUnits()
+	}
+	return in.pu
+}
+
 func (in *causeInput) personaUnits() *unitSet {
 	names := map[string]bool{}
 	// counts holds how many personas of the run (the table's, and the judged
@@ -479,13 +544,11 @@ func (in *causeInput) personaUnits() *unitSet {
 	}
 	us := &unitSet{level: LevelPersona, factors: make([][]Factor, len(in.cmp.unitOrder))}
 	for i, id := range in.cmp.unitOrder {
-		attrs := in.attrs(id, in.cmp.units[id])
-		fs := make([]Factor, 0, len(attrs))
-		for k, v := range attrs {
-			names[k] = true
-			fs = append(fs, Factor{k, v})
-			if in.table[id][k] == "" {
-				counts[Factor{k, v}]++
+		fs := in.factorsOf(id, in.cmp.unitList[i])
+		for _, f := range fs {
+			names[f.Name] = true
+			if in.table[id][f.Name] == "" {
+				counts[f]++
 			}
 		}
 		us.factors[i] = fs
@@ -497,22 +560,33 @@ func (in *causeInput) personaUnits() *unitSet {
 	return us
 }
 
-// attrs returns a judged persona's attributes: the persona table's, with the
-// record's kind and cohort where the table has none.
-func (in *causeInput) attrs(id string, u *unit) map[string]string {
-	out := map[string]string{}
-	for k, v := range in.table[id] {
+// factorsOf returns a judged persona's attributes as factors: the persona
+// table's, with the record's kind and cohort where the table has none.
+func (in *causeInput) factorsOf(id string, u *unit) []Factor {
+	attrs := in.table[id]
+	fs := make([]Factor, 0, len(attrs)+2)
+	for k, v := range attrs {
 		if v != "" {
-			out[k] = v
+			fs = append(fs, Factor{k, v})
 		}
 	}
-	if out[AttrKind] == "" && u.kind != "" {
-		out[AttrKind] = u.kind
+	if attrs[AttrKind] == "" && u.kind != "" {
+		fs = append(fs, Factor{AttrKind, u.kind})
 	}
-	if out[AttrCohort] == "" && u.cohort != "" {
-		out[AttrCohort] = u.cohort
+	if attrs[AttrCohort] == "" && u.cohort != "" {
+		fs = append(fs, Factor{AttrCohort, u.cohort})
 	}
-	return out
+	return fs
+}
+
+// attrOf returns the value of attribute name among a unit's factors.
+func attrOf(fs []Factor, name string) string {
+	for _, f := range fs {
+		if f.Name == name {
+			return f.Value
+		}
+	}
+	return ""
 }
 
 // stepUnits builds the step-level unit set: every step of the run, with its
@@ -535,6 +609,7 @@ func (in *causeInput) stepUnits(keys []StepKey) *unitSet {
 func (in *causeInput) causes() []Cause {
 	var out []*Cause
 	byFactor := map[string]*Cause{}
+	personaSeen := map[*Cause]map[int]bool{}
 	add := func(level string, cls Class, g group, cc CauseClass, build func(*Cause)) {
 		key := ""
 		if g.how == ExplainedByFactor {
@@ -549,6 +624,7 @@ func (in *causeInput) causes() []Cause {
 				c.Factors = g.factors
 			}
 			byFactor[key] = c
+			personaSeen[c] = map[int]bool{}
 			out = append(out, c)
 		}
 		cc.Class = cls
@@ -557,16 +633,15 @@ func (in *causeInput) causes() []Cause {
 	}
 
 	// Parity classes, per persona.
-	us := in.personaUnits()
+	us := in.persons()
 	for _, cls := range Classes {
 		if cls.Performance() || cls.Severity() == Info || !in.has(cls) {
 			continue
 		}
 		bit := classBit[cls]
 		var exercised []int
-		affected := map[int]bool{}
-		for i, id := range in.cmp.unitOrder {
-			u := in.cmp.units[id]
+		affected := make([]bool, len(in.cmp.unitOrder))
+		for i, u := range in.cmp.unitList {
 			if u.exercised&bit != 0 || u.affected&bit != 0 {
 				exercised = append(exercised, i)
 			}
@@ -578,21 +653,25 @@ func (in *causeInput) causes() []Cause {
 		for gi, g := range groups {
 			cc := us.evidence(groups, gi, exercised, affected)
 			for _, u := range g.units {
-				cc.Occurrences += in.cmp.units[in.cmp.unitOrder[u]].hits[cls]
+				cc.Occurrences += in.cmp.unitList[u].hits[cls]
 			}
 			cc.Evidence = evidenceText(LevelPersona, cls, g, cc)
 			add(LevelPersona, cls, g, cc, func(c *Cause) {
+				rows := map[int]bool{}
 				for _, u := range g.units {
-					if !slices.Contains(c.personas, u) {
+					if !personaSeen[c][u] {
+						personaSeen[c][u] = true
 						c.personas = append(c.personas, u)
 					}
-					pu := in.cmp.units[in.cmp.unitOrder[u]]
-					for _, fi := range pu.findings {
-						k := in.cmp.order[fi]
-						ref := FindingRef{k.class, k.journey, k.step, k.kind}
-						if k.class == cls && !slices.Contains(c.Findings, ref) {
-							c.Findings = append(c.Findings, ref)
-						}
+					for _, fi := range in.cmp.unitList[u].findings {
+						rows[fi] = true
+					}
+				}
+				for _, fi := range slices.Sorted(maps.Keys(rows)) {
+					k := in.cmp.order[fi]
+					ref := FindingRef{k.class, k.journey, k.step, k.kind}
+					if k.class == cls && !slices.Contains(c.Findings, ref) {
+						c.Findings = append(c.Findings, ref)
 					}
 				}
 			})
@@ -607,7 +686,7 @@ func (in *causeInput) causes() []Cause {
 			continue
 		}
 		var exercised []int
-		affected := map[int]bool{}
+		affected := make([]bool, len(keys))
 		count := map[int]int{}
 		for _, f := range in.findings {
 			if f.Class == cls {
@@ -825,8 +904,8 @@ func (in *causeInput) cohortBy() string {
 			return by
 		}
 	}
-	for _, id := range in.cmp.unitOrder {
-		if in.attrs(id, in.cmp.units[id])[by] != "" {
+	for _, fs := range in.persons().factors {
+		if attrOf(fs, by) != "" {
 			return by
 		}
 	}
@@ -855,8 +934,8 @@ func (in *causeInput) cohorts(causes []Cause, by string) []Cohort {
 	}
 	cohortOf := make([]string, len(in.cmp.unitOrder))
 	for i, id := range in.cmp.unitOrder {
-		u := in.cmp.units[id]
-		v := in.attrs(id, u)[by]
+		u := in.cmp.unitList[i]
+		v := attrOf(in.persons().factors[i], by)
 		if v == "" {
 			continue
 		}

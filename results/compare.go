@@ -85,6 +85,10 @@ type Comparer struct {
 	// shown, which it showed, which steps it ran (see Causes).
 	units     map[string]*unit
 	unitOrder []string
+	unitList  []*unit // unitList[i] is units[unitOrder[i]]
+	// last and lastUnit cache the latest lookup: a journey's records come in a row.
+	last      string
+	lastUnit  *unit
 	steps     map[StepKey]int
 	stepOrder []StepKey
 	// noUnits switches the tracking off (benchmarks measure what it costs).
@@ -117,12 +121,17 @@ func (c *Comparer) unitOf(r *Record) *unit {
 	if c.noUnits || r.Persona == "" {
 		return nil
 	}
+	if c.lastUnit != nil && c.last == r.Persona {
+		return c.lastUnit
+	}
 	u, ok := c.units[r.Persona]
 	if !ok {
 		u = &unit{kind: r.Kind, cohort: r.Cohort}
 		c.units[r.Persona] = u
 		c.unitOrder = append(c.unitOrder, r.Persona)
+		c.unitList = append(c.unitList, u)
 	}
+	c.last, c.lastUnit = r.Persona, u
 	return u
 }
 
