@@ -46,6 +46,9 @@ var columns = []column{
 
 var requiredColumns = []string{fieldID, fieldKind, fieldUsername, fieldPassword}
 
+// attrColumnPrefix starts the CSV column of a free-form attribute: attr.NAME.
+const attrColumnPrefix = "attr."
+
 func columnIndex(name string) int {
 	return slices.IndexFunc(columns, func(c column) bool { return c.name == name })
 }
@@ -54,7 +57,8 @@ func columnIndex(name string) int {
 const maxLine = 1 << 20
 
 // RowError is one problem of an accounts file: where it is and what is wrong. Its
-// message never contains a secret value: inline passwords are redacted.
+// message never contains a secret value: a persona's secret, inline or resolved, is
+// redacted from the problems of its row.
 type RowError struct {
 	File  string
 	Line  int    // 1-based; 0 when the problem is the file as a whole
@@ -82,6 +86,7 @@ func (e *RowError) Error() string {
 // resolved through resolve, which may be nil when the file holds none.
 func ReadCSV(r io.Reader, name string, resolve SecretResolver) (Population, error) {
 	im := newImporter(name, resolve)
+	im.attrPrefix = attrColumnPrefix
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -95,7 +100,7 @@ func ReadCSV(r io.Reader, name string, resolve SecretResolver) (Population, erro
 		}
 		return im.finish()
 	}
-	idx, ok := im.header(header)
+	idx, attrs, ok := im.header(header)
 	if !ok {
 		return im.finish()
 	}
@@ -118,7 +123,17 @@ func ReadCSV(r io.Reader, name string, resolve SecretResolver) (Population, erro
 		var rec record
 		var bad []fieldMsg
 		for i, cell := range cells {
-			if msg := decodeCell(columns[idx[i]].ptr(&rec), strings.TrimSpace(cell)); msg != "" {
+			cell = strings.TrimSpace(cell)
+			if idx[i] < 0 {
+				if cell != "" { // an empty cell: no such attribute
+					if rec.p.Attributes == nil {
+						rec.p.Attributes = make(map[string]string)
+					}
+					rec.p.Attributes[attrs[i]] = cell
+				}
+				continue
+			}
+			if msg := decodeCell(columns[idx[i]].ptr(&rec), cell); msg != "" {
 				bad = append(bad, fieldMsg{columns[idx[i]].name, msg})
 			}
 		}
@@ -127,20 +142,36 @@ func ReadCSV(r io.Reader, name string, resolve SecretResolver) (Population, erro
 	return im.finish()
 }
 
-// header maps each CSV header cell to its column, reporting unknown, duplicate and
-// missing required columns.
-func (im *importer) header(cells []string) ([]int, bool) {
+// header maps each CSV header cell to its column, or to -1 and the attribute name
+// of an attr.NAME column, reporting unknown, duplicate and missing required columns
+// and invalid attribute names.
+func (im *importer) header(cells []string) (idx []int, attrs []string, ok bool) {
 	if len(cells) > 0 {
 		cells[0] = strings.TrimPrefix(cells[0], "\ufeff") // a spreadsheet's byte order mark
 	}
-	idx := make([]int, len(cells))
+	idx, attrs = make([]int, len(cells)), make([]string, len(cells))
 	seen := make(map[int]bool)
-	ok := true
+	seenAttr := make(map[string]bool)
+	ok = true
 	for i, cell := range cells {
-		c := columnIndex(strings.TrimSpace(cell))
+		cell = strings.TrimSpace(cell)
+		if attr, isAttr := strings.CutPrefix(cell, attrColumnPrefix); isAttr {
+			switch msg := checkAttrName(attr); {
+			case msg != "":
+				im.fail(1, "", fmt.Sprintf("column %q: %s", cell, msg))
+				ok = false
+			case seenAttr[attr]:
+				im.fail(1, "", fmt.Sprintf("column %q appears twice", cell))
+				ok = false
+			}
+			seenAttr[attr] = true
+			idx[i], attrs[i] = -1, attr
+			continue
+		}
+		c := columnIndex(cell)
 		switch {
 		case c < 0:
-			im.fail(1, "", fmt.Sprintf("unknown column %q; want %s", strings.TrimSpace(cell), columnList()))
+			im.fail(1, "", fmt.Sprintf("unknown column %q; want %s, or %sNAME for an attribute", cell, columnList(), attrColumnPrefix))
 			ok = false
 		case seen[c]:
 			im.fail(1, "", fmt.Sprintf("column %q appears twice", columns[c].name))
@@ -155,7 +186,7 @@ func (im *importer) header(cells []string) ([]int, bool) {
 			ok = false
 		}
 	}
-	return idx, ok
+	return idx, attrs, ok
 }
 
 // decodeCell stores a CSV cell into a record field and returns what is wrong, or "".
@@ -186,6 +217,7 @@ func decodeCell(dst any, cell string) string {
 // lines ignored. Problems are reported as by ReadCSV.
 func ReadJSONL(r io.Reader, name string, resolve SecretResolver) (Population, error) {
 	im := newImporter(name, resolve)
+	im.attrPrefix = fieldAttributes + "."
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4<<10), maxLine)
 	line := 0
@@ -220,8 +252,14 @@ func ReadJSONL(r io.Reader, name string, resolve SecretResolver) (Population, er
 				bad = append(bad, fieldMsg{c.name, msg})
 			}
 		}
+		if raw, ok := obj[fieldAttributes]; ok {
+			delete(obj, fieldAttributes)
+			var msgs []fieldMsg
+			rec.p.Attributes, msgs = decodeAttributes(raw)
+			bad = append(bad, msgs...)
+		}
 		for _, key := range slices.Sorted(maps.Keys(obj)) {
-			bad = append(bad, fieldMsg{"", fmt.Sprintf("unknown key %q; want %s", key, columnList())})
+			bad = append(bad, fieldMsg{"", fmt.Sprintf("unknown key %q; want %s, %s", key, columnList(), fieldAttributes)})
 		}
 		im.add(line, rec, bad)
 	}
@@ -250,6 +288,33 @@ func decodeJSON(dst any, raw json.RawMessage) string {
 	return ""
 }
 
+// decodeAttributes decodes the attributes object of a JSONL account and returns
+// what is wrong with it, each problem naming attributes.NAME. A null or empty
+// string value is no attribute, as an empty CSV cell is.
+func decodeAttributes(raw json.RawMessage) (map[string]string, []fieldMsg) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, []fieldMsg{{fieldAttributes, "want an object of strings"}}
+	}
+	var attrs map[string]string
+	var bad []fieldMsg
+	for _, name := range slices.Sorted(maps.Keys(obj)) {
+		var v string
+		if err := json.Unmarshal(obj[name], &v); err != nil {
+			bad = append(bad, fieldMsg{attrField(name), "want a string"})
+			continue
+		}
+		if v == "" {
+			continue
+		}
+		if attrs == nil {
+			attrs = make(map[string]string)
+		}
+		attrs[name] = v
+	}
+	return attrs, bad
+}
+
 func columnList() string {
 	names := make([]string, len(columns))
 	for i, c := range columns {
@@ -262,11 +327,13 @@ func columnList() string {
 type importer struct {
 	file    string
 	resolve SecretResolver
-	pop     Population
-	lines   []int    // the line of each persona
-	inline  []string // the inline password of each persona, to redact from errors
-	errs    []rowProblem
-	parsed  map[fieldAt]bool // fields that already failed to decode
+	// attrPrefix replaces "attributes." in the field of a problem with attribute
+	// NAME: "attr." in a CSV file, where the field is the column attr.NAME.
+	attrPrefix string
+	pop        Population
+	lines      []int // the line of each persona
+	errs       []rowProblem
+	parsed     map[fieldAt]bool // fields that already failed to decode
 }
 
 type rowProblem struct {
@@ -309,7 +376,7 @@ func (im *importer) add(line int, rec record, bad []fieldMsg) {
 	for _, b := range bad {
 		im.failPersona(index, line, b.field, b.msg)
 	}
-	p, inline := rec.p, ""
+	p := rec.p
 	switch raw := rec.password; {
 	case raw == "":
 	case isRef(raw):
@@ -324,8 +391,7 @@ func (im *importer) add(line int, rec record, bad []fieldMsg) {
 		}
 		p.Secret, p.SecretRef = s, raw
 	default:
-		inline = strings.TrimPrefix(raw, refInline)
-		p.Secret = NewSecret(inline)
+		p.Secret = NewSecret(strings.TrimPrefix(raw, refInline))
 	}
 	if p.Roles == nil {
 		p.Roles = []string{}
@@ -338,22 +404,29 @@ func (im *importer) add(line int, rec record, bad []fieldMsg) {
 	}
 	im.pop.Personas = append(im.pop.Personas, p)
 	im.lines = append(im.lines, line)
-	im.inline = append(im.inline, inline)
 }
 
 func (im *importer) failPersona(index, line int, field, msg string) {
-	im.errs = append(im.errs, rowProblem{index: index, err: RowError{File: im.file, Line: line, Field: field, Msg: msg}})
+	im.errs = append(im.errs, rowProblem{index: index, err: RowError{File: im.file, Line: line, Field: im.column(field), Msg: msg}})
 	im.parsed[fieldAt{index, field}] = true
 }
 
+// column returns the name field has in the file: the CSV column of an attribute.
+func (im *importer) column(field string) string {
+	if name, ok := strings.CutPrefix(field, fieldAttributes+"."); ok {
+		return im.attrPrefix + name
+	}
+	return field
+}
+
 // finish checks the rules of the whole population and returns it, or every problem
-// in line order with inline passwords redacted.
+// in line order with each persona's secret redacted from the problems of its row.
 func (im *importer) finish() (Population, error) {
 	where := func(i int) string { return fmt.Sprintf("%s:%d", im.file, im.lines[i]) }
 	for _, pr := range im.pop.problems() {
 		if !im.parsed[fieldAt{pr.index, pr.field}] {
 			im.errs = append(im.errs, rowProblem{index: pr.index, err: RowError{
-				File: im.file, Line: im.lines[pr.index], Field: pr.field, Msg: pr.render(where),
+				File: im.file, Line: im.lines[pr.index], Field: im.column(pr.field), Msg: pr.render(where),
 			}})
 		}
 	}
@@ -367,7 +440,9 @@ func (im *importer) finish() (Population, error) {
 	errs := make([]error, len(im.errs))
 	for i, e := range im.errs {
 		if e.index >= 0 {
-			e.err.Msg = redact(e.err.Msg, im.inline[e.index])
+			// The field too: a JSONL attribute name may be a pasted secret.
+			s := im.pop.Personas[e.index].Secret.Reveal()
+			e.err.Field, e.err.Msg = redact(e.err.Field, s), redact(e.err.Msg, s)
 		}
 		errs[i] = &e.err
 	}
@@ -378,15 +453,21 @@ func (im *importer) finish() (Population, error) {
 // secret: the password column holds the persona's SecretRef, or is empty when it has
 // none (generated personas, inline imported passwords); give a population meant to
 // be imported again its references first with WithSecretRefs. A SecretRef that is
-// not a valid reference is an error, not written.
+// not a valid reference, or an attribute whose name or value is the persona's
+// secret, is an error, not written. The attributes follow the columns: one attr.NAME column per
+// attribute name of the population, in name order, empty for the personas without it.
 func WriteCSV(w io.Writer, pop Population) error {
-	if err := checkExportRefs(pop); err != nil {
+	if err := checkExport(pop); err != nil {
 		return err
 	}
 	cw := csv.NewWriter(w)
-	row := make([]string, len(columns))
+	attrs := attrNames(pop)
+	row := make([]string, len(columns)+len(attrs))
 	for i, c := range columns {
 		row[i] = c.name
+	}
+	for i, name := range attrs {
+		row[len(columns)+i] = attrColumnPrefix + name
 	}
 	if err := cw.Write(row); err != nil {
 		return fmt.Errorf("write csv: %w", err)
@@ -406,6 +487,9 @@ func WriteCSV(w io.Writer, pop Population) error {
 				}
 			}
 		}
+		for i, name := range attrs {
+			row[len(columns)+i] = p.Attributes[name]
+		}
 		if err := cw.Write(row); err != nil {
 			return fmt.Errorf("write csv: %w", err)
 		}
@@ -418,10 +502,11 @@ func WriteCSV(w io.Writer, pop Population) error {
 }
 
 // WriteJSONL writes pop as a JSONL accounts file, one object per persona with its
-// non-empty columns in the order of the CSV header. Secrets are treated as by
-// WriteCSV: the password key holds the SecretRef, or is absent.
+// non-empty columns in the order of the CSV header, then its attributes, if it has
+// any, as an object in name order. Secrets are treated as by WriteCSV: the password
+// key holds the SecretRef, or is absent.
 func WriteJSONL(w io.Writer, pop Population) error {
-	if err := checkExportRefs(pop); err != nil {
+	if err := checkExport(pop); err != nil {
 		return err
 	}
 	bw := bufio.NewWriter(w)
@@ -452,6 +537,13 @@ func WriteJSONL(w io.Writer, pop Population) error {
 			fmt.Fprintf(bw, "%s%q:%s", sep, c.name, val)
 			sep = ","
 		}
+		if len(p.Attributes) > 0 {
+			val, err := json.Marshal(p.Attributes) // keys in order
+			if err != nil {
+				return fmt.Errorf("write jsonl: %s: %w", fieldAttributes, err)
+			}
+			fmt.Fprintf(bw, "%s%q:%s", sep, fieldAttributes, val)
+		}
 		bw.WriteString("}\n")
 	}
 	if err := bw.Flush(); err != nil {
@@ -460,16 +552,33 @@ func WriteJSONL(w io.Writer, pop Population) error {
 	return nil
 }
 
-// checkExportRefs refuses to export a SecretRef that is not a reference: it might be
-// a secret put there by mistake, so the error does not quote it.
-func checkExportRefs(pop Population) error {
+// attrNames returns the attribute names of the personas of pop, sorted.
+func attrNames(pop Population) []string {
+	seen := make(map[string]bool)
+	for _, p := range pop.Personas {
+		for name := range p.Attributes {
+			seen[name] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+// checkExport refuses to export a SecretRef that is not a reference, or an
+// attribute that holds the persona's secret: either might be a secret put there by
+// mistake, so the error does not quote it.
+func checkExport(pop Population) error {
 	var errs []error
 	for i, p := range pop.Personas {
-		if p.SecretRef == "" {
-			continue
+		if p.SecretRef != "" {
+			if msg := checkRef(p.SecretRef); msg != "" {
+				errs = append(errs, fmt.Errorf("export: personas[%d] %s: secret_ref: %s", i, p.ID, msg))
+			}
 		}
-		if msg := checkRef(p.SecretRef); msg != "" {
-			errs = append(errs, fmt.Errorf("export: personas[%d] %s: secret_ref: %s", i, p.ID, msg))
+		for _, name := range slices.Sorted(maps.Keys(p.Attributes)) {
+			if msg := attrSecret(name, p.Attributes[name], p.Secret); msg != "" {
+				field := redact(attrField(name), p.Secret.Reveal())
+				errs = append(errs, fmt.Errorf("export: personas[%d] %s: %s: %s", i, p.ID, field, msg))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -2,7 +2,9 @@ package personas_test
 
 import (
 	"errors"
+	"io"
 	"io/fs"
+	"maps"
 	"strings"
 	"testing"
 
@@ -34,6 +36,12 @@ const csvHeader = "id,kind,username,password,wave,hash_scheme,roles,panel,npi,br
 const (
 	rowP1 = "p1,patient,pat.one,env:P1,wave-1,bcrypt,patient,,,,,\n"
 	rowC1 = "c1,clinician,doc.one,env:C1,wave-1,bcrypt,clinician;breakglass-eligible,p1,1234567893,true,,\n"
+)
+
+// A header with an attribute column and rows for it.
+const (
+	csvAttrHeader = "id,kind,username,password,wave,hash_scheme,roles,attr.site\n"
+	rowAttrP1     = "p1,patient,pat.one,env:P1,wave-1,bcrypt,patient,"
 )
 
 // errLines returns the messages joined in err, one per problem.
@@ -79,9 +87,36 @@ func TestReadCSVErrors(t *testing.T) {
 		{"short row", csvHeader + "p1,patient\n",
 			[]string{`users.csv:2: 2 fields; want 12 as in the header`}},
 		{"misspelt column", "id,kind,username,pasword\np1,patient,pat.one,env:P1\n", []string{
-			`users.csv:1: unknown column "pasword"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions`,
+			`users.csv:1: unknown column "pasword"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, or attr.NAME for an attribute`,
 			`users.csv:1: missing column "password"`,
 		}},
+		{"attribute prefix is case-sensitive", "id,kind,username,password,Attr.site\np1,patient,pat.one,env:P1,north\n", []string{
+			`users.csv:1: unknown column "Attr.site"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, or attr.NAME for an attribute`,
+		}},
+		{"attribute column twice", "id,kind,username,password,attr.site,attr.tenant, attr.site\np1,patient,pat.one,env:P1,north,acme,south\n",
+			[]string{`users.csv:1: column "attr.site" appears twice`}},
+		{"attribute without a name", "id,kind,username,password,attr.\np1,patient,pat.one,env:P1,north\n",
+			[]string{`users.csv:1: column "attr.": name required`}},
+		{"attribute name with a space", "id,kind,username,password,attr.home site\np1,patient,pat.one,env:P1,north\n",
+			[]string{`users.csv:1: column "attr.home site": name "home site" has ' ' at byte 4; want only letters, digits, '.', '_' and '-'`}},
+		{"attribute name too long", "id,kind,username,password,attr." + strings.Repeat("n", 41) + "\np1,patient,pat.one,env:P1,north\n",
+			[]string{`users.csv:1: column "attr.` + strings.Repeat("n", 41) + `": name 41 bytes long; want at most 40`}},
+		{"attribute names a built-in grouping", "id,kind,username,password,attr.kind,attr.cohort\np1,patient,pat.one,env:P1,x,y\n", []string{
+			`users.csv:1: column "attr.kind": name "kind" is a built-in grouping; want a name other than kind, wave, hash_scheme, break_glass, cohort`,
+			`users.csv:1: column "attr.cohort": name "cohort" is a built-in grouping; want a name other than kind, wave, hash_scheme, break_glass, cohort`,
+		}},
+		{"attribute value too long", csvAttrHeader + rowAttrP1 + strings.Repeat("é", 201) + "\n",
+			[]string{`users.csv:2: attr.site: want a value of at most 200 characters and no control characters`}},
+		{"attribute value with a control character", csvAttrHeader + rowAttrP1 + "\"north\nwing\"\n",
+			[]string{`users.csv:2: attr.site: want a value of at most 200 characters and no control characters`}},
+		{"attribute value not UTF-8", csvAttrHeader + rowAttrP1 + "north\xff\n",
+			[]string{`users.csv:2: attr.site: value is not UTF-8 text`}},
+		{"attribute value is the resolved secret", csvAttrHeader + rowAttrP1 + "env-secret-p1\n",
+			[]string{`users.csv:2: attr.site: value is this persona's secret; attributes must not hold secrets`}},
+		{"attribute value is the inline password", csvAttrHeader + "p1,patient,pat.one,inline:north-2024,wave-1,bcrypt,patient, north-2024 \n",
+			[]string{`users.csv:2: attr.site: value is this persona's secret; attributes must not hold secrets`}},
+		{"attribute name is the inline password", "id,kind,username,password,wave,hash_scheme,attr.Hunter2-x\np1,patient,pat.one,Hunter2-x,wave-1,bcrypt,north\n",
+			[]string{`users.csv:2: attr.[redacted]: name is this persona's secret; attributes must not hold secrets`}},
 		{"bad email", csvHeader + "p1,patient,pat.one,env:P1,wave-1,bcrypt,patient,,,,Pat <pat@example.org>,\n",
 			[]string{`users.csv:2: email: "Pat <pat@example.org>" is not an address like name@example.org`}},
 		{"unknown hash scheme", csvHeader + "p1,patient,pat.one,env:P1,wave-1,md5,patient,,,,,\n",
@@ -126,6 +161,9 @@ func TestReadCSVErrors(t *testing.T) {
 
 func TestReadJSONLErrors(t *testing.T) {
 	const good = `{"id":"p1","kind":"patient","username":"pat.one","password":"env:P1","wave":"wave-1","hash_scheme":"bcrypt","roles":["patient"]}` + "\n"
+	withAttrs := func(attrs string) string {
+		return `{"id":"p1","kind":"patient","username":"pat.one","password":"env:P1","wave":"wave-1","hash_scheme":"bcrypt","attributes":` + attrs + `}`
+	}
 	tests := []struct {
 		name string
 		in   string
@@ -141,12 +179,30 @@ func TestReadJSONLErrors(t *testing.T) {
 		{"break_glass not a boolean", `{"id":"p1","kind":"patient","username":"pat.one","password":"env:P1","wave":"wave-1","hash_scheme":"bcrypt","break_glass":"yes"}`,
 			[]string{`users.jsonl:1: break_glass: want true or false`}},
 		{"unknown keys", `{"id":"p1","kind":"patient","username":"pat.one","pasword":"env:P1","wave":"wave-1","hash_scheme":"bcrypt","Role":"x"}`, []string{
-			`users.jsonl:1: unknown key "Role"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions`,
-			`users.jsonl:1: unknown key "pasword"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions`,
+			`users.jsonl:1: unknown key "Role"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, attributes`,
+			`users.jsonl:1: unknown key "pasword"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, attributes`,
 			`users.jsonl:1: password: no secret; want a password or an env: or file: reference`,
 		}},
 		{"blank lines keep numbering", "\n" + good + "\n" + `{"id":"p1","kind":"patient","username":"pat.two","password":"env:P2","wave":"wave-1","hash_scheme":"bcrypt"}`,
 			[]string{`users.jsonl:4: id: duplicate id "p1" (first at users.jsonl:2)`}},
+		{"attributes not an object", withAttrs(`["north"]`), []string{`users.jsonl:1: attributes: want an object of strings`}},
+		{"attribute not a string", withAttrs(`{"site":"north","batch":7,"vip":true}`), []string{
+			`users.jsonl:1: attributes.batch: want a string`,
+			`users.jsonl:1: attributes.vip: want a string`,
+		}},
+		{"attribute names a built-in grouping", withAttrs(`{"wave":"7"}`),
+			[]string{`users.jsonl:1: attributes.wave: name "wave" is a built-in grouping; want a name other than kind, wave, hash_scheme, break_glass, cohort`}},
+		{"attribute name with a space", withAttrs(`{"home site":"north"}`),
+			[]string{`users.jsonl:1: attributes.home site: name "home site" has ' ' at byte 4; want only letters, digits, '.', '_' and '-'`}},
+		{"attribute name empty", withAttrs(`{"":"north"}`), []string{`users.jsonl:1: attributes.: name required`}},
+		{"attribute value too long", withAttrs(`{"site":"` + strings.Repeat("n", 201) + `"}`),
+			[]string{`users.jsonl:1: attributes.site: want a value of at most 200 characters and no control characters`}},
+		{"attribute value with a control character", withAttrs(`{"site":"north\twing"}`),
+			[]string{`users.jsonl:1: attributes.site: want a value of at most 200 characters and no control characters`}},
+		{"attribute value is the secret", withAttrs(`{"site":"env-secret-p1"}`),
+			[]string{`users.jsonl:1: attributes.site: value is this persona's secret; attributes must not hold secrets`}},
+		{"attribute name is the inline password", `{"id":"p1","kind":"patient","username":"pat.one","password":"pa ss","wave":"wave-1","hash_scheme":"bcrypt","attributes":{"pa ss":"x"}}`,
+			[]string{`users.jsonl:1: attributes.[redacted]: name is this persona's secret; attributes must not hold secrets`}},
 		{"empty file", "", []string{`users.jsonl: no accounts`}},
 		{"line too long", good + `{"name":"` + strings.Repeat("x", 1<<20) + `"}` + "\n", []string{`users.jsonl:2: line longer than 1048576 bytes`}},
 	}
@@ -251,6 +307,93 @@ func TestWriteRefusesNonReference(t *testing.T) {
 		}
 		if strings.Contains(b.String(), "hunter2") {
 			t.Errorf("%s wrote the bad reference", name)
+		}
+	}
+}
+
+func TestReadAttributes(t *testing.T) {
+	want := map[string]map[string]string{
+		"p1": {"site": "north", "tenant": "acme, inc.", "batch": "7"},
+		"p2": {"site": "south"},
+		"c1": nil,
+	}
+	csvIn := "id,kind,username,password,wave,hash_scheme,roles,attr.site, attr.tenant ,attr.batch\n" +
+		"p1,patient,pat.one,env:P1,wave-1,bcrypt,patient,north,\"acme, inc.\", 7 \n" +
+		"p2,patient,pat.two,env:P2,wave-1,bcrypt,patient,south,,\n" +
+		"c1,clinician,doc.one,env:C1,wave-1,bcrypt,clinician,,  ,\n"
+	jsonlIn := `{"id":"p1","kind":"patient","username":"pat.one","password":"env:P1","wave":"wave-1","hash_scheme":"bcrypt","attributes":{"site":"north","tenant":"acme, inc.","batch":"7"}}` + "\n" +
+		`{"id":"p2","kind":"patient","username":"pat.two","password":"env:P2","wave":"wave-1","hash_scheme":"bcrypt","attributes":{"site":"south","tenant":"","batch":null}}` + "\n" +
+		`{"id":"c1","kind":"clinician","username":"doc.one","password":"env:C1","wave":"wave-1","hash_scheme":"bcrypt","attributes":{}}` + "\n"
+	for _, tt := range []struct {
+		name string
+		read func(io.Reader, string, personas.SecretResolver) (personas.Population, error)
+		in   string
+	}{
+		{"ReadCSV", personas.ReadCSV, csvIn},
+		{"ReadJSONL", personas.ReadJSONL, jsonlIn},
+	} {
+		pop, err := tt.read(strings.NewReader(tt.in), "users", testResolver())
+		if err != nil {
+			t.Fatalf("%s = %v", tt.name, err)
+		}
+		for id, attrs := range want {
+			p, _ := pop.Lookup(id)
+			if !maps.Equal(p.Attributes, attrs) || (attrs == nil) != (p.Attributes == nil) {
+				t.Errorf("%s: %s attributes = %#v; want %#v", tt.name, id, p.Attributes, attrs)
+			}
+		}
+	}
+}
+
+func TestValidateAttributes(t *testing.T) {
+	pop, err := personas.ReadCSV(strings.NewReader(csvHeader+rowP1), "users.csv", testResolver())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		attrs map[string]string
+		want  string
+	}{
+		{map[string]string{"site": "north", "batch.id": "7", "Tenant_2": "acme-east"}, ""},
+		{map[string]string{"site": ""}, "personas[0] p1: attributes.site: empty value; want a value, or no attribute"},
+		{map[string]string{"break_glass": "yes"},
+			`personas[0] p1: attributes.break_glass: name "break_glass" is a built-in grouping; want a name other than kind, wave, hash_scheme, break_glass, cohort`},
+		{map[string]string{"site": "env-secret-p1"}, "personas[0] p1: attributes.site: value is this persona's secret; attributes must not hold secrets"},
+		{map[string]string{"env-secret-p1": "x"}, "personas[0] p1: attributes.[redacted]: name is this persona's secret; attributes must not hold secrets"},
+		{map[string]string{"b": "x\x00", "a": strings.Repeat("x", 201)}, "personas[0] p1: attributes.a: want a value of at most 200 characters and no control characters\n" +
+			"personas[0] p1: attributes.b: want a value of at most 200 characters and no control characters"},
+	}
+	for _, tt := range tests {
+		pop.Personas[0].Attributes = tt.attrs
+		got := ""
+		if err := pop.Validate(); err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("Validate() with attributes %q = %q; want %q", tt.attrs, got, tt.want)
+		}
+	}
+}
+
+func TestWriteRefusesSecretAttribute(t *testing.T) {
+	pop, err := personas.ReadCSV(strings.NewReader(csvHeader+rowP1), "users.csv", testResolver())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop.Personas[0].Attributes = map[string]string{"site": "env-secret-p1", "env-secret-p1": "north"}
+	for name, write := range map[string]func(*strings.Builder, personas.Population) error{
+		"WriteCSV":   func(b *strings.Builder, p personas.Population) error { return personas.WriteCSV(b, p) },
+		"WriteJSONL": func(b *strings.Builder, p personas.Population) error { return personas.WriteJSONL(b, p) },
+	} {
+		var b strings.Builder
+		err := write(&b, pop)
+		want := "export: personas[0] p1: attributes.[redacted]: name is this persona's secret; attributes must not hold secrets\n" +
+			"export: personas[0] p1: attributes.site: value is this persona's secret; attributes must not hold secrets"
+		if err == nil || err.Error() != want {
+			t.Errorf("%s = %v; want %q", name, err, want)
+		}
+		if b.Len() != 0 {
+			t.Errorf("%s wrote %q; want nothing", name, b.String())
 		}
 	}
 }

@@ -17,11 +17,22 @@
 //	id, kind, username, password, wave, hash_scheme, roles, name, email,
 //	birth_date, mrn, npi, panel, break_glass, permissions
 //
+// then the free-form attributes (site, tenant, batch...) that reports may group
+// findings and cohorts by: in CSV a column attr.NAME per attribute, in name order;
+// in JSONL a key attributes, an object of strings ({"site": "north"}).
+//
 // id, kind, username and password are required. In CSV, the list columns roles,
 // panel and permissions separate items with ';', break_glass is true or false, and
 // cells are trimmed of surrounding spaces. In JSONL, lists are arrays of strings and
 // break_glass is a boolean. Every invalid row is reported, each problem with its
 // file, line and field.
+//
+// An attribute NAME is 1 to 40 letters, digits, '.', '_' and '-', and not one of
+// the built-in groupings kind, wave, hash_scheme, break_glass and cohort; a CSV file
+// names each attr.NAME column once. A value is at most 200 characters with no
+// control characters. Neither is ever the persona's secret: that is an error, which
+// does not quote it. An empty cell, or an empty or null JSONL value, means the
+// persona has no such attribute.
 //
 // # Passwords
 //
@@ -145,8 +156,9 @@ func (pop Population) Lookup(id string) (Persona, bool) {
 // Validate checks the invariants every consumer relies on and reports every broken
 // one at once: unique IDs, usernames, MRNs and NPIs; known kinds and hash schemes; a
 // secret for every persona; panels only on clinicians and naming existing patients;
-// permissions only on service accounts; break-glass only for clinicians. A persona's
-// secret is redacted from the messages about it.
+// permissions only on service accounts; break-glass only for clinicians; attribute
+// names and values as the package documentation describes them, none holding the
+// persona's secret. A persona's secret is redacted from the messages about it.
 func (pop Population) Validate() error {
 	where := func(i int) string {
 		if id := pop.Personas[i].ID; id != "" {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"reflect"
+	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -38,8 +40,34 @@ func secretsOf(pop Population, prefix, path string) *Resolver {
 	}}
 }
 
+// withAttributes returns a copy of pop in which most personas get attributes, a
+// few none, with values that need quoting in CSV (',', '"', ';', spaces inside,
+// non-ASCII letters) and names that only some personas have.
+func withAttributes(pop Population) Population {
+	out := Population{Seed: pop.Seed, Personas: slices.Clone(pop.Personas)}
+	sites := []string{"north", "south", "east wing", "Zürich \"HQ\"; 2"}
+	for i := range out.Personas {
+		if i%5 == 4 {
+			continue
+		}
+		attrs := map[string]string{"site": sites[i%len(sites)]}
+		if i%3 == 0 {
+			attrs["tenant"] = "acme, inc."
+		}
+		if i%7 == 0 {
+			attrs["batch"] = strconv.Itoa(i % 9)
+		}
+		if i == 1 {
+			attrs["only.one_of-them"] = "x"
+		}
+		out.Personas[i].Attributes = attrs
+	}
+	return out
+}
+
 // TestRoundTrip is the property: export then import gives the same personas, secrets
-// included, carried by reference; and exporting again gives the same bytes.
+// and attributes included, secrets carried by reference; and exporting again gives
+// the same bytes.
 func TestRoundTrip(t *testing.T) {
 	opts := []GenerateOptions{
 		{Count: 1000, UnassignedShare: 0.1, LegacySHA256Share: 0.3},
@@ -50,28 +78,38 @@ func TestRoundTrip(t *testing.T) {
 	for seed := uint64(1); seed <= 5; seed++ {
 		for oi, opt := range opts {
 			pop := mustGenerate(t, seed, opt)
+			for _, p := range pop.Personas {
+				if p.Attributes != nil {
+					t.Fatalf("seed %d opt %d: generated %s has attributes %q; want none", seed, oi, p.ID, p.Attributes)
+				}
+			}
 			resolver := secretsOf(pop, "CUTOVER_SECRET_", "secrets.json")
 			for refName, ref := range refs {
-				want := pop.WithSecretRefs(ref)
-				for _, c := range codecs {
-					name := fmt.Sprintf("seed %d opt %d %s refs %s", seed, oi, refName, c.name)
-					var first bytes.Buffer
-					if err := c.write(&first, want); err != nil {
-						t.Fatalf("%s: write = %v", name, err)
+				for attrs, base := range map[string]Population{"no attributes": pop, "attributes": withAttributes(pop)} {
+					want := base.WithSecretRefs(ref)
+					if err := want.Validate(); err != nil {
+						t.Fatalf("seed %d opt %d %s: Validate = %v", seed, oi, attrs, err)
 					}
-					got, err := c.read(bytes.NewReader(first.Bytes()), "accounts", resolver)
-					if err != nil {
-						t.Fatalf("%s: read = %v", name, err)
-					}
-					if !reflect.DeepEqual(got.Personas, want.Personas) {
-						t.Fatalf("%s: read(write(pop)) differs from pop", name)
-					}
-					var second bytes.Buffer
-					if err := c.write(&second, got); err != nil {
-						t.Fatalf("%s: write again = %v", name, err)
-					}
-					if !bytes.Equal(first.Bytes(), second.Bytes()) {
-						t.Errorf("%s: write(read(write(pop))) differs from write(pop)", name)
+					for _, c := range codecs {
+						name := fmt.Sprintf("seed %d opt %d %s refs %s %s", seed, oi, refName, attrs, c.name)
+						var first bytes.Buffer
+						if err := c.write(&first, want); err != nil {
+							t.Fatalf("%s: write = %v", name, err)
+						}
+						got, err := c.read(bytes.NewReader(first.Bytes()), "accounts", resolver)
+						if err != nil {
+							t.Fatalf("%s: read = %v", name, err)
+						}
+						if !reflect.DeepEqual(got.Personas, want.Personas) {
+							t.Fatalf("%s: read(write(pop)) differs from pop", name)
+						}
+						var second bytes.Buffer
+						if err := c.write(&second, got); err != nil {
+							t.Fatalf("%s: write again = %v", name, err)
+						}
+						if !bytes.Equal(first.Bytes(), second.Bytes()) {
+							t.Errorf("%s: write(read(write(pop))) differs from write(pop)", name)
+						}
 					}
 				}
 			}
@@ -129,11 +167,13 @@ func checkImport(t *testing.T, c codec, data []byte) {
 // fuzzSeeds are exports of small populations and hand-written bad files.
 func fuzzSeeds(f *testing.F, c codec, bad ...string) {
 	pop := mustGenerate(f, 1, GenerateOptions{Count: 12, UnassignedShare: 0.2, LegacySHA256Share: 0.5})
-	var buf bytes.Buffer
-	if err := c.write(&buf, pop.WithSecretRefs(FileRef("s.json"))); err != nil {
-		f.Fatal(err)
+	for _, p := range []Population{pop, withAttributes(pop)} {
+		var buf bytes.Buffer
+		if err := c.write(&buf, p.WithSecretRefs(FileRef("s.json"))); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf.Bytes())
 	}
-	f.Add(buf.Bytes())
 	for _, s := range bad {
 		f.Add([]byte(s))
 	}
@@ -146,6 +186,8 @@ func FuzzReadCSV(f *testing.F) {
 		"id,kind,username,password,wave,hash_scheme,panel\nc1,clinician,doc,env:C,w,bcrypt,p1;p1\n",
 		"\ufeffid,kind\n\"a\nb\",c\n",
 		"id,kind,username,password,break_glass\np1,clinician,x,y,maybe\n",
+		"id,kind,username,password,wave,hash_scheme,attr.site,attr.tenant\np1,patient,pat,env:X,w,bcrypt,north,\"acme, inc.\"\np2,patient,pat2,env:Y,w,bcrypt,,\n",
+		"id,kind,username,password,attr.site,attr.site,attr.kind,attr.\np1,patient,pat,env:X,a,b,c,d\n",
 	)
 	f.Fuzz(func(t *testing.T, data []byte) { checkImport(t, codecs[0], data) })
 }
@@ -156,6 +198,8 @@ func FuzzReadJSONL(f *testing.F) {
 		`{"id":"c1","kind":"clinician","username":"d","password":"x","wave":"w","hash_scheme":"bcrypt","panel":["p"],"break_glass":true}`,
 		"{\"id\":1}\n[]\nnull\n\n{",
 		`{"id":"s","kind":"service","username":"s","password":"file:a#b","wave":"w","permissions":["a:b"],"roles":[]}`,
+		`{"id":"p1","kind":"patient","username":"pat","password":"env:X","wave":"w","hash_scheme":"bcrypt","attributes":{"site":"north","batch":"","x":null}}`,
+		`{"id":"p1","kind":"patient","username":"pat","password":"pw","wave":"w","hash_scheme":"bcrypt","attributes":{"site":7,"kind":"x","pw":"pw"}}`,
 	)
 	f.Fuzz(func(t *testing.T, data []byte) { checkImport(t, codecs[1], data) })
 }

@@ -2,10 +2,13 @@ package personas
 
 import (
 	"fmt"
+	"maps"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Field names: the CSV columns and JSONL keys of an accounts file, also used by
@@ -26,7 +29,14 @@ const (
 	fieldPanel       = "panel"
 	fieldBreakGlass  = "break_glass"
 	fieldPermissions = "permissions"
+	// fieldAttributes is the JSONL key of the attributes; the problems of
+	// attribute NAME are reported as field "attributes.NAME" (column "attr.NAME"
+	// of a CSV file).
+	fieldAttributes = "attributes"
 )
+
+// attrField returns the field name of attribute name in problems and JSONL errors.
+func attrField(name string) string { return fieldAttributes + "." + name }
 
 // problem is one broken rule: which persona (index in the population), which field,
 // what is wrong, and for a duplicate the index of the persona that had it first.
@@ -50,7 +60,14 @@ const (
 	maxIDLen       = 128
 	maxUsernameLen = 256
 	maxTextLen     = 256
+	maxAttrNameLen = 40
+	maxAttrValue   = 200 // characters
 )
+
+// reservedAttrs are the built-in persona attributes reports group by
+// (results.AttrKind and the others); a free-form attribute must not take one of
+// their names.
+var reservedAttrs = []string{"kind", "wave", "hash_scheme", "break_glass", "cohort"}
 
 // problems lists every broken rule of the population, in persona order. It holds the
 // rules once for both Validate and the importers.
@@ -152,8 +169,58 @@ func (pop Population) problems() []problem {
 		} else if msg := checkList(p.Permissions); msg != "" {
 			add(i, fieldPermissions, "%s", msg)
 		}
+		for _, name := range slices.Sorted(maps.Keys(p.Attributes)) {
+			if msg := checkAttr(name, p.Attributes[name], p.Secret); msg != "" {
+				add(i, attrField(name), "%s", msg)
+			}
+		}
 	}
 	return out
+}
+
+// checkAttrName returns what is wrong with the name of a free-form attribute, or "".
+func checkAttrName(name string) string {
+	if msg := checkToken(name, maxAttrNameLen, isIDRune, idChars); msg != "" {
+		return "name " + msg
+	}
+	if slices.Contains(reservedAttrs, name) {
+		return fmt.Sprintf("name %q is a built-in grouping; want a name other than %s", name, strings.Join(reservedAttrs, ", "))
+	}
+	return ""
+}
+
+// attrSecret returns the problem of an attribute whose name or value is secret, the
+// persona's secret, or "". Attributes are written by exports and reports.
+func attrSecret(name, value string, secret Secret) string {
+	switch {
+	case secret.IsZero():
+	case name == secret.Reveal():
+		return "name is this persona's secret; attributes must not hold secrets"
+	case value == secret.Reveal():
+		return "value is this persona's secret; attributes must not hold secrets"
+	}
+	return ""
+}
+
+// checkAttr returns what is wrong with a free-form attribute of a persona whose
+// secret is secret, or "". The message never quotes the value: attributes are not
+// secrets, but one that is must not be echoed.
+func checkAttr(name, v string, secret Secret) string {
+	if msg := attrSecret(name, v, secret); msg != "" {
+		return msg
+	}
+	if msg := checkAttrName(name); msg != "" {
+		return msg
+	}
+	switch {
+	case v == "":
+		return "empty value; want a value, or no attribute"
+	case !utf8.ValidString(v):
+		return "value is not UTF-8 text"
+	case utf8.RuneCountInString(v) > maxAttrValue || strings.ContainsFunc(v, unicode.IsControl):
+		return fmt.Sprintf("want a value of at most %d characters and no control characters", maxAttrValue)
+	}
+	return ""
 }
 
 // checkToken returns what is wrong with a required identifier, or "".

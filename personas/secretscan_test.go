@@ -52,11 +52,17 @@ func TestNoSecretInOutputs(t *testing.T) {
 	}
 	out.add("slog", logs.String())
 
-	// Exports, with and without references.
+	// Exports, with and without references, and of secrets pasted into attributes.
+	pasted := personas.Population{Personas: append([]personas.Persona(nil), pop.Personas...)}
+	for i := range pasted.Personas {
+		s := pasted.Personas[i].Secret.Reveal()
+		pasted.Personas[i].Attributes = map[string]string{"site": s, s: "north"}
+	}
 	for name, p := range map[string]personas.Population{
-		"no refs":   pop,
-		"env refs":  pop.WithSecretRefs(personas.EnvRef("CUTOVER_")),
-		"file refs": pop.WithSecretRefs(personas.FileRef("secrets.json")),
+		"no refs":           pop,
+		"env refs":          pop.WithSecretRefs(personas.EnvRef("CUTOVER_")),
+		"file refs":         pop.WithSecretRefs(personas.FileRef("secrets.json")),
+		"pasted attributes": pasted.WithSecretRefs(personas.EnvRef("CUTOVER_")),
 	} {
 		var csv, jsonl bytes.Buffer
 		out.err("WriteCSV "+name, personas.WriteCSV(&csv, p))
@@ -65,14 +71,21 @@ func TestNoSecretInOutputs(t *testing.T) {
 		out.add("WriteJSONL "+name, jsonl.String())
 	}
 
+	for _, w := range []string{"WriteCSV", "WriteJSONL"} {
+		if got := out[w+" pasted attributes"]; !strings.Contains(got, "attributes must not hold secrets") {
+			t.Errorf("%s of secrets pasted into attributes = %.200q; want refused", w, got)
+		}
+	}
+
 	// Import errors of files with inline secrets, also pasted into other fields.
 	var csvIn, jsonlIn strings.Builder
-	csvIn.WriteString("id,kind,username,password,wave,hash_scheme,email,birth_date\n")
+	csvIn.WriteString("id,kind,username,password,wave,hash_scheme,email,birth_date,attr.site\n")
 	for _, p := range pop.Personas {
 		s := p.Secret.Reveal()
-		fmt.Fprintf(&csvIn, "%s,%s,%q,%q,%q,%q,%q,%q\n", p.ID, p.Kind, s+" x", s, s, s, s, s)
+		fmt.Fprintf(&csvIn, "%s,%s,%q,%q,%q,%q,%q,%q,%q\n", p.ID, p.Kind, s+" x", s, s, s, s, s, s)
 		line, _ := json.Marshal(map[string]any{"id": p.ID, "kind": p.Kind, "username": s + " x", "password": s,
-			"wave": s, "hash_scheme": s, "email": s, "birth_date": s, s: s})
+			"wave": s, "hash_scheme": s, "email": s, "birth_date": s, s: s,
+			"attributes": map[string]any{"site": s, s: s, "n": 1}})
 		jsonlIn.Write(append(line, '\n'))
 	}
 	_, err = personas.ReadCSV(strings.NewReader(csvIn.String()), "users.csv", nil)
@@ -88,6 +101,7 @@ func TestNoSecretInOutputs(t *testing.T) {
 	for i := range bad.Personas {
 		s := bad.Personas[i].Secret.Reveal()
 		bad.Personas[i].Email, bad.Personas[i].Cohort.HashScheme, bad.Personas[i].Username = s, s, s+" "
+		bad.Personas[i].Attributes = map[string]string{"site": s, s: s, s + " x": "north"}
 	}
 	out.err("Validate", bad.Validate())
 
