@@ -46,7 +46,7 @@ func embeddedAdapters(t *testing.T, clk *testClock, drifts string) (*Legacy, *OI
 			GrantID: "grant_id", ExpiresIn: "expires_in", End: &RequestTemplate{Method: "DELETE", Path: "/api/breakglass/{grant_id}"},
 		},
 		Audit: feed,
-	}, http.DefaultTransport, WithPersonas(pop), WithClock(clk.Now))
+	}, Tap(http.DefaultTransport), WithPersonas(pop), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func embeddedAdapters(t *testing.T, clk *testClock, drifts string) (*Legacy, *OI
 		Introspection: &ClientConfig{ClientID: pair.IntrospectionClientID, ClientSecret: NewSecretRef(pair.IntrospectionClientSecret)},
 		BreakGlass:    &OIDCBreakGlass{Method: "token_exchange"},
 		Audit:         feed,
-	}, http.DefaultTransport, WithPersonas(pop), WithClock(clk.Now))
+	}, Tap(http.DefaultTransport), WithPersonas(pop), WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

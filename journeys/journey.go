@@ -189,10 +189,12 @@ func (r *Runner) Run(ctx context.Context, j Journey, side results.Side, st Stack
 
 // step times fn and emits its record. The first step of a journey is timed from the
 // intended start when the generator was late, so queueing in the harness shows up
-// as latency instead of vanishing (no coordinated omission).
+// as latency instead of vanishing (no coordinated omission). The record lists the
+// requests fn made through a tapped transport (see Tap).
 func (x *run) step(ctx context.Context, name, target string, fn func(ctx context.Context, f *results.Facts) error) error {
 	ctx, cancel := context.WithTimeout(ctx, x.r.StepTimeout)
 	defer cancel()
+	ctx, sent := withEndpointLog(ctx)
 	start := time.Now()
 	from := start
 	if x.first && x.it.Intended.Before(start) && !x.it.Intended.IsZero() {
@@ -202,6 +204,7 @@ func (x *run) step(ctx context.Context, name, target string, fn func(ctx context
 	rec := x.record(name, target, start)
 	err := fn(ctx, &rec.Facts)
 	rec.Latency = time.Since(from)
+	rec.Endpoints = sent.endpoints()
 	if err != nil {
 		rec.Outcome, rec.Error = outcomeOf(err)
 		if rec.Outcome == results.OK {

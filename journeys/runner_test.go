@@ -3,6 +3,7 @@ package journeys
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,7 +51,7 @@ func (r *recorder) dump() string {
 	defer r.mu.Unlock()
 	out := ""
 	for _, rec := range r.recs {
-		out += string(rec.Side) + " " + rec.Step + " " + rec.Target + " " + string(rec.Outcome) + " " + rec.Facts.Decision + " " + rec.Error + "\n"
+		out += string(rec.Side) + " " + rec.Step + " " + rec.Target + " " + string(rec.Outcome) + " " + rec.Facts.Decision + " " + rec.Error + " " + strings.Join(rec.Endpoints, ", ") + "\n"
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -78,8 +79,11 @@ func Attack(ctx context.Context, a Raw, emit func(*results.Record)) {
 		wg.Go(func() {
 			defer stop()
 			dues := &dueTimes{p: pacer}
+			var eps endpoints
 			for res := range ch {
-				emit(a.record(side, res, began.Add(dues.at(res.Seq))))
+				r := a.record(side, res, began.Add(dues.at(res.Seq)))
+				r.Endpoints = eps.of(res.Method, res.URL)
+				emit(r)
 			}
 		})
 	}
@@ -103,6 +107,29 @@ func (a Raw) record(side results.Side, res *vegeta.Result, intended time.Time) *
 		r.Outcome, r.Error = results.Error, fmt.Sprintf("HTTP %d", res.Code)
 	}
 	return r
+}
+
+// endpoints gives the Endpoints of a hit's record: the one request it sent. An
+// attack sends the same request hit after hit, so the last one is remembered
+// rather than parsed again. It is not safe for concurrent use.
+type endpoints struct {
+	method, url, last string
+}
+
+// of returns the endpoints of a hit that sent method to rawURL; none when the hit
+// sent nothing (its target failed).
+func (e *endpoints) of(method, rawURL string) []string {
+	if rawURL == "" {
+		return nil
+	}
+	if e.last == "" || method != e.method || rawURL != e.url {
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return nil
+		}
+		e.method, e.url, e.last = method, rawURL, results.Endpoint(method, u.EscapedPath())
+	}
+	return []string{e.last}
 }
 
 // transportError drops the method and URL vegeta's client puts before a transport

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,7 +66,7 @@ func TestAttackHitsBothStacksFromOneSchedule(t *testing.T) {
 	var c collect
 	Attack(context.Background(), Raw{
 		Endpoint: "jwks", Pacer: Constant{PerSecond: 50}, Duration: 500 * time.Millisecond,
-		Targets: map[results.Side]RawTarget{results.Legacy: get(legacy.URL + "/jwks"), results.Candidate: get(candidate.URL + "/jwks")},
+		Targets: map[results.Side]RawTarget{results.Legacy: get(legacy.URL + "/jwks"), results.Candidate: get(candidate.URL + "/jwks/kid-00042?v=1")},
 		Client:  &http.Client{Transport: g, Timeout: 5 * time.Second},
 	}, c.emit)
 	leg, cand := c.of(results.Legacy), c.of(results.Candidate)
@@ -78,11 +79,17 @@ func TestAttackHitsBothStacksFromOneSchedule(t *testing.T) {
 		if r.Journey != RawJourney || r.Step != "jwks" || r.Outcome != results.OK || r.Facts.Status != 200 || r.Latency <= 0 {
 			t.Errorf("legacy record %+v; want raw/jwks, ok, HTTP 200, a latency", r)
 		}
+		if want := []string{"GET /jwks"}; !slices.Equal(r.Endpoints, want) {
+			t.Errorf("legacy record endpoints %q; want %q", r.Endpoints, want)
+		}
 		intended[r.Iteration] = r.Intended
 	}
 	for _, r := range cand {
 		if r.Outcome != results.Error || r.Error != "HTTP 503" {
 			t.Errorf("candidate record %+v; want an error, HTTP 503", r)
+		}
+		if want := []string{"GET /jwks/{id}"}; !slices.Equal(r.Endpoints, want) {
+			t.Errorf("candidate record endpoints %q; want %q", r.Endpoints, want)
 		}
 		// The same schedule: hit n is due at the same offset on both sides (the two
 		// attacks begin microseconds apart).

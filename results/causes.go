@@ -285,8 +285,8 @@ func (us *unitSet) compareFactors(a, b Factor) int {
 // it are affected (precision at least minPrecision), units without it are
 // affected at most half as often, and the split is significant: the chance that
 // as many affected units fall among that many units drawn at random
-// (hypergeometric tail), times the number of factor sets tried, is below
-// significance. Among those, the best F1 score wins, a single factor over a pair
+// (hypergeometric tail), times the number of distinct unit subsets the factor
+// sets tried pick out (Bonferroni), is below significance. Among those, the best F1 score wins, a single factor over a pair
 // unless the pair scores a tenth better. A class that hits at least uniformShare
 // of the units is uniform unless a factor set scores better.
 func (us *unitSet) explain(exercised []int, affected []bool) []group {
@@ -399,12 +399,19 @@ func (us *unitSet) rank1(exercised []int, remaining, taken []bool, r int, pairs 
 			}
 		}
 	}
-	tried := 0
+	// The sets tried, for the correction: sets that pick out the same units
+	// (equivalent factors, an endpoint every login step calls) are one test.
+	type subset struct {
+		r, w       int
+		sigR, sigW uint64
+	}
+	distinct := map[subset]bool{}
 	for _, x := range t {
 		if x.r > 0 {
-			tried++
+			distinct[subset{x.r, x.w, x.sigR, x.sigW}] = true
 		}
 	}
+	tried := len(distinct)
 	var cands []cand
 	for _, x := range t {
 		if x.r == 0 {

@@ -291,6 +291,8 @@ func (r *Record) field(d *plainDecoder, key []byte) bool {
 		return once(&d.seen, 13) && d.strings(&r.Evidence)
 	case "facts":
 		return once(&d.seen, 14) && d.object(r.Facts.field)
+	case "endpoints":
+		return once(&d.seen, 15) && d.strings(&r.Endpoints)
 	}
 	return false
 }

@@ -44,7 +44,7 @@ func randomRecord(rng *rand.Rand) *Record {
 	}
 	r := &Record{Side: []Side{Legacy, Candidate}[rng.IntN(2)], Persona: str(), Kind: str(), Cohort: str(), Journey: str(),
 		Iteration: rng.Uint64(), Step: str(), Target: str(), Intended: at(), Start: at(), Latency: time.Duration(rng.Int64() - rng.Int64()),
-		Outcome: Outcome(str()), Error: str(), Evidence: strs()}
+		Outcome: Outcome(str()), Error: str(), Evidence: strs(), Endpoints: strs()}
 	if rng.IntN(4) > 0 {
 		r.Facts = Facts{Decision: str(), Expected: str(), Roles: strs(), Scopes: strs(), TTL: rng.Int64() - rng.Int64(),
 			MissingClaims: strs(), Widened: strs(), RefreshIssued: rng.IntN(2) == 0, Status: int(rng.Int64() - rng.Int64())}
@@ -131,6 +131,16 @@ func writeRecords(tb testing.TB, recs []*Record) []byte {
 var decodeSeeds = []string{
 	`{"side":"legacy","persona":"p-1","kind":"patient","journey":"session","iter":3,"step":"login","intended":"2026-01-15T09:00:00Z","start":"2026-01-15T09:00:00.000000123Z","latency_ns":1500000,"outcome":"ok","facts":{"decision":"allow","roles":["patient"],"ttl_s":-1,"rotated":false,"refresh_issued":true,"status":200}}`,
 	` { "side" : "candidate" , "evidence" : [ ] , "facts" : { } } `,
+	`{"side":"candidate","step":"login","endpoints":["GET /authorize","POST /login","POST /token"],"outcome":"ok"}`,
+	` { "side" : "legacy" , "endpoints" : [ ] } `,
+	`{"side":"legacy","endpoints":null}`,
+	`{"side":"legacy","endpoints":["GET /a",null]}`,
+	`{"side":"legacy","endpoints":["GET /a"],"endpoints":["GET /b"]}`,
+	`{"side":"legacy","Endpoints":["GET /a"]}`,
+	`{"side":"legacy","endpoints":"GET /a"}`,
+	`{"side":"legacy","endpoints":["GET /a",]}`,
+	`{"side":"legacy","endpoints":["GET /a\u003fq"]}`,
+	`{"side":"legacy","endpoints":["GET /…/{id}"]}`,
 	`{"side":"legacy","unknown":{"a":[1,2.5e3,null,true]},"step":"x"}`,
 	`{"Side":"legacy","STEP":"x","ſide":"candidate"}`,
 	`{"side":"legacy","side":"candidate"}`,

@@ -67,7 +67,7 @@ func (r *Redactor) Record(rec *Record) {
 		}
 	}
 	f := &rec.Facts
-	for _, l := range []*[]string{&f.Roles, &f.Scopes, &f.MissingClaims, &f.Widened} {
+	for _, l := range []*[]string{&rec.Endpoints, &f.Roles, &f.Scopes, &f.MissingClaims, &f.Widened} {
 		copied := false
 		for i, s := range *l {
 			if red := r.String(s); red != s {

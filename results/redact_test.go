@@ -147,3 +147,27 @@ func TestReadRecordsNamesTheBadLine(t *testing.T) {
 		t.Errorf("ReadRecords = %v; want the callback's error", err)
 	}
 }
+
+// TestRedactorRecordEndpoints: a known secret that a stack put in a path too
+// short to fold is redacted in the record's endpoints, on a copy: the journey's
+// slice stays as it was.
+func TestRedactorRecordEndpoints(t *testing.T) {
+	const secret = "hunter22"
+	leaked := Endpoint("GET", "/reset/"+secret+"/confirm")
+	shared := []string{"POST /token", leaked, "GET /api/patients/{id}/record"}
+	rec := &Record{Endpoints: shared}
+	NewRedactor(secret).Record(rec)
+	if got := rec.Endpoints; len(got) != 3 || got[0] != shared[0] || got[2] != shared[2] ||
+		strings.Contains(got[1], secret) || !strings.HasPrefix(got[1], "GET /reset/"+redactedPrefix) {
+		t.Errorf("redacted endpoints = %q; want %q with the secret in %q replaced", got, shared, leaked)
+	}
+	if shared[1] != leaked {
+		t.Errorf("redaction changed the emitter's slice to %q; want a copy changed", shared)
+	}
+	clean := &Record{Endpoints: []string{"POST /token", "POST /api/session/renew", "GET /.well-known/openid-configuration"}}
+	want := slices.Clone(clean.Endpoints)
+	NewRedactor(secret).Record(clean)
+	if !slices.Equal(clean.Endpoints, want) {
+		t.Errorf("redacted endpoints = %q; want %q untouched", clean.Endpoints, want)
+	}
+}

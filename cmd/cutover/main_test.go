@@ -91,6 +91,45 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 }
 
+// TestDemoSummaryFitsOneScreen runs the demo with its default drifts: the
+// terminal summary above the latency table fits one screen and names each
+// cause once, with its evidence, and the cohort table.
+func TestDemoSummaryFitsOneScreen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	out := t.TempDir()
+	code, stdout, stderr := cli(t, nil, "demo", "--duration", "8s", "--rate", "30", "--no-browser", "--out", out)
+	if code != exitcode.Regression {
+		t.Fatalf("demo = %d; want 1\n%s\n%s", code, stdout, stderr)
+	}
+	above, _, ok := strings.Cut(stdout, "\nJOURNEY ")
+	if !ok {
+		t.Fatalf("no latency table:\n%s", stdout)
+	}
+	lines := strings.Split(strings.TrimRight(above, "\n"), "\n")
+	if len(lines) > 25 {
+		t.Errorf("%d lines above the latency table; want at most 25:\n%s", len(lines), above)
+	}
+	for i, l := range lines {
+		if len(l) > 160 {
+			t.Errorf("line %d is %d characters; want at most 160 (it wraps):\n%s", i+1, len(l), l)
+		}
+	}
+	s := readSummary(t, out)
+	if len(s.Causes) < 2 {
+		t.Fatalf("causes = %+v; want the default drifts' (at least the role mapping and the hash migration)", s.Causes)
+	}
+	for _, c := range s.Causes {
+		if n := strings.Count(above, c.Title); n != 1 {
+			t.Errorf("cause %s %q named %d times above the latency table; want once\n%s", c.ID, c.Title, n, above)
+		}
+	}
+	if !strings.Contains(above, "cohorts by wave:") {
+		t.Errorf("no cohort table above the latency table:\n%s", above)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	tests := []struct {
 		args []string

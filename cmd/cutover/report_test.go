@@ -49,6 +49,18 @@ func TestReportReRendersTheSameRun(t *testing.T) {
 	if code != exitcode.Regression || !strings.Contains(stdout, "OVER_PERMISSION") {
 		t.Fatalf("report = %d; want 1 and the OVER_PERMISSION finding\n%s\n%s", code, stdout, stderr)
 	}
+	defer func() {
+		// --findings adds the rows by step, each with its cause; --cohort-by
+		// re-cuts the cohorts (and rewrites the summary: checked last).
+		code, stdout, _ := cli(t, nil, "report", dir, "--findings", "--cohort-by", "hash_scheme")
+		if code != exitcode.Regression || !regexp.MustCompile(`(?m)^CAUSE\s+SEVERITY\s+CLASS`).MatchString(stdout) ||
+			!regexp.MustCompile(`(?m)^C1\s+critical\s+OVER_PERMISSION\s+session\s+probe\s+patient`).MatchString(stdout) {
+			t.Errorf("report --findings = %d; want the rows with their cause\n%s", code, stdout)
+		}
+		if s := readSummary(t, dir); s.CohortBy != "hash_scheme" || len(s.Cohorts) != 2 {
+			t.Errorf("report --cohort-by hash_scheme: cohorts by %q %+v; want bcrypt and sha256-salted", s.CohortBy, s.Cohorts)
+		}
+	}()
 	for _, f := range files {
 		after, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
@@ -127,14 +139,20 @@ func TestDiff(t *testing.T) {
 		rest, _, _ = strings.Cut(rest, "\n\n")
 		return rest
 	}
-	if got := section(stdout, "new in B:"); !strings.Contains(got, "OVER_PERMISSION") {
+	if got := section(stdout, "finding rows new in B:"); !strings.Contains(got, "OVER_PERMISSION") {
 		t.Errorf("diff: new findings section lacks the drift's classes:\n%s", stdout)
+	}
+	if got := section(stdout, "causes new in B:"); !strings.Contains(got, "kind=patient: OVER_PERMISSION") {
+		t.Errorf("diff: new causes section lacks the patients' cause:\n%s", stdout)
+	}
+	if !regexp.MustCompile(`wave-1\s+pass\s+fail\s+-\s+C1`).MatchString(stdout) {
+		t.Errorf("diff: the cohorts do not go from pass to fail, blocked by C1:\n%s", stdout)
 	}
 	if !regexp.MustCompile(`session\s+login\s`).MatchString(stdout) || !strings.Contains(stdout, "B/A p50") {
 		t.Errorf("diff: no latency deltas per step:\n%s", stdout)
 	}
 	code, stdout, _ = cli(t, nil, "diff", now, base)
-	fixed := section(stdout, "fixed since A:")
+	fixed := section(stdout, "finding rows fixed since A:") + section(stdout, "causes fixed since A:")
 	if code != exitcode.Pass && code != exitcode.Performance || !strings.Contains(fixed, "OVER_PERMISSION") {
 		t.Errorf("diff drifted clean = %d; want the drift's classes fixed\n%s", code, stdout)
 	}
@@ -152,5 +170,13 @@ func TestAANoiseFloor(t *testing.T) {
 	}
 	if s.NoiseFloor.Disagreed != 0 || len(parityClasses(s)) != 0 {
 		t.Errorf("A/A run: %d of %d comparisons disagreed, classes %v; want none", s.NoiseFloor.Disagreed, s.NoiseFloor.Compared, parityClasses(s))
+	}
+	if len(s.Causes) != 0 {
+		t.Errorf("A/A run: causes %+v; want none", s.Causes)
+	}
+	for _, c := range s.Cohorts {
+		if c.Status != results.CohortPass {
+			t.Errorf("A/A run: cohort %s is %s; want pass", c.Name, c.Status)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -336,14 +337,27 @@ func TestRawAttacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	counts := map[string]int{}
+	endpoints := map[string]string{
+		"candidate discovery": "GET /.well-known/openid-configuration", "candidate jwks": "GET /jwks.json",
+		"candidate client_credentials": "POST /token", "legacy client_credentials": "GET /api/whoami",
+		"candidate introspection": "POST /introspect",
+	}
+	journeyEndpoints := 0
 	for _, r := range readRecords(t, out) {
 		if r.Journey != loadgen.RawJourney {
+			journeyEndpoints += len(r.Endpoints)
 			continue
 		}
 		counts[string(r.Side)+" "+r.Step]++
 		if r.Outcome != results.OK {
 			t.Errorf("%s %s: %s %q; want ok", r.Side, r.Step, r.Outcome, r.Error)
 		}
+		if want := []string{endpoints[string(r.Side)+" "+r.Step]}; !slices.Equal(r.Endpoints, want) {
+			t.Errorf("%s %s: endpoints %q; want %q", r.Side, r.Step, r.Endpoints, want)
+		}
+	}
+	if journeyEndpoints == 0 {
+		t.Error("no journey record lists an endpoint: the journeys' transport is not tapped")
 	}
 	for _, want := range []string{"candidate discovery", "candidate jwks", "candidate client_credentials", "legacy client_credentials", "candidate introspection"} {
 		if counts[want] < 15 {

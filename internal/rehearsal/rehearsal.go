@@ -82,7 +82,9 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	// host guard: nothing reaches a host that stacks.allow_hosts does not list.
 	guard := loadgen.NewGuard(cfg.Stacks.AllowHosts, journeys.NewTransport(cfg.Load.MaxInFlight))
 	defer guard.CloseIdleConnections()
-	legacy, candidate, err := adapters(ctx, cfg, guard, pop)
+	// The journeys' requests are tapped: each step's record lists them.
+	tapped := journeys.Tap(guard)
+	legacy, candidate, err := adapters(ctx, cfg, tapped, pop)
 	if err != nil {
 		return nil, exitcode.With(err, exitcode.Precondition)
 	}
@@ -120,6 +122,13 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	start := time.Now()
 	var m meter
 	analysis := results.NewAnalysis(AnalysisOptions(cfg), start)
+	// The whole population, driven by this segment or not: cohorts nobody ran
+	// show as not exercised, and a merge of segments sees every persona.
+	table := personaTable(pop, redactor(pop))
+	analysis.SetPersonas(&table)
+	if err := results.WritePersonasFile(filepath.Join(opt.Out, results.PersonasFile), table); err != nil {
+		return nil, fmt.Errorf("results folder: %w", err)
+	}
 	var watch *loadgen.Watch
 	if cfg.Load.Abort != nil {
 		watch = loadgen.NewWatch(cfg.Load.Abort.Rule(), start)
@@ -136,7 +145,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 			}
 		}
 	})
-	runner := newRunner(cfg, pop, guard)
+	runner := newRunner(cfg, pop, tapped)
 	plan := loadgen.Plan{
 		Pacer:       cfg.Load.Pacer(),
 		Duration:    cfg.Load.Duration,

@@ -41,6 +41,12 @@ var placeholderEnv = map[string]string{
 // that the access ended.
 func runDemo(t *testing.T, drifts string) *results.Summary {
 	t.Helper()
+	return runDemoFor(t, drifts, 3*time.Second)
+}
+
+// runDemoFor is runDemo at 30 journeys a second for dur.
+func runDemoFor(t *testing.T, drifts string, dur time.Duration) *results.Summary {
+	t.Helper()
 	d, err := stacks.ParseDrifts(drifts)
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +65,7 @@ func runDemo(t *testing.T, drifts string) *results.Summary {
 		"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
 		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(), "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal(),
 	})
+	constant(30, dur)(cfg)
 	sum, err := Run(t.Context(), cfg, Options{Out: t.TempDir()})
 	if err != nil {
 		t.Fatalf("Run: %v", err)

@@ -1,0 +1,93 @@
+package rehearsal
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover-dev/cutover/results"
+)
+
+// causeLine renders a cause as the tests compare it: its level, factor (or how
+// it is explained without one) and classes.
+func causeLine(c results.Cause) string {
+	f := c.ExplainedBy
+	if len(c.Factors) > 0 {
+		f = c.FactorText()
+	}
+	return c.Level + " " + f + " " + strings.Join(c.ClassNames(), "+")
+}
+
+// TestCausesOfDrifts runs the embedded stacks with the faults a cutover most
+// often ships with, alone and together: each fault is one root cause whose
+// factor is what explains it (the hash scheme of a broken lazy migration, the
+// token endpoint of a slow token service, the billing clerks of a wrong role
+// mapping), two faults are two causes, and clean stacks give none. Ten seconds
+// at 30 journeys a second give the latency verdicts enough steps for the
+// endpoint's split to be significant.
+func TestCausesOfDrifts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the embedded stacks once per case")
+	}
+	billing := "persona kind=billing OVER_PERMISSION+ROLE_MAPPING_DRIFT"
+	hash := "persona hash_scheme=sha256-salted LOGIN_FAILED"
+	token := "step endpoint=POST /token LATENCY_REGRESSION"
+	for _, tt := range []struct {
+		drifts string
+		want   []string
+	}{
+		{"none", nil},
+		{"lazy-migration-broken", []string{hash}},
+		// 150ms rather than 40ms: under -race on a loaded 2-core machine the
+		// steps' own latency is noisy (as in TestDriftsAreDetected).
+		{"slow-token=150ms", []string{token}},
+		{"role-map-billing-admin", []string{billing}},
+		{"lazy-migration-broken,role-map-billing-admin", []string{billing, hash}},
+		{"role-map-billing-admin,patient-sees-others", []string{"persona kind=patient OVER_PERMISSION", billing}},
+	} {
+		t.Run(tt.drifts, func(t *testing.T) {
+			sum := runDemoFor(t, tt.drifts, 10*time.Second)
+			var got []string
+			for _, c := range sum.Causes {
+				got = append(got, causeLine(c))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("drifts %s: causes %q; want %q\n%s", tt.drifts, got, tt.want, describeCauses(sum))
+			}
+			for _, c := range sum.Causes {
+				for _, cc := range c.Classes {
+					// The factor explains every finding of its class: none without it.
+					if cc.OthersAffected != 0 {
+						t.Errorf("cause %s %s: %d units without the factor show it: %s", c.ID, cc.Class, cc.OthersAffected, cc.Evidence)
+					}
+				}
+			}
+			wantCohort := results.CohortPass
+			if len(tt.want) > 0 {
+				wantCohort = results.CohortFail
+			}
+			for _, co := range sum.Cohorts {
+				// Every wave holds personas of every kind and both hash schemes,
+				// and the run reaches them all: each fault touches every wave.
+				if co.Status != wantCohort {
+					t.Errorf("drifts %s: cohort %s is %s (blocked by %v); want %s", tt.drifts, co.Name, co.Status, co.BlockedBy, wantCohort)
+				}
+			}
+			if len(sum.Cohorts) != 3 || sum.CohortBy != results.AttrWave {
+				t.Errorf("cohorts by %s: %+v; want the demo's three waves", sum.CohortBy, sum.Cohorts)
+			}
+		})
+	}
+}
+
+func describeCauses(s *results.Summary) string {
+	var b strings.Builder
+	for _, c := range s.Causes {
+		b.WriteString("\n  " + c.ID + " " + c.Title)
+		for _, cc := range c.Classes {
+			b.WriteString("\n     " + cc.Evidence)
+		}
+	}
+	return b.String() + describe(s)
+}
