@@ -32,6 +32,7 @@ bench: check-go chromium
 	   $(BENCH) -bench '^BenchmarkPipelineMemoryLongVsShort$$' -benchtime 1x ./internal/rehearsal; \
 	   $(BENCH) -bench '^BenchmarkJourneys$$' -benchtime 1x ./journeys/browser; \
 	   $(BENCH) -bench '^BenchmarkReport(1M|FromJSONL1M)$$' -benchtime 1x ./results; \
+	   $(BENCH) -bench '^BenchmarkGrouping100kPersonas$$' -benchtime 3x ./results; \
 	 } 2>&1 | tee $(OUT)/bench.txt; \
 	 echo; $(GO) run ./internal/benchratios $(OUT)/bench.txt
 

@@ -183,12 +183,11 @@ type unitSet struct {
 	rank func(string) int
 	// eligible says whether a factor may explain findings at all.
 	eligible func(Factor) bool
-	// cands, ids and facts intern the factor sets of each unit (candidates):
-	// its singles[u] single factors first, then its pairs.
-	cands   [][]setKey
-	singles []int
-	ids     map[Factor]int
-	facts   []Factor
+	// cands, ids and facts intern the eligible factors of each unit
+	// (candidates).
+	cands [][]setKey
+	ids   map[Factor]int
+	facts []Factor
 }
 
 // group is what explain finds for a class: units it explains and why.
@@ -216,59 +215,61 @@ func (fs factorSet) String() string {
 // setKey identifies a factor set by the interned ids of its factors.
 type setKey uint64
 
-// candidates returns the factor sets of unit u, computed once: each eligible
-// factor, and each pair of eligible factors of different names.
-func (us *unitSet) candidates(u int) []setKey {
+// candidates returns the factor sets of unit u: its eligible factors (computed
+// once), and with pairs each pair of them of different names too.
+func (us *unitSet) candidates(u int, pairs bool) []setKey {
 	if us.cands == nil {
 		us.cands = make([][]setKey, len(us.factors))
-		us.singles = make([]int, len(us.factors))
 		us.ids = map[Factor]int{}
 	}
-	if us.cands[u] != nil {
-		return us.cands[u]
-	}
-	var fs []Factor
-	for _, f := range us.factors[u] {
-		if us.eligible(f) {
-			fs = append(fs, f)
+	singles := us.cands[u]
+	if singles == nil {
+		singles = make([]setKey, 0, len(us.factors[u]))
+		for _, f := range us.factors[u] {
+			if us.eligible(f) {
+				i, ok := us.ids[f]
+				if !ok {
+					i = len(us.facts)
+					us.ids[f] = i
+					us.facts = append(us.facts, f)
+				}
+				singles = append(singles, setKey(i+1))
+			}
 		}
+		us.cands[u] = singles
 	}
-	slices.SortFunc(fs, us.compareFactors)
-	id := func(f Factor) setKey {
-		i, ok := us.ids[f]
-		if !ok {
-			i = len(us.facts)
-			us.ids[f] = i
-			us.facts = append(us.facts, f)
-		}
-		return setKey(i + 1)
+	if !pairs {
+		return singles
 	}
-	out := make([]setKey, 0, len(fs)*(len(fs)+1)/2)
-	for _, f := range fs {
-		out = append(out, id(f))
-	}
-	us.singles[u] = len(out)
-	for i, f := range fs {
-		for _, g := range fs[i+1:] {
-			if g.Name != f.Name {
-				out = append(out, id(f)<<32|id(g))
+	out := slices.Clone(singles)
+	for i, a := range singles {
+		for _, b := range singles[i+1:] {
+			if us.facts[a-1].Name != us.facts[b-1].Name {
+				out = append(out, min(a, b)<<32|max(a, b))
 			}
 		}
 	}
-	us.cands[u] = out
 	return out
 }
 
-// set returns the factors of key k.
+// set returns the factors of key k, in rank order.
 func (us *unitSet) set(k setKey) factorSet {
 	if hi := k >> 32; hi != 0 {
-		return factorSet{us.facts[hi-1], us.facts[k&(1<<32-1)-1]}
+		fs := factorSet{us.facts[hi-1], us.facts[k&(1<<32-1)-1]}
+		slices.SortFunc(fs, us.compareFactors)
+		return fs
 	}
 	return factorSet{us.facts[k-1]}
 }
 
 // holds reports whether unit u holds the factor set k.
-func (us *unitSet) holds(u int, k setKey) bool { return slices.Contains(us.candidates(u), k) }
+func (us *unitSet) holds(u int, k setKey) bool {
+	singles := us.candidates(u, false)
+	if hi := k >> 32; hi != 0 {
+		return slices.Contains(singles, hi) && slices.Contains(singles, k&(1<<32-1))
+	}
+	return slices.Contains(singles, k)
+}
 
 func (us *unitSet) compareFactors(a, b Factor) int {
 	if c := cmp.Compare(us.rank(a.Name), us.rank(b.Name)); c != 0 {
@@ -381,11 +382,7 @@ func (us *unitSet) rank1(exercised []int, remaining, taken []bool, r int, pairs 
 			continue
 		}
 		n++
-		keys := us.candidates(u)
-		if !pairs {
-			keys = keys[:us.singles[u]]
-		}
-		for _, key := range keys {
+		for _, key := range us.candidates(u, pairs) {
 			x := t[key]
 			if x == nil {
 				x = &tally{fs: us.set(key), key: key}
@@ -795,6 +792,18 @@ func (in *causeInput) judgedStep(c Class, k StepKey) bool {
 		return ok
 	}
 	return leg.Count > 0 && cand.Count > 0
+}
+
+// CountText says what Occurrences counts: occurrences, or for the step-level
+// classes the candidate samples of the slow steps and the candidate errors.
+func (cc CauseClass) CountText() string {
+	switch cc.Class {
+	case LatencyRegression:
+		return fmt.Sprintf("%d candidate %s", cc.Occurrences, plural(cc.Occurrences, "sample"))
+	case ErrorRateRegression:
+		return fmt.Sprintf("%d candidate %s", cc.Occurrences, plural(cc.Occurrences, "error"))
+	}
+	return fmt.Sprintf("%d %s", cc.Occurrences, plural(cc.Occurrences, "occurrence"))
 }
 
 func (c *Cause) occurrences() int {

@@ -64,6 +64,11 @@ var figures = []figure{
 			{"cutover", ref{"BenchmarkReport1M", "cutover-s/op"}, "s"},
 			{"vegeta", ref{"BenchmarkReport1M", "vegeta-s/op"}, "s"},
 		}, goal: "cutover <= 10 s"},
+	{name: "  root-cause grouping, grouped vs not", ratio: ref{"BenchmarkReport1M", "grouped/ungrouped"},
+		details: []detail{
+			{"ungrouped", ref{"BenchmarkReport1M", "ungrouped-s/op"}, "s"},
+			{"100k personas", ref{"BenchmarkGrouping100kPersonas", "grouped/ungrouped"}, "x"},
+		}, goal: "<= 1.10"},
 	{name: "  the same from records.jsonl", ratio: ref{"BenchmarkReportFromJSONL1M", "cutover/vegeta"},
 		details: []detail{
 			{"cutover", ref{"BenchmarkReportFromJSONL1M", "cutover-s/op"}, "s"},
