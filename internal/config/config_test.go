@@ -63,6 +63,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 				s = strings.Replace(s, `resource: "record:self", expect: allow}`, `resource: "record:self", expect: maybe}`, 1)
 				s = strings.Replace(s, "fail_on: [critical, high, medium]", "fail_on: [critical, severe]", 1)
 				s = strings.Replace(s, "mode: form,", "mode: carrier-pigeon,", 1)
+				s = strings.Replace(s, "personas:\n  generate:", "personas:\n  cohort_by: site\n  generate:", 1)
 				return s
 			},
 			want: []string{
@@ -73,6 +74,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 				`probes.0.expect: is "maybe"`,
 				`thresholds.fail_on.1: "severe" is not a severity`,
 				`stacks.legacy.legacy.login.mode: is "carrier-pigeon"`,
+				`demo.yaml:@cohort_by: site@: personas.cohort_by: is "site"; want one of wave, hash_scheme, cohort, kind, break_glass (generated personas have no other attribute)`,
 			},
 		},
 		{
@@ -199,6 +201,21 @@ func TestPersonasFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("rehearsal.yaml:%d: personas.file", lineOf(t, doc, "file: accounts.csv"))) ||
 		!strings.Contains(err.Error(), "accounts.csv:2") || !strings.Contains(err.Error(), "accounts.csv:3") {
 		t.Errorf("Read without secrets = %v; want the personas.file line and both rows", err)
+	}
+	// The cohort table may be cut by an attribute the accounts carry, and only
+	// by one they carry.
+	withSite := strings.Replace(accounts, "roles\n", "roles,attr.site\n", 1)
+	withSite = strings.Replace(withSite, "bcrypt,patient\n", "bcrypt,patient,north\n", 2)
+	if err := os.WriteFile(filepath.Join(dir, "accounts.csv"), []byte(withSite), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bySite := strings.Replace(doc, "  file: accounts.csv", "  file: accounts.csv\n  cohort_by: site", 1)
+	if f, err := Parse(path, []byte(bySite), env); err != nil || f.AnalysisOptions().Causes.CohortBy != "site" {
+		t.Errorf("cohort_by: site = %v; want accepted and in the analysis options", err)
+	}
+	byFloor := strings.Replace(doc, "  file: accounts.csv", "  file: accounts.csv\n  cohort_by: floor", 1)
+	if _, err := Parse(path, []byte(byFloor), env); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("rehearsal.yaml:%d: personas.cohort_by: is \"floor\": no account", lineOf(t, byFloor, "cohort_by: floor"))) {
+		t.Errorf("cohort_by: floor = %v; want refused at its line", err)
 	}
 	both := strings.Replace(doc, "  file: accounts.csv", "  file: accounts.csv\n  generate: {count: 3}", 1)
 	if _, err := Parse(path, []byte(both), env); err == nil || !strings.Contains(err.Error(), "names both generate and file") {
