@@ -182,6 +182,14 @@ func TestSegmentsMergeToTheSingleRun(t *testing.T) {
 	if got, want := parityFindings(m), parityFindings(s); got != want || want == "" {
 		t.Errorf("merged parity findings:\n%s\nsingle:\n%s", got, want)
 	}
+	// The causes and cohorts too: the merge groups the whole run's records with
+	// the whole population (the segments' persona tables, unioned).
+	if got, want := parityCauses(m), parityCauses(s); got != want || want == "" {
+		t.Errorf("merged parity causes and cohorts:\n%s\nsingle:\n%s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(merged, results.PersonasFile)); err != nil {
+		t.Errorf("merged folder has no %s: %v", results.PersonasFile, err)
+	}
 	if got, want := stepCounts(m), stepCounts(s); got != want {
 		t.Errorf("merged records per step:\n%s\nsingle:\n%s", got, want)
 	}
@@ -225,6 +233,23 @@ func parityFindings(s results.Summary) string {
 		if !f.Class.Performance() {
 			fmt.Fprintf(&b, "%s %s/%s %s x%d\n", f.Class, f.Journey, f.Step, f.PersonaKind, f.Count)
 		}
+	}
+	return b.String()
+}
+
+// parityCauses lists the persona-level causes of s by key with their classes,
+// and each cohort's population, one a line. Which personas a segment drives
+// differs from the single run's (personas.Partition), so the evidence counts may
+// differ; the causes and the population may not.
+func parityCauses(s results.Summary) string {
+	var b strings.Builder
+	for _, c := range s.Causes {
+		if c.Level == results.LevelPersona {
+			fmt.Fprintf(&b, "%s %s\n", c.Key, strings.Join(c.ClassNames(), " "))
+		}
+	}
+	for _, co := range s.Cohorts {
+		fmt.Fprintf(&b, "cohort %s: %d personas\n", co.Name, co.Personas)
 	}
 	return b.String()
 }
