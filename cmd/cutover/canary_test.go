@@ -143,6 +143,7 @@ func TestCanary(t *testing.T) {
 	for _, want := range []string{
 		`cutover_canary_last_verdict{verdict="pass"} 1`,
 		`cutover_canary_findings{class="OVER_PERMISSION"}`,
+		`cutover_canary_cohort_status{cohort="`,
 		`cutover_canary_steps_total{journey="patient",outcome="ok",side="candidate",step="login"}`,
 		`cutover_canary_step_latency_seconds_bucket{journey="patient",side="legacy",step="probe",le=`,
 	} {

@@ -17,6 +17,8 @@ type Metrics struct {
 	findings *prometheus.GaugeVec
 	newFind  *prometheus.GaugeVec
 	verdict  *prometheus.GaugeVec
+	causes   *prometheus.GaugeVec
+	cohorts  *prometheus.GaugeVec
 	runs     *prometheus.CounterVec
 	lastRun  prometheus.Gauge
 	errors   prometheus.Counter
@@ -41,6 +43,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		verdict: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "cutover_canary_last_verdict", Help: "1 for the verdict of the last check (pass, fail, aborted), 0 for the others.",
 		}, []string{"verdict"}),
+		causes: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cutover_canary_causes", Help: "Root causes of the last check's findings, by severity and whether they fail the check.",
+		}, []string{"severity", "fails"}),
+		cohorts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "cutover_canary_cohort_status", Help: "1 for each cohort's readiness in the last check (pass, fail, not exercised), 0 for the others.",
+		}, []string{"cohort", "status"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cutover_canary_runs_total", Help: "Checks run, by verdict.",
 		}, []string{"verdict"}),
@@ -51,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "cutover_canary_check_errors_total", Help: "Checks that could not run (a stack unreachable, a results folder not written).",
 		}),
 	}
-	reg.MustRegister(m.steps, m.latency, m.findings, m.newFind, m.verdict, m.runs, m.lastRun, m.errors)
+	reg.MustRegister(m.steps, m.latency, m.findings, m.newFind, m.verdict, m.causes, m.cohorts, m.runs, m.lastRun, m.errors)
 	for _, v := range []string{results.VerdictPass, results.VerdictFail, results.VerdictAborted} {
 		m.verdict.WithLabelValues(v)
 		m.runs.WithLabelValues(v)
@@ -86,6 +94,20 @@ func (m *Metrics) observe(dir string, res *Result, now time.Time) error {
 			g = 1
 		}
 		m.verdict.WithLabelValues(v).Set(g)
+	}
+	m.causes.Reset()
+	for _, c := range res.Summary.Causes {
+		m.causes.WithLabelValues(string(c.Severity), fmt.Sprint(c.Fails)).Inc()
+	}
+	m.cohorts.Reset()
+	for _, c := range res.Summary.Cohorts {
+		for _, st := range []string{results.CohortPass, results.CohortFail, results.CohortNotExercised} {
+			g := 0.0
+			if st == c.Status {
+				g = 1
+			}
+			m.cohorts.WithLabelValues(c.Name, st).Set(g)
+		}
 	}
 	m.runs.WithLabelValues(res.Verdict).Inc()
 	m.lastRun.Set(float64(now.Unix()))
