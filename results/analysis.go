@@ -2,7 +2,6 @@ package results
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -14,18 +13,17 @@ type Analysis struct {
 	opt   Options
 	cmp   *Comparer
 	stats *Stats
-	// table and tableIDs are the persona table (SetPersonas), endpoints the
-	// endpoints each step called on the candidate: what causes are grouped by.
-	table     map[string]map[string]string
-	tableIDs  []string
-	endpoints map[StepKey][]string
+	// table and tableIDs are the persona table (SetPersonas): the attributes
+	// causes are grouped by.
+	table    map[string]map[string]string
+	tableIDs []string
 }
 
 // NewAnalysis returns an empty Analysis whose timeline starts at origin (the run's
 // start; zero means the first record's).
 func NewAnalysis(opt Options, origin time.Time) *Analysis {
 	opt = opt.WithDefaults()
-	return &Analysis{opt: opt, cmp: NewComparer(opt.Compare), stats: NewStats(origin), endpoints: map[StepKey][]string{}}
+	return &Analysis{opt: opt, cmp: NewComparer(opt.Compare), stats: NewStats(origin)}
 }
 
 // SetPersonas gives the analysis the run's persona table (personas.json), the
@@ -49,16 +47,6 @@ func (a *Analysis) SetPersonas(t *PersonaTable) {
 func (a *Analysis) Add(r *Record) {
 	a.stats.Add(r)
 	a.cmp.Add(r)
-	if r.Side == Candidate && len(r.Endpoints) > 0 {
-		k := StepKey{r.Journey, r.Step}
-		have := a.endpoints[k]
-		for _, e := range r.Endpoints {
-			if !slices.Contains(have, e) {
-				have = append(have, e)
-			}
-		}
-		a.endpoints[k] = have
-	}
 }
 
 // Stats returns the step statistics gathered so far.
@@ -104,7 +92,7 @@ func (a *Analysis) Summary(meta Meta, acct Accounting) Summary {
 	}
 	if !a.cmp.noUnits {
 		in := &causeInput{opt: a.opt.Causes, findings: s.Findings, cmp: a.cmp, table: a.table, tableIDs: a.tableIDs,
-			stats: a.stats, perf: perf, endpoints: a.endpoints}
+			stats: a.stats, perf: perf}
 		s.Causes = in.causes()
 		s.CohortBy = in.cohortBy()
 		s.Cohorts = in.cohorts(s.Causes, s.CohortBy)

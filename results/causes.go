@@ -520,9 +520,7 @@ type causeInput struct {
 	tableIDs []string
 	stats    *Stats
 	perf     PerfOptions
-	// endpoints lists, per step, the endpoints its candidate records called.
-	endpoints map[StepKey][]string
-	pu        *unitSet
+	pu       *unitSet
 }
 
 // persons returns the persona-level unit set: every persona judged, with its
@@ -599,7 +597,7 @@ func (in *causeInput) stepUnits(keys []StepKey) *unitSet {
 	us := &unitSet{level: LevelStep, factors: make([][]Factor, len(keys))}
 	for i, k := range keys {
 		fs := []Factor{{FactGroup, StepGroup(k.Step)}, {FactJourney, k.Journey}}
-		for _, e := range in.endpoints[k] {
+		for _, e := range in.stats.Endpoints(k) {
 			fs = append(fs, Factor{FactEndpoint, e})
 		}
 		us.factors[i] = fs

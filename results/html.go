@@ -45,11 +45,16 @@ type htmlView struct {
 	Checks     []check
 	Evidence   []evidenceRow
 	Plots      []plot
+	// Untrusted marks the causes measured while the generator was saturated.
+	Untrusted map[string]bool
 }
 
 // WriteHTML writes report.html.
 func WriteHTML(w io.Writer, s *Summary) error {
-	v := htmlView{S: s, Failing: s.failingCount(), Checks: parityChecks(s)}
+	v := htmlView{S: s, Failing: s.failingCount(), Checks: parityChecks(s), Untrusted: map[string]bool{}}
+	for _, c := range s.Causes {
+		v.Untrusted[c.ID] = c.Untrusted
+	}
 	for _, sv := range []Severity{Critical, High, Medium, Low} {
 		g := severityGroup{Severity: sv}
 		for _, f := range s.Findings {

@@ -56,7 +56,10 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		p("**Cohort readiness** (by %s):\n\n| cohort | status | personas | exercised | blocked by |\n|---|---|---:|---:|---|\n", md(s.CohortBy))
 		for _, c := range s.Cohorts {
 			icon := map[string]string{CohortPass: "✅", CohortFail: "❌", CohortNotExercised: "➖"}[c.Status]
-			p("| %s | %s %s | %d | %d | %s |\n", md(c.Name), icon, c.Status, c.Personas, c.Exercised, md(cohortCauses(c)))
+			p("| %s | %s %s | %d | %d | %s |\n", md(c.Name), icon, c.Status, c.Personas, c.Exercised, md(s.cohortCauses(c)))
+		}
+		if s.hasUntrustedCause() {
+			p("\n? measured while the generator was saturated: not trustworthy.\n")
 		}
 		p("\n")
 	}

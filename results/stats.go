@@ -62,6 +62,15 @@ type stepStats struct {
 	ratio *Ratio
 	// judged is set when ratio has been computed (it may stay nil: too few samples).
 	judged bool
+	// calls counts, per endpoint, the candidate records of the step that called
+	// it, out of callers, those that list any endpoint.
+	calls   []endpointCount
+	callers int64
+}
+
+type endpointCount struct {
+	endpoint string
+	n        int64
 }
 
 // secondStats is one side's second of the run: every step's latencies together.
@@ -120,6 +129,19 @@ func (st *Stats) Add(r *Record) {
 	si := sideIndex(r.Side)
 	s := &p.sides[si]
 	s.Count++
+	if si == 1 && len(r.Endpoints) > 0 {
+		p.callers++
+	next:
+		for _, e := range r.Endpoints {
+			for i := range p.calls {
+				if p.calls[i].endpoint == e {
+					p.calls[i].n++
+					continue next
+				}
+			}
+			p.calls = append(p.calls, endpointCount{e, 1})
+		}
+	}
 	// A record from before the origin (clock skew, a replay without its summary)
 	// counts in the first second rather than vanishing.
 	sec := max(int(r.Start.Sub(st.origin)/time.Second), 0)
@@ -141,6 +163,24 @@ func (st *Stats) Add(r *Record) {
 		}
 		s.perSecond[sec]++
 	}
+}
+
+// Endpoints returns the endpoints step k calls on the candidate: those that at
+// least half of its records listing any called, in first-call order. A request
+// a step makes only now and then (a lazy sign-in on the first of many) is not
+// what the step calls.
+func (st *Stats) Endpoints(k StepKey) []string {
+	p, ok := st.steps[k]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, c := range p.calls {
+		if 2*c.n >= p.callers {
+			out = append(out, c.endpoint)
+		}
+	}
+	return out
 }
 
 // Keys returns the steps seen, sorted by journey then first appearance.

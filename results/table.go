@@ -101,19 +101,46 @@ func writeCohortsText(b *strings.Builder, s *Summary) {
 			fmt.Fprintf(tw, "  ... %d more\t\t\t\t\n", len(s.Cohorts)-i)
 			break
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", c.Name, c.Personas, c.Exercised, c.Status, cohortCauses(c))
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", c.Name, c.Personas, c.Exercised, c.Status, s.cohortCauses(c))
 	}
 	tw.Flush()
+	if s.hasUntrustedCause() {
+		b.WriteString("  ? measured while the generator was saturated: not trustworthy, run again on a quieter machine\n")
+	}
 	b.WriteString("\n")
 }
 
-// cohortCauses lists the causes blocking a cohort, then those that only warn.
-func cohortCauses(c Cohort) string {
-	out := strings.Join(c.BlockedBy, " ")
+// cohortCauses lists the causes blocking a cohort, then those that only warn;
+// "?" marks a cause measured while the generator was saturated.
+func (s *Summary) cohortCauses(c Cohort) string {
+	untrusted := map[string]bool{}
+	for _, cs := range s.Causes {
+		untrusted[cs.ID] = cs.Untrusted
+	}
+	ids := func(l []string) string {
+		out := make([]string, len(l))
+		for i, id := range l {
+			out[i] = id
+			if untrusted[id] {
+				out[i] += "?"
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	out := ids(c.BlockedBy)
 	if len(c.Warnings) > 0 {
-		out = strings.TrimSpace(out + " (warn: " + strings.Join(c.Warnings, " ") + ")")
+		out = strings.TrimSpace(out + " (warn: " + ids(c.Warnings) + ")")
 	}
 	return dash(out)
+}
+
+func (s *Summary) hasUntrustedCause() bool {
+	for _, c := range s.Causes {
+		if c.Untrusted {
+			return true
+		}
+	}
+	return false
 }
 
 // writeSteps writes the per-step latency table.

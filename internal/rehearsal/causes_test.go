@@ -48,14 +48,26 @@ func TestCausesOfDrifts(t *testing.T) {
 	} {
 		t.Run(tt.drifts, func(t *testing.T) {
 			sum := runDemoFor(t, tt.drifts, 10*time.Second)
+			// A latency cause measured while the generator was saturated (a
+			// loaded machine: -race, other packages' tests) is marked untrusted;
+			// it is the machine's, not the drift's, unless the drift's is wanted.
 			var got []string
+			trusted := map[string]bool{}
 			for _, c := range sum.Causes {
-				got = append(got, causeLine(c))
+				if line := causeLine(c); !c.Untrusted || slices.Contains(tt.want, line) {
+					got = append(got, line)
+					trusted[c.ID] = true
+				} else {
+					t.Logf("drifts %s: untrusted cause left out: %s", tt.drifts, c.Title)
+				}
 			}
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("drifts %s: causes %q; want %q\n%s", tt.drifts, got, tt.want, describeCauses(sum))
 			}
 			for _, c := range sum.Causes {
+				if !trusted[c.ID] {
+					continue
+				}
 				for _, cc := range c.Classes {
 					// The factor explains every finding of its class: none without it.
 					if cc.OthersAffected != 0 {
@@ -63,15 +75,13 @@ func TestCausesOfDrifts(t *testing.T) {
 					}
 				}
 			}
-			wantCohort := results.CohortPass
-			if len(tt.want) > 0 {
-				wantCohort = results.CohortFail
-			}
 			for _, co := range sum.Cohorts {
 				// Every wave holds personas of every kind and both hash schemes,
-				// and the run reaches them all: each fault touches every wave.
-				if co.Status != wantCohort {
-					t.Errorf("drifts %s: cohort %s is %s (blocked by %v); want %s", tt.drifts, co.Name, co.Status, co.BlockedBy, wantCohort)
+				// and the run reaches them all: each fault touches every wave,
+				// and a clean run blocks none but by an untrusted cause.
+				blocked := slices.ContainsFunc(co.BlockedBy, func(id string) bool { return trusted[id] })
+				if blocked != (len(tt.want) > 0) || (co.Status == results.CohortFail) != (len(co.BlockedBy) > 0) {
+					t.Errorf("drifts %s: cohort %s is %s (blocked by %v, trusted %v); want blocked %t", tt.drifts, co.Name, co.Status, co.BlockedBy, trusted, len(tt.want) > 0)
 				}
 			}
 			if len(sum.Cohorts) != 3 || sum.CohortBy != results.AttrWave {
