@@ -40,14 +40,19 @@ func TestCausesOfDrifts(t *testing.T) {
 		{"none", nil},
 		{"lazy-migration-broken", []string{hash}},
 		// 150ms rather than 40ms: under -race on a loaded 2-core machine the
-		// steps' own latency is noisy (as in TestDriftsAreDetected).
+		// steps' own latency is noisy (as in TestDriftsAreDetected). Run longer:
+		// the more steps reach a latency verdict, the stronger the split.
 		{"slow-token=150ms", []string{token}},
 		{"role-map-billing-admin", []string{billing}},
 		{"lazy-migration-broken,role-map-billing-admin", []string{billing, hash}},
 		{"role-map-billing-admin,patient-sees-others", []string{"persona kind=patient OVER_PERMISSION", billing}},
 	} {
 		t.Run(tt.drifts, func(t *testing.T) {
-			sum := runDemoFor(t, tt.drifts, 10*time.Second)
+			dur := 10 * time.Second
+			if strings.HasPrefix(tt.drifts, "slow-token") {
+				dur = 16 * time.Second
+			}
+			sum := runDemoFor(t, tt.drifts, dur)
 			// A latency cause measured while the generator was saturated (a
 			// loaded machine: -race, other packages' tests) is marked untrusted;
 			// it is the machine's, not the drift's, unless the drift's is wanted.
