@@ -110,11 +110,4 @@ func ReadHistograms(r io.Reader, name string) (*Stats, error) {
 }
 
 // ReadHistogramsFile reads histograms.json at path.
-func ReadHistogramsFile(path string) (*Stats, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadHistograms(f, path)
-}
+func ReadHistogramsFile(path string) (*Stats, error) { return readFile(path, ReadHistograms) }

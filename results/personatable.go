@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 )
 
@@ -52,14 +51,7 @@ type PersonaTable struct {
 // WritePersonasFile writes t to path.
 func WritePersonasFile(path string, t PersonaTable) error {
 	t.Schema = PersonasSchema
-	b, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("encode persona table: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write persona table: %w", err)
-	}
-	return nil
+	return writeJSONFile(path, "persona table", t, "")
 }
 
 // ReadPersonas decodes a personas.json; name is used in errors.
@@ -80,14 +72,7 @@ func ReadPersonas(r io.Reader, name string) (*PersonaTable, error) {
 }
 
 // ReadPersonasFile reads the personas.json at path.
-func ReadPersonasFile(path string) (*PersonaTable, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadPersonas(f, path)
-}
+func ReadPersonasFile(path string) (*PersonaTable, error) { return readFile(path, ReadPersonas) }
 
 // MergePersonas unions tables by persona id, the first table's entry winning:
 // the segments of a distributed run each carry the whole population.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"time"
 )
 
@@ -185,16 +184,7 @@ func sideSummary(s *SideStats) SideSummary {
 }
 
 // WriteJSON writes the summary to path, indented.
-func (s *Summary) WriteJSON(path string) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode summary: %w", err)
-	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write summary: %w", err)
-	}
-	return nil
-}
+func (s *Summary) WriteJSON(path string) error { return writeJSONFile(path, "summary", s, "  ") }
 
 // ReadSummary decodes a summary.json; name is used in errors.
 func ReadSummary(r io.Reader, name string) (*Summary, error) {
@@ -209,11 +199,4 @@ func ReadSummary(r io.Reader, name string) (*Summary, error) {
 }
 
 // ReadSummaryFile reads the summary.json at path.
-func ReadSummaryFile(path string) (*Summary, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return ReadSummary(f, path)
-}
+func ReadSummaryFile(path string) (*Summary, error) { return readFile(path, ReadSummary) }
