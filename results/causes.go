@@ -541,17 +541,17 @@ func (in *causeInput) personaUnits() *unitSet {
 		for k, v := range in.table[id] {
 			if v != "" {
 				counts[Factor{k, v}]++
+				names[k] = true
 			}
 		}
 	}
 	us := &unitSet{level: LevelPersona, factors: make([][]Factor, len(in.cmp.unitOrder))}
 	for i, id := range in.cmp.unitOrder {
-		fs := in.factorsOf(id, in.cmp.unitList[i])
-		for _, f := range fs {
+		fs, fromRecord := in.factorsOf(id, in.cmp.unitList[i])
+		// The table's factors are counted above; the record's are new.
+		for _, f := range fs[len(fs)-fromRecord:] {
 			names[f.Name] = true
-			if in.table[id][f.Name] == "" {
-				counts[f]++
-			}
+			counts[f]++
 		}
 		us.factors[i] = fs
 	}
@@ -563,10 +563,11 @@ func (in *causeInput) personaUnits() *unitSet {
 }
 
 // factorsOf returns a judged persona's attributes as factors: the persona
-// table's, with the record's kind and cohort where the table has none.
-func (in *causeInput) factorsOf(id string, u *unit) []Factor {
+// table's, then the record's kind and cohort where the table has none
+// (fromRecord counts those, at the end).
+func (in *causeInput) factorsOf(id string, u *unit) (fs []Factor, fromRecord int) {
 	attrs := in.table[id]
-	fs := make([]Factor, 0, len(attrs)+2)
+	fs = make([]Factor, 0, len(attrs)+2)
 	for k, v := range attrs {
 		if v != "" {
 			fs = append(fs, Factor{k, v})
@@ -574,11 +575,13 @@ func (in *causeInput) factorsOf(id string, u *unit) []Factor {
 	}
 	if attrs[AttrKind] == "" && u.kind != "" {
 		fs = append(fs, Factor{AttrKind, u.kind})
+		fromRecord++
 	}
 	if attrs[AttrCohort] == "" && u.cohort != "" {
 		fs = append(fs, Factor{AttrCohort, u.cohort})
+		fromRecord++
 	}
-	return fs
+	return fs, fromRecord
 }
 
 // attrOf returns the value of attribute name among a unit's factors.
