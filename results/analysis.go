@@ -36,10 +36,11 @@ func (a *Analysis) SetPersonas(t *PersonaTable) {
 		return
 	}
 	for _, p := range t.Personas {
+		// The first entry of an id wins, as in MergePersonas.
 		if _, dup := a.table[p.ID]; !dup {
 			a.tableIDs = append(a.tableIDs, p.ID)
+			a.table[p.ID] = p.Attrs
 		}
-		a.table[p.ID] = p.Attrs
 	}
 }
 
@@ -95,7 +96,10 @@ func (a *Analysis) Summary(meta Meta, acct Accounting) Summary {
 			stats: a.stats, perf: perf}
 		s.Causes = in.causes()
 		s.CohortBy = in.cohortBy()
-		s.Cohorts = in.cohorts(s.Causes, s.CohortBy)
+		// An A/A run tests no candidate: there is no readiness to judge.
+		if !meta.AA {
+			s.Cohorts = in.cohorts(s.Causes, s.CohortBy, meta.Aborted != "")
+		}
 		for i := range s.Causes {
 			s.Causes[i].steps, s.Causes[i].personas = nil, nil
 		}

@@ -34,7 +34,7 @@ import (
 // (a wrong role mapping for billing clerks is both a ROLE_MAPPING_DRIFT and an
 // OVER_PERMISSION of billing personas). Nothing is inferred beyond the counts.
 const (
-	minPrecision = 0.5
+	minSupport   = 3
 	uniformShare = 0.9
 	significance = 0.01
 )
@@ -132,13 +132,17 @@ type CauseClass struct {
 	// units of the run that show it (under every cause).
 	Affected   int `json:"affected"`
 	ClassUnits int `json:"class_units"`
-	// WithFactor counts the units that could show the class and have the factor
-	// (for a uniform or unexplained class, all that could show it and are not
-	// explained by another cause); Others those without the factor, less the
-	// units other causes explain, and OthersAffected those of them that show it.
-	WithFactor     int `json:"with_factor"`
-	Others         int `json:"others"`
-	OthersAffected int `json:"others_affected"`
+	// WithFactor counts the units that could show the class and have the
+	// factor, WithFactorAffected those of them that show it; Others the units
+	// without the factor, OthersAffected those of them that show it (under
+	// other causes, or none). For a uniform or unexplained class, WithFactor
+	// counts the units that could show it and no other cause explains.
+	WithFactor         int `json:"with_factor"`
+	WithFactorAffected int `json:"with_factor_affected"`
+	Others             int `json:"others"`
+	OthersAffected     int `json:"others_affected"`
+	// othersElsewhere counts the units of OthersAffected other causes explain.
+	othersElsewhere int
 	// Evidence says it in one sentence.
 	Evidence string `json:"evidence"`
 }
@@ -153,8 +157,11 @@ type FindingRef struct {
 
 // Cohort statuses.
 const (
-	CohortPass         = "pass"
-	CohortFail         = "fail"
+	CohortPass = "pass"
+	CohortFail = "fail"
+	// CohortIncomplete: no failing cause touches it, but the run was aborted
+	// before its schedule ended.
+	CohortIncomplete   = "incomplete"
 	CohortNotExercised = "not exercised"
 )
 
@@ -183,11 +190,12 @@ type unitSet struct {
 	rank func(string) int
 	// eligible says whether a factor may explain findings at all.
 	eligible func(Factor) bool
-	// cands, ids and facts intern the eligible factors of each unit
-	// (candidates).
-	cands [][]setKey
-	ids   map[Factor]int
-	facts []Factor
+	// cands, ids and facts intern the eligible factors of each unit, withPairs
+	// those and their pairs (candidates).
+	cands     [][]setKey
+	withPairs [][]setKey
+	ids       map[Factor]int
+	facts     []Factor
 }
 
 // group is what explain finds for a class: units it explains and why.
@@ -241,6 +249,12 @@ func (us *unitSet) candidates(u int, pairs bool) []setKey {
 	if !pairs {
 		return singles
 	}
+	if us.withPairs == nil {
+		us.withPairs = make([][]setKey, len(us.factors))
+	}
+	if out := us.withPairs[u]; out != nil {
+		return out
+	}
 	out := slices.Clone(singles)
 	for i, a := range singles {
 		for _, b := range singles[i+1:] {
@@ -249,6 +263,7 @@ func (us *unitSet) candidates(u int, pairs bool) []setKey {
 			}
 		}
 	}
+	us.withPairs[u] = out
 	return out
 }
 
@@ -282,14 +297,16 @@ func (us *unitSet) compareFactors(a, b Factor) int {
 // could show it) into groups, each explained by a factor set, uniform, or by
 // none.
 //
-// A factor set explains the remaining affected units when most units that hold
-// it are affected (precision at least minPrecision), units without it are
-// affected at most half as often, and the split is significant: the chance that
-// as many affected units fall among that many units drawn at random
-// (hypergeometric tail), times the number of distinct unit subsets the factor
-// sets tried pick out (Bonferroni), is below significance. Among those, the best F1 score wins, a single factor over a pair
-// unless the pair scores a tenth better. A class that hits at least uniformShare
-// of the units is uniform unless a factor set scores better.
+// A factor set explains the remaining affected units when at least minSupport
+// of them hold it, they are affected at least twice as often as the units
+// without it, not every unit holds it, and the split is significant: the chance
+// that as many affected units fall among that many units drawn at random
+// (hypergeometric tail), times the number of factor sets that could reach
+// significance at all (Tarone's correction of Bonferroni, over distinct unit
+// subsets), is below significance. Among those, the best F1 score wins, a single
+// factor over a pair unless the pair scores a tenth better. A class that hits
+// at least uniformShare of the units is uniform unless a factor set scores
+// better. The units a group explains are set aside and the search goes on.
 func (us *unitSet) explain(exercised []int, affected []bool) []group {
 	remaining := make([]bool, len(affected))
 	left := 0
@@ -300,14 +317,20 @@ func (us *unitSet) explain(exercised []int, affected []bool) []group {
 		}
 	}
 	taken := make([]bool, len(affected))
+	singles := us.tally(exercised, remaining, taken, false)
+	var pairs map[setKey]*tally
+	n := len(exercised)
 	var groups []group
 	for left > 0 {
 		r := left
-		n, cands := us.rank1(exercised, remaining, taken, r, false)
+		cands := us.score(singles, n, r)
 		// Pairs only when no single factor nearly fits: one whose F1 is 0.9 or
 		// more cannot lose to a pair by the Occam rule below.
 		if len(cands) == 0 || cands[0].f1 < 0.9 {
-			_, c2 := us.rank1(exercised, remaining, taken, r, true)
+			if pairs == nil {
+				pairs = us.tally(exercised, remaining, taken, true)
+			}
+			c2 := us.score(pairs, n, r)
 			// Occam: a single factor within a tenth of the best pair explains it.
 			if len(c2) > 0 && len(c2[0].x.fs) > 1 {
 				if i := slices.IndexFunc(c2, func(c cand) bool { return len(c.x.fs) == 1 }); i > 0 && c2[i].f1 >= 0.9*c2[0].f1 {
@@ -320,7 +343,7 @@ func (us *unitSet) explain(exercised []int, affected []bool) []group {
 		f1u := 2 * float64(r) / float64(r+n)
 		var g group
 		switch {
-		case len(cands) > 0 && (!uniform || cands[0].f1 > f1u || cands[0].x.w == n):
+		case len(cands) > 0 && (!uniform || cands[0].f1 > f1u):
 			best := cands[0].x
 			g = group{how: ExplainedByFactor, factors: best.fs, key: best.key}
 			for _, c := range cands {
@@ -346,10 +369,15 @@ func (us *unitSet) explain(exercised []int, affected []bool) []group {
 				}
 			}
 		}
+		// Set the group's units aside: out of the remaining and of the tallies.
 		for _, u := range g.units {
-			remaining[u] = false
-			taken[u] = true
+			remaining[u], taken[u] = false, true
 			left--
+			n--
+			untally(singles, us.candidates(u, false), u)
+			if pairs != nil {
+				untally(pairs, us.candidates(u, true), u)
+			}
 		}
 		groups = append(groups, g)
 	}
@@ -371,21 +399,27 @@ type cand struct {
 	f1, prec float64
 }
 
-// rank1 tallies the factor sets of the units not yet taken (single factors,
-// and pairs too when pairs is set) and returns n, the units counted, and the
-// sets that may explain the r remaining affected units, best first.
-func (us *unitSet) rank1(exercised []int, remaining, taken []bool, r int, pairs bool) (int, []cand) {
+// untally takes affected unit u, holding the sets keys, out of t.
+func untally(t map[setKey]*tally, keys []setKey, u int) {
+	for _, key := range keys {
+		x := t[key]
+		x.w, x.r = x.w-1, x.r-1
+		x.sigW, x.sigR = x.sigW-mix(u), x.sigR-mix(u)
+	}
+}
+
+// tally counts the factor sets (single factors, and pairs too when pairs is
+// set) of the exercised units not taken.
+func (us *unitSet) tally(exercised []int, remaining, taken []bool, pairs bool) map[setKey]*tally {
 	t := map[setKey]*tally{}
-	n := 0
 	for _, u := range exercised {
 		if taken[u] {
 			continue
 		}
-		n++
 		for _, key := range us.candidates(u, pairs) {
 			x := t[key]
 			if x == nil {
-				x = &tally{fs: us.set(key), key: key}
+				x = &tally{key: key}
 				t[key] = x
 			}
 			x.w++
@@ -396,39 +430,64 @@ func (us *unitSet) rank1(exercised []int, remaining, taken []bool, r int, pairs 
 			}
 		}
 	}
-	// The sets tried, for the correction: sets that pick out the same units
-	// (equivalent factors, an endpoint every login step calls) are one test.
+	return t
+}
+
+// score returns the factor sets of t that may explain the r remaining affected
+// units among the n units not yet explained, best first.
+func (us *unitSet) score(t map[setKey]*tally, n, r int) []cand {
+	// Tarone: only sets that could reach significance count in the correction.
+	// A set of w units reaches at best the tail of all of them affected; sets
+	// that pick out the same units are one test.
 	type subset struct {
-		r, w       int
-		sigR, sigW uint64
+		w    int
+		sigW uint64
 	}
 	distinct := map[subset]bool{}
 	for _, x := range t {
-		if x.r > 0 {
-			distinct[subset{x.r, x.w, x.sigR, x.sigW}] = true
+		if x.w >= minSupport && x.w < n {
+			distinct[subset{x.w, x.sigW}] = true
 		}
 	}
-	tried := len(distinct)
+	best := map[int]float64{}
+	bestP := func(w int) float64 {
+		p, ok := best[w]
+		if !ok {
+			p = hypergeomTail(n, r, w, min(w, r))
+			best[w] = p
+		}
+		return p
+	}
+	m := len(distinct)
+	for {
+		k := 0
+		for s := range distinct {
+			if bestP(s.w)*float64(m) < significance {
+				k++
+			}
+		}
+		if k >= m {
+			break
+		}
+		m = k
+	}
+	m = max(m, 1)
 	var cands []cand
 	for _, x := range t {
-		if x.r == 0 {
+		if x.r < minSupport || x.w == n {
 			continue
 		}
-		prec := float64(x.r) / float64(x.w)
-		if prec < minPrecision {
+		in, out := float64(x.r)/float64(x.w), float64(r-x.r)/float64(n-x.w)
+		if in < 2*out {
 			continue
 		}
-		if n > x.w && float64(r-x.r)/float64(n-x.w) > prec/2 {
+		if hypergeomTail(n, r, x.w, x.r)*float64(m) >= significance {
 			continue
 		}
-		// A set every unit holds is no split: it can only name a uniform class.
-		if x.w == n && float64(r)/float64(n) < uniformShare {
-			continue
+		if x.fs == nil {
+			x.fs = us.set(x.key)
 		}
-		if x.w < n && hypergeomTail(n, r, x.w, x.r)*float64(tried) >= significance {
-			continue
-		}
-		cands = append(cands, cand{x, 2 * float64(x.r) / float64(r+x.w), prec})
+		cands = append(cands, cand{x, 2 * float64(x.r) / float64(r+x.w), in})
 	}
 	slices.SortFunc(cands, func(a, b cand) int {
 		if c := cmp.Compare(b.f1, a.f1); c != 0 {
@@ -447,7 +506,7 @@ func (us *unitSet) rank1(exercised []int, remaining, taken []bool, r int, pairs 
 		}
 		return 0
 	})
-	return n, cands
+	return cands
 }
 
 // hypergeomTail returns the chance that w units drawn at random from n, of
@@ -470,7 +529,11 @@ func hypergeomTail(n, r, w, k int) float64 {
 	return min(p, 1)
 }
 
-// evidence counts both sides of group gi's split.
+// evidence counts both sides of group gi's split over every unit that could
+// show the class: for a factor, the units with it and without it, and how many
+// of each show the class (OthersAffected: those without it, under other causes
+// or none); for a uniform or unexplained group, the units no other group
+// explains.
 func (us *unitSet) evidence(groups []group, gi int, exercised []int, affected []bool) CauseClass {
 	g := groups[gi]
 	elsewhere := make([]bool, len(affected))
@@ -486,16 +549,25 @@ func (us *unitSet) evidence(groups []group, gi int, exercised []int, affected []
 		if affected[u] {
 			cc.ClassUnits++
 		}
-		if elsewhere[u] {
+		if g.how != ExplainedByFactor {
+			if !elsewhere[u] {
+				cc.WithFactor++
+			}
 			continue
 		}
-		if g.how != ExplainedByFactor || us.holds(u, g.key) {
+		if us.holds(u, g.key) {
 			cc.WithFactor++
+			if affected[u] {
+				cc.WithFactorAffected++
+			}
 			continue
 		}
 		cc.Others++
 		if affected[u] {
 			cc.OthersAffected++
+			if elsewhere[u] {
+				cc.othersElsewhere++
+			}
 		}
 	}
 	return cc
@@ -624,13 +696,19 @@ func (in *causeInput) causes() []Cause {
 		}
 		c := byFactor[key]
 		if c == nil {
-			c = &Cause{Key: key, Level: level, ExplainedBy: g.how, Equivalent: g.equivalent}
+			c = &Cause{Key: key, Level: level, ExplainedBy: g.how}
 			if g.how == ExplainedByFactor {
 				c.Factors = g.factors
 			}
 			byFactor[key] = c
 			personaSeen[c] = map[int]bool{}
 			out = append(out, c)
+		}
+		// Equivalent for the cause: for every class it explains.
+		if len(c.Classes) == 0 {
+			c.Equivalent = g.equivalent
+		} else {
+			c.Equivalent = slices.DeleteFunc(c.Equivalent, func(e string) bool { return !slices.Contains(g.equivalent, e) })
 		}
 		cc.Class = cls
 		c.Classes = append(c.Classes, cc)
@@ -886,9 +964,12 @@ func evidenceText(level string, cls Class, g group, cc CauseClass) string {
 		}
 		text := fmt.Sprintf("%d of %d %s with %s %s; it hits %d of %d with the factor, %d of %d without",
 			cc.Affected, cc.ClassUnits, plural(cc.ClassUnits, unit), cls, have,
-			cc.Affected, cc.WithFactor, cc.OthersAffected, cc.Others)
-		if elsewhere := cc.ClassUnits - cc.Affected - cc.OthersAffected; elsewhere > 0 {
-			text += fmt.Sprintf(" (%d more under other causes)", elsewhere)
+			cc.WithFactorAffected, cc.WithFactor, cc.OthersAffected, cc.Others)
+		switch {
+		case cc.OthersAffected > 0 && cc.othersElsewhere == cc.OthersAffected:
+			text += " (all under other causes)"
+		case cc.othersElsewhere > 0:
+			text += fmt.Sprintf(" (%d of them under other causes)", cc.othersElsewhere)
 		}
 		return text
 	case ExplainedUniform:
@@ -930,7 +1011,10 @@ func (in *causeInput) cohortBy() string {
 }
 
 // cohorts judges every cohort's readiness against the causes.
-func (in *causeInput) cohorts(causes []Cause, by string) []Cohort {
+func (in *causeInput) cohorts(causes []Cause, by string, aborted bool) []Cohort {
+	// Personas without the attribute are a cohort too, so that no failing
+	// cause goes unseen.
+	unknown := "(no " + by + ")"
 	type acc struct {
 		c        Cohort
 		personas map[int]bool
@@ -944,25 +1028,30 @@ func (in *causeInput) cohorts(causes []Cause, by string) []Cohort {
 		}
 		return a
 	}
-	for _, id := range in.tableIDs {
-		if v := in.table[id][by]; v != "" {
-			get(v).c.Personas++
-		}
-	}
+	// A persona's cohort: its table value, else what its records carry (kind,
+	// cohort), else unknown.
 	cohortOf := make([]string, len(in.cmp.unitOrder))
+	unitOf := make(map[string]int, len(in.cmp.unitOrder))
 	for i, id := range in.cmp.unitOrder {
-		u := in.cmp.unitList[i]
-		v := attrOf(in.persons().factors[i], by)
+		unitOf[id] = i
+		if cohortOf[i] = attrOf(in.persons().factors[i], by); cohortOf[i] == "" {
+			cohortOf[i] = unknown
+		}
+		get(cohortOf[i]).c.Exercised++
+	}
+	for _, id := range in.tableIDs {
+		v := in.table[id][by]
+		if i, ran := unitOf[id]; ran {
+			v = cohortOf[i]
+		}
 		if v == "" {
-			continue
+			v = unknown
 		}
-		cohortOf[i] = v
-		a := get(v)
-		if in.table[id][by] == "" {
-			a.c.Personas++
-		}
-		if u.exercised != 0 || u.affected != 0 {
-			a.c.Exercised++
+		get(v).c.Personas++
+	}
+	for i, id := range in.cmp.unitOrder {
+		if _, inTable := in.table[id]; !inTable {
+			get(cohortOf[i]).c.Personas++
 		}
 	}
 	for ci := range causes {
@@ -1020,6 +1109,8 @@ func (in *causeInput) cohorts(causes []Cause, by string) []Cohort {
 			a.c.Status = CohortFail
 		case a.c.Exercised == 0:
 			a.c.Status = CohortNotExercised
+		case aborted:
+			a.c.Status = CohortIncomplete
 		default:
 			a.c.Status = CohortPass
 		}

@@ -19,9 +19,12 @@ type causeRun struct {
 	drift func(p causePersona, r *Record)
 	// slowToken adds this much to every candidate step that calls POST /token.
 	slowToken time.Duration
-	// wave4 adds a wave nobody runs to the persona table.
-	wave4 bool
-	opt   Options
+	// wave4 adds a wave nobody runs to the persona table; dropFromTable leaves
+	// the personas whose id has this prefix out of it.
+	wave4         bool
+	dropFromTable string
+	opt           Options
+	meta          Meta
 }
 
 type causePersona struct {
@@ -60,10 +63,14 @@ func (cr causeRun) summary(t *testing.T) Summary {
 	if opt.Gate.FailOn == nil {
 		opt.Gate.FailOn = []Severity{Critical, High, Medium}
 	}
+	opt.Compare.AA = cr.meta.AA
 	a := NewAnalysis(opt, fixtureStart)
 	table := &PersonaTable{Schema: PersonasSchema}
 	ps := causePersonas()
 	for _, p := range ps {
+		if cr.dropFromTable != "" && strings.HasPrefix(p.id, cr.dropFromTable) {
+			continue
+		}
 		table.Personas = append(table.Personas, PersonaAttrs{ID: p.id, Attrs: map[string]string{
 			AttrKind: p.kind, AttrWave: p.wave, AttrHashScheme: p.hash, AttrCohort: p.wave + "/" + p.hash}})
 	}
@@ -101,6 +108,9 @@ func (cr causeRun) summary(t *testing.T) Summary {
 				if side == Candidate {
 					add(StepRefreshReplay, "", "POST /token", Facts{Decision: Deny, Expected: Deny})
 				}
+				if p.kind == "clinician" {
+					add(StepBreakglass, "", "POST /token", Facts{Decision: Allow, Expected: Allow})
+				}
 				add(StepLogout, "", "POST /logout", Facts{Decision: Allow})
 				add(StepLogoutProbe, "", "GET /api/record", Facts{Decision: Deny, Expected: Deny})
 				add(StepAudit, "", "GET /api/audit", Facts{Decision: Allow})
@@ -108,7 +118,9 @@ func (cr causeRun) summary(t *testing.T) Summary {
 		}
 		_ = it
 	}
-	return a.Summary(Meta{Name: "causes", Start: fixtureStart, Duration: time.Minute}, Accounting{})
+	meta := cr.meta
+	meta.Name, meta.Start, meta.Duration = "causes", fixtureStart, time.Minute
+	return a.Summary(meta, Accounting{})
 }
 
 // Drifts of the synthetic candidate.
@@ -132,6 +144,16 @@ var (
 	patientSeesOthers = func(p causePersona, r *Record) {
 		if p.kind == "patient" && r.Target == "read record:{other}" {
 			r.Facts.Decision = Allow
+		}
+	}
+	notesDenied = func(p causePersona, r *Record) {
+		if p.kind == "clinician" && r.Target == "read notes:{panel}" {
+			r.Facts.Decision = Deny
+		}
+	}
+	breakglassDenied = func(_ causePersona, r *Record) {
+		if r.Step == StepBreakglass {
+			r.Facts.Decision = Deny
 		}
 	}
 	replayAccepted = func(_ causePersona, r *Record) {
@@ -184,6 +206,21 @@ func TestCauses(t *testing.T) {
 				billingAdmin(p, r)
 			}
 		}}, []string{"persona kind=billing and wave=wave-2 OVER_PERMISSION+ROLE_MAPPING_DRIFT"}},
+		// Only clinicians can show BREAKGLASS_DENIED: their kind, which every
+		// unit of the class has, is no split, and must not merge it with the
+		// clinicians' UNDER_PERMISSION.
+		{"two faults only clinicians can show", causeRun{drift: both(notesDenied, breakglassDenied)},
+			[]string{"persona uniform BREAKGLASS_DENIED", "persona kind=clinician UNDER_PERMISSION"}},
+		{"one persona", causeRun{drift: func(p causePersona, r *Record) {
+			if p.id == "patient-00007" && r.Step == StepLogin {
+				r.Facts.Decision, r.Facts.Roles = Deny, nil
+			}
+		}}, []string{"persona none LOGIN_FAILED"}},
+		{"half the older hash scheme", causeRun{drift: func(p causePersona, r *Record) {
+			if p.hash == "sha256-salted" && p.num%8 == 0 {
+				hashDrift(p, r)
+			}
+		}}, []string{"persona hash_scheme=sha256-salted LOGIN_FAILED"}},
 		{"every persona", causeRun{drift: replayAccepted}, []string{"persona uniform REFRESH_REUSE_ACCEPTED"}},
 		{"no single factor", causeRun{drift: scattered}, []string{"persona none LOGIN_FAILED"}},
 		{"slow token endpoint", causeRun{slowToken: 40 * time.Millisecond}, []string{"step endpoint=POST /token LATENCY_REGRESSION"}},
@@ -270,7 +307,7 @@ func TestCauseEvidence(t *testing.T) {
 		t.Fatalf("causes = %d; want 1\n%s", len(s.Causes), causeDump(s))
 	}
 	cc := s.Causes[0].Classes[0]
-	want := CauseClass{Class: LoginFailed, Occurrences: 18 * 6, Affected: 18, ClassUnits: 18, WithFactor: 18, Others: 54, OthersAffected: 0}
+	want := CauseClass{Class: LoginFailed, Occurrences: 18 * 6, Affected: 18, ClassUnits: 18, WithFactor: 18, WithFactorAffected: 18, Others: 54, OthersAffected: 0}
 	cc.Evidence = ""
 	if cc != want {
 		t.Errorf("LOGIN_FAILED evidence = %+v; want %+v", cc, want)
@@ -321,6 +358,16 @@ func TestCohortReadiness(t *testing.T) {
 				t.Errorf("cohort_by = %q; want wave", s.CohortBy)
 			}
 		})
+	}
+	// Availability errors on wave-3's audit steps: the error-rate cause touches
+	// wave-3, whose personas met the errors.
+	wave3Down := func(p causePersona, r *Record) {
+		if p.wave == "wave-3" && r.Step == StepAudit {
+			r.Outcome, r.Facts = Error, Facts{}
+		}
+	}
+	if s := (causeRun{drift: wave3Down}).summary(t); !strings.Contains(status(s), "wave-3:fail:C") {
+		t.Errorf("wave-3's audit down: cohorts %s; want wave-3 blocked\n%s", status(s), causeDump(s))
 	}
 	s := causeRun{drift: hashDrift, opt: Options{Causes: CauseOptions{CohortBy: AttrHashScheme}}}.summary(t)
 	if got, want := status(s), "bcrypt:pass:: sha256-salted:fail:C1:"; got != want {
@@ -418,5 +465,36 @@ func TestStepEndpoints(t *testing.T) {
 	}
 	if got := st.Endpoints(StepKey{"session", "nothing"}); got != nil {
 		t.Errorf("Endpoints of an unknown step = %q; want none", got)
+	}
+}
+
+// TestCohortsOfPersonasOutsideTheTable: personas the persona table lacks have
+// no wave; they are a cohort of their own, blocked like any other.
+func TestCohortsOfPersonasOutsideTheTable(t *testing.T) {
+	s := causeRun{drift: hashDrift, dropFromTable: "patient-"}.summary(t)
+	var got []string
+	for _, c := range s.Cohorts {
+		got = append(got, fmt.Sprintf("%s:%s:%d", c.Name, c.Status, c.Personas))
+	}
+	if want := []string{"(no wave):fail:48", "wave-1:fail:9", "wave-2:fail:8", "wave-3:fail:7"}; !slices.Equal(got, want) {
+		t.Errorf("cohorts = %q; want %q\n%s", got, want, causeDump(s))
+	}
+}
+
+// TestNoReadinessWithoutACandidate: an A/A run judges no candidate, so it has
+// no cohort table; an aborted run's untouched cohorts are incomplete, not ready.
+func TestNoReadinessWithoutACandidate(t *testing.T) {
+	if s := (causeRun{meta: Meta{AA: true}}).summary(t); len(s.Cohorts) != 0 {
+		t.Errorf("A/A run: cohorts %+v; want none", s.Cohorts)
+	}
+	s := causeRun{meta: Meta{Aborted: "interrupted"}, drift: func(p causePersona, r *Record) {
+		if p.wave == "wave-2" {
+			hashDrift(p, r)
+		}
+	}}.summary(t)
+	for _, c := range s.Cohorts {
+		if want := map[bool]string{true: CohortFail, false: CohortIncomplete}[c.Name == "wave-2"]; c.Status != want {
+			t.Errorf("aborted run: cohort %s is %s; want %s", c.Name, c.Status, want)
+		}
 	}
 }

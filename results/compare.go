@@ -77,6 +77,8 @@ type Comparer struct {
 	pending  map[Key]*Record
 	findings map[findingKey]*Finding
 	order    []findingKey
+	// findingIndex is each finding's place in order.
+	findingIndex map[findingKey]int
 	// Compared counts candidate records judged; Uncomparable those that could not be
 	// (the legacy side errored or never ran).
 	Compared, Uncomparable int
@@ -112,7 +114,7 @@ type unit struct {
 // NewComparer returns a Comparer with the given options.
 func NewComparer(opt CompareOptions) *Comparer {
 	return &Comparer{opt: opt.withDefaults(), pending: make(map[Key]*Record), findings: make(map[findingKey]*Finding),
-		units: make(map[string]*unit), steps: make(map[StepKey]int)}
+		findingIndex: make(map[findingKey]int), units: make(map[string]*unit), steps: make(map[StepKey]int)}
 }
 
 // unitOf returns the unit of r's persona, creating it; nil for records of no
@@ -226,6 +228,12 @@ func keyLess(a, b Key) bool {
 
 // judge compares one candidate record with its legacy twin (nil when it never ran).
 func (c *Comparer) judge(leg, cand *Record) {
+	// Every candidate step counts as run by its persona, errors included: a
+	// cohort whose personas only met errors is touched by the error-rate cause.
+	u := c.unitOf(cand)
+	if u != nil {
+		c.ran(u, cand)
+	}
 	if cand.Outcome != OK {
 		// Availability errors go to ERROR_RATE_REGRESSION through the step
 		// statistics; unsupported and skipped steps decide nothing.
@@ -268,9 +276,8 @@ func (c *Comparer) judge(leg, cand *Record) {
 			}
 		}
 	}
-	if u := c.unitOf(cand); u != nil {
+	if u != nil {
 		u.exercised |= could
-		c.ran(u, cand)
 	}
 }
 
@@ -376,6 +383,7 @@ func (c *Comparer) add(class Class, cand *Record, legVal, candVal string) {
 	if !ok {
 		f = &Finding{Class: class, Severity: class.Severity(), Journey: cand.Journey, Step: cand.Step, PersonaKind: cand.Kind}
 		c.findings[k] = f
+		c.findingIndex[k] = len(c.order)
 		c.order = append(c.order, k)
 	}
 	f.Count++
@@ -385,7 +393,7 @@ func (c *Comparer) add(class Class, cand *Record, legVal, candVal string) {
 			u.hits = map[Class]int{}
 		}
 		u.hits[class]++
-		if i := slices.Index(c.order, k); !slices.Contains(u.findings, i) {
+		if i := c.findingIndex[k]; !slices.Contains(u.findings, i) {
 			u.findings = append(u.findings, i)
 		}
 	}

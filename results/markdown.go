@@ -36,7 +36,11 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	}
 	if len(s.Causes) > 0 {
 		p("**Root causes** (%d for %d finding rows):\n\n| | cause | severity | factor | evidence |\n|---|---|---|---|---|\n", len(s.Causes), len(s.Findings))
-		for _, c := range s.Causes {
+		for i, c := range s.Causes {
+			if i == markdownFindings {
+				p("\n%d more cause(s) in report.html and summary.json.\n", len(s.Causes)-i)
+				break
+			}
 			mark := "❌"
 			if !c.Fails {
 				mark = "➖"
@@ -55,7 +59,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	if len(s.Cohorts) > 0 {
 		p("**Cohort readiness** (by %s):\n\n| cohort | status | personas | exercised | blocked by |\n|---|---|---:|---:|---|\n", md(s.CohortBy))
 		for _, c := range s.Cohorts {
-			icon := map[string]string{CohortPass: "✅", CohortFail: "❌", CohortNotExercised: "➖"}[c.Status]
+			icon := map[string]string{CohortPass: "✅", CohortFail: "❌", CohortIncomplete: "⚠️", CohortNotExercised: "➖"}[c.Status]
 			p("| %s | %s %s | %d | %d | %s |\n", md(c.Name), icon, c.Status, c.Personas, c.Exercised, md(s.cohortCauses(c)))
 		}
 		if s.hasUntrustedCause() {

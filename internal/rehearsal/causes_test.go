@@ -74,9 +74,11 @@ func TestCausesOfDrifts(t *testing.T) {
 					continue
 				}
 				for _, cc := range c.Classes {
-					// The factor explains every finding of its class: none without it.
-					if cc.OthersAffected != 0 {
-						t.Errorf("cause %s %s: %d units without the factor show it: %s", c.ID, cc.Class, cc.OthersAffected, cc.Evidence)
+					// The factor explains every unit of its cause, and the units of
+					// the class without it are the other causes' (the faults pick
+					// out disjoint personas).
+					if cc.WithFactorAffected != cc.Affected || cc.OthersAffected != cc.ClassUnits-cc.Affected {
+						t.Errorf("cause %s %s: split %+v; want the cause's units with the factor and the rest without", c.ID, cc.Class, cc)
 					}
 				}
 			}
