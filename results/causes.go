@@ -1031,9 +1031,7 @@ func (in *causeInput) cohorts(causes []Cause, by string, aborted bool) []Cohort 
 	// A persona's cohort: its table value, else what its records carry (kind,
 	// cohort), else unknown.
 	cohortOf := make([]string, len(in.cmp.unitOrder))
-	unitOf := make(map[string]int, len(in.cmp.unitOrder))
-	for i, id := range in.cmp.unitOrder {
-		unitOf[id] = i
+	for i := range in.cmp.unitOrder {
 		if cohortOf[i] = attrOf(in.persons().factors[i], by); cohortOf[i] == "" {
 			cohortOf[i] = unknown
 		}
@@ -1041,8 +1039,8 @@ func (in *causeInput) cohorts(causes []Cause, by string, aborted bool) []Cohort 
 	}
 	for _, id := range in.tableIDs {
 		v := in.table[id][by]
-		if i, ran := unitOf[id]; ran {
-			v = cohortOf[i]
+		if u, ran := in.cmp.units[id]; ran {
+			v = cohortOf[u.idx]
 		}
 		if v == "" {
 			v = unknown

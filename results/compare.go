@@ -99,6 +99,8 @@ type Comparer struct {
 
 // unit is one persona as the comparison saw it on the candidate side.
 type unit struct {
+	// idx is the unit's place in Comparer.unitOrder.
+	idx          int
 	kind, cohort string
 	// exercised and affected hold a bit per class (classBit): the classes a
 	// judged step of the persona could raise, and those it raised.
@@ -128,7 +130,7 @@ func (c *Comparer) unitOf(r *Record) *unit {
 	}
 	u, ok := c.units[r.Persona]
 	if !ok {
-		u = &unit{kind: r.Kind, cohort: r.Cohort}
+		u = &unit{idx: len(c.unitOrder), kind: r.Kind, cohort: r.Cohort}
 		c.units[r.Persona] = u
 		c.unitOrder = append(c.unitOrder, r.Persona)
 		c.unitList = append(c.unitList, u)
