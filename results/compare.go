@@ -246,7 +246,9 @@ func (c *Comparer) judge(leg, cand *Record) {
 	// could holds the classes this record could have raised, for grouping.
 	var could uint64
 	if rule, ok := decisionRules[cand.Step]; ok && c.judgeDecision(rule, leg, legOK, cand) {
-		could |= classBit[rule.allowed] | classBit[rule.denied] | stepClasses[cand.Step]&classBit[AuthzError]
+		// A decision that is neither allow nor deny is an AUTHZ_ERROR on any
+		// decision step.
+		could |= classBit[rule.allowed] | classBit[rule.denied] | classBit[AuthzError]
 	}
 	candAllowed, legAllowed := cand.Facts.Decision == Allow, legOK && leg.Facts.Decision == Allow
 	switch cand.Step {
@@ -265,7 +267,9 @@ func (c *Comparer) judge(leg, cand *Record) {
 		if len(cand.Facts.Widened) > 0 {
 			c.add(ScopeWidenedOnRefresh, cand, "", "added "+strings.Join(cand.Facts.Widened, " "))
 		}
-		could |= classBit[ScopeWidenedOnRefresh]
+		if candAllowed {
+			could |= classBit[ScopeWidenedOnRefresh]
+		}
 		if cand.Facts.Rotated != nil {
 			could |= classBit[RefreshNotRotated]
 		}
