@@ -41,13 +41,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 				p("\n%d more cause(s) in report.html and summary.json.\n", len(s.Causes)-i)
 				break
 			}
-			mark := "❌"
-			if !c.Fails {
-				mark = "➖"
-			}
-			if c.Untrusted {
-				mark += "⚠️"
-			}
+			mark := gateMark(c.Fails, c.Untrusted)
 			var ev []string
 			for _, cc := range c.Classes {
 				ev = append(ev, md(cc.Evidence))
@@ -76,13 +70,7 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 				p("\n%d more finding row(s) in report.html and summary.json.\n", len(s.Findings)-i)
 				break
 			}
-			mark := "❌"
-			if !f.Fails {
-				mark = "➖"
-			}
-			if f.Untrusted {
-				mark += "⚠️"
-			}
+			mark := gateMark(f.Fails, f.Untrusted)
 			p("| %s | %s | %s | `%s` | %s/%s | %s | %d | %s |\n", mark, dash(causeOf[f.ref()]), f.Severity, f.Class, md(f.Journey), md(f.Step), md(dash(f.PersonaKind)), f.Count, md(exampleLine(f)))
 		}
 		p("\n</details>\n\n")
@@ -109,6 +97,19 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// gateMark marks a row that fails the run, or passes it, and one measured while
+// the generator was saturated.
+func gateMark(fails, untrusted bool) string {
+	mark := "❌"
+	if !fails {
+		mark = "➖"
+	}
+	if untrusted {
+		mark += "⚠️"
+	}
+	return mark
 }
 
 // md escapes text for a Markdown table cell: pipes, emphasis, code spans, HTML
