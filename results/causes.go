@@ -23,16 +23,17 @@ import (
 //     with a verdict, the factors their request facts (the endpoints the step
 //     calls, its step group, its journey).
 //
-// Per class, the factor that best separates the units showing the class from the
-// units that do not (F1 score of "has the factor" against "shows the class")
-// explains them, if most units with it show the class (precision at least
-// minPrecision) and units without it show it at most half as often; the units it
-// explains are set aside and the search goes on for the rest, so two faults of
-// one class give two causes. A class that hits nearly every unit that could show
-// it is uniform (no narrower factor); what no factor explains is said to have no
-// single factor. Causes of different classes with the same factor are one cause
-// (a wrong role mapping for billing clerks is both a ROLE_MAPPING_DRIFT and an
-// OVER_PERMISSION of billing personas). Nothing is inferred beyond the counts.
+// Per class, the factor (or pair of factors) that best separates the units
+// showing the class from the units that do not (F1 score of "has the factor"
+// against "shows the class") explains them, if it passes the tests of explain:
+// support, a rate twice that of the units without it, and a significant split.
+// The units it explains are set aside and the search goes on for the rest, so
+// two faults of one class give two causes. A class that hits nearly every unit
+// that could show it is uniform (no narrower factor); what no factor explains is
+// said to have no single factor. Causes of different classes with the same
+// factor are one cause (a wrong role mapping for billing clerks is both a
+// ROLE_MAPPING_DRIFT and an OVER_PERMISSION of billing personas). Nothing is
+// inferred beyond the counts.
 const (
 	minSupport   = 3
 	uniformShare = 0.9
@@ -184,7 +185,6 @@ type Cohort struct {
 
 // unitSet is the units one class is judged over, and the factors of each.
 type unitSet struct {
-	level   string
 	factors [][]Factor
 	// rank orders factor names: the lower explains a tie.
 	rank func(string) int
@@ -617,7 +617,7 @@ func (in *causeInput) personaUnits() *unitSet {
 			}
 		}
 	}
-	us := &unitSet{level: LevelPersona, factors: make([][]Factor, len(in.cmp.unitOrder))}
+	us := &unitSet{factors: make([][]Factor, len(in.cmp.unitOrder))}
 	for i, id := range in.cmp.unitOrder {
 		fs, fromRecord := in.factorsOf(id, in.cmp.unitList[i])
 		// The table's factors are counted above; the record's are new.
@@ -669,7 +669,7 @@ func attrOf(fs []Factor, name string) string {
 // stepUnits builds the step-level unit set: every step of the run, with its
 // endpoints, group and journey as factors.
 func (in *causeInput) stepUnits(keys []StepKey) *unitSet {
-	us := &unitSet{level: LevelStep, factors: make([][]Factor, len(keys))}
+	us := &unitSet{factors: make([][]Factor, len(keys))}
 	for i, k := range keys {
 		fs := []Factor{{FactGroup, StepGroup(k.Step)}, {FactJourney, k.Journey}}
 		for _, e := range in.stats.Endpoints(k) {
@@ -1052,6 +1052,7 @@ func (in *causeInput) cohorts(causes []Cause, by string, aborted bool) []Cohort 
 			get(cohortOf[i]).c.Personas++
 		}
 	}
+	// Causes come in id order, so each cohort's lists of them do too.
 	for ci := range causes {
 		c := &causes[ci]
 		touched := map[string]bool{}
@@ -1100,8 +1101,6 @@ func (in *causeInput) cohorts(causes []Cause, by string, aborted bool) []Cohort 
 	out := make([]Cohort, 0, len(all))
 	for _, a := range all {
 		a.c.Affected = len(a.personas)
-		slices.SortFunc(a.c.BlockedBy, compareCauseIDs)
-		slices.SortFunc(a.c.Warnings, compareCauseIDs)
 		switch {
 		case len(a.c.BlockedBy) > 0:
 			a.c.Status = CohortFail
@@ -1116,12 +1115,4 @@ func (in *causeInput) cohorts(causes []Cause, by string, aborted bool) []Cohort 
 	}
 	slices.SortFunc(out, func(a, b Cohort) int { return strings.Compare(a.Name, b.Name) })
 	return out
-}
-
-// compareCauseIDs orders C2 before C10.
-func compareCauseIDs(a, b string) int {
-	var x, y int
-	fmt.Sscanf(a, "C%d", &x)
-	fmt.Sscanf(b, "C%d", &y)
-	return cmp.Compare(x, y)
 }
