@@ -107,7 +107,9 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("results folder: %w", err)
 	}
-	recName, wopts := RecordsFile, []results.WriterOption{results.WithRedactor(redactor(pop))}
+	// One redactor for everything the folder gets: records and persona table.
+	red := redactor(pop)
+	recName, wopts := RecordsFile, []results.WriterOption{results.WithRedactor(red)}
 	if opt.Gzip {
 		recName, wopts = results.RecordsFileGz, append(wopts, results.WithGzip())
 	}
@@ -124,7 +126,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	analysis := results.NewAnalysis(AnalysisOptions(cfg), start)
 	// The whole population, driven by this segment or not: cohorts nobody ran
 	// show as not exercised, and a merge of segments sees every persona.
-	table := personaTable(pop, redactor(pop))
+	table := personaTable(pop, red)
 	analysis.SetPersonas(&table)
 	if err := results.WritePersonasFile(filepath.Join(opt.Out, results.PersonasFile), table); err != nil {
 		return nil, fmt.Errorf("results folder: %w", err)
