@@ -1,4 +1,4 @@
-package journeys
+package journeys_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 )
@@ -52,23 +55,23 @@ func TestAuthZENProbes(t *testing.T) {
 		}
 	}))
 	defer login.Close()
-	st, err := NewLegacy(LegacyConfig{BaseURL: login.URL, Login: LegacyLogin{Mode: "json", Path: "/login", SessionPath: "sid"},
-		Session: LegacySession{Header: "X-Sid"}, Me: LegacyMe{Path: "/me", Subject: "id", Roles: "roles"}}, http.DefaultTransport)
+	st, err := legacy.New(legacy.Config{BaseURL: login.URL, Login: legacy.Login{Mode: "json", Path: "/login", SessionPath: "sid"},
+		Session: legacy.SessionCarrier{Header: "X-Sid"}, Me: legacy.Me{Path: "/me", Subject: "id", Roles: "roles"}}, http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var probes []Probe
+	var probes []journeys.Probe
 	for _, id := range []string{"p1", "p2", "bad", "down", "odd"} {
-		probes = append(probes, Probe{Kind: personas.Patient, Action: "read", Resource: "record:" + id})
+		probes = append(probes, journeys.Probe{Kind: personas.Patient, Action: "read", Resource: "record:" + id})
 	}
-	r := &Runner{
-		Probes: probes, Resources: map[results.Side]Resources{results.Candidate: {"record": {"read": {Method: "GET", Path: "/r/{id}"}}}},
-		PDP:     map[results.Side]*AuthZEN{results.Candidate: {URL: pdp.URL + "/access/v1/evaluation", Token: ptr(NewSecretRef(personas.NewSecret("pep-token")))}},
-		Targets: NewTargets(personas.Population{}), StepTimeout: 2 * time.Second, Transport: http.DefaultTransport,
+	r := &journeys.Runner{
+		Probes: probes, Resources: map[results.Side]journeys.Resources{results.Candidate: {"record": {"read": {Method: "GET", Path: "/r/{id}"}}}},
+		PDP:     map[results.Side]*adapter.AuthZEN{results.Candidate: {URL: pdp.URL + "/access/v1/evaluation", Token: ptr(adapter.NewSecretRef(personas.NewSecret("pep-token")))}},
+		Targets: journeys.NewTargets(personas.Population{}), StepTimeout: 2 * time.Second, Transport: http.DefaultTransport,
 	}
 	rec := &recorder{}
 	p := personas.Persona{ID: "p1", Kind: personas.Patient, Username: "u", Secret: personas.NewSecret("pw")}
-	r.Run(t.Context(), Journey{Name: "j", Steps: []string{StepsLogin, StepsProbes}}, results.Candidate, st, p, Iteration{}, rec.emit)
+	r.Run(t.Context(), journeys.Journey{Name: "j", Steps: []string{journeys.StepsLogin, journeys.StepsProbes}}, results.Candidate, st, p, journeys.Iteration{}, rec.emit)
 	want := map[string]struct {
 		outcome  results.Outcome
 		decision string

@@ -1,4 +1,4 @@
-package journeys
+package journeys_test
 
 import (
 	"io"
@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/internal/testidp"
+	"github.com/cutover-dev/cutover/journeys/legacy"
+	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 )
@@ -51,20 +55,20 @@ func TestBadAnswers(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return srv.URL
 	}
-	jsonLegacy := func(base string) Stack {
-		st, err := NewLegacy(LegacyConfig{
-			BaseURL: base, Login: LegacyLogin{Mode: "json", Path: "/api/login", SessionPath: "sid"},
-			Session: LegacySession{Header: "X-Sid"}, Me: LegacyMe{Path: "/api/me", Roles: "roles"},
+	jsonLegacy := func(base string) journeys.Stack {
+		st, err := legacy.New(legacy.Config{
+			BaseURL: base, Login: legacy.Login{Mode: "json", Path: "/api/login", SessionPath: "sid"},
+			Session: legacy.SessionCarrier{Header: "X-Sid"}, Me: legacy.Me{Path: "/api/me", Roles: "roles"},
 		}, http.DefaultTransport)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return st
 	}
-	formLegacy := func(base string) Stack {
-		st, err := NewLegacy(LegacyConfig{
-			BaseURL: base, Login: LegacyLogin{Mode: "form", Path: "/login", FormID: "login-form"},
-			Session: LegacySession{Cookie: "S"}, Me: LegacyMe{Path: "/api/me", Roles: "roles"},
+	formLegacy := func(base string) journeys.Stack {
+		st, err := legacy.New(legacy.Config{
+			BaseURL: base, Login: legacy.Login{Mode: "form", Path: "/login", FormID: "login-form"},
+			Session: legacy.SessionCarrier{Cookie: "S"}, Me: legacy.Me{Path: "/api/me", Roles: "roles"},
 		}, http.DefaultTransport)
 		if err != nil {
 			t.Fatal(err)
@@ -72,9 +76,13 @@ func TestBadAnswers(t *testing.T) {
 		return st
 	}
 	okLogin := func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"sid": "s1"}) }
-	oidc := func(override map[string]http.HandlerFunc) Stack {
-		idp := newTestIdP(t, func(p *testIdP) { p.override = override })
-		return newTestOIDC(t, idp, OIDCConfig{FormID: "login-form"})
+	provider := func(override map[string]http.HandlerFunc) journeys.Stack {
+		idp := testidp.New(t, func(p *testidp.IdP) { p.Override = override })
+		st, err := oidc.New(t.Context(), oidc.Config{Issuer: idp.URL, ClientID: "harness", RedirectURI: "http://localhost/cb", FormID: "login-form"}, http.DefaultTransport)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
 	}
 	// state reads the state of the pending authorization request back from the
 	// form's action, where authorize put it.
@@ -85,67 +93,67 @@ func TestBadAnswers(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		st   func() Stack
+		st   func() journeys.Stack
 		want string
 	}{
-		{"legacy: garbage body", func() Stack {
+		{"legacy: garbage body", func() journeys.Stack {
 			return jsonLegacy(legacyServer(map[string]http.HandlerFunc{"POST /api/login": func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", "text/html")
 				_, _ = w.Write([]byte("<html>oops"))
 			}}))
 		}, "legacy login: HTTP 200 with a body that is not the expected JSON (10 bytes, text/html)"},
-		{"legacy: page without a form", func() Stack {
+		{"legacy: page without a form", func() journeys.Stack {
 			return formLegacy(legacyServer(map[string]http.HandlerFunc{"GET /login": func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = w.Write([]byte("<p>Down for maintenance</p>"))
 			}}))
 		}, `legacy login form: HTTP 200: no form with id "login-form" among 0 forms`},
-		{"legacy: roles of the wrong type", func() Stack {
+		{"legacy: roles of the wrong type", func() journeys.Stack {
 			return jsonLegacy(legacyServer(map[string]http.HandlerFunc{"POST /api/login": okLogin, "GET /api/me": func(w http.ResponseWriter, _ *http.Request) {
 				writeJSON(w, 200, map[string]any{"roles": 7})
 			}}))
 		}, `legacy who-am-i: path "roles": a number, not a string or list`},
-		{"legacy: timeout", func() Stack {
+		{"legacy: timeout", func() journeys.Stack {
 			return jsonLegacy(legacyServer(map[string]http.HandlerFunc{"POST /api/login": hang}))
 		}, "legacy login: unavailable: timeout"},
-		{"legacy: 503", func() Stack {
+		{"legacy: 503", func() journeys.Stack {
 			return jsonLegacy(legacyServer(map[string]http.HandlerFunc{"POST /api/login": func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(503) }}))
 		}, "legacy login: unavailable (HTTP 503)"},
-		{"legacy: connection refused", func() Stack { return jsonLegacy(closed.URL) }, "connection refused"},
-		{"oidc: redirect loop", func() Stack {
-			return oidc(map[string]http.HandlerFunc{"GET /authorize": func(w http.ResponseWriter, r *http.Request) {
+		{"legacy: connection refused", func() journeys.Stack { return jsonLegacy(closed.URL) }, "connection refused"},
+		{"oidc: redirect loop", func() journeys.Stack {
+			return provider(map[string]http.HandlerFunc{"GET /authorize": func(w http.ResponseWriter, r *http.Request) {
 				http.Redirect(w, r, "/authorize?again=1", http.StatusFound)
 			}})
 		}, "oidc redirect: more than 10 redirects (a redirect loop?)"},
-		{"oidc: login page without a form", func() Stack {
-			return oidc(map[string]http.HandlerFunc{"GET /authorize": func(w http.ResponseWriter, _ *http.Request) {
+		{"oidc: login page without a form", func() journeys.Stack {
+			return provider(map[string]http.HandlerFunc{"GET /authorize": func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = w.Write([]byte("<h1>Sign in with your badge</h1>"))
 			}})
 		}, "oidc login page: HTTP 200: no form with id \"login-form\" among 0 forms"},
-		{"oidc: a token that does not parse", func() Stack {
-			return oidc(map[string]http.HandlerFunc{
+		{"oidc: a token that does not parse", func() journeys.Stack {
+			return provider(map[string]http.HandlerFunc{
 				"GET /authorize": authorizeForm, "POST /login": codeRedirect(func(*http.Request) string { return lastState }),
 				"POST /token": func(w http.ResponseWriter, _ *http.Request) {
 					writeJSON(w, 200, map[string]any{"access_token": "eyJ.not-a.jwt", "expires_in": 60})
 				},
 			})
 		}, "oidc token: token is malformed"},
-		{"oidc: garbage from the token endpoint", func() Stack {
-			return oidc(map[string]http.HandlerFunc{
+		{"oidc: garbage from the token endpoint", func() journeys.Stack {
+			return provider(map[string]http.HandlerFunc{
 				"GET /authorize": authorizeForm, "POST /login": codeRedirect(func(*http.Request) string { return lastState }),
 				"POST /token": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html>proxy error</html>")) },
 			})
 		}, "oidc token authorization_code: HTTP 200 with a body that is not the expected JSON"},
-		{"oidc: state swapped", func() Stack {
-			return oidc(map[string]http.HandlerFunc{
+		{"oidc: state swapped", func() journeys.Stack {
+			return provider(map[string]http.HandlerFunc{
 				"GET /authorize": authorizeForm, "POST /login": codeRedirect(func(*http.Request) string { return "forged" }),
 			})
 		}, "oidc callback: state does not match the one sent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := &Runner{StepTimeout: 300 * time.Millisecond, Targets: NewTargets(personas.Population{})}
+			r := &journeys.Runner{StepTimeout: 300 * time.Millisecond, Targets: journeys.NewTargets(personas.Population{})}
 			rec := &recorder{}
-			r.Run(t.Context(), Journey{Name: "j", Steps: []string{StepsLogin, StepsProbes}}, results.Candidate, tt.st(), p, Iteration{}, rec.emit)
+			r.Run(t.Context(), journeys.Journey{Name: "j", Steps: []string{journeys.StepsLogin, journeys.StepsProbes}}, results.Candidate, tt.st(), p, journeys.Iteration{}, rec.emit)
 			if len(rec.recs) != 1 {
 				t.Fatalf("%d records; want the login alone (the journey stops there):\n%s", len(rec.recs), rec.dump())
 			}
@@ -174,9 +182,9 @@ func TestProbeAnswers(t *testing.T) {
 	mux.HandleFunc("GET /r/hang", hang)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	st, err := NewLegacy(LegacyConfig{
-		BaseURL: srv.URL, Login: LegacyLogin{Mode: "json", Path: "/api/login", SessionPath: "sid"},
-		Session: LegacySession{Header: "X-Sid"}, Me: LegacyMe{Path: "/api/me", Roles: "roles"},
+	st, err := legacy.New(legacy.Config{
+		BaseURL: srv.URL, Login: legacy.Login{Mode: "json", Path: "/api/login", SessionPath: "sid"},
+		Session: legacy.SessionCarrier{Header: "X-Sid"}, Me: legacy.Me{Path: "/api/me", Roles: "roles"},
 	}, http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)
@@ -193,17 +201,17 @@ func TestProbeAnswers(t *testing.T) {
 		"Service Unavailable": {results.Error, "", "GET /r/Service%20Unavailable: unavailable (HTTP 503)"},
 		"hang":                {results.Error, "", "unavailable: timeout"},
 	}
-	var probes []Probe
+	var probes []journeys.Probe
 	for id := range want {
-		probes = append(probes, Probe{Kind: personas.Patient, Action: "get", Resource: "r:" + id})
+		probes = append(probes, journeys.Probe{Kind: personas.Patient, Action: "get", Resource: "r:" + id})
 	}
-	r := &Runner{
-		Probes: probes, Resources: map[results.Side]Resources{results.Legacy: {"r": {"get": {Method: "GET", Path: "/r/{id}"}}}},
-		Targets: NewTargets(personas.Population{}), StepTimeout: 300 * time.Millisecond,
+	r := &journeys.Runner{
+		Probes: probes, Resources: map[results.Side]journeys.Resources{results.Legacy: {"r": {"get": {Method: "GET", Path: "/r/{id}"}}}},
+		Targets: journeys.NewTargets(personas.Population{}), StepTimeout: 300 * time.Millisecond,
 	}
 	rec := &recorder{}
 	p := personas.Persona{ID: "p1", Kind: personas.Patient, Username: "p1", Secret: personas.NewSecret("pw")}
-	r.Run(t.Context(), Journey{Name: "j", Steps: []string{StepsLogin, StepsProbes}}, results.Legacy, st, p, Iteration{}, rec.emit)
+	r.Run(t.Context(), journeys.Journey{Name: "j", Steps: []string{journeys.StepsLogin, journeys.StepsProbes}}, results.Legacy, st, p, journeys.Iteration{}, rec.emit)
 	for id, w := range want {
 		got := rec.one(t, results.Legacy, results.StepProbe, "get r:"+id)
 		if got.Outcome != w.outcome || got.Facts.Decision != w.decision || !strings.Contains(got.Error, w.err) {

@@ -1,4 +1,4 @@
-package journeys
+package journeys_test
 
 import (
 	"net/http"
@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/journeys/legacy"
+	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/stacks"
@@ -13,7 +17,7 @@ import (
 
 // embeddedAdapters starts the embedded stacks on clk and returns both adapters,
 // configured as examples/demo.yaml configures them.
-func embeddedAdapters(t *testing.T, clk *testClock, drifts string) (*Legacy, *OIDC, personas.Population) {
+func embeddedAdapters(t *testing.T, clk *testClock, drifts string) (*legacy.Adapter, *oidc.Adapter, personas.Population) {
 	t.Helper()
 	pop, err := personas.Generate(11, personas.GenerateOptions{Count: 40, UnassignedShare: 0.3})
 	if err != nil {
@@ -28,43 +32,43 @@ func embeddedAdapters(t *testing.T, clk *testClock, drifts string) (*Legacy, *OI
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pair.Close() })
-	feed := &AuditConfig{Feed: RequestTemplate{Method: "GET", Path: "/api/audit?since={since}&actor={actor}"}, Auditor: Auditor{Persona: personas.Auditor}}
-	leg, err := NewLegacy(LegacyConfig{
+	feed := &adapter.AuditConfig{Feed: adapter.RequestTemplate{Method: "GET", Path: "/api/audit?since={since}&actor={actor}"}, Auditor: adapter.Auditor{Persona: personas.Auditor}}
+	leg, err := legacy.New(legacy.Config{
 		BaseURL: pair.LegacyURL,
-		Login:   LegacyLogin{Mode: "form", Path: "/login", FormID: "login-form"},
-		Session: LegacySession{Cookie: "LEGACY_SESSION"},
-		Me:      LegacyMe{Path: "/api/me", Subject: "id", Roles: "roles", TTL: "session.idle_expires_in"},
-		Renew:   &LegacyRenew{Method: "POST", Path: "/api/session/renew", TTL: "idle_expires_in"},
-		Logout:  Endpoint{Method: "POST", Path: "/api/logout"},
+		Login:   legacy.Login{Mode: "form", Path: "/login", FormID: "login-form"},
+		Session: legacy.SessionCarrier{Cookie: "LEGACY_SESSION"},
+		Me:      legacy.Me{Path: "/api/me", Subject: "id", Roles: "roles", TTL: "session.idle_expires_in"},
+		Renew:   &legacy.Renew{Method: "POST", Path: "/api/session/renew", TTL: "idle_expires_in"},
+		Logout:  legacy.Endpoint{Method: "POST", Path: "/api/logout"},
 		RoleMap: map[string][]string{"billing-clerk": {"billing"}, "breakglass-eligible": {"breakglass"}},
 		PermissionMap: map[string]string{
 			"lab-results:read": "lab-results.read", "lab-results:write": "lab-results.write", "analytics:export": "analytics.export",
 		},
-		Service: &LegacyService{Header: "X-API-Key", Whoami: "/api/whoami", Subject: "id"},
-		BreakGlass: &HTTPBreakGlass{
-			Request: RequestTemplate{Method: "POST", Path: "/api/breakglass", Body: map[string]string{"patient_id": "{patient}", "reason": "{reason}"}},
-			GrantID: "grant_id", ExpiresIn: "expires_in", End: &RequestTemplate{Method: "DELETE", Path: "/api/breakglass/{grant_id}"},
+		Service: &legacy.Service{Header: "X-API-Key", Whoami: "/api/whoami", Subject: "id"},
+		BreakGlass: &adapter.HTTPBreakGlass{
+			Request: adapter.RequestTemplate{Method: "POST", Path: "/api/breakglass", Body: map[string]string{"patient_id": "{patient}", "reason": "{reason}"}},
+			GrantID: "grant_id", ExpiresIn: "expires_in", End: &adapter.RequestTemplate{Method: "DELETE", Path: "/api/breakglass/{grant_id}"},
 		},
 		Audit: feed,
-	}, Tap(http.DefaultTransport), WithPersonas(pop), WithClock(clk.Now))
+	}, journeys.Tap(http.DefaultTransport), adapter.WithPersonas(pop), adapter.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cand, err := NewOIDC(t.Context(), OIDCConfig{
+	cand, err := oidc.New(t.Context(), oidc.Config{
 		Issuer: pair.CandidateURL, ClientID: pair.HarnessClientID, RedirectURI: pair.HarnessRedirectURI,
 		Scopes: []string{"openid", "profile", "offline_access"}, FormID: "login-form", Audience: pair.Audience,
-		Introspection: &ClientConfig{ClientID: pair.IntrospectionClientID, ClientSecret: NewSecretRef(pair.IntrospectionClientSecret)},
-		BreakGlass:    &OIDCBreakGlass{Method: "token_exchange"},
+		Introspection: &oidc.Client{ClientID: pair.IntrospectionClientID, ClientSecret: adapter.NewSecretRef(pair.IntrospectionClientSecret)},
+		BreakGlass:    &oidc.BreakGlass{Method: "token_exchange"},
 		Audit:         feed,
-	}, Tap(http.DefaultTransport), WithPersonas(pop), WithClock(clk.Now))
+	}, journeys.Tap(http.DefaultTransport), adapter.WithPersonas(pop), adapter.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return leg, cand, pop
 }
 
-func embeddedRunner(pop personas.Population, clk *testClock) *Runner {
-	res := Resources{
+func embeddedRunner(pop personas.Population, clk *testClock) *journeys.Runner {
+	res := journeys.Resources{
 		"record": {"read": {Method: "GET", Path: "/api/patients/{id}/record"}},
 		"notes": {
 			"read":  {Method: "GET", Path: "/api/patients/{id}/notes"},
@@ -72,18 +76,18 @@ func embeddedRunner(pop personas.Population, clk *testClock) *Runner {
 		},
 		"lab-results": {"read": {Method: "GET", Path: "/api/lab-results"}},
 	}
-	return &Runner{
-		Probes: []Probe{
+	return &journeys.Runner{
+		Probes: []journeys.Probe{
 			{Kind: personas.Patient, Action: "read", Resource: "record:self", Expect: results.Allow},
 			{Kind: personas.Patient, Action: "read", Resource: "record:other", Expect: results.Deny},
 			{Kind: personas.Clinician, Action: "write", Resource: "notes:panel", Expect: results.Allow},
 			{Kind: personas.Clinician, Action: "read", Resource: "notes:unassigned", Expect: results.Deny},
 			{Kind: personas.Service, Action: "read", Resource: "lab-results:all"},
 		},
-		Resources:   map[results.Side]Resources{results.Legacy: res, results.Candidate: res},
-		Targets:     NewTargets(pop),
-		BreakGlass:  BreakGlassPlan{Action: "read", Resource: "record:unassigned", Reason: "unconscious in ED", MaxWait: 5 * time.Second},
-		Audit:       AuditPlan{Within: time.Second, Poll: 50 * time.Millisecond, Skew: time.Second},
+		Resources:   map[results.Side]journeys.Resources{results.Legacy: res, results.Candidate: res},
+		Targets:     journeys.NewTargets(pop),
+		BreakGlass:  journeys.BreakGlassPlan{Action: "read", Resource: "record:unassigned", Reason: "unconscious in ED", MaxWait: 5 * time.Second},
+		Audit:       journeys.AuditPlan{Within: time.Second, Poll: 50 * time.Millisecond, Skew: time.Second},
 		StepTimeout: 10 * time.Second, Now: clk.Now, Wait: clk.Wait,
 	}
 }
@@ -104,14 +108,14 @@ func TestEmbeddedStacks(t *testing.T) {
 		}
 	}
 	runs := []struct {
-		j Journey
+		j journeys.Journey
 		p personas.Persona
 	}{
-		{Journey{Name: "session", Steps: []string{StepsLogin, StepsProbes, StepsRefresh, StepsLogout, StepsAudit}}, pop.ByKind(personas.Patient)[0]},
-		{Journey{Name: "session", Steps: []string{StepsLogin, StepsProbes, StepsRefresh, StepsLogout, StepsAudit}}, eligible},
-		{Journey{Name: "glass", Steps: []string{StepsLogin, StepsBreakglass}}, eligible},
-		{Journey{Name: "glass", Steps: []string{StepsLogin, StepsBreakglass}}, ineligible},
-		{Journey{Name: "service", Steps: []string{StepsService, StepsProbes}}, pop.ByKind(personas.Service)[0]},
+		{journeys.Journey{Name: "session", Steps: []string{journeys.StepsLogin, journeys.StepsProbes, journeys.StepsRefresh, journeys.StepsLogout, journeys.StepsAudit}}, pop.ByKind(personas.Patient)[0]},
+		{journeys.Journey{Name: "session", Steps: []string{journeys.StepsLogin, journeys.StepsProbes, journeys.StepsRefresh, journeys.StepsLogout, journeys.StepsAudit}}, eligible},
+		{journeys.Journey{Name: "glass", Steps: []string{journeys.StepsLogin, journeys.StepsBreakglass}}, eligible},
+		{journeys.Journey{Name: "glass", Steps: []string{journeys.StepsLogin, journeys.StepsBreakglass}}, ineligible},
+		{journeys.Journey{Name: "service", Steps: []string{journeys.StepsService, journeys.StepsProbes}}, pop.ByKind(personas.Service)[0]},
 	}
 	rec := &recorder{}
 	defer func() {
@@ -120,8 +124,8 @@ func TestEmbeddedStacks(t *testing.T) {
 		}
 	}()
 	for i, run := range runs {
-		for side, st := range map[results.Side]Stack{results.Legacy: leg, results.Candidate: cand} {
-			r.Run(t.Context(), run.j, side, st, run.p, Iteration{N: uint64(i)}, rec.emit)
+		for side, st := range map[results.Side]journeys.Stack{results.Legacy: leg, results.Candidate: cand} {
+			r.Run(t.Context(), run.j, side, st, run.p, journeys.Iteration{N: uint64(i)}, rec.emit)
 		}
 	}
 	C, L := results.Candidate, results.Legacy
@@ -158,7 +162,7 @@ func TestEmbeddedStacks(t *testing.T) {
 	for _, side := range []results.Side{L, C} {
 		wantDecision(t, rec.one(t, side, results.StepBreakglassExpired, "read record:unassigned"), results.OK, results.Deny)
 		wantDecision(t, rec.one(t, side, results.StepBreakglassInelig, "read record:unassigned"), results.OK, results.Deny)
-		wantDecision(t, rec.one(t, side, results.StepBreakglassAudit, AuditBreakglassAccess), results.OK, results.Allow)
+		wantDecision(t, rec.one(t, side, results.StepBreakglassAudit, adapter.AuditBreakglassAccess), results.OK, results.Allow)
 	}
 	lt, ct := rec.one(t, L, results.StepServiceToken, ""), rec.one(t, C, results.StepServiceToken, "")
 	if !slices.Equal(lt.Facts.Scopes, ct.Facts.Scopes) || len(ct.Facts.Scopes) == 0 || ct.Facts.TTL != 300 || ct.Facts.RefreshIssued || lt.Facts.TTL != -1 {

@@ -1,4 +1,4 @@
-package journeys
+package journeys_test
 
 import (
 	"crypto/rand"
@@ -14,6 +14,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 )
@@ -320,11 +323,11 @@ func TestForeignHomegrownStackFromYAMLOnly(t *testing.T) {
 	srv := newClinicBase(clk.Now)
 	defer srv.Close()
 	var doc struct {
-		Legacy     LegacyConfig   `yaml:"legacy"`
-		Probes     []Probe        `yaml:"probes"`
-		Resources  Resources      `yaml:"resources"`
-		BreakGlass BreakGlassPlan `yaml:"breakglass"`
-		Audit      AuditPlan      `yaml:"audit"`
+		Legacy     legacy.Config           `yaml:"legacy"`
+		Probes     []journeys.Probe        `yaml:"probes"`
+		Resources  journeys.Resources      `yaml:"resources"`
+		BreakGlass journeys.BreakGlassPlan `yaml:"breakglass"`
+		Audit      journeys.AuditPlan      `yaml:"audit"`
 	}
 	dec := yaml.NewDecoder(strings.NewReader(strings.Replace(foreignYAML, "BASE", srv.URL, 1)))
 	dec.KnownFields(true)
@@ -335,7 +338,7 @@ func TestForeignHomegrownStackFromYAMLOnly(t *testing.T) {
 	if err := doc.Legacy.Audit.Auditor.APIKey.Resolve(func(k string) string { return env[k] }, ""); err != nil {
 		t.Fatal(err)
 	}
-	st, err := NewLegacy(doc.Legacy, http.DefaultTransport)
+	st, err := legacy.New(doc.Legacy, http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,17 +349,17 @@ func TestForeignHomegrownStackFromYAMLOnly(t *testing.T) {
 		{ID: "p2", Kind: personas.Patient, Username: "pat.two", Secret: personas.NewSecret("patient-two-pw")},
 		{ID: "lab-feed", Kind: personas.Service, Username: "lab", Secret: personas.NewSecret("machine-key-lab")},
 	}}
-	r := &Runner{
-		Probes: doc.Probes, Resources: map[results.Side]Resources{results.Legacy: doc.Resources},
-		Targets: NewTargets(pop), BreakGlass: doc.BreakGlass, Audit: doc.Audit,
+	r := &journeys.Runner{
+		Probes: doc.Probes, Resources: map[results.Side]journeys.Resources{results.Legacy: doc.Resources},
+		Targets: journeys.NewTargets(pop), BreakGlass: doc.BreakGlass, Audit: doc.Audit,
 		StepTimeout: 5 * time.Second, Now: clk.Now, Wait: clk.Wait,
 	}
 	rec := &recorder{}
-	session := Journey{Name: "session", Steps: []string{StepsLogin, StepsProbes, StepsRefresh, StepsLogout, StepsAudit}}
-	glass := Journey{Name: "glass", Steps: []string{StepsLogin, StepsBreakglass}}
-	service := Journey{Name: "service", Steps: []string{StepsService, StepsProbes}}
+	session := journeys.Journey{Name: "session", Steps: []string{journeys.StepsLogin, journeys.StepsProbes, journeys.StepsRefresh, journeys.StepsLogout, journeys.StepsAudit}}
+	glass := journeys.Journey{Name: "glass", Steps: []string{journeys.StepsLogin, journeys.StepsBreakglass}}
+	service := journeys.Journey{Name: "service", Steps: []string{journeys.StepsService, journeys.StepsProbes}}
 	for i, p := range pop.Personas {
-		it := Iteration{N: uint64(i)}
+		it := journeys.Iteration{N: uint64(i)}
 		switch p.Kind {
 		case personas.Service:
 			r.Run(t.Context(), service, results.Legacy, st, p, it, rec.emit)
@@ -420,8 +423,8 @@ func TestForeignHomegrownStackFromYAMLOnly(t *testing.T) {
 		t.Errorf("break-glass ttl %d; want 1 (ticket.ttl)", req.Facts.TTL)
 	}
 	wantDecision(t, rec.one(t, L, results.StepBreakglassAccess, "read chart:unassigned"), results.OK, results.Allow)
-	wantDecision(t, rec.one(t, L, results.StepBreakglassAudit, AuditBreakglassStart), results.OK, results.Allow)
-	wantDecision(t, rec.one(t, L, results.StepBreakglassAudit, AuditBreakglassAccess), results.OK, results.Allow)
+	wantDecision(t, rec.one(t, L, results.StepBreakglassAudit, adapter.AuditBreakglassStart), results.OK, results.Allow)
+	wantDecision(t, rec.one(t, L, results.StepBreakglassAudit, adapter.AuditBreakglassAccess), results.OK, results.Allow)
 	wantDecision(t, rec.one(t, L, results.StepBreakglassExpired, "read chart:unassigned"), results.OK, results.Deny)
 	wantDecision(t, rec.one(t, L, results.StepBreakglassInelig, "read chart:unassigned"), results.OK, results.Deny)
 	// The machine key.

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 )
@@ -94,7 +94,7 @@ type Runner struct {
 	Resources map[results.Side]Resources
 	// PDP, for a side that has one, evaluates that side's probes at an AuthZEN
 	// policy decision point instead of requesting the resources.
-	PDP        map[results.Side]*AuthZEN
+	PDP        map[results.Side]*adapter.AuthZEN
 	Targets    *Targets
 	BreakGlass BreakGlassPlan
 	Audit      AuditPlan
@@ -141,9 +141,9 @@ type run struct {
 	it    Iteration
 	emit  func(*results.Record)
 	first bool
-	sess  *Session
+	sess  *adapter.Session
 	// allowed is the first probe this side allowed: logout.probe replays it.
-	allowed *Request
+	allowed *adapter.Request
 	aTarget string
 	// start is when the journey began on the runner's clock; actions lists the
 	// auditable actions it performed, for the audit group.
@@ -209,7 +209,7 @@ func (x *run) step(ctx context.Context, name, target string, fn func(ctx context
 		rec.Outcome, rec.Error = outcomeOf(err)
 		if rec.Outcome == results.OK {
 			rec.Facts.Decision = results.Deny
-			var re *RefusedError
+			var re *adapter.RefusedError
 			if errors.As(err, &re) {
 				rec.Facts.Status = re.Status
 			}
@@ -238,11 +238,11 @@ func (x *run) skip(name, target string, outcome results.Outcome, why string) {
 // outcomeOf classifies a step error: a refusal is a decision (OK outcome, deny),
 // unsupported is reported as such, everything else is an error.
 func outcomeOf(err error) (results.Outcome, string) {
-	var re *RefusedError
+	var re *adapter.RefusedError
 	switch {
 	case errors.As(err, &re):
 		return results.OK, err.Error()
-	case errors.Is(err, ErrUnsupported):
+	case errors.Is(err, adapter.ErrUnsupported):
 		return results.Unsupported, err.Error()
 	default:
 		return results.Error, err.Error()
@@ -262,302 +262,5 @@ func decided(f *results.Facts, err error) error {
 func (x *run) note(action string) {
 	if !slices.Contains(x.actions, action) {
 		x.actions = append(x.actions, action)
-	}
-}
-
-func (x *run) login(ctx context.Context) bool {
-	if !x.p.Human() {
-		return x.service(ctx)
-	}
-	return x.signIn(ctx, "")
-}
-
-// signIn logs the persona in and records the login step under target.
-func (x *run) signIn(ctx context.Context, target string) bool {
-	err := x.step(ctx, results.StepLogin, target, func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
-		s, err := x.st.Login(ctx, x.p)
-		if err != nil {
-			return err
-		}
-		x.sess = s
-		f.Decision = results.Allow
-		f.Roles, f.Scopes, f.MissingClaims = s.Roles, s.Scopes, s.MissingClaims
-		f.TTL = ttlSeconds(s.TTL)
-		return nil
-	})
-	if err == nil {
-		x.note(AuditLogin)
-	}
-	return err == nil
-}
-
-func ttlSeconds(d time.Duration) int64 {
-	if d < 0 {
-		return -1
-	}
-	return int64(d / time.Second)
-}
-
-func (x *run) probes(ctx context.Context) bool {
-	name := results.StepProbe
-	if !x.p.Human() {
-		name = results.StepServiceProbe
-	}
-	pdp := x.r.PDP[x.side]
-	for _, pr := range x.r.Probes {
-		if pr.Kind != x.p.Kind {
-			continue
-		}
-		_, sel, _ := strings.Cut(pr.Resource, ":")
-		id, ok := x.r.Targets.Resolve(sel, x.p, x.it.N)
-		if !ok {
-			continue
-		}
-		req, err := x.r.Resources[x.side].request(pr, id)
-		if err != nil {
-			x.emit(x.configError(name, pr.Target(), err))
-			continue
-		}
-		_ = x.step(ctx, name, pr.Target(), func(ctx context.Context, f *results.Facts) error {
-			f.Expected = pr.Expect
-			if pdp != nil {
-				d, status, err := pdp.evaluate(ctx, x.r.Transport, x.sess, x.p.Kind, pr.Action, pr.Type(), id)
-				if err != nil {
-					return err
-				}
-				f.Status, f.Decision = status, d
-			} else {
-				status, err := x.st.Do(ctx, x.sess, req)
-				if err != nil {
-					return err
-				}
-				f.Status, f.Decision = status, Decide(status)
-				if f.Decision == results.Deny {
-					x.note(AuditDeny)
-				}
-			}
-			if f.Decision == results.Allow && x.allowed == nil {
-				x.allowed, x.aTarget = &req, pr.Target()
-			}
-			return nil
-		})
-	}
-	return true
-}
-
-// configError records a step that could not be built from the configuration.
-func (x *run) configError(step, target string, err error) *results.Record {
-	rec := x.record(step, target, time.Now())
-	rec.Outcome, rec.Error = results.Error, "config: "+err.Error()
-	return rec
-}
-
-// refresh renews the session, then checks rotation and reuse detection: the
-// previous refresh token replayed must be refused, and after that refusal the
-// newest one must be dead too (RFC 9700 s4.14.2). A stack that does revoke the
-// family has ended the session, so the persona signs in again for the rest of
-// the journey (recorded as a login with target "relogin").
-func (x *run) refresh(ctx context.Context) bool {
-	r, ok := x.st.(Refresher)
-	if !ok {
-		x.skip(results.StepRefresh, "", results.Unsupported, ErrUnsupported.Error())
-		return true
-	}
-	prev := x.sess
-	var rot *bool
-	err := x.step(ctx, results.StepRefresh, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
-		next, err := r.Refresh(ctx, prev)
-		if err != nil {
-			return err
-		}
-		f.Decision = results.Allow
-		rot = rotated(prev, next)
-		f.Rotated, f.Widened = rot, widened(prev, next)
-		f.Scopes, f.TTL = next.Scopes, ttlSeconds(next.TTL)
-		x.sess = next
-		return nil
-	})
-	if err != nil {
-		return true // the old session may still serve the rest of the journey
-	}
-	switch {
-	case rot == nil:
-		why := "the session is renewed in place: no refresh token to replay"
-		x.skip(results.StepRefreshReplay, "", results.Unsupported, why)
-		x.skip(results.StepRefreshFamily, "", results.Unsupported, why)
-		return true
-	case !*rot:
-		why := "the refresh token was not rotated: there is no previous one to replay"
-		x.skip(results.StepRefreshReplay, "", results.Skipped, why)
-		x.skip(results.StepRefreshFamily, "", results.Skipped, why)
-		return true
-	}
-	var refused bool
-	_ = x.step(ctx, results.StepRefreshReplay, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Deny
-		_, err := r.Refresh(ctx, prev)
-		var re *RefusedError
-		refused = errors.As(err, &re)
-		return decided(f, err)
-	})
-	if !refused {
-		x.skip(results.StepRefreshFamily, "", results.Skipped, "the replayed refresh token was not refused")
-		return true
-	}
-	var familyAlive bool
-	_ = x.step(ctx, results.StepRefreshFamily, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Deny
-		next, err := r.Refresh(ctx, x.sess)
-		if err == nil {
-			familyAlive, x.sess = true, next
-		}
-		return decided(f, err)
-	})
-	if familyAlive {
-		return true
-	}
-	return x.signIn(ctx, "relogin")
-}
-
-// logout logs out, then checks that the old credentials are dead: the first
-// allowed probe replayed, each credential introspected, a refresh attempted.
-func (x *run) logout(ctx context.Context) bool {
-	err := x.step(ctx, results.StepLogout, "", func(ctx context.Context, f *results.Facts) error {
-		return decided(f, x.st.Logout(ctx, x.sess))
-	})
-	if err != nil {
-		// Not logged out (refused, unsupported or unavailable): checking that the
-		// credentials died would only report noise.
-		return false
-	}
-	x.note(AuditLogout)
-	if x.allowed != nil {
-		x.request(ctx, results.StepLogoutProbe, x.aTarget, results.Deny, x.sess, *x.allowed)
-	}
-	if in, ok := x.st.(Introspector); ok && len(in.Credentials(x.sess)) > 0 {
-		for _, c := range in.Credentials(x.sess) {
-			_ = x.step(ctx, results.StepLogoutIntrospect, c, func(ctx context.Context, f *results.Facts) error {
-				f.Expected = results.Deny
-				active, err := in.Active(ctx, x.sess, c)
-				if err != nil {
-					return err
-				}
-				f.Decision = results.Deny
-				if active {
-					f.Decision = results.Allow
-				}
-				return nil
-			})
-		}
-	} else {
-		x.skip(results.StepLogoutIntrospect, "", results.Unsupported, "no introspection configured or offered")
-	}
-	if r, ok := x.st.(Refresher); ok {
-		_ = x.step(ctx, results.StepLogoutRefresh, "", func(ctx context.Context, f *results.Facts) error {
-			f.Expected = results.Deny
-			_, err := r.Refresh(ctx, x.sess)
-			return decided(f, err)
-		})
-	} else {
-		x.skip(results.StepLogoutRefresh, "", results.Unsupported, ErrUnsupported.Error())
-	}
-	return true
-}
-
-func (x *run) service(ctx context.Context) bool {
-	sa, ok := x.st.(ServiceAuthenticator)
-	if !ok {
-		x.skip(results.StepServiceToken, "", results.Unsupported, ErrUnsupported.Error())
-		return false
-	}
-	err := x.step(ctx, results.StepServiceToken, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
-		s, err := sa.ServiceLogin(ctx, x.p)
-		if err != nil {
-			return err
-		}
-		x.sess = s
-		f.Decision = results.Allow
-		f.Scopes, f.TTL, f.RefreshIssued, f.MissingClaims = s.Scopes, ttlSeconds(s.TTL), s.cred.refresh != "", s.MissingClaims
-		return nil
-	})
-	return err == nil
-}
-
-// audit checks that each auditable action of the journey so far left its event
-// in the stack's audit feed within the bound. The expected decision is legacy's:
-// an event legacy records and the candidate does not is AUDIT_EVENT_MISSING.
-func (x *run) audit(ctx context.Context) bool {
-	ar, ok := x.st.(AuditReader)
-	if !ok {
-		x.skip(results.StepAudit, "", results.Unsupported, ErrUnsupported.Error())
-		return true
-	}
-	deadline := x.r.now().Add(x.r.Audit.Within)
-	for _, kind := range x.actions {
-		x.auditStep(ctx, ar, results.StepAudit, kind, "", "", deadline)
-	}
-	return true
-}
-
-// request sends req with s as step name, records its decision against expected
-// and returns the decision ("" when the step got no answer).
-func (x *run) request(ctx context.Context, name, target, expected string, s *Session, req Request) string {
-	var decision string
-	_ = x.step(ctx, name, target, func(ctx context.Context, f *results.Facts) error {
-		f.Expected = expected
-		status, err := x.st.Do(ctx, s, req)
-		if err != nil {
-			return err
-		}
-		f.Status, f.Decision = status, Decide(status)
-		decision = f.Decision
-		return nil
-	})
-	return decision
-}
-
-// auditStep records as step name whether an event of kind (about subject, when
-// not empty) reached the audit feed by deadline.
-func (x *run) auditStep(ctx context.Context, ar AuditReader, name, kind, subject, expected string, deadline time.Time) {
-	_ = x.step(ctx, name, kind, func(ctx context.Context, f *results.Facts) error {
-		f.Expected = expected
-		found, err := x.awaitEvent(ctx, ar, kind, subject, deadline)
-		if err != nil {
-			return err
-		}
-		f.Decision = results.Deny
-		if found {
-			f.Decision = results.Allow
-		}
-		return nil
-	})
-}
-
-// awaitEvent reads the feed until an event of kind by the persona (about subject,
-// when not empty) shows up or deadline passes on the runner's clock.
-func (x *run) awaitEvent(ctx context.Context, ar AuditReader, kind, subject string, deadline time.Time) (bool, error) {
-	if x.sess.Subject == "" {
-		return false, protocolErr(opAudit, "the session has no subject to look events up by (configure the subject path)")
-	}
-	since := x.start.Add(-x.r.Audit.Skew)
-	for {
-		events, err := ar.AuditEvents(ctx, x.sess.Subject, since)
-		if err != nil {
-			return false, err
-		}
-		for _, e := range events {
-			if e.Kind == kind && e.Actor == x.sess.Subject && (subject == "" || e.Subject == subject) {
-				return true, nil
-			}
-		}
-		if !x.r.now().Before(deadline) {
-			return false, nil
-		}
-		if err := x.r.wait(ctx, min(x.r.Audit.Poll, deadline.Sub(x.r.now())+time.Millisecond)); err != nil {
-			return false, transportErr(opAudit, err)
-		}
 	}
 }

@@ -2,11 +2,12 @@ package journeys
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 )
@@ -34,13 +35,13 @@ func (p Probe) Type() string {
 
 // Resources maps a resource type and an action to a request template for one
 // side: "METHOD /path/{id}", or a mapping with a body.
-type Resources map[string]map[string]RequestTemplate
+type Resources map[string]map[string]adapter.RequestTemplate
 
 // request resolves the probe against the side's templates for resource id.
-func (rs Resources) request(p Probe, id string) (Request, error) {
+func (rs Resources) request(p Probe, id string) (adapter.Request, error) {
 	tmpl, ok := rs[p.Type()][p.Action]
 	if !ok {
-		return Request{}, fmt.Errorf("no request template for %s %s", p.Action, p.Type())
+		return adapter.Request{}, fmt.Errorf("no request template for %s %s", p.Action, p.Type())
 	}
 	return tmpl.Expand(map[string]string{"id": id})
 }
@@ -59,126 +60,76 @@ func Decide(status int) string {
 	}
 }
 
-// AuthZEN evaluates probes at an OpenID AuthZEN policy decision point
-// (Authorization API 1.0, POST /access/v1/evaluation) instead of requesting the
-// resources. A deny is HTTP 200 with "decision": false; a 4xx or 5xx is an error,
-// never a decision.
-type AuthZEN struct {
-	// URL is the evaluation endpoint.
-	URL string `yaml:"url"`
-	// Token, when set, is sent as a bearer token (the PEP's credential); otherwise
-	// the persona's own credential is sent.
-	Token *SecretRef `yaml:"token"`
-	// SubjectType is the AuthZEN subject type of human personas (default "user");
-	// service personas are "service".
-	SubjectType string `yaml:"subject_type"`
+func (x *run) probes(ctx context.Context) bool {
+	name := results.StepProbe
+	if !x.p.Human() {
+		name = results.StepServiceProbe
+	}
+	pdp := x.r.PDP[x.side]
+	for _, pr := range x.r.Probes {
+		if pr.Kind != x.p.Kind {
+			continue
+		}
+		_, sel, _ := strings.Cut(pr.Resource, ":")
+		id, ok := x.r.Targets.Resolve(sel, x.p, x.it.N)
+		if !ok {
+			continue
+		}
+		req, err := x.r.Resources[x.side].request(pr, id)
+		if err != nil {
+			x.emit(x.configError(name, pr.Target(), err))
+			continue
+		}
+		_ = x.step(ctx, name, pr.Target(), func(ctx context.Context, f *results.Facts) error {
+			f.Expected = pr.Expect
+			if pdp != nil {
+				allow, status, err := pdp.Evaluate(ctx, x.r.Transport, x.sess, x.p.Kind, pr.Action, pr.Type(), id)
+				if err != nil {
+					return err
+				}
+				f.Status, f.Decision = status, results.Deny
+				if allow {
+					f.Decision = results.Allow
+				}
+			} else {
+				status, err := x.st.Do(ctx, x.sess, req)
+				if err != nil {
+					return err
+				}
+				f.Status, f.Decision = status, Decide(status)
+				if f.Decision == results.Deny {
+					x.note(adapter.AuditDeny)
+				}
+			}
+			if f.Decision == results.Allow && x.allowed == nil {
+				x.allowed, x.aTarget = &req, pr.Target()
+			}
+			return nil
+		})
+	}
+	return true
 }
 
-const opPDP = "authzen evaluation"
+// configError records a step that could not be built from the configuration.
+func (x *run) configError(step, target string, err error) *results.Record {
+	rec := x.record(step, target, time.Now())
+	rec.Outcome, rec.Error = results.Error, "config: "+err.Error()
+	return rec
+}
 
-// evaluate asks the PDP whether subject may do action on the resource.
-func (a *AuthZEN) evaluate(ctx context.Context, tr http.RoundTripper, s *Session, kind personas.Kind, action, typ, id string) (string, int, error) {
-	if s.Subject == "" {
-		return "", 0, protocolErr(opPDP, "the session has no subject to evaluate (configure the subject path)")
-	}
-	subjectType := valueOr(a.SubjectType, "user")
-	if kind == personas.Service {
-		subjectType = "service"
-	}
-	body, _ := json.Marshal(map[string]any{ // only strings: always marshals
-		"subject":  map[string]string{"type": subjectType, "id": s.Subject},
-		"action":   map[string]string{"name": action},
-		"resource": map[string]string{"type": typ, "id": id},
-		"context":  map[string]string{},
+// request sends req with s as step name, records its decision against expected
+// and returns the decision ("" when the step got no answer).
+func (x *run) request(ctx context.Context, name, target, expected string, s *adapter.Session, req adapter.Request) string {
+	var decision string
+	_ = x.step(ctx, name, target, func(ctx context.Context, f *results.Facts) error {
+		f.Expected = expected
+		status, err := x.st.Do(ctx, s, req)
+		if err != nil {
+			return err
+		}
+		f.Status, f.Decision = status, Decide(status)
+		decision = f.Decision
+		return nil
 	})
-	cred := s
-	if a.Token != nil {
-		tok := a.Token.Secret().Reveal()
-		cred = &Session{cred: credential{header: "Authorization", value: "Bearer " + tok}}
-	}
-	resp, err := call(ctx, tr, a.URL, cred, Request{Method: http.MethodPost, Path: "/access/v1/evaluation", Body: body, ContentType: "application/json"})
-	if err != nil {
-		return "", 0, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		drain(resp)
-		return "", resp.StatusCode, protocolErr(opPDP, "HTTP %d is an error, not a decision", resp.StatusCode)
-	}
-	var ans struct {
-		Decision *bool `json:"decision"`
-	}
-	if err := decodeJSON(resp, opPDP, &ans); err != nil {
-		return "", resp.StatusCode, err
-	}
-	if ans.Decision == nil {
-		return "", resp.StatusCode, protocolErr(opPDP, "HTTP 200 without a boolean decision")
-	}
-	if *ans.Decision {
-		return results.Allow, resp.StatusCode, nil
-	}
-	return results.Deny, resp.StatusCode, nil
-}
-
-// Targets resolves probe selectors against a population, deterministically.
-type Targets struct {
-	patients   []string
-	unassigned []string
-	panel      map[string]map[string]bool
-}
-
-// NewTargets indexes pop for selector resolution.
-func NewTargets(pop personas.Population) *Targets {
-	t := &Targets{panel: make(map[string]map[string]bool)}
-	assigned := make(map[string]bool)
-	for _, p := range pop.Personas {
-		if p.Kind == personas.Clinician {
-			set := make(map[string]bool, len(p.Panel))
-			for _, id := range p.Panel {
-				set[id] = true
-				assigned[id] = true
-			}
-			t.panel[p.ID] = set
-		}
-	}
-	for _, p := range pop.Personas {
-		if p.Kind == personas.Patient {
-			t.patients = append(t.patients, p.ID)
-			if !assigned[p.ID] {
-				t.unassigned = append(t.unassigned, p.ID)
-			}
-		}
-	}
-	return t
-}
-
-// Resolve returns the resource id a selector names for persona p at iteration n,
-// or false when it names nobody (a clinician without a panel).
-func (t *Targets) Resolve(selector string, p personas.Persona, n uint64) (string, bool) {
-	switch selector {
-	case "self":
-		return p.ID, true
-	case "panel":
-		if len(p.Panel) == 0 {
-			return "", false
-		}
-		return p.Panel[n%uint64(len(p.Panel))], true
-	case "unassigned":
-		for i := range t.unassigned {
-			id := t.unassigned[(n+uint64(i))%uint64(len(t.unassigned))]
-			if !t.panel[p.ID][id] {
-				return id, true
-			}
-		}
-		return "", false
-	case "other":
-		for i := range t.patients {
-			id := t.patients[(n+uint64(i))%uint64(len(t.patients))]
-			if id != p.ID && !t.panel[p.ID][id] {
-				return id, true
-			}
-		}
-		return "", false
-	default:
-		return selector, selector != ""
-	}
+	return decision
 }

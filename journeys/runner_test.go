@@ -1,4 +1,4 @@
-package journeys
+package journeys_test
 
 import (
 	"context"

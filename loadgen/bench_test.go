@@ -22,6 +22,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
@@ -128,12 +130,12 @@ type benchHarness struct {
 
 func newBenchHarness(b *testing.B, base string, rt http.RoundTripper) benchHarness {
 	b.Helper()
-	legacyCfg := journeys.LegacyConfig{
+	legacyCfg := legacy.Config{
 		BaseURL: base,
-		Login:   journeys.LegacyLogin{Mode: "json", Path: "/api/login", SessionPath: "session_id"},
-		Session: journeys.LegacySession{Header: "X-Session-Id"},
-		Me:      journeys.LegacyMe{Path: "/api/me", Subject: "id", Roles: "roles"},
-		Logout:  journeys.Endpoint{Method: http.MethodPost, Path: "/api/logout"},
+		Login:   legacy.Login{Mode: "json", Path: "/api/login", SessionPath: "session_id"},
+		Session: legacy.SessionCarrier{Header: "X-Session-Id"},
+		Me:      legacy.Me{Path: "/api/me", Subject: "id", Roles: "roles"},
+		Logout:  legacy.Endpoint{Method: http.MethodPost, Path: "/api/logout"},
 	}
 	var probes []journeys.Probe
 	for i := range 6 {
@@ -143,7 +145,7 @@ func newBenchHarness(b *testing.B, base string, rt http.RoundTripper) benchHarne
 	for i := range pop {
 		pop[i] = personas.Persona{ID: fmt.Sprintf("patient-%05d", i), Kind: personas.Patient, Username: fmt.Sprintf("p%d", i), Secret: personas.NewSecret("pw")}
 	}
-	legacy, err := journeys.NewLegacy(legacyCfg, rt)
+	legacy, err := legacy.New(legacyCfg, rt)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -198,7 +200,7 @@ func BenchmarkSchedulerAndJourneysVsVegeta(b *testing.B) {
 		journeyRate = 100 // journeys per second, 10 requests each
 		span        = time.Second
 	)
-	hSent := &counter{next: loadgen.NewGuard([]string{"127.0.0.1"}, journeys.NewTransport(256))}
+	hSent := &counter{next: loadgen.NewGuard([]string{"127.0.0.1"}, adapter.NewTransport(256))}
 	h := newBenchHarness(b, base, hSent)
 	harness := func() (requests int64) {
 		before := hSent.n.Load()
@@ -216,7 +218,7 @@ func BenchmarkSchedulerAndJourneysVsVegeta(b *testing.B) {
 	}
 	seq = append(seq, vegeta.Target{Method: http.MethodPost, URL: base + "/api/logout", Header: session})
 	seq = append(seq, vegeta.Target{Method: http.MethodGet, URL: base + "/api/patients/p0/record", Header: session})
-	vSent := &counter{next: journeys.NewTransport(256)}
+	vSent := &counter{next: adapter.NewTransport(256)}
 	raw := func() (requests int64) {
 		before := vSent.n.Load()
 		var next atomic.Uint64
@@ -278,13 +280,13 @@ func BenchmarkLatencyAccuracy(b *testing.B) {
 	)
 	srv := httptest.NewServer(benchStack(delay))
 	b.Cleanup(srv.Close)
-	h := newBenchHarness(b, srv.URL, loadgen.NewGuard([]string{"127.0.0.1"}, journeys.NewTransport(256)))
+	h := newBenchHarness(b, srv.URL, loadgen.NewGuard([]string{"127.0.0.1"}, adapter.NewTransport(256)))
 	stats := results.NewStats(time.Now())
 	var mu sync.Mutex
 	// The control: raw vegeta on the same resource at the same probe rate, right
 	// after, so a tail that vegeta sees too is the machine's, not the harness's.
 	record := vegeta.Target{Method: http.MethodGet, URL: srv.URL + "/api/patients/p0/record"}
-	atk := vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: journeys.NewTransport(256)}))
+	atk := vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: adapter.NewTransport(256)}))
 	var control vegeta.Metrics
 	for b.Loop() {
 		h.run(b, journeyRate, span, func(r *results.Record) {

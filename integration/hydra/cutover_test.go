@@ -16,7 +16,7 @@ import (
 	"github.com/cutover-dev/cutover/integration/hydra"
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/rehearsal"
-	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/stacks"
@@ -63,7 +63,7 @@ func rehearse(t *testing.T, opt hydra.Options) hydraRun {
 	cand := draft.Stacks.Candidate.OIDC
 	for _, p := range pop.Personas {
 		if p.Human() {
-			opt.Users = append(opt.Users, hydra.User{ID: p.ID, Username: p.Username, Password: p.Secret, Roles: journeys.MapRoles(p.Roles, leg.RoleMap)})
+			opt.Users = append(opt.Users, hydra.User{ID: p.ID, Username: p.Username, Password: p.Secret, Roles: adapter.MapRoles(p.Roles, leg.RoleMap)})
 		}
 	}
 	s := startHydra(t, opt)
@@ -73,7 +73,7 @@ func rehearse(t *testing.T, opt hydra.Options) hydraRun {
 	introSecret := personas.NewSecret(randomSecret(t))
 	clients := []hydra.Client{harness, hydra.ConfidentialClient(cand.Introspection.ClientID, introSecret, nil)}
 	for _, p := range pop.ByKind(personas.Service) {
-		c := hydra.ServiceClient(p.Username, p.Secret, journeys.MapPermissions(p.Permissions, leg.PermissionMap)...)
+		c := hydra.ServiceClient(p.Username, p.Secret, adapter.MapPermissions(p.Permissions, leg.PermissionMap)...)
 		c.Audience = audience
 		clients = append(clients, c)
 	}

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/journeys/legacy"
+	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/personas"
 )
 
@@ -37,7 +40,7 @@ func (f *File) adapterDefaults() {
 // secretRef is one secret reference of the file and the key path it sits at.
 type secretRef struct {
 	path []string
-	ref  *journeys.SecretRef
+	ref  *adapter.SecretRef
 }
 
 // secretRefs lists every secret reference of the file.
@@ -47,7 +50,7 @@ func (f *File) secretRefs() []secretRef {
 	return out
 }
 
-var secretRefType = reflect.TypeFor[journeys.SecretRef]()
+var secretRefType = reflect.TypeFor[adapter.SecretRef]()
 
 // walkSecrets finds every secret reference under v, wherever a section holds one,
 // with its YAML path, so that no reference added to a config type can be missed.
@@ -59,7 +62,7 @@ func walkSecrets(v reflect.Value, path []string, out *[]secretRef) {
 		}
 	case reflect.Struct:
 		if v.Type() == secretRefType {
-			if r := v.Addr().Interface().(*journeys.SecretRef); r.Env != "" || r.File != "" {
+			if r := v.Addr().Interface().(*adapter.SecretRef); r.Env != "" || r.File != "" {
 				*out = append(*out, secretRef{slices.Clone(path), r})
 			}
 			return
@@ -103,14 +106,14 @@ func (p *problems) checkPaths(at func(...string) []string, paths map[string]stri
 	slices.Sort(keys)
 	for _, k := range keys {
 		if v := paths[k]; v != "" {
-			if err := journeys.CheckPath(v); err != nil {
+			if err := adapter.CheckPath(v); err != nil {
 				p.add(at(strings.Split(k, ".")...), "%v", err)
 			}
 		}
 	}
 }
 
-func (p *problems) checkTemplate(path []string, t journeys.RequestTemplate, allowed ...string) {
+func (p *problems) checkTemplate(path []string, t adapter.RequestTemplate, allowed ...string) {
 	if err := t.Check(); err != nil {
 		p.add(path, "%v", err)
 		return
@@ -133,7 +136,7 @@ func braces(names []string) string {
 	return strings.Join(out, ", ")
 }
 
-func (f *File) validateLegacy(p *problems, side func(...string) []string, l *journeys.LegacyConfig) {
+func (f *File) validateLegacy(p *problems, side func(...string) []string, l *legacy.Config) {
 	at := func(k ...string) []string { return side(append([]string{"legacy"}, k...)...) }
 	f.checkURL(p, at("base_url"), l.BaseURL)
 	switch l.Login.Mode {
@@ -191,7 +194,7 @@ func (f *File) validateLegacy(p *problems, side func(...string) []string, l *jou
 	}
 }
 
-func (f *File) validateHTTPBreakGlass(p *problems, at func(...string) []string, bg *journeys.HTTPBreakGlass) {
+func (f *File) validateHTTPBreakGlass(p *problems, at func(...string) []string, bg *adapter.HTTPBreakGlass) {
 	p.checkTemplate(at("request"), bg.Request, "patient", "reason")
 	if bg.End != nil {
 		p.checkTemplate(at("end"), *bg.End, "grant_id")
@@ -202,11 +205,11 @@ func (f *File) validateHTTPBreakGlass(p *problems, at func(...string) []string, 
 	p.checkPaths(at, map[string]string{"grant_id": bg.GrantID, "expires_in": bg.ExpiresIn, "token": bg.Token})
 }
 
-func (f *File) validateAudit(p *problems, at func(...string) []string, a *journeys.AuditConfig, oidc bool) {
+func (f *File) validateAudit(p *problems, at func(...string) []string, a *adapter.AuditConfig, oidc bool) {
 	p.checkTemplate(at("feed"), a.Feed, "actor", "since")
 	p.checkPaths(at, map[string]string{"events": a.Events, "kind": a.Kind, "actor": a.Actor, "subject": a.Subject})
-	canonical := []string{journeys.AuditLogin, journeys.AuditLogout, journeys.AuditDeny,
-		journeys.AuditBreakglassStart, journeys.AuditBreakglassAccess, journeys.AuditBreakglassEnd}
+	canonical := []string{adapter.AuditLogin, adapter.AuditLogout, adapter.AuditDeny,
+		adapter.AuditBreakglassStart, adapter.AuditBreakglassAccess, adapter.AuditBreakglassEnd}
 	for k := range a.Kinds {
 		if !slices.Contains(canonical, k) {
 			p.add(at("kinds", k), "%q is not an audit event kind (%s)", k, strings.Join(canonical, ", "))
@@ -227,7 +230,7 @@ func (f *File) validateAudit(p *problems, at func(...string) []string, a *journe
 	}
 }
 
-func (f *File) validateOIDC(p *problems, side func(...string) []string, o *journeys.OIDCConfig) {
+func (f *File) validateOIDC(p *problems, side func(...string) []string, o *oidc.Config) {
 	at := func(k ...string) []string { return side(append([]string{"oidc"}, k...)...) }
 	f.checkURL(p, at("issuer"), o.Issuer)
 	if o.ClientID == "" {
@@ -248,11 +251,11 @@ func (f *File) validateOIDC(p *problems, side func(...string) []string, o *journ
 		}
 	}
 	for i, m := range o.Logout {
-		if m != journeys.LogoutRevoke && m != journeys.LogoutEndSession {
+		if m != oidc.LogoutRevoke && m != oidc.LogoutEndSession {
 			p.add(at("logout", strconv.Itoa(i)), "is %q; want revoke or end_session", m)
 		}
 	}
-	sources := []string{journeys.RolesFromAccessToken, journeys.RolesFromIntrospection, journeys.RolesFromIDToken, journeys.RolesFromUserinfo}
+	sources := []string{oidc.RolesFromAccessToken, oidc.RolesFromIntrospection, oidc.RolesFromIDToken, oidc.RolesFromUserinfo}
 	for i, r := range o.RolesFrom {
 		if !slices.Contains(sources, r) {
 			p.add(at("roles_from", strconv.Itoa(i)), "is %q; want one of %s", r, strings.Join(sources, ", "))

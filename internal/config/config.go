@@ -20,6 +20,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/journeys/legacy"
+	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/personas"
 )
 
@@ -65,12 +68,12 @@ type Stacks struct {
 // Side configures one stack's adapter.
 type Side struct {
 	// Adapter is "legacy" (declarative homegrown) or "oidc".
-	Adapter   string                 `yaml:"adapter"`
-	Legacy    *journeys.LegacyConfig `yaml:"legacy"`
-	OIDC      *journeys.OIDCConfig   `yaml:"oidc"`
-	Resources journeys.Resources     `yaml:"resources"`
+	Adapter   string             `yaml:"adapter"`
+	Legacy    *legacy.Config     `yaml:"legacy"`
+	OIDC      *oidc.Config       `yaml:"oidc"`
+	Resources journeys.Resources `yaml:"resources"`
 	// AuthZEN, when set, evaluates this side's probes at a policy decision point.
-	AuthZEN *journeys.AuthZEN `yaml:"authzen"`
+	AuthZEN *adapter.AuthZEN `yaml:"authzen"`
 }
 
 // Personas says where the population comes from.

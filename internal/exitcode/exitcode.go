@@ -2,8 +2,6 @@
 // code where they arise, and main turns the tag into the process status.
 package exitcode
 
-import "errors"
-
 // Code is a process exit status.
 type Code int
 
@@ -41,14 +39,41 @@ func With(err error, code Code) error {
 }
 
 // Of returns the code err is tagged with: Pass for nil, and Aborted for an untagged
-// error, since the run did not complete as configured.
+// error, since the run did not complete as configured. When tags are nested, the
+// innermost wins: the code belongs to the first cause, not to a caller that
+// wrapped it on the way out. In a joined error the first branch with a tag wins.
 func Of(err error) Code {
 	if err == nil {
 		return Pass
 	}
-	var c *coded
-	if errors.As(err, &c) {
-		return c.code
+	if c, ok := innermost(err); ok {
+		return c
 	}
 	return Aborted
+}
+
+// innermost walks err's tree depth first, branches in order, and returns the
+// code of the deepest tag on the first path that has one.
+func innermost(err error) (Code, bool) {
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if e == nil {
+				continue
+			}
+			if c, ok := innermost(e); ok {
+				return c, true
+			}
+		}
+	case interface{ Unwrap() error }:
+		if e := u.Unwrap(); e != nil {
+			if c, ok := innermost(e); ok {
+				return c, true
+			}
+		}
+	}
+	if c, ok := err.(*coded); ok {
+		return c.code, true
+	}
+	return 0, false
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
@@ -208,13 +209,13 @@ func groupRequests(cfg *config.File, sc config.Side, side results.Side, group st
 			o := sc.OIDC
 			logout := o.Logout
 			if len(logout) == 0 {
-				logout = []string{journeys.LogoutRevoke}
+				logout = []string{oidc.LogoutRevoke}
 			}
 			for _, m := range logout {
 				switch m {
-				case journeys.LogoutRevoke:
+				case oidc.LogoutRevoke:
 					reqs = append(reqs, request{endpoint: "POST revocation_endpoint", conditional: true}, request{endpoint: "POST revocation_endpoint", conditional: true})
-				case journeys.LogoutEndSession:
+				case oidc.LogoutEndSession:
 					reqs = append(reqs, request{endpoint: "GET end_session_endpoint", conditional: true})
 				}
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/cutover-dev/cutover/examples"
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/stacks"
@@ -215,11 +216,11 @@ func TestSaturationIsAccountedHonestly(t *testing.T) {
 	cfg, _ := demo(t, "none", func(cfg *config.File) {
 		constant(40, 3*time.Second)(cfg)
 		cfg.Mode = config.ModeAA
-		cfg.Stacks.Legacy.Legacy = &journeys.LegacyConfig{
+		cfg.Stacks.Legacy.Legacy = &legacy.Config{
 			BaseURL: srv.URL,
-			Login:   journeys.LegacyLogin{Mode: "json", Path: "/api/login", SessionPath: "session_id"},
-			Session: journeys.LegacySession{Header: "X-Session-Id"},
-			Me:      journeys.LegacyMe{Path: "/api/me", Subject: "id", Roles: "roles"},
+			Login:   legacy.Login{Mode: "json", Path: "/api/login", SessionPath: "session_id"},
+			Session: legacy.SessionCarrier{Header: "X-Session-Id"},
+			Me:      legacy.Me{Path: "/api/me", Subject: "id", Roles: "roles"},
 		}
 		cfg.Journeys = cfg.Journeys[:1]
 		cfg.Journeys[0].Steps = []string{journeys.StepsLogin}

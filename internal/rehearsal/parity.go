@@ -9,9 +9,17 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 )
+
+// directory is a stack that can list the users it knows, for the pre-run parity
+// check (PROVISIONING_DRIFT): both stacks must know every persona before any load.
+type directory interface {
+	// Users lists the stack's users with their roles as the stack names them.
+	Users(ctx context.Context) ([]personas.StackUser, error)
+}
 
 // ErrProvisioningDrift marks a run stopped before load because the stacks do not
 // hold the same personas (PROVISIONING_DRIFT): comparing them would compare
@@ -25,21 +33,21 @@ var ErrProvisioningDrift = errors.New(string(results.ProvisioningDrift))
 // which is what a cutover is signed off on. Stacks without a directory skip the
 // check, with a notice saying so.
 func parity(ctx context.Context, cfg *config.File, pop personas.Population, legacy, candidate journeys.Stack) ([]results.Notice, error) {
-	ld, lok := legacy.(journeys.Directory)
-	cd, cok := candidate.(journeys.Directory)
+	ld, lok := legacy.(directory)
+	cd, cok := candidate.(directory)
 	skipped := []results.Notice{{Class: results.ProvisioningDrift, Detail: "not checked: a stack lists no directory (stacks.<side>.<adapter>.directory)"}}
 	if !lok || !cok {
 		return skipped, nil
 	}
 	lu, err := listUsers(ctx, ld)
-	if errors.Is(err, journeys.ErrUnsupported) {
+	if errors.Is(err, adapter.ErrUnsupported) {
 		return skipped, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("legacy directory: %w", err)
 	}
 	cu, err := listUsers(ctx, cd)
-	if errors.Is(err, journeys.ErrUnsupported) {
+	if errors.Is(err, adapter.ErrUnsupported) {
 		return skipped, nil
 	}
 	if err != nil {
@@ -76,7 +84,7 @@ func parity(ctx context.Context, cfg *config.File, pop personas.Population, lega
 // listUsers reads a directory, trying again (3 tries in all) when a read fails: a
 // stack that drops the odd request under load must not abort a run before it
 // starts; one that keeps failing does, with its last error.
-func listUsers(ctx context.Context, d journeys.Directory) ([]personas.StackUser, error) {
+func listUsers(ctx context.Context, d directory) ([]personas.StackUser, error) {
 	var err error
 	for try := range 3 {
 		if try > 0 {
@@ -87,7 +95,7 @@ func listUsers(ctx context.Context, d journeys.Directory) ([]personas.StackUser,
 			}
 		}
 		var users []personas.StackUser
-		if users, err = d.Users(ctx); err == nil || errors.Is(err, journeys.ErrUnsupported) {
+		if users, err = d.Users(ctx); err == nil || errors.Is(err, adapter.ErrUnsupported) {
 			return users, err
 		}
 	}

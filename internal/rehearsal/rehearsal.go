@@ -18,6 +18,9 @@ import (
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/journeys/legacy"
+	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
@@ -80,7 +83,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	}
 	// Every request of the run, journeys and raw attacks alike, goes through the
 	// host guard: nothing reaches a host that stacks.allow_hosts does not list.
-	guard := loadgen.NewGuard(cfg.Stacks.AllowHosts, journeys.NewTransport(cfg.Load.MaxInFlight))
+	guard := loadgen.NewGuard(cfg.Stacks.AllowHosts, adapter.NewTransport(cfg.Load.MaxInFlight))
 	defer guard.CloseIdleConnections()
 	// The journeys' requests are tapped: each step's record lists them.
 	tapped := journeys.Tap(guard)
@@ -258,29 +261,31 @@ func AnalysisOptions(cfg *config.File) results.Options { return cfg.AnalysisOpti
 
 // adapters builds both sides; in A/A mode the candidate is the legacy stack again.
 func adapters(ctx context.Context, cfg *config.File, tr http.RoundTripper, pop personas.Population) (journeys.Stack, journeys.Stack, error) {
-	jopts := []journeys.Option{journeys.WithPersonas(pop)}
-	legacy, err := adapter(ctx, "legacy", cfg.Stacks.Legacy, tr, jopts)
+	jopts := []adapter.Option{adapter.WithPersonas(pop)}
+	leg, err := newAdapter(ctx, "legacy", cfg.Stacks.Legacy, tr, jopts)
 	if err != nil {
 		return nil, nil, err
 	}
 	if cfg.Mode == config.ModeAA {
-		candidate, err := adapter(ctx, "candidate (A/A: legacy again)", cfg.Stacks.Legacy, tr, jopts)
-		return legacy, candidate, err
+		cand, err := newAdapter(ctx, "candidate (A/A: legacy again)", cfg.Stacks.Legacy, tr, jopts)
+		return leg, cand, err
 	}
-	candidate, err := adapter(ctx, "candidate", cfg.Stacks.Candidate, tr, jopts)
-	return legacy, candidate, err
+	cand, err := newAdapter(ctx, "candidate", cfg.Stacks.Candidate, tr, jopts)
+	return leg, cand, err
 }
 
-func adapter(ctx context.Context, name string, s config.Side, tr http.RoundTripper, opts []journeys.Option) (journeys.Stack, error) {
+// newAdapter builds the adapter of one side: oidc for a standards provider, the
+// declarative legacy adapter otherwise.
+func newAdapter(ctx context.Context, name string, s config.Side, tr http.RoundTripper, opts []adapter.Option) (journeys.Stack, error) {
 	var (
 		st  journeys.Stack
 		err error
 	)
 	switch s.Adapter {
 	case "oidc":
-		st, err = journeys.NewOIDC(ctx, *s.OIDC, tr, opts...)
+		st, err = oidc.New(ctx, *s.OIDC, tr, opts...)
 	default:
-		st, err = journeys.NewLegacy(*s.Legacy, tr, opts...)
+		st, err = legacy.New(*s.Legacy, tr, opts...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s stack: %w", name, err)
@@ -318,7 +323,7 @@ func preflight(ctx context.Context, cfg *config.File, pop personas.Population, l
 
 // newRunner builds the journey runner of a run from the config.
 func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) *journeys.Runner {
-	pdp := map[results.Side]*journeys.AuthZEN{results.Legacy: cfg.Stacks.Legacy.AuthZEN, results.Candidate: cfg.Stacks.Candidate.AuthZEN}
+	pdp := map[results.Side]*adapter.AuthZEN{results.Legacy: cfg.Stacks.Legacy.AuthZEN, results.Candidate: cfg.Stacks.Candidate.AuthZEN}
 	if cfg.Mode == config.ModeAA {
 		pdp[results.Candidate] = cfg.Stacks.Legacy.AuthZEN
 	}

@@ -1,4 +1,4 @@
-package journeys
+package adapter
 
 import (
 	"errors"

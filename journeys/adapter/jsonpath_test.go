@@ -1,4 +1,4 @@
-package journeys
+package adapter
 
 import (
 	"encoding/json"
@@ -38,19 +38,19 @@ func TestStringsAt(t *testing.T) {
 		{"", "", "path is empty"},
 	}
 	for _, tt := range tests {
-		got, err := stringsAt(doc, tt.path)
+		got, err := StringsAt(doc, tt.path)
 		switch {
 		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-			t.Errorf("stringsAt(%q) error = %v; want %q", tt.path, err, tt.wantErr)
+			t.Errorf("StringsAt(%q) error = %v; want %q", tt.path, err, tt.wantErr)
 		case tt.wantErr == "" && (err != nil || strings.Join(got, " ") != tt.want):
-			t.Errorf("stringsAt(%q) = %v, %v; want %q", tt.path, got, err, tt.want)
+			t.Errorf("StringsAt(%q) = %v, %v; want %q", tt.path, got, err, tt.want)
 		}
 	}
-	if _, err := lookupPath(doc, "list[*].id"); err == nil || !strings.Contains(err.Error(), "2 values where one is expected") {
-		t.Errorf("lookupPath(list[*].id) = %v; want an error about two values", err)
+	if _, err := Lookup(doc, "list[*].id"); err == nil || !strings.Contains(err.Error(), "2 values where one is expected") {
+		t.Errorf("Lookup(list[*].id) = %v; want an error about two values", err)
 	}
-	if v, err := numberAt(doc, "n"); err != nil || v != 3 {
-		t.Errorf("numberAt(n) = %v, %v; want 3", v, err)
+	if v, err := NumberAt(doc, "n"); err != nil || v != 3 {
+		t.Errorf("NumberAt(n) = %v, %v; want 3", v, err)
 	}
 }
 
@@ -66,11 +66,11 @@ func FuzzStringsAt(f *testing.F) {
 		if err := json.Unmarshal([]byte(js), &doc); err != nil {
 			return
 		}
-		_, err := stringsAt(doc, path)
+		_, err := StringsAt(doc, path)
 		if err != nil && len(js) > 12 && strings.Contains(err.Error(), js) {
 			t.Fatalf("error quotes the document: %v", err)
 		}
-		_, _ = numberAt(doc, path)
-		_, _ = stringAt(doc, path)
+		_, _ = NumberAt(doc, path)
+		_, _ = StringAt(doc, path)
 	})
 }

@@ -1,4 +1,4 @@
-package journeys
+package oidc
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/cutover-dev/cutover/journeys/adapter"
 )
 
 // keysRefetchEvery bounds how often a token signed by an unknown key makes the
@@ -16,15 +18,15 @@ import (
 // forged tokens must not become a flood of JWKS requests.
 const keysRefetchEvery = 10 * time.Second
 
-func (o *OIDC) refreshKeys(ctx context.Context) error {
+func (o *Adapter) refreshKeys(ctx context.Context) error {
 	const op = "oidc jwks"
 	var raw json.RawMessage
-	if err := getJSON(ctx, o.tr, o.meta.JWKSURI, nil, op, &raw); err != nil {
+	if err := adapter.GetJSON(ctx, o.tr, o.meta.JWKSURI, nil, op, &raw); err != nil {
 		return err
 	}
 	kf, err := keyfunc.NewJWKSetJSON(raw)
 	if err != nil {
-		return protocolErr(op, "%v", err)
+		return adapter.ProtocolErr(op, "%v", err)
 	}
 	o.mu.Lock()
 	o.keys, o.keysFetched = kf, time.Now()
@@ -36,20 +38,20 @@ func (o *OIDC) refreshKeys(ctx context.Context) error {
 // most every keysRefetchEvery, when the key is unknown), its algorithm against the
 // allowed list (never none, never HMAC), its issuer, its audience when aud is not
 // empty, and its lifetime on the adapter's clock. It returns the claims.
-func (o *OIDC) verify(ctx context.Context, raw, aud string) (map[string]any, error) {
+func (o *Adapter) verify(ctx context.Context, raw, aud string) (map[string]any, error) {
 	const op = "oidc token"
 	o.mu.Lock()
 	keys := o.keys
 	o.mu.Unlock()
 	if keys == nil {
-		return nil, protocolErr(op, "a JWT, but the provider publishes no jwks_uri to verify it with")
+		return nil, adapter.ProtocolErr(op, "a JWT, but the provider publishes no jwks_uri to verify it with")
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(o.cfg.Algorithms),
 		jwt.WithIssuer(o.cfg.Issuer),
 		jwt.WithLeeway(5 * time.Second),
 		jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(o.opt.now),
+		jwt.WithTimeFunc(o.opt.Now),
 	}
 	if aud != "" {
 		opts = append(opts, jwt.WithAudience(aud))
@@ -69,7 +71,7 @@ func (o *OIDC) verify(ctx context.Context, raw, aud string) (map[string]any, err
 		}
 	}
 	if err != nil {
-		return nil, protocolErr(op, "%v", err)
+		return nil, adapter.ProtocolErr(op, "%v", err)
 	}
 	return claims, nil
 }

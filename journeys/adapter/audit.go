@@ -1,4 +1,4 @@
-package journeys
+package adapter
 
 import (
 	"context"
@@ -56,9 +56,9 @@ func (c AuditConfig) withDefaults() AuditConfig {
 	return c
 }
 
-// auditFeed reads a feed with a cached auditor session, signing in again when the
+// Feed reads a feed with a cached auditor session, signing in again when the
 // stack no longer honours it.
-type auditFeed struct {
+type Feed struct {
 	cfg  AuditConfig
 	base *url.URL
 	tr   http.RoundTripper
@@ -69,16 +69,16 @@ type auditFeed struct {
 	sess *Session
 }
 
-func newAuditFeed(cfg *AuditConfig, base *url.URL, tr http.RoundTripper, login func(ctx context.Context) (*Session, error)) *auditFeed {
+func NewFeed(cfg *AuditConfig, base *url.URL, tr http.RoundTripper, login func(ctx context.Context) (*Session, error)) *Feed {
 	if cfg == nil {
 		return nil
 	}
-	return &auditFeed{cfg: cfg.withDefaults(), base: base, tr: tr, login: login}
+	return &Feed{cfg: cfg.withDefaults(), base: base, tr: tr, login: login}
 }
 
-// readerPersona returns the first persona of kind in pop, the one whose session
+// ReaderPersona returns the first persona of kind in pop, the one whose session
 // reads a feed or a list (purpose names it in the error).
-func readerPersona(pop personas.Population, kind personas.Kind, purpose string) (personas.Persona, error) {
+func ReaderPersona(pop personas.Population, kind personas.Kind, purpose string) (personas.Persona, error) {
 	for _, p := range pop.Personas {
 		if p.Kind == kind {
 			return p, nil
@@ -87,7 +87,7 @@ func readerPersona(pop personas.Population, kind personas.Kind, purpose string) 
 	return personas.Persona{}, fmt.Errorf("%s: no %s persona in the population to read it with", purpose, kind)
 }
 
-func (f *auditFeed) session(ctx context.Context, renew bool) (*Session, error) {
+func (f *Feed) session(ctx context.Context, renew bool) (*Session, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.sess != nil && !renew {
@@ -103,7 +103,7 @@ func (f *auditFeed) session(ctx context.Context, renew bool) (*Session, error) {
 
 const opAudit = "audit feed"
 
-func (f *auditFeed) events(ctx context.Context, actor string, since time.Time) ([]AuditEvent, error) {
+func (f *Feed) Events(ctx context.Context, actor string, since time.Time) ([]AuditEvent, error) {
 	if f == nil {
 		return nil, ErrUnsupported
 	}
@@ -117,30 +117,30 @@ func (f *auditFeed) events(ctx context.Context, actor string, since time.Time) (
 		if err != nil {
 			return nil, err
 		}
-		resp, err = call(ctx, f.tr, resolve(f.base, req.Path), s, req)
+		resp, err = Call(ctx, f.tr, Resolve(f.base, req.Path), s, req)
 		if err != nil {
 			return nil, err
 		}
 		if resp.StatusCode != http.StatusUnauthorized {
 			break
 		}
-		drain(resp)
+		Drain(resp)
 	}
 	if resp.StatusCode != http.StatusOK {
-		drain(resp)
-		return nil, protocolErr(opAudit, "HTTP %d: the auditor credential cannot read the feed", resp.StatusCode)
+		Drain(resp)
+		return nil, ProtocolErr(opAudit, "HTTP %d: the auditor credential cannot read the feed", resp.StatusCode)
 	}
 	var doc any
-	if err := decodeJSON(resp, opAudit, &doc); err != nil {
+	if err := DecodeJSON(resp, opAudit, &doc); err != nil {
 		return nil, err
 	}
-	list, err := lookupPath(doc, f.cfg.Events)
+	list, err := Lookup(doc, f.cfg.Events)
 	if err != nil {
-		return nil, protocolErr(opAudit, "%v", err)
+		return nil, ProtocolErr(opAudit, "%v", err)
 	}
 	items, ok := list.([]any)
 	if !ok {
-		return nil, protocolErr(opAudit, "path %q: %s, not a list", f.cfg.Events, jsonType(list))
+		return nil, ProtocolErr(opAudit, "path %q: %s, not a list", f.cfg.Events, JSONType(list))
 	}
 	canon := make(map[string]string, len(f.cfg.Kinds))
 	for c, own := range f.cfg.Kinds {
@@ -148,16 +148,16 @@ func (f *auditFeed) events(ctx context.Context, actor string, since time.Time) (
 	}
 	out := make([]AuditEvent, 0, len(items))
 	for _, it := range items {
-		kind, err := stringAt(it, f.cfg.Kind)
+		kind, err := StringAt(it, f.cfg.Kind)
 		if err != nil {
-			return nil, protocolErr(opAudit, "event: %v", err)
+			return nil, ProtocolErr(opAudit, "event: %v", err)
 		}
 		if c, ok := canon[kind]; ok {
 			kind = c
 		}
 		ev := AuditEvent{Kind: kind}
-		ev.Actor, _ = stringAt(it, f.cfg.Actor)
-		ev.Subject, _ = stringAt(it, f.cfg.Subject)
+		ev.Actor, _ = StringAt(it, f.cfg.Actor)
+		ev.Subject, _ = StringAt(it, f.cfg.Subject)
 		out = append(out, ev)
 	}
 	return out, nil

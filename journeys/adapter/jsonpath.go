@@ -1,4 +1,4 @@
-package journeys
+package adapter
 
 import (
 	"fmt"
@@ -54,9 +54,9 @@ func selectPath(doc any, path string) ([]any, error) {
 	return p.Select(doc), nil
 }
 
-// lookupPath returns the one value path selects in doc: no node or several are
+// Lookup returns the one value path selects in doc: no node or several are
 // errors.
-func lookupPath(doc any, path string) (any, error) {
+func Lookup(doc any, path string) (any, error) {
 	nodes, err := selectPath(doc, path)
 	if err != nil {
 		return nil, err
@@ -71,9 +71,9 @@ func lookupPath(doc any, path string) (any, error) {
 	}
 }
 
-// stringAt returns the string, or the number written as text, at path.
-func stringAt(doc any, path string) (string, error) {
-	v, err := lookupPath(doc, path)
+// StringAt returns the string, or the number written as text, at path.
+func StringAt(doc any, path string) (string, error) {
+	v, err := Lookup(doc, path)
 	if err != nil {
 		return "", err
 	}
@@ -83,13 +83,13 @@ func stringAt(doc any, path string) (string, error) {
 	case float64:
 		return fmt.Sprint(t), nil
 	default:
-		return "", fmt.Errorf("path %q: %s, not a string", path, jsonType(v))
+		return "", fmt.Errorf("path %q: %s, not a string", path, JSONType(v))
 	}
 }
 
-// numberAt returns the number at path (a JSON number or a numeric string).
-func numberAt(doc any, path string) (float64, error) {
-	v, err := lookupPath(doc, path)
+// NumberAt returns the number at path (a JSON number or a numeric string).
+func NumberAt(doc any, path string) (float64, error) {
+	v, err := Lookup(doc, path)
 	if err != nil {
 		return 0, err
 	}
@@ -102,13 +102,13 @@ func numberAt(doc any, path string) (float64, error) {
 			return f, nil
 		}
 	}
-	return 0, fmt.Errorf("path %q: %s, not a number", path, jsonType(v))
+	return 0, fmt.Errorf("path %q: %s, not a number", path, JSONType(v))
 }
 
-// stringsAt collects the strings path selects: each node may be a string (split on
+// StringsAt collects the strings path selects: each node may be a string (split on
 // spaces, as OAuth scopes are), a list of strings, or null. A path that selects
 // nothing is an error; one that selects an empty list is not.
-func stringsAt(doc any, path string) ([]string, error) {
+func StringsAt(doc any, path string) ([]string, error) {
 	nodes, err := selectPath(doc, path)
 	if err != nil {
 		return nil, err
@@ -125,21 +125,21 @@ func stringsAt(doc any, path string) ([]string, error) {
 			for i, e := range t {
 				s, ok := e.(string)
 				if !ok {
-					return nil, fmt.Errorf("path %q: element %d is %s, not a string", path, i, jsonType(e))
+					return nil, fmt.Errorf("path %q: element %d is %s, not a string", path, i, JSONType(e))
 				}
 				out = append(out, s)
 			}
 		case nil:
 		default:
-			return nil, fmt.Errorf("path %q: %s, not a string or list", path, jsonType(v))
+			return nil, fmt.Errorf("path %q: %s, not a string or list", path, JSONType(v))
 		}
 	}
 	return out, nil
 }
 
-// jsonType names the JSON type of a decoded value, for error messages that must
+// JSONType names the JSON type of a decoded value, for error messages that must
 // not quote the value (it may be a credential).
-func jsonType(v any) string {
+func JSONType(v any) string {
 	switch v.(type) {
 	case nil:
 		return "null"

@@ -1,4 +1,4 @@
-package journeys
+package adapter
 
 import (
 	"context"
@@ -55,13 +55,13 @@ type ProtocolError struct {
 
 func (e *ProtocolError) Error() string { return e.Op + ": " + e.Msg }
 
-func protocolErr(op, format string, a ...any) error {
+func ProtocolErr(op, format string, a ...any) error {
 	return &ProtocolError{Op: op, Msg: fmt.Sprintf(format, a...)}
 }
 
-// transportErr turns a client error into an UnavailableError, dropping the URL
+// TransportErr turns a client error into an UnavailableError, dropping the URL
 // (which may carry a code or state) from the message.
-func transportErr(op string, err error) error {
+func TransportErr(op string, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err

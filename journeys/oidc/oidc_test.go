@@ -1,4 +1,4 @@
-package journeys
+package oidc
 
 import (
 	"crypto/ecdsa"
@@ -15,33 +15,35 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/journeys/internal/testidp"
 	"github.com/cutover-dev/cutover/personas"
 )
 
-func newTestOIDC(t *testing.T, idp *testIdP, cfg OIDCConfig) *OIDC {
+func newTestOIDC(t *testing.T, idp *testidp.IdP, cfg Config) *Adapter {
 	t.Helper()
 	cfg.Issuer, cfg.ClientID = idp.URL, "harness"
 	if cfg.RedirectURI == "" {
 		cfg.RedirectURI = "http://localhost/cb"
 	}
-	o, err := NewOIDC(t.Context(), cfg, http.DefaultTransport)
+	o, err := New(t.Context(), cfg, http.DefaultTransport)
 	if err != nil {
-		t.Fatalf("NewOIDC: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	return o
 }
 
-var doctor = personas.Persona{ID: "d1", Kind: personas.Clinician, Username: "d1", Secret: personas.NewSecret(idpUserPassword)}
+var doctor = personas.Persona{ID: "d1", Kind: personas.Clinician, Username: "d1", Secret: personas.NewSecret(testidp.UserPassword)}
 
 // TestOIDCAnotherProvider drives the OIDC adapter through what the embedded
 // candidate does not do: the password grant, opaque tokens read by introspection,
 // roles from introspection or userinfo, RP-initiated logout, a refresh token on
 // client_credentials, and capabilities the provider does not publish.
 func TestOIDCAnotherProvider(t *testing.T) {
-	intro := &ClientConfig{ClientID: "introspector", ClientSecret: NewSecretRef(personas.NewSecret("intro-secret"))}
+	intro := &Client{ClientID: "introspector", ClientSecret: adapter.NewSecretRef(personas.NewSecret("intro-secret"))}
 	t.Run("password grant, opaque tokens, introspection, end_session", func(t *testing.T) {
-		idp := newTestIdP(t, func(p *testIdP) { p.opaque = true })
-		o := newTestOIDC(t, idp, OIDCConfig{
+		idp := testidp.New(t, func(p *testidp.IdP) { p.Opaque = true })
+		o := newTestOIDC(t, idp, Config{
 			Login: "password", Scopes: []string{"openid", "api.read"}, Introspection: intro,
 			RolesClaim: "ext.roles", RolesFrom: []string{RolesFromIntrospection},
 			Logout: []string{LogoutEndSession}, PostLogoutRedirectURI: "http://localhost/bye",
@@ -54,8 +56,8 @@ func TestOIDCAnotherProvider(t *testing.T) {
 			t.Errorf("session: sub %q roles %v scopes %v ttl %s missing %v; want d1, [doctor] from introspection, [api.read openid], 10m, none", s.Subject, s.Roles, s.Scopes, s.TTL, s.MissingClaims)
 		}
 		next, err := o.Refresh(t.Context(), s)
-		if err != nil || !*rotated(s, next) {
-			t.Fatalf("Refresh = %v, rotated %v; want a rotated refresh token", err, rotated(s, next))
+		if err != nil || !*adapter.Rotated(s, next) {
+			t.Fatalf("Refresh = %v, rotated %v; want a rotated refresh token", err, adapter.Rotated(s, next))
 		}
 		if _, err := o.Refresh(t.Context(), s); !isRefusal(err) {
 			t.Errorf("replayed refresh = %v; want a refusal", err)
@@ -74,8 +76,8 @@ func TestOIDCAnotherProvider(t *testing.T) {
 		}
 	})
 	t.Run("roles from userinfo when the token has none", func(t *testing.T) {
-		idp := newTestIdP(t, nil)
-		o := newTestOIDC(t, idp, OIDCConfig{Login: "password", Audience: "api", RolesFrom: []string{RolesFromAccessToken, RolesFromUserinfo}})
+		idp := testidp.New(t, nil)
+		o := newTestOIDC(t, idp, Config{Login: "password", Audience: "api", RolesFrom: []string{RolesFromAccessToken, RolesFromUserinfo}})
 		s, err := o.Login(t.Context(), doctor)
 		if err != nil {
 			t.Fatal(err)
@@ -84,7 +86,7 @@ func TestOIDCAnotherProvider(t *testing.T) {
 		if !slices.Equal(s.Roles, []string{"doctor"}) {
 			t.Errorf("roles %v; want [doctor] from the access token", s.Roles)
 		}
-		o = newTestOIDC(t, idp, OIDCConfig{Login: "password", Audience: "api", RolesClaim: "groups", RolesFrom: []string{RolesFromAccessToken, RolesFromUserinfo}})
+		o = newTestOIDC(t, idp, Config{Login: "password", Audience: "api", RolesClaim: "groups", RolesFrom: []string{RolesFromAccessToken, RolesFromUserinfo}})
 		s, err = o.Login(t.Context(), doctor)
 		if err != nil {
 			t.Fatal(err)
@@ -94,23 +96,23 @@ func TestOIDCAnotherProvider(t *testing.T) {
 		}
 	})
 	t.Run("client_credentials that issues a refresh token", func(t *testing.T) {
-		idp := newTestIdP(t, nil)
-		o := newTestOIDC(t, idp, OIDCConfig{Audience: "api"})
+		idp := testidp.New(t, nil)
+		o := newTestOIDC(t, idp, Config{Audience: "api"})
 		s, err := o.ServiceLogin(t.Context(), personas.Persona{ID: "svc", Kind: personas.Service, Username: "lab-feed", Secret: personas.NewSecret("k")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.cred.refresh == "" || s.Subject != "lab-feed" || !slices.Equal(s.Scopes, []string{"lab.read"}) || len(s.MissingClaims) > 0 {
-			t.Errorf("service session: refresh %t sub %q scopes %v missing %v; want a refresh token, lab-feed, [lab.read], none", s.cred.refresh != "", s.Subject, s.Scopes, s.MissingClaims)
+		if s.Cred.Refresh == "" || s.Subject != "lab-feed" || !slices.Equal(s.Scopes, []string{"lab.read"}) || len(s.MissingClaims) > 0 {
+			t.Errorf("service session: refresh %t sub %q scopes %v missing %v; want a refresh token, lab-feed, [lab.read], none", s.Cred.Refresh != "", s.Subject, s.Scopes, s.MissingClaims)
 		}
 	})
 	t.Run("what the provider does not offer is unsupported", func(t *testing.T) {
-		idp := newTestIdP(t, func(p *testIdP) {
-			p.without = []string{"revocation_endpoint", "end_session_endpoint", "introspection_endpoint"}
-			p.grants = []string{"authorization_code", "refresh_token"}
+		idp := testidp.New(t, func(p *testidp.IdP) {
+			p.Without = []string{"revocation_endpoint", "end_session_endpoint", "introspection_endpoint"}
+			p.Grants = []string{"authorization_code", "refresh_token"}
 		})
-		o := newTestOIDC(t, idp, OIDCConfig{Login: "password", Introspection: intro, BreakGlass: &OIDCBreakGlass{Method: "token_exchange"}})
-		s := &Session{cred: credential{access: "x", refresh: "y"}}
+		o := newTestOIDC(t, idp, Config{Login: "password", Introspection: intro, BreakGlass: &BreakGlass{Method: "token_exchange"}})
+		s := &adapter.Session{Cred: adapter.Credential{Access: "x", Refresh: "y"}}
 		for name, err := range map[string]error{
 			"login (password)":     func() error { _, err := o.Login(t.Context(), doctor); return err }(),
 			"logout":               o.Logout(t.Context(), s),
@@ -119,8 +121,8 @@ func TestOIDCAnotherProvider(t *testing.T) {
 			"introspection":        func() error { _, err := o.Active(t.Context(), s, "access_token"); return err }(),
 			"audit":                func() error { _, err := o.AuditEvents(t.Context(), "d1", time.Now()); return err }(),
 		} {
-			if !errors.Is(err, ErrUnsupported) {
-				t.Errorf("%s = %v; want ErrUnsupported", name, err)
+			if !errors.Is(err, adapter.ErrUnsupported) {
+				t.Errorf("%s = %v; want adapter.ErrUnsupported", name, err)
 			}
 		}
 		if c := o.Credentials(s); c != nil {
@@ -130,16 +132,16 @@ func TestOIDCAnotherProvider(t *testing.T) {
 }
 
 func isRefusal(err error) bool {
-	var re *RefusedError
+	var re *adapter.RefusedError
 	return errors.As(err, &re)
 }
 
 // TestVerifyRefusesCraftedTokens signs tokens the way an attacker or a broken
 // provider would: each must be refused with a precise reason.
 func TestVerifyRefusesCraftedTokens(t *testing.T) {
-	idp := newTestIdP(t, nil)
-	o := newTestOIDC(t, idp, OIDCConfig{Audience: "api", Algorithms: []string{"RS256"}})
-	good := idp.claims("d1", "openid", []string{"doctor"})
+	idp := testidp.New(t, nil)
+	o := newTestOIDC(t, idp, Config{Audience: "api", Algorithms: []string{"RS256"}})
+	good := idp.Claims("d1", "openid", []string{"doctor"})
 	with := func(k string, v any) jwt.MapClaims {
 		c := jwt.MapClaims{}
 		for kk, vv := range good {
@@ -151,7 +153,7 @@ func TestVerifyRefusesCraftedTokens(t *testing.T) {
 		}
 		return c
 	}
-	pub, _ := x509.MarshalPKIXPublicKey(&idp.key.PublicKey)
+	pub, _ := x509.MarshalPKIXPublicKey(&idp.Key.PublicKey)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	sign := func(m jwt.SigningMethod, key any, kid string, c jwt.MapClaims) string {
@@ -171,39 +173,39 @@ func TestVerifyRefusesCraftedTokens(t *testing.T) {
 		{"alg none", sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "k1", good), "signing method none is invalid"},
 		{"HS256 keyed with the public key", sign(jwt.SigningMethodHS256, pubPEM, "k1", good), "signing method HS256 is invalid"},
 		{"ES256, not an allowed algorithm", sign(jwt.SigningMethodES256, ec, "k1", good), "signing method ES256 is invalid"},
-		{"unknown key", sign(jwt.SigningMethodRS256, idp.key, "k9", good), "key not found"},
+		{"unknown key", sign(jwt.SigningMethodRS256, idp.Key, "k9", good), "key not found"},
 		{"another key under k1", sign(jwt.SigningMethodRS256, mustRSA(t), "k1", good), "verification error"},
-		{"expired", sign(jwt.SigningMethodRS256, idp.key, "k1", with("exp", time.Now().Add(-time.Hour).Unix())), "token is expired"},
-		{"no expiry", sign(jwt.SigningMethodRS256, idp.key, "k1", with("exp", nil)), "exp claim is required"},
-		{"another issuer", sign(jwt.SigningMethodRS256, idp.key, "k1", with("iss", "https://evil.example")), "token has invalid issuer"},
-		{"another audience", sign(jwt.SigningMethodRS256, idp.key, "k1", with("aud", "other-api")), "token has invalid audience"},
+		{"expired", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("exp", time.Now().Add(-time.Hour).Unix())), "token is expired"},
+		{"no expiry", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("exp", nil)), "exp claim is required"},
+		{"another issuer", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("iss", "https://evil.example")), "token has invalid issuer"},
+		{"another audience", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("aud", "other-api")), "token has invalid audience"},
 		{"not a JWT", "a.b.c", "token is malformed"},
-		{"truncated", sign(jwt.SigningMethodRS256, idp.key, "k1", good)[:40] + ".x.y", "token is malformed"},
+		{"truncated", sign(jwt.SigningMethodRS256, idp.Key, "k1", good)[:40] + ".x.y", "token is malformed"},
 	}
-	if _, err := o.verify(t.Context(), sign(jwt.SigningMethodRS256, idp.key, "k1", good), "api"); err != nil {
+	if _, err := o.verify(t.Context(), sign(jwt.SigningMethodRS256, idp.Key, "k1", good), "api"); err != nil {
 		t.Fatalf("verify(good token) = %v", err)
 	}
 	for _, tt := range tests {
 		_, err := o.verify(t.Context(), tt.token, "api")
-		var pe *ProtocolError
+		var pe *adapter.ProtocolError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("verify(%s) = %v; want a protocol error containing %q", tt.name, err, tt.want)
 		}
 	}
-	if _, err := NewOIDC(t.Context(), OIDCConfig{Issuer: idp.URL, Algorithms: []string{"RS256", "none"}}, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), `"none" is refused`) {
-		t.Errorf("NewOIDC with alg none allowed = %v; want a refusal", err)
+	if _, err := New(t.Context(), Config{Issuer: idp.URL, Algorithms: []string{"RS256", "none"}}, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), `"none" is refused`) {
+		t.Errorf("New with alg none allowed = %v; want a refusal", err)
 	}
 }
 
 // FuzzVerify feeds arbitrary tokens to the verifier: errors, never a panic, and
 // never a token accepted without the provider's signature.
 func FuzzVerify(f *testing.F) {
-	idp := newTestIdP(f, nil)
-	o, err := NewOIDC(f.Context(), OIDCConfig{Issuer: idp.URL, ClientID: "h"}, http.DefaultTransport)
+	idp := testidp.New(f, nil)
+	o, err := New(f.Context(), Config{Issuer: idp.URL, ClientID: "h"}, http.DefaultTransport)
 	if err != nil {
 		f.Fatal(err)
 	}
-	good := idp.sign(idp.claims("d1", "openid", nil))
+	good := idp.Sign(idp.Claims("d1", "openid", nil))
 	f.Add(good)
 	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
 	f.Add("a.b.c")
@@ -221,7 +223,7 @@ func FuzzVerify(f *testing.F) {
 
 func mustRSA(t *testing.T) any {
 	t.Helper()
-	k, err := newRSA()
+	k, err := testidp.NewRSA()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
-package journeys
+package adapter
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net/url"
@@ -59,7 +60,7 @@ func ParseForms(r io.Reader, base *url.URL) ([]Form, error) {
 					case typ == "submit" || typ == "button" || typ == "image":
 					case typ == "checkbox" || typ == "radio":
 						if hasAttr(n, "checked") {
-							f.Values.Add(name, valueOr(attr(n, "value"), "on"))
+							f.Values.Add(name, cmp.Or(attr(n, "value"), "on"))
 						}
 					default:
 						f.Values.Add(name, attr(n, "value"))
@@ -105,11 +106,4 @@ func hasAttr(n *html.Node, key string) bool {
 		}
 	}
 	return false
-}
-
-func valueOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

@@ -1,0 +1,215 @@
+package legacy
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/personas"
+)
+
+// Login implements Stack.
+func (l *Adapter) Login(ctx context.Context, p personas.Persona) (*adapter.Session, error) {
+	c := &http.Client{Transport: l.tr, Jar: adapter.NewJar(), CheckRedirect: adapter.NoRedirect}
+	var (
+		s   *adapter.Session
+		err error
+	)
+	switch l.cfg.Login.Mode {
+	case "json":
+		s, err = l.loginJSON(ctx, c, p)
+	default:
+		s, err = l.loginForm(ctx, c, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := l.whoami(ctx, s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (l *Adapter) loginForm(ctx context.Context, c *http.Client, p personas.Persona) (*adapter.Session, error) {
+	const op = "legacy login form"
+	req, err := adapter.NewRequest(ctx, http.MethodGet, l.url(l.cfg.Login.Path), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := adapter.Send(c, req, op)
+	if err != nil {
+		return nil, err
+	}
+	forms, err := adapter.ParseForms(resp.Body, resp.Request.URL)
+	adapter.Drain(resp)
+	if err != nil {
+		return nil, adapter.ProtocolErr(op, "%v", err)
+	}
+	f, err := adapter.LoginForm(forms, l.cfg.Login.FormID)
+	if err != nil {
+		return nil, adapter.ProtocolErr(op, "HTTP %d: %v", resp.StatusCode, err)
+	}
+	f.Values.Set(l.cfg.Login.UsernameField, p.Username)
+	f.Values.Set(l.cfg.Login.PasswordField, p.Secret.Reveal())
+	req, err = adapter.NewRequest(ctx, http.MethodPost, f.Action.String(), strings.NewReader(f.Values.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err = adapter.Send(c, req, "legacy login submit")
+	if err != nil {
+		return nil, err
+	}
+	adapter.Drain(resp)
+	if adapter.RefusalStatus(resp.StatusCode) {
+		return nil, &adapter.RefusedError{Status: resp.StatusCode, Reason: "login refused"}
+	}
+	if resp.StatusCode >= 400 {
+		return nil, adapter.ProtocolErr("legacy login submit", "HTTP %d is neither a session nor a refusal", resp.StatusCode)
+	}
+	return l.sessionFrom(c, "")
+}
+
+func (l *Adapter) loginJSON(ctx context.Context, c *http.Client, p personas.Persona) (*adapter.Session, error) {
+	const op = "legacy login"
+	body := map[string]string{l.cfg.Login.UsernameField: p.Username, l.cfg.Login.PasswordField: p.Secret.Reveal()}
+	req := adapter.Request{Method: http.MethodPost, Path: l.cfg.Login.Path, ContentType: "application/json"}
+	var csrfHeader, csrf string
+	if x := l.cfg.Login.CSRF; x != nil {
+		var err error
+		if csrf, err = l.csrfToken(ctx, c, x); err != nil {
+			return nil, err
+		}
+		csrfHeader = x.Header
+		if x.Field != "" {
+			body[x.Field] = csrf
+		}
+	}
+	req.Body, _ = json.Marshal(body) // a map of strings always marshals
+	hr, err := adapter.NewRequest(ctx, req.Method, l.url(req.Path), strings.NewReader(string(req.Body)))
+	if err != nil {
+		return nil, err
+	}
+	hr.Header.Set("Content-Type", req.ContentType)
+	if csrfHeader != "" {
+		hr.Header.Set(csrfHeader, csrf)
+	}
+	resp, err := adapter.Send(c, hr, op)
+	if err != nil {
+		return nil, err
+	}
+	if adapter.RefusalStatus(resp.StatusCode) {
+		return nil, adapter.Refusal(resp)
+	}
+	if resp.StatusCode >= 400 {
+		adapter.Drain(resp)
+		return nil, adapter.ProtocolErr(op, "HTTP %d is neither a session nor a refusal", resp.StatusCode)
+	}
+	if l.cfg.Login.SessionPath == "" {
+		adapter.Drain(resp)
+		return l.sessionFrom(c, "")
+	}
+	var doc any
+	if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
+		return nil, err
+	}
+	id, err := adapter.StringAt(doc, l.cfg.Login.SessionPath)
+	if err != nil || id == "" {
+		return nil, adapter.ProtocolErr(op, "HTTP %d: no session id at %q in the answer", resp.StatusCode, l.cfg.Login.SessionPath)
+	}
+	return l.sessionFrom(c, id)
+}
+
+// csrfToken fetches the CSRF token of a JSON login.
+func (l *Adapter) csrfToken(ctx context.Context, c *http.Client, x *CSRF) (string, error) {
+	const op = "legacy csrf"
+	path := cmp.Or(x.Path, l.cfg.Login.Path)
+	req, err := adapter.NewRequest(ctx, http.MethodGet, l.url(path), nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := adapter.Send(c, req, op)
+	if err != nil {
+		return "", err
+	}
+	if x.JSON != "" {
+		var doc any
+		if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
+			return "", err
+		}
+		tok, err := adapter.StringAt(doc, x.JSON)
+		if err != nil || tok == "" {
+			return "", adapter.ProtocolErr(op, "GET %s: no CSRF token at %q", path, x.JSON)
+		}
+		return tok, nil
+	}
+	adapter.Drain(resp)
+	for _, ck := range c.Jar.Cookies(resp.Request.URL) {
+		if ck.Name == x.Cookie && ck.Value != "" {
+			return ck.Value, nil
+		}
+	}
+	return "", adapter.ProtocolErr(op, "GET %s: HTTP %d set no %q cookie", path, resp.StatusCode, x.Cookie)
+}
+
+// sessionFrom builds the session credential: the id from the answer in the
+// configured header or as a bearer token, or the configured cookie from the jar.
+func (l *Adapter) sessionFrom(c *http.Client, id string) (*adapter.Session, error) {
+	s := &adapter.Session{}
+	switch {
+	case l.cfg.Session.Bearer && id != "":
+		s.Cred = adapter.Credential{Header: "Authorization", Value: "Bearer " + id}
+		return s, nil
+	case l.cfg.Session.Header != "" && id != "":
+		s.Cred = adapter.Credential{Header: l.cfg.Session.Header, Value: id}
+		return s, nil
+	}
+	name := l.cfg.Session.Cookie
+	if name == "" {
+		return nil, adapter.ProtocolErr("legacy login", "logged in but the answer held no session id to send")
+	}
+	for _, ck := range c.Jar.Cookies(l.base) {
+		if ck.Name == name {
+			s.Cred = adapter.Credential{Cookie: &http.Cookie{Name: ck.Name, Value: ck.Value}}
+			return s, nil
+		}
+	}
+	return nil, adapter.ProtocolErr("legacy login", "logged in but no %q session cookie was set", name)
+}
+
+// whoami fills the session's facts from the who-am-I endpoint.
+func (l *Adapter) whoami(ctx context.Context, s *adapter.Session) error {
+	const op = "legacy who-am-i"
+	resp, err := adapter.Call(ctx, l.tr, l.url(l.cfg.Me.Path), s, adapter.Request{Method: http.MethodGet, Path: l.cfg.Me.Path})
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		adapter.Drain(resp)
+		return adapter.ProtocolErr(op, "HTTP %d right after login", resp.StatusCode)
+	}
+	var doc any
+	if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
+		return err
+	}
+	if l.cfg.Me.Subject != "" {
+		if s.Subject, err = adapter.StringAt(doc, l.cfg.Me.Subject); err != nil {
+			return adapter.ProtocolErr(op, "%v", err)
+		}
+	}
+	roles, err := adapter.StringsAt(doc, l.cfg.Me.Roles)
+	if err != nil {
+		return adapter.ProtocolErr(op, "%v", err)
+	}
+	s.Roles = adapter.MapRoles(roles, l.cfg.RoleMap)
+	if l.cfg.Me.TTL != "" {
+		if secs, err := adapter.NumberAt(doc, l.cfg.Me.TTL); err == nil {
+			s.TTL = time.Duration(secs) * time.Second
+		}
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package legacy
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/personas"
+)
+
+// ServiceLogin implements ServiceAuthenticator: the persona's secret is its API
+// key, checked and described by the service who-am-I. API keys do not expire and
+// come with no refresh token.
+func (l *Adapter) ServiceLogin(ctx context.Context, p personas.Persona) (*adapter.Session, error) {
+	const op = "legacy api key"
+	sv := l.cfg.Service
+	if sv == nil {
+		return nil, adapter.ErrUnsupported
+	}
+	s := &adapter.Session{TTL: -1, Cred: adapter.Credential{Header: cmp.Or(sv.Header, "X-API-Key"), Value: p.Secret.Reveal()}}
+	resp, err := adapter.Call(ctx, l.tr, l.url(sv.Whoami), s, adapter.Request{Method: http.MethodGet, Path: sv.Whoami})
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return nil, adapter.Refusal(resp)
+	}
+	if resp.StatusCode != http.StatusOK {
+		adapter.Drain(resp)
+		return nil, adapter.ProtocolErr(op, "HTTP %d", resp.StatusCode)
+	}
+	var doc any
+	if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
+		return nil, err
+	}
+	if sv.Subject != "" {
+		if s.Subject, err = adapter.StringAt(doc, sv.Subject); err != nil {
+			return nil, adapter.ProtocolErr(op, "%v", err)
+		}
+	}
+	perms, err := adapter.StringsAt(doc, cmp.Or(sv.Permissions, "permissions"))
+	if err != nil {
+		return nil, adapter.ProtocolErr(op, "%v", err)
+	}
+	s.Scopes = adapter.MapPermissions(perms, l.cfg.PermissionMap)
+	return s, nil
+}

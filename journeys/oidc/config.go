@@ -1,0 +1,131 @@
+package oidc
+
+import "github.com/cutover-dev/cutover/journeys/adapter"
+
+// Config describes a standards candidate: where it is, how the harness is
+// registered with it, and which of its optional capabilities to use. Discovery
+// supplies the endpoints; whatever the provider does not publish is reported as
+// not supported by this stack.
+type Config struct {
+	Issuer   string `yaml:"issuer"`
+	ClientID string `yaml:"client_id"`
+	// ClientSecret makes the harness client confidential (client_secret_basic).
+	ClientSecret *adapter.SecretRef `yaml:"client_secret"`
+	// RedirectURI is registered for the harness client; it is never contacted: the
+	// adapter captures the code from the redirect itself.
+	RedirectURI string   `yaml:"redirect_uri"`
+	Scopes      []string `yaml:"scopes"`
+	// Login is "code" (authorization code with PKCE S256 through the login form,
+	// the default) or "password" (the resource owner password grant, where the
+	// provider still allows it).
+	Login string `yaml:"login"`
+	// FormID picks the login form by id; empty picks the first form with a password.
+	FormID        string `yaml:"form_id"`
+	UsernameField string `yaml:"username_field"`
+	// APIBaseURL is where the protected resources live; empty means the issuer.
+	APIBaseURL string `yaml:"api_base_url"`
+	// Audience the access tokens must carry; empty skips the check. When set it
+	// is also sent as the audience parameter of the authorization and
+	// client_credentials requests: providers such as Ory Hydra and Auth0 put an
+	// audience in a token only when it is asked for.
+	Audience string `yaml:"audience"`
+	// Algorithms are the JWS algorithms accepted for tokens; default every
+	// asymmetric one. "none" and HMAC algorithms are always refused.
+	Algorithms []string `yaml:"algorithms"`
+	// RolesClaim is the path of the roles in a token, an introspection answer or
+	// userinfo; default "roles".
+	RolesClaim string `yaml:"roles_claim"`
+	// RolesFrom lists where roles are looked up, the first that has them winning:
+	// access_token, introspection, id_token, userinfo. Default: all four in that
+	// order.
+	RolesFrom []string `yaml:"roles_from"`
+	// RequiredClaims must be present in every JWT access token; default the RFC 9068
+	// set plus the roles claim.
+	RequiredClaims []string `yaml:"required_claims"`
+	// Logout lists how a user logs out: revoke (RFC 7009) and/or end_session
+	// (RP-initiated logout). Default: revoke when the provider offers it, else
+	// end_session.
+	Logout []string `yaml:"logout"`
+	// PostLogoutRedirectURI is sent with end_session; never contacted.
+	PostLogoutRedirectURI string `yaml:"post_logout_redirect_uri"`
+	// Introspection is the confidential client that may call the introspection
+	// endpoint (RFC 7662), and where that endpoint is when discovery does not say;
+	// without it nothing is introspected.
+	Introspection *Client `yaml:"introspection"`
+	// Service tunes client_credentials for service personas (client id = the
+	// persona's username, secret = its secret).
+	Service    *Service             `yaml:"service"`
+	BreakGlass *BreakGlass          `yaml:"breakglass"`
+	Audit      *adapter.AuditConfig `yaml:"audit"`
+	// Directory lists the provider's users (SCIM) for the pre-run parity check.
+	Directory *Directory `yaml:"directory"`
+}
+
+// Client is a confidential OAuth client and the endpoint it calls.
+type Client struct {
+	ClientID     string            `yaml:"client_id"`
+	ClientSecret adapter.SecretRef `yaml:"client_secret"`
+	// AuthMethod is client_secret_basic (default) or client_secret_post.
+	AuthMethod string `yaml:"auth_method"`
+	// Endpoint is the URL the client calls, overriding discovery: a provider may
+	// serve introspection without advertising it (Ory Hydra serves it on its
+	// admin port only).
+	Endpoint string `yaml:"endpoint"`
+}
+
+func (c *Client) auth() adapter.ClientAuth {
+	return adapter.ClientAuth{ID: c.ClientID, Secret: c.ClientSecret.Secret().Reveal(), Post: c.AuthMethod == "client_secret_post"}
+}
+
+// Service tunes the client_credentials grant of service personas.
+type Service struct {
+	// Scopes to request from every service persona; empty requests none (the
+	// provider's default for the client).
+	Scopes []string `yaml:"scopes"`
+	// PermissionScopes, when set, adds to Scopes the scopes each persona's legacy
+	// permissions map to (an unmapped permission is requested as it is), so each
+	// client asks for what it held on legacy. Providers such as Ory Hydra and Okta
+	// grant no scope unless asked, and refuse a scope the client was not given.
+	PermissionScopes map[string]string `yaml:"permission_scopes"`
+	// AuthMethod is client_secret_basic (default) or client_secret_post.
+	AuthMethod string `yaml:"auth_method"`
+}
+
+// BreakGlass says how a candidate grants emergency access.
+type BreakGlass struct {
+	// Method is token_exchange (RFC 8693), step_up (a new authorization request
+	// asking for more, re-entering the password) or http (a custom API call).
+	Method string `yaml:"method"`
+	// Resource, Audience and Scope are sent with a token exchange (placeholder
+	// {patient}); Resource defaults to "patient:{patient}".
+	Resource string `yaml:"resource"`
+	Audience string `yaml:"audience"`
+	Scope    string `yaml:"scope"`
+	// ReasonParam names the parameter carrying the reason (token exchange and step
+	// up); default "reason".
+	ReasonParam string `yaml:"reason_param"`
+	// StepUpScopes and ACRValues are added to the step-up authorization request
+	// (placeholder {patient}).
+	StepUpScopes []string `yaml:"step_up_scopes"`
+	ACRValues    string   `yaml:"acr_values"`
+	// HTTP is the call of method http, made with the session's access token at
+	// the API base URL.
+	HTTP *adapter.HTTPBreakGlass `yaml:"http"`
+}
+
+// Logout methods.
+const (
+	LogoutRevoke     = "revoke"
+	LogoutEndSession = "end_session"
+)
+
+// Sources of roles.
+const (
+	RolesFromAccessToken   = "access_token"
+	RolesFromIntrospection = "introspection"
+	RolesFromIDToken       = "id_token"
+	RolesFromUserinfo      = "userinfo"
+)
+
+// DefaultAlgorithms are the JWS algorithms accepted when none are configured.
+var DefaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}

@@ -1,0 +1,49 @@
+package oidc
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/personas"
+)
+
+// Directory says where a standards stack lists its users: a SCIM 2.0 /Users
+// endpoint (RFC 7644) and the client whose client_credentials token reads it.
+type Directory struct {
+	// URL is the SCIM base, absolute or relative to the issuer (e.g. /scim/v2).
+	URL    string `yaml:"url"`
+	Client Client `yaml:"client"`
+	Scope  string `yaml:"scope"`
+}
+
+// Users implements Directory through SCIM.
+func (o *Adapter) Users(ctx context.Context) ([]personas.StackUser, error) {
+	d := o.cfg.Directory
+	if d == nil {
+		return nil, adapter.ErrUnsupported
+	}
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if d.Scope != "" {
+		form.Set("scope", d.Scope)
+	}
+	tok, err := o.token(ctx, form, d.Client.auth())
+	if err != nil {
+		return nil, fmt.Errorf("scim directory: token: %w", err)
+	}
+	base, err := url.Parse(d.URL)
+	if err != nil {
+		return nil, fmt.Errorf("scim directory: url %q: %w", d.URL, err)
+	}
+	if !base.IsAbs() {
+		base = o.api.ResolveReference(base)
+	}
+	c := &personas.SCIMClient{BaseURL: base.String(), Token: personas.NewSecret(tok.AccessToken), HTTP: &http.Client{Transport: o.tr}}
+	users, err := c.Users(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("scim directory: %w", err)
+	}
+	return users, nil
+}

@@ -1,0 +1,166 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/personas"
+)
+
+// Login implements Stack: authorization code with PKCE S256 through the login
+// form, or the password grant where configured.
+func (o *Adapter) Login(ctx context.Context, p personas.Persona) (*adapter.Session, error) {
+	if o.cfg.Login == grantPassword {
+		if !o.offers(grantPassword) {
+			return nil, adapter.ErrUnsupported
+		}
+		tok, err := o.token(ctx, url.Values{
+			"grant_type": {grantPassword}, "username": {p.Username}, "password": {p.Secret.Reveal()},
+			"scope": {strings.Join(o.cfg.Scopes, " ")},
+		}, o.harness())
+		if err != nil {
+			return nil, err
+		}
+		return o.session(ctx, tok, nil, true)
+	}
+	jar := adapter.NewJar()
+	tok, err := o.authorize(ctx, jar, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	s, err := o.session(ctx, tok, nil, true)
+	if err != nil {
+		return nil, err
+	}
+	s.Cred.Jar, s.Cred.Who = jar, p
+	return s, nil
+}
+
+// authorize runs the authorization code flow with PKCE S256 in jar: the login form
+// is filled with p's credentials when the provider shows one. extra adds
+// parameters to the authorization request (step-up).
+func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.Persona, extra url.Values) (*tokenResponse, error) {
+	c := o.client(jar)
+	verifier := adapter.RandomString(32)
+	sum := sha256.Sum256([]byte(verifier))
+	state := adapter.RandomString(16)
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {o.cfg.ClientID},
+		"redirect_uri":          {o.cfg.RedirectURI},
+		"scope":                 {strings.Join(o.cfg.Scopes, " ")},
+		"state":                 {state},
+		"nonce":                 {adapter.RandomString(16)},
+		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
+		"code_challenge_method": {"S256"},
+	}
+	if o.cfg.Audience != "" {
+		q.Set("audience", o.cfg.Audience)
+	}
+	for k, v := range extra {
+		q[k] = v
+	}
+	pg, err := o.follow(ctx, c, http.MethodGet, o.meta.AuthorizationEndpoint+"?"+q.Encode(), nil, o.cfg.RedirectURI)
+	if err != nil {
+		return nil, err
+	}
+	if pg.query == nil {
+		f, err := adapter.LoginForm(pg.forms, o.cfg.FormID)
+		if err != nil {
+			return nil, adapter.ProtocolErr("oidc login page", "HTTP %d: %v", pg.status, err)
+		}
+		f.Values.Set(o.cfg.UsernameField, p.Username)
+		f.Values.Set(f.Password, p.Secret.Reveal())
+		if pg, err = o.follow(ctx, c, f.Method, f.Action.String(), f.Values, o.cfg.RedirectURI); err != nil {
+			return nil, err
+		}
+		if pg.query == nil {
+			return nil, &adapter.RefusedError{Status: pg.status, Reason: "login form did not lead to the redirect URI"}
+		}
+	}
+	if e := pg.query.Get("error"); e != "" {
+		return nil, &adapter.RefusedError{Status: pg.status, Reason: e}
+	}
+	if pg.query.Get("state") != state {
+		return nil, adapter.ProtocolErr("oidc callback", "state does not match the one sent")
+	}
+	code := pg.query.Get("code")
+	if code == "" {
+		return nil, adapter.ProtocolErr("oidc callback", "redirect without a code")
+	}
+	return o.token(ctx, url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {code},
+		"redirect_uri":  {o.cfg.RedirectURI},
+		"code_verifier": {verifier},
+	}, o.harness())
+}
+
+// page is where a chain of redirects ended: a page with its forms, or the stop URI
+// with its query.
+type page struct {
+	status int
+	forms  []adapter.Form
+	// query is the query of the stop URI, nil when a page answered instead.
+	query url.Values
+}
+
+const maxRedirects = 10
+
+// follow sends a request and follows redirects (at most 10) until a page answers or
+// a redirect leads to stop, which is never contacted.
+func (o *Adapter) follow(ctx context.Context, c *http.Client, method, target string, form url.Values, stop string) (page, error) {
+	const op = "oidc redirect"
+	for range maxRedirects {
+		var req *http.Request
+		var err error
+		if method == http.MethodPost {
+			req, err = adapter.NewRequest(ctx, method, target, strings.NewReader(form.Encode()))
+			if err == nil {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+		} else {
+			if form != nil {
+				target += "?" + form.Encode()
+			}
+			req, err = adapter.NewRequest(ctx, http.MethodGet, target, nil)
+		}
+		if err != nil {
+			return page{}, err
+		}
+		resp, err := adapter.Send(c, req, op)
+		if err != nil {
+			return page{}, err
+		}
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" {
+			forms, err := adapter.ParseForms(resp.Body, resp.Request.URL)
+			adapter.Drain(resp)
+			if err != nil {
+				return page{}, adapter.ProtocolErr(op, "HTTP %d: %v", resp.StatusCode, err)
+			}
+			return page{status: resp.StatusCode, forms: forms}, nil
+		}
+		adapter.Drain(resp)
+		next, err := resp.Request.URL.Parse(loc)
+		if err != nil {
+			return page{}, adapter.ProtocolErr(op, "HTTP %d with a Location that is not a URL", resp.StatusCode)
+		}
+		if stop != "" && sameEndpoint(next, stop) {
+			return page{status: resp.StatusCode, query: next.Query()}, nil
+		}
+		method, target, form = http.MethodGet, next.String(), nil
+	}
+	return page{}, adapter.ProtocolErr(op, "more than %d redirects (a redirect loop?)", maxRedirects)
+}
+
+// sameEndpoint reports whether u is the URI stop, ignoring the query.
+func sameEndpoint(u *url.URL, stop string) bool {
+	s, err := url.Parse(stop)
+	return err == nil && u.Scheme == s.Scheme && u.Host == s.Host && u.Path == s.Path
+}

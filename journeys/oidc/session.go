@@ -1,0 +1,158 @@
+package oidc
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cutover-dev/cutover/journeys/adapter"
+)
+
+// session builds a session from a token answer: the credential, and the facts
+// from the verified access token (or introspection of an opaque one). prev, on a
+// refresh, lends what the answer may omit: the refresh token, the ID token, the
+// single sign-on cookies. human sessions look roles up; service sessions do not.
+func (o *Adapter) session(ctx context.Context, tok *tokenResponse, prev *adapter.Session, human bool) (*adapter.Session, error) {
+	s := &adapter.Session{Cred: adapter.Credential{
+		Header: "Authorization", Value: "Bearer " + tok.AccessToken, Access: tok.AccessToken,
+		Refresh: tok.RefreshToken, IDToken: tok.IDToken,
+	}}
+	if prev != nil {
+		if s.Cred.Refresh == "" {
+			s.Cred.Refresh = prev.Cred.Refresh
+		}
+		if s.Cred.IDToken == "" {
+			s.Cred.IDToken = prev.Cred.IDToken
+		}
+		s.Cred.Jar, s.Cred.Who = prev.Cred.Jar, prev.Cred.Who
+	}
+	s.Scopes = strings.Fields(tok.Scope)
+	if tok.ExpiresIn > 0 {
+		s.TTL = time.Duration(tok.ExpiresIn) * time.Second
+	}
+	facts, err := o.accessFacts(ctx, tok.AccessToken)
+	if err != nil {
+		return nil, err
+	}
+	if facts.claims != nil {
+		if facts.jwt {
+			for _, c := range o.cfg.RequiredClaims {
+				if c == o.cfg.RolesClaim && !human {
+					continue
+				}
+				if _, err := adapter.Lookup(facts.claims, c); err != nil {
+					s.MissingClaims = append(s.MissingClaims, c)
+				}
+			}
+		}
+		s.Subject, _ = facts.claims["sub"].(string)
+		if sc, err := adapter.StringsAt(facts.claims, "scope"); err == nil && len(sc) > 0 {
+			s.Scopes = sc
+		} else if sc, err := adapter.StringsAt(facts.claims, "scp"); err == nil && len(sc) > 0 {
+			s.Scopes = sc
+		}
+		if ttl, ok := lifetime(facts.claims); ok {
+			s.TTL = ttl
+		}
+	} else if tok.ExpiresIn == 0 {
+		s.TTL = -1 // neither the answer nor the token says when it ends
+	}
+	slices.Sort(s.Scopes)
+	s.Scopes = slices.Compact(s.Scopes)
+	if human {
+		if s.Roles, err = o.roles(ctx, s, facts); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// lifetime is exp - iat of a token or introspection answer.
+func lifetime(claims map[string]any) (time.Duration, bool) {
+	exp, ok1 := claims["exp"].(float64)
+	iat, ok2 := claims["iat"].(float64)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return time.Duration(exp-iat) * time.Second, true
+}
+
+// accessFacts are the claims of an access token: verified from a JWT, or the
+// introspection answer for an opaque token (nil when the provider cannot be asked).
+type accessFacts struct {
+	claims map[string]any
+	jwt    bool
+	// introspected reports that claims came from introspection.
+	introspected bool
+}
+
+func (o *Adapter) accessFacts(ctx context.Context, access string) (accessFacts, error) {
+	if strings.Count(access, ".") == 2 {
+		claims, err := o.verify(ctx, access, o.cfg.Audience)
+		if err != nil {
+			return accessFacts{}, err
+		}
+		return accessFacts{claims: claims, jwt: true}, nil
+	}
+	if o.cfg.Introspection == nil || o.meta.IntrospectionEndpoint == "" {
+		return accessFacts{}, nil
+	}
+	doc, err := o.introspect(ctx, access, "access_token")
+	if err != nil {
+		return accessFacts{}, err
+	}
+	if active, _ := doc["active"].(bool); !active {
+		return accessFacts{}, adapter.ProtocolErr("oidc introspection", "a token just issued is not active")
+	}
+	return accessFacts{claims: doc, introspected: true}, nil
+}
+
+// roles looks the session's roles up in the configured sources, in order; the
+// first source that holds the roles claim wins.
+func (o *Adapter) roles(ctx context.Context, s *adapter.Session, facts accessFacts) ([]string, error) {
+	for _, src := range o.cfg.RolesFrom {
+		var doc map[string]any
+		switch src {
+		case RolesFromAccessToken:
+			if facts.jwt {
+				doc = facts.claims
+			}
+		case RolesFromIntrospection:
+			if facts.introspected {
+				doc = facts.claims
+			}
+		case RolesFromIDToken:
+			if s.Cred.IDToken != "" {
+				claims, err := o.verify(ctx, s.Cred.IDToken, o.cfg.ClientID)
+				if err != nil {
+					return nil, fmt.Errorf("id token: %w", err)
+				}
+				doc = claims
+			}
+		case RolesFromUserinfo:
+			if o.meta.UserinfoEndpoint != "" {
+				var err error
+				if doc, err = o.userinfo(ctx, s); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if doc == nil {
+			continue
+		}
+		if roles, err := adapter.StringsAt(doc, o.cfg.RolesClaim); err == nil {
+			return adapter.MapRoles(roles, nil), nil
+		}
+	}
+	return []string{}, nil
+}
+
+func (o *Adapter) userinfo(ctx context.Context, s *adapter.Session) (map[string]any, error) {
+	var doc map[string]any
+	if err := adapter.GetJSON(ctx, o.tr, o.meta.UserinfoEndpoint, s, "oidc userinfo", &doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}

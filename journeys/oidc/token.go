@@ -1,0 +1,53 @@
+package oidc
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/cutover-dev/cutover/journeys/adapter"
+)
+
+// tokenResponse is the RFC 6749 s5.1 answer.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+	Scope        string `json:"scope"`
+	Error        string `json:"error"`
+}
+
+// token calls the token endpoint.
+func (o *Adapter) token(ctx context.Context, form url.Values, a adapter.ClientAuth) (*tokenResponse, error) {
+	op := "oidc token " + form.Get("grant_type")
+	if gt := form.Get("grant_type"); strings.HasPrefix(gt, "urn:") {
+		op = "oidc token exchange"
+	}
+	resp, err := adapter.PostForm(ctx, o.tr, o.meta.TokenEndpoint, form, a, op)
+	if err != nil {
+		return nil, err
+	}
+	status := resp.StatusCode
+	var tok tokenResponse
+	if err := adapter.DecodeJSON(resp, op, &tok); err != nil {
+		return nil, err
+	}
+	switch {
+	case status == http.StatusOK:
+	case adapter.RefusalStatus(status):
+		r := &adapter.RefusedError{Status: status}
+		if adapter.ErrorCode.MatchString(tok.Error) {
+			r.Reason = tok.Error
+		}
+		return nil, r
+	default:
+		return nil, adapter.ProtocolErr(op, "HTTP %d is neither tokens nor an OAuth error", status)
+	}
+	if tok.AccessToken == "" {
+		return nil, adapter.ProtocolErr(op, "HTTP 200 without access_token")
+	}
+	return &tok, nil
+}

@@ -1,0 +1,69 @@
+package journeys
+
+import (
+	"github.com/cutover-dev/cutover/personas"
+)
+
+// Targets resolves probe selectors against a population, deterministically.
+type Targets struct {
+	patients   []string
+	unassigned []string
+	panel      map[string]map[string]bool
+}
+
+// NewTargets indexes pop for selector resolution.
+func NewTargets(pop personas.Population) *Targets {
+	t := &Targets{panel: make(map[string]map[string]bool)}
+	assigned := make(map[string]bool)
+	for _, p := range pop.Personas {
+		if p.Kind == personas.Clinician {
+			set := make(map[string]bool, len(p.Panel))
+			for _, id := range p.Panel {
+				set[id] = true
+				assigned[id] = true
+			}
+			t.panel[p.ID] = set
+		}
+	}
+	for _, p := range pop.Personas {
+		if p.Kind == personas.Patient {
+			t.patients = append(t.patients, p.ID)
+			if !assigned[p.ID] {
+				t.unassigned = append(t.unassigned, p.ID)
+			}
+		}
+	}
+	return t
+}
+
+// Resolve returns the resource id a selector names for persona p at iteration n,
+// or false when it names nobody (a clinician without a panel).
+func (t *Targets) Resolve(selector string, p personas.Persona, n uint64) (string, bool) {
+	switch selector {
+	case "self":
+		return p.ID, true
+	case "panel":
+		if len(p.Panel) == 0 {
+			return "", false
+		}
+		return p.Panel[n%uint64(len(p.Panel))], true
+	case "unassigned":
+		for i := range t.unassigned {
+			id := t.unassigned[(n+uint64(i))%uint64(len(t.unassigned))]
+			if !t.panel[p.ID][id] {
+				return id, true
+			}
+		}
+		return "", false
+	case "other":
+		for i := range t.patients {
+			id := t.patients[(n+uint64(i))%uint64(len(t.patients))]
+			if id != p.ID && !t.panel[p.ID][id] {
+				return id, true
+			}
+		}
+		return "", false
+	default:
+		return selector, selector != ""
+	}
+}
