@@ -136,7 +136,7 @@ func TestBadAnswers(t *testing.T) {
 					writeJSON(w, 200, map[string]any{"access_token": "eyJ.not-a.jwt", "expires_in": 60})
 				},
 			})
-		}, "oidc token: token is malformed"},
+		}, "access_token invalid: format: not a JWT"},
 		{"oidc: garbage from the token endpoint", func() journeys.Stack {
 			return provider(map[string]http.HandlerFunc{
 				"GET /authorize": authorizeForm, "POST /login": codeRedirect(func(*http.Request) string { return lastState }),

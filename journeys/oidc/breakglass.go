@@ -44,7 +44,7 @@ func (o *Adapter) BreakGlass(ctx context.Context, s *adapter.Session, patient, r
 		if err != nil {
 			return nil, err
 		}
-		return o.grant(s, tok), nil
+		return o.grant(ctx, s, tok)
 	case "step_up":
 		if s.Cred.Jar == nil {
 			return nil, fmt.Errorf("%w: step-up needs a session from the authorization code flow", adapter.ErrUnsupported)
@@ -60,7 +60,7 @@ func (o *Adapter) BreakGlass(ctx context.Context, s *adapter.Session, patient, r
 		if err != nil {
 			return nil, err
 		}
-		return o.grant(s, tok), nil
+		return o.grant(ctx, s, tok)
 	case "http":
 		if bg.HTTP == nil {
 			return nil, adapter.ErrUnsupported
@@ -70,11 +70,25 @@ func (o *Adapter) BreakGlass(ctx context.Context, s *adapter.Session, patient, r
 	return nil, fmt.Errorf("oidc: break-glass method %q is unknown", bg.Method)
 }
 
-// grant is the emergency access a token answer carries.
-func (o *Adapter) grant(s *adapter.Session, tok *tokenResponse) *adapter.Grant {
+// grant is the emergency access a token answer carries. Its tokens are validated
+// like any other the provider issues: a break-glass token that fails is invalid,
+// never a grant.
+func (o *Adapter) grant(ctx context.Context, s *adapter.Session, tok *tokenResponse) (*adapter.Grant, error) {
+	if strings.Count(tok.AccessToken, ".") == 2 {
+		aud := o.cfg.Audience
+		if bg := o.cfg.BreakGlass; bg != nil && bg.Audience != "" {
+			aud = "" // exchanged for another audience: the exchange said which
+		}
+		if _, err := o.validate(ctx, tok.AccessToken, expected{kind: adapter.TokenAccess, audience: aud}); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := o.idToken(ctx, tok, s); err != nil {
+		return nil, err
+	}
 	gs := *s
 	gs.Cred = adapter.Bearer(tok.AccessToken)
-	return &adapter.Grant{Session: &gs, TTL: time.Duration(tok.ExpiresIn) * time.Second}
+	return &adapter.Grant{Session: &gs, TTL: time.Duration(tok.ExpiresIn) * time.Second}, nil
 }
 
 // EndBreakGlass implements BreakGlasser: revoking the emergency token, or the

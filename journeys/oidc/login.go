@@ -48,14 +48,14 @@ func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.
 	c := o.client(jar)
 	verifier := adapter.RandomString(32)
 	sum := sha256.Sum256([]byte(verifier))
-	state := adapter.RandomString(16)
+	state, nonce := adapter.RandomString(16), adapter.RandomString(16)
 	q := url.Values{
 		"response_type":         {"code"},
 		"client_id":             {o.cfg.ClientID},
 		"redirect_uri":          {o.cfg.RedirectURI},
 		"scope":                 {strings.Join(o.cfg.Scopes, " ")},
 		"state":                 {state},
-		"nonce":                 {adapter.RandomString(16)},
+		"nonce":                 {nonce},
 		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"},
 	}
@@ -93,12 +93,17 @@ func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.
 	if code == "" {
 		return nil, adapter.ProtocolErr("oidc callback", "redirect without a code")
 	}
-	return o.token(ctx, url.Values{
+	tok, err := o.token(ctx, url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
 		"redirect_uri":  {o.cfg.RedirectURI},
 		"code_verifier": {verifier},
 	}, o.harness())
+	if err != nil {
+		return nil, err
+	}
+	tok.nonce, tok.code = nonce, code
+	return tok, nil
 }
 
 // page is where a chain of redirects ended: a page with its forms, or the stop URI

@@ -47,8 +47,11 @@ func New(ctx context.Context, cfg Config, tr http.RoundTripper, opts ...adapter.
 		cfg.Algorithms = DefaultAlgorithms
 	}
 	for _, a := range cfg.Algorithms {
-		if a == "none" || strings.HasPrefix(a, "HS") {
-			return nil, fmt.Errorf("oidc: algorithm %q is refused: tokens must be signed with the provider's private key", a)
+		switch {
+		case strings.EqualFold(a, "none"):
+			return nil, fmt.Errorf("oidc: algorithm %q is refused: an unsigned token proves nothing", a)
+		case strings.HasPrefix(a, "HS") && cfg.ClientSecret == nil:
+			return nil, fmt.Errorf("oidc: algorithm %q is refused: HMAC is accepted only on ID tokens of a confidential client (client_secret), keyed with its secret (OIDC Core s10.1)", a)
 		}
 	}
 	o := &Adapter{cfg: cfg, tr: tr, opt: adapter.BuildOptions(opts)}

@@ -168,28 +168,30 @@ func TestVerifyRefusesCraftedTokens(t *testing.T) {
 		return s
 	}
 	tests := []struct {
-		name, token, want string
+		name, token, check string
 	}{
-		{"alg none", sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "k1", good), "signing method none is invalid"},
-		{"HS256 keyed with the public key", sign(jwt.SigningMethodHS256, pubPEM, "k1", good), "signing method HS256 is invalid"},
-		{"ES256, not an allowed algorithm", sign(jwt.SigningMethodES256, ec, "k1", good), "signing method ES256 is invalid"},
-		{"unknown key", sign(jwt.SigningMethodRS256, idp.Key, "k9", good), "key not found"},
-		{"another key under k1", sign(jwt.SigningMethodRS256, mustRSA(t), "k1", good), "verification error"},
-		{"expired", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("exp", time.Now().Add(-time.Hour).Unix())), "token is expired"},
-		{"no expiry", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("exp", nil)), "exp claim is required"},
-		{"another issuer", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("iss", "https://evil.example")), "token has invalid issuer"},
-		{"another audience", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("aud", "other-api")), "token has invalid audience"},
-		{"not a JWT", "a.b.c", "token is malformed"},
-		{"truncated", sign(jwt.SigningMethodRS256, idp.Key, "k1", good)[:40] + ".x.y", "token is malformed"},
+		{"alg none", sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "k1", good), adapter.CheckAlgorithm},
+		{"HS256 keyed with the public key", sign(jwt.SigningMethodHS256, pubPEM, "k1", good), adapter.CheckAlgorithm},
+		{"ES256, not an allowed algorithm", sign(jwt.SigningMethodES256, ec, "k1", good), adapter.CheckAlgorithm},
+		{"unknown key", sign(jwt.SigningMethodRS256, idp.Key, "k9", good), adapter.CheckKey},
+		{"another key under k1", sign(jwt.SigningMethodRS256, mustRSA(t), "k1", good), adapter.CheckSignature},
+		{"expired", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("exp", time.Now().Add(-time.Hour).Unix())), adapter.CheckExpiry},
+		{"no expiry", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("exp", nil)), adapter.CheckExpiry},
+		{"not valid yet", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("nbf", time.Now().Add(time.Hour).Unix())), adapter.CheckNotBefore},
+		{"another issuer", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("iss", "https://evil.example")), adapter.CheckIssuer},
+		{"another audience", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("aud", "other-api")), adapter.CheckAudience},
+		{"not a JWT", "a.b.c", adapter.CheckFormat},
+		{"truncated", sign(jwt.SigningMethodRS256, idp.Key, "k1", good)[:40] + ".x.y", adapter.CheckFormat},
 	}
-	if _, err := o.verify(t.Context(), sign(jwt.SigningMethodRS256, idp.Key, "k1", good), "api"); err != nil {
-		t.Fatalf("verify(good token) = %v", err)
+	access := expected{kind: adapter.TokenAccess, audience: "api"}
+	if _, err := o.validate(t.Context(), sign(jwt.SigningMethodRS256, idp.Key, "k1", good), access); err != nil {
+		t.Fatalf("validate(good token) = %v", err)
 	}
 	for _, tt := range tests {
-		_, err := o.verify(t.Context(), tt.token, "api")
-		var pe *adapter.ProtocolError
-		if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("verify(%s) = %v; want a protocol error containing %q", tt.name, err, tt.want)
+		_, err := o.validate(t.Context(), tt.token, access)
+		var ie *adapter.InvalidTokenError
+		if !errors.As(err, &ie) || ie.Check != tt.check || ie.Token != adapter.TokenAccess {
+			t.Errorf("validate(%s) = %v; want an invalid access token, check %q", tt.name, err, tt.check)
 		}
 	}
 	if _, err := New(t.Context(), Config{Issuer: idp.URL, Algorithms: []string{"RS256", "none"}}, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), `"none" is refused`) {
@@ -211,7 +213,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add("a.b.c")
 	f.Add(strings.Repeat(".", 3))
 	f.Fuzz(func(t *testing.T, tok string) {
-		claims, err := o.verify(t.Context(), tok, "")
+		claims, err := o.validate(t.Context(), tok, expected{kind: adapter.TokenAccess})
 		if err == nil && tok != good {
 			parts := strings.Split(tok, ".")
 			if len(parts) != 3 || parts[2] == "" {

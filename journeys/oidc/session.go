@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -34,6 +33,9 @@ func (o *Adapter) session(ctx context.Context, tok *tokenResponse, prev *adapter
 	}
 	facts, err := o.accessFacts(ctx, tok.AccessToken)
 	if err != nil {
+		return nil, err
+	}
+	if facts.id, err = o.idToken(ctx, tok, prev); err != nil {
 		return nil, err
 	}
 	if facts.claims != nil {
@@ -86,11 +88,14 @@ type accessFacts struct {
 	jwt    bool
 	// introspected reports that claims came from introspection.
 	introspected bool
+	// id holds the claims of the session's ID token: validated when the answer
+	// brought one, carried over from the sign-in on a refresh that did not.
+	id map[string]any
 }
 
 func (o *Adapter) accessFacts(ctx context.Context, access string) (accessFacts, error) {
 	if strings.Count(access, ".") == 2 {
-		claims, err := o.verify(ctx, access, o.cfg.Audience)
+		claims, err := o.validate(ctx, access, expected{kind: adapter.TokenAccess, audience: o.cfg.Audience})
 		if err != nil {
 			return accessFacts{}, err
 		}
@@ -109,6 +114,36 @@ func (o *Adapter) accessFacts(ctx context.Context, access string) (accessFacts, 
 	return accessFacts{claims: doc, introspected: true}, nil
 }
 
+// idToken validates the ID token of a token answer (OIDC Core s3.1.3.7; on a
+// refresh, s12.2: the same subject as the sign-in's) and returns its claims. A
+// refresh answer without one keeps the sign-in's, validated then.
+func (o *Adapter) idToken(ctx context.Context, tok *tokenResponse, prev *adapter.Session) (map[string]any, error) {
+	if tok.IDToken == "" {
+		if prev == nil || prev.Cred.IDToken == "" {
+			return nil, nil
+		}
+		return unverifiedClaims(prev.Cred.IDToken), nil
+	}
+	want := expected{kind: adapter.TokenID, nonce: tok.nonce, access: tok.AccessToken, code: tok.code}
+	if prev != nil && prev.Cred.IDToken != "" {
+		first := unverifiedClaims(prev.Cred.IDToken)
+		want.subject, _ = first["sub"].(string)
+		if n, ok := first["nonce"].(string); ok {
+			// A refreshed ID token should carry no nonce; one that does carries the
+			// sign-in's (OIDC Core s12.2). The absent case is checked only where a
+			// nonce was sent.
+			if _, has := unverifiedClaims(tok.IDToken)["nonce"]; has {
+				want.nonce = n
+			}
+		}
+	}
+	claims, err := o.validate(ctx, tok.IDToken, want)
+	if err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
 // roles looks the session's roles up in the configured sources, in order; the
 // first source that holds the roles claim wins.
 func (o *Adapter) roles(ctx context.Context, s *adapter.Session, facts accessFacts) ([]string, error) {
@@ -124,13 +159,7 @@ func (o *Adapter) roles(ctx context.Context, s *adapter.Session, facts accessFac
 				doc = facts.claims
 			}
 		case RolesFromIDToken:
-			if s.Cred.IDToken != "" {
-				claims, err := o.verify(ctx, s.Cred.IDToken, o.cfg.ClientID)
-				if err != nil {
-					return nil, fmt.Errorf("id token: %w", err)
-				}
-				doc = claims
-			}
+			doc = facts.id
 		case RolesFromUserinfo:
 			if o.meta.UserinfoEndpoint != "" {
 				var err error

@@ -18,6 +18,10 @@ type tokenResponse struct {
 	IDToken      string `json:"id_token"`
 	Scope        string `json:"scope"`
 	Error        string `json:"error"`
+
+	// nonce and code are what the authorization request sent and got back, for
+	// the checks of the ID token that came with the answer.
+	nonce, code string
 }
 
 // token calls the token endpoint.
