@@ -66,7 +66,10 @@ func TransportErr(op string, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
+	var te *timeoutError
 	switch {
+	case errors.As(err, &te):
+		err = te
 	case errors.Is(err, context.DeadlineExceeded):
 		err = errors.New("timeout")
 	default:

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,7 +41,7 @@ const MaxBody = 1 << 20
 func Send(c *http.Client, req *http.Request, op string) (*http.Response, error) {
 	resp, err := c.Do(req)
 	if err != nil {
-		return nil, TransportErr(op, err)
+		return nil, TransportErr(op, timeoutDetail(req, err))
 	}
 	if resp.StatusCode >= 500 {
 		Drain(resp)
@@ -49,17 +50,23 @@ func Send(c *http.Client, req *http.Request, op string) (*http.Response, error) 
 	return resp, nil
 }
 
+// Drain reads what is left of a body, up to MaxBody, and closes it, so the
+// connection goes back to the pool.
 func Drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxBody))
 	resp.Body.Close()
 }
 
-// DecodeJSON reads a JSON body into v with a precise error on garbage.
+// DecodeJSON reads a JSON body into v with a precise error on garbage and on a
+// body larger than MaxBody, which is refused rather than read.
 func DecodeJSON(resp *http.Response, op string, v any) error {
 	defer Drain(resp)
-	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 	if err != nil {
-		return TransportErr(op, err)
+		return TransportErr(op, timeoutDetail(resp.Request, err))
+	}
+	if len(b) > MaxBody {
+		return ProtocolErr(op, "HTTP %d with a body larger than %d KiB: refused", resp.StatusCode, MaxBody>>10)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return ProtocolErr(op, "HTTP %d with a body that is not the expected JSON (%d bytes, %s): %v",
@@ -70,6 +77,7 @@ func DecodeJSON(resp *http.Response, op string, v any) error {
 
 // NewRequest builds a request bound to ctx.
 func NewRequest(ctx context.Context, method, url string, body io.Reader) (*http.Request, error) {
+	ctx = context.WithValue(ctx, sentKey{}, time.Now())
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return nil, fmt.Errorf("build request %s: %w", method, err)
@@ -199,3 +207,43 @@ func RandomString(n int) string {
 	_, _ = rand.Read(b) // crypto/rand.Read never fails
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// sentKey marks a request's context with when it was built, so a timeout can say
+// how long the answer had.
+type sentKey struct{}
+
+// timeoutDetail turns a deadline that ran out while req waited for its answer
+// (headers or body) into an error that says how long it had.
+func timeoutDetail(req *http.Request, err error) error {
+	if req == nil || !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	ctx := req.Context()
+	if d, ok := ctx.Value(boundKey{}).(time.Duration); ok {
+		return &timeoutError{limit: d}
+	}
+	sent, ok := ctx.Value(sentKey{}).(time.Time)
+	deadline, has := ctx.Deadline()
+	if !ok || !has {
+		return err
+	}
+	return &timeoutError{limit: deadline.Sub(sent).Round(time.Millisecond)}
+}
+
+// boundKey holds the limit Bound set.
+type boundKey struct{}
+
+// Bound returns ctx with a deadline d from now; the timeouts of requests made
+// with it name d as their limit, however much of it was left when they started.
+func Bound(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithValue(ctx, boundKey{}, d), d)
+}
+
+// timeoutError is a deadline that ran out on a request, with the time it had.
+type timeoutError struct{ limit time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("timeout: no complete answer within %s", e.limit)
+}
+
+func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }

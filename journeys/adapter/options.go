@@ -15,11 +15,28 @@ type Options struct {
 	Now func() time.Time
 	// Population holds the personas whose sessions read feeds and directories.
 	Population personas.Population
+	// SetupTimeout bounds the requests an adapter makes before the run (discovery,
+	// JWKS), headers and body alike.
+	SetupTimeout time.Duration
+}
+
+// DefaultSetupTimeout is the SetupTimeout of adapters built without
+// WithSetupTimeout.
+const DefaultSetupTimeout = 10 * time.Second
+
+// WithSetupTimeout bounds the adapter's setup requests (default
+// DefaultSetupTimeout).
+func WithSetupTimeout(d time.Duration) Option {
+	return func(o *Options) {
+		if d > 0 {
+			o.SetupTimeout = d
+		}
+	}
 }
 
 // BuildOptions applies opts to the defaults (time.Now, no population).
 func BuildOptions(opts []Option) Options {
-	o := Options{Now: time.Now}
+	o := Options{Now: time.Now, SetupTimeout: DefaultSetupTimeout}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -55,6 +55,8 @@ func New(ctx context.Context, cfg Config, tr http.RoundTripper, opts ...adapter.
 		}
 	}
 	o := &Adapter{cfg: cfg, tr: tr, opt: adapter.BuildOptions(opts)}
+	ctx, cancel := adapter.Bound(ctx, o.opt.SetupTimeout)
+	defer cancel()
 	if err := o.discover(ctx); err != nil {
 		return nil, err
 	}
