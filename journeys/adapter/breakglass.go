@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"regexp"
 	"time"
 )
 
@@ -26,34 +25,6 @@ type HTTPBreakGlass struct {
 }
 
 const opBreakGlass = "break-glass"
-
-// RefusalStatus reports the answers that are a decision, not an error, on a request
-// for access or a login: bad request (no reason), unauthenticated, forbidden,
-// conflict, unprocessable, locked.
-func RefusalStatus(status int) bool {
-	switch status {
-	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
-		http.StatusUnprocessableEntity, http.StatusLocked:
-		return true
-	}
-	return false
-}
-
-var ErrorCode = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
-
-// Refusal builds the RefusedError of an answer, with the stack's error code when
-// its JSON body has a short one ("reason_required").
-func Refusal(resp *http.Response) *RefusedError {
-	var doc any
-	if DecodeJSON(resp, "", &doc) == nil {
-		for _, p := range []string{"error", "error.code", "code"} {
-			if s, err := StringAt(doc, p); err == nil && ErrorCode.MatchString(s) {
-				return &RefusedError{Status: resp.StatusCode, Reason: s}
-			}
-		}
-	}
-	return &RefusedError{Status: resp.StatusCode}
-}
 
 // Obtain asks, with the session s, for emergency access to patient with reason
 // ("" sends none): a refusal is a *RefusedError.

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
+	"regexp"
 )
 
 // ErrUnsupported marks a capability the stack does not offer (no revocation
@@ -79,4 +81,34 @@ func TransportErr(op string, err error) error {
 		}
 	}
 	return &UnavailableError{Op: op, Err: err}
+}
+
+// RefusalStatus reports the answers that are a decision, not an error, on a request
+// for access or a login: bad request (no reason), unauthenticated, forbidden,
+// conflict, unprocessable, locked.
+func RefusalStatus(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
+		http.StatusUnprocessableEntity, http.StatusLocked:
+		return true
+	}
+	return false
+}
+
+// ErrorCode matches what a stack may send as an error code ("invalid_grant"):
+// short, no spaces, nothing that could be a credential.
+var ErrorCode = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+
+// Refusal builds the RefusedError of an answer, with the stack's error code when
+// its JSON body has a short one ("reason_required").
+func Refusal(resp *http.Response) *RefusedError {
+	var doc any
+	if DecodeJSON(resp, "", &doc) == nil {
+		for _, p := range []string{"error", "error.code", "code"} {
+			if s, err := StringAt(doc, p); err == nil && ErrorCode.MatchString(s) {
+				return &RefusedError{Status: resp.StatusCode, Reason: s}
+			}
+		}
+	}
+	return &RefusedError{Status: resp.StatusCode}
 }

@@ -231,3 +231,48 @@ func mustRSA(t *testing.T) any {
 	}
 	return k
 }
+
+// TestTokenEndpointAnswers classifies the token endpoint's answers by RFC 6749
+// s5.2: a 400 or 401 is a refusal whatever its body (empty, HTML, JSON with an
+// error code), 429 and 5xx are outages, and any other status is a protocol error.
+func TestTokenEndpointAnswers(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		status int
+		body   string
+		check  func(error) bool
+		want   string
+	}{
+		{"400, empty body", 400, "", isRefusal, "refused (HTTP 400)"},
+		{"400, HTML", 400, "<html>Bad Request</html>", isRefusal, "refused (HTTP 400)"},
+		{"400, OAuth error", 400, `{"error":"invalid_grant"}`, isRefusal, "refused (HTTP 400): invalid_grant"},
+		{"401, empty body", 401, "", isRefusal, "refused (HTTP 401)"},
+		{"429", 429, "", isUnavailable, "unavailable (HTTP 429)"},
+		{"503", 503, "", isUnavailable, "unavailable (HTTP 503)"},
+		{"418", 418, "", isProtocol, "HTTP 418 is neither tokens nor an OAuth error"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			idp := testidp.New(t, func(p *testidp.IdP) {
+				p.Override = map[string]http.HandlerFunc{"POST /token": func(w http.ResponseWriter, _ *http.Request) {
+					w.WriteHeader(tt.status)
+					_, _ = w.Write([]byte(tt.body))
+				}}
+			})
+			o := newTestOIDC(t, idp, Config{Login: "password"})
+			_, err := o.Refresh(t.Context(), &adapter.Session{Cred: adapter.Credential{Refresh: "r1"}})
+			if !tt.check(err) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("refresh answered %d %q: %v; want %q", tt.status, tt.body, err, tt.want)
+			}
+		})
+	}
+}
+
+func isUnavailable(err error) bool {
+	var ue *adapter.UnavailableError
+	return errors.As(err, &ue)
+}
+
+func isProtocol(err error) bool {
+	var pe *adapter.ProtocolError
+	return errors.As(err, &pe)
+}

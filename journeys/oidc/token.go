@@ -35,23 +35,32 @@ func (o *Adapter) token(ctx context.Context, form url.Values, a adapter.ClientAu
 		return nil, err
 	}
 	status := resp.StatusCode
+	if status != http.StatusOK {
+		return nil, tokenError(resp, op)
+	}
 	var tok tokenResponse
 	if err := adapter.DecodeJSON(resp, op, &tok); err != nil {
 		return nil, err
-	}
-	switch {
-	case status == http.StatusOK:
-	case adapter.RefusalStatus(status):
-		r := &adapter.RefusedError{Status: status}
-		if adapter.ErrorCode.MatchString(tok.Error) {
-			r.Reason = tok.Error
-		}
-		return nil, r
-	default:
-		return nil, adapter.ProtocolErr(op, "HTTP %d is neither tokens nor an OAuth error", status)
 	}
 	if tok.AccessToken == "" {
 		return nil, adapter.ProtocolErr(op, "HTTP 200 without access_token")
 	}
 	return &tok, nil
+}
+
+// tokenError classifies a token endpoint's answer other than 200 by RFC 6749
+// s5.2: a 400 or 401 (and the other refusal statuses) is the provider's "no",
+// whatever its body says, with the error code when the body has one; 429 is the
+// provider shedding load, an outage; anything else is not an OAuth answer.
+func tokenError(resp *http.Response, op string) error {
+	switch status := resp.StatusCode; {
+	case adapter.RefusalStatus(status):
+		return adapter.Refusal(resp)
+	case status == http.StatusTooManyRequests:
+		adapter.Drain(resp)
+		return &adapter.UnavailableError{Op: op, Status: status}
+	default:
+		adapter.Drain(resp)
+		return adapter.ProtocolErr(op, "HTTP %d is neither tokens nor an OAuth error", status)
+	}
 }
