@@ -1,0 +1,62 @@
+package loadgen
+
+import (
+	"os/exec"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// TestHealthSeesAStarvedGenerator: busy goroutines on every core, and as many busy
+// processes, make the generator's timers late and its scheduler queue: the
+// monitor marks those intervals, and Healthy says so, with a reason, for a span
+// inside them. (Nothing is asserted of the quiet part: a CI machine is never
+// quiet.)
+func TestHealthSeesAStarvedGenerator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs busy loops for two seconds")
+	}
+	h := StartHealth(HealthOptions{Interval: 50 * time.Millisecond})
+	time.Sleep(500 * time.Millisecond)
+	stop := make(chan struct{})
+	for range 4 * runtime.GOMAXPROCS(0) {
+		go func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for i := 0; i < 1e6; i++ {
+				}
+			}
+		}()
+	}
+	var hogs []*exec.Cmd
+	for range runtime.NumCPU() {
+		c := exec.Command("sh", "-c", "while :; do :; done")
+		if err := c.Start(); err == nil {
+			hogs = append(hogs, c)
+		}
+	}
+	busyStart := time.Now()
+	time.Sleep(1500 * time.Millisecond)
+	busyEnd := time.Now()
+	close(stop)
+	for _, c := range hogs {
+		_ = c.Process.Kill()
+		_ = c.Wait()
+	}
+	time.Sleep(200 * time.Millisecond)
+	h.Stop()
+	r := h.Report()
+	t.Logf("report: %+v", r)
+	if r.Unhealthy == 0 {
+		t.Fatalf("no unhealthy interval while %d busy goroutines and %d busy processes ran: %+v", 4*runtime.GOMAXPROCS(0), len(hogs), r)
+	}
+	if ok, why := h.Healthy(busyStart.Add(200*time.Millisecond), busyEnd); ok {
+		t.Errorf("Healthy(busy span) = true; want false")
+	} else if why == "" {
+		t.Errorf("Healthy(busy span): no reason given")
+	}
+}
