@@ -138,8 +138,3 @@ func saturationDetail(acct Accounting) string {
 	return fmt.Sprintf("the generator could not keep the schedule in %s (late %d, dropped %d): latency measured there is not trustworthy",
 		strings.Join(ws, ", "), acct.Late, acct.Dropped)
 }
-
-// String returns "3s-5s".
-func (w Window) String() string {
-	return fmt.Sprintf("%s-%s", w.From.Round(time.Millisecond), w.To.Round(time.Millisecond))
-}

@@ -167,25 +167,6 @@ func BenchmarkReportFromJSONL1M(b *testing.B) {
 	b.ReportMetric(ours.Seconds()/theirs.Seconds(), "cutover/vegeta")
 }
 
-// BenchmarkWriter writes the records of a fixture run, redacting and encoding
-// each, one core.
-func BenchmarkWriter(b *testing.B) {
-	recs := (fixture{Journeys: 1000, Duration: time.Minute, Seed: 3}).records()
-	w := NewWriter(io.Discard)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		r := *recs[i%len(recs)]
-		if err := w.Write(&r); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	if err := w.Close(); err != nil {
-		b.Fatal(err)
-	}
-}
-
 // BenchmarkGrouping100kPersonas measures root-cause grouping where it costs
 // most: a population of 100,000 personas, each seen on a few steps (about a
 // million records), a tenth of them on the older hash scheme and unable to log

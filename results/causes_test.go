@@ -266,7 +266,7 @@ func checkCauseAccounting(t *testing.T, s Summary) {
 	}
 	want := map[Class]int{}
 	for _, f := range s.Findings {
-		if !covered[f.ref()] {
+		if !covered[f.Ref()] {
 			t.Errorf("finding %s %s/%s %s belongs to no cause", f.Class, f.Journey, f.Step, f.PersonaKind)
 		}
 		want[f.Class] += f.Count

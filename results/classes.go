@@ -85,46 +85,14 @@ var severities = map[Class]Severity{
 	AuditEventMissing: High, LatencyRegression: Medium, ErrorRateRegression: High,
 }
 
-// Step names: the vocabulary journeys record under and the comparison reads. Each
-// decision step has a rule: which class a wrongly allowed and a wrongly denied
-// decision raise.
-const (
-	StepLogin              = "login"
-	StepProbe              = "probe"
-	StepRefresh            = "refresh"
-	StepRefreshReplay      = "refresh.replay"
-	StepRefreshFamily      = "refresh.family"
-	StepLogout             = "logout"
-	StepLogoutProbe        = "logout.probe"
-	StepLogoutRefresh      = "logout.refresh"
-	StepLogoutIntrospect   = "logout.introspect"
-	StepBreakglass         = "breakglass.request"
-	StepBreakglassNoReason = "breakglass.no_reason"
-	StepBreakglassAccess   = "breakglass.access"
-	StepBreakglassExpired  = "breakglass.expired"
-	StepBreakglassInelig   = "breakglass.ineligible"
-	StepBreakglassAudit    = "breakglass.audit"
-	StepServiceToken       = "service.token"
-	StepServiceProbe       = "service.probe"
-	StepAudit              = "audit"
-	// Browser journeys: a real browser's login and its probe after logout.
-	StepBrowserLogin       = "browser.login"
-	StepBrowserLogoutProbe = "browser.logout.probe"
-)
-
-// StepNames lists every step name records use.
-var StepNames = []string{
-	StepLogin, StepProbe, StepRefresh, StepRefreshReplay, StepRefreshFamily, StepLogout, StepLogoutProbe,
-	StepLogoutRefresh, StepLogoutIntrospect, StepBreakglass, StepBreakglassNoReason, StepBreakglassAccess,
-	StepBreakglassExpired, StepBreakglassInelig, StepBreakglassAudit, StepServiceToken, StepServiceProbe, StepAudit,
-}
-
 // decisionRule says which class a decision that disagrees with the expected one
 // raises: allowed names the class when the step allowed what must be denied, denied
 // the class when it denied what must be allowed. An empty class means the direction
 // cannot be a regression.
 type decisionRule struct{ allowed, denied Class }
 
+// decisionRules gives each decision step its rule: which class a wrongly allowed
+// and a wrongly denied decision raise.
 var decisionRules = map[string]decisionRule{
 	StepLogin:              {denied: LoginFailed},
 	StepProbe:              {allowed: OverPermission, denied: UnderPermission},
@@ -153,17 +121,6 @@ var classBit = func() map[Class]uint64 {
 	m := make(map[Class]uint64, len(Classes))
 	for i, c := range Classes {
 		m[c] = 1 << i
-	}
-	return m
-}()
-
-// stepClasses holds, per step name, the classes whose Info names the step.
-var stepClasses = func() map[string]uint64 {
-	m := map[string]uint64{}
-	for c, info := range classInfo {
-		for _, step := range info.Steps {
-			m[step] |= classBit[c]
-		}
 	}
 	return m
 }()

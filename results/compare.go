@@ -64,6 +64,34 @@ type Finding struct {
 	Untrusted bool `json:"untrusted,omitempty"`
 }
 
+// Text renders the example on one line, as the reports show it.
+func (e Example) Text() string {
+	t := ""
+	if e.Target != "" {
+		t = " " + e.Target
+	}
+	line := fmt.Sprintf("%s%s: legacy %s, candidate %s", e.Persona, t, e.Legacy, e.Candidate)
+	if len(e.Evidence) > 0 {
+		line += " (evidence: " + strings.Join(e.Evidence, " ") + ")"
+	}
+	return line
+}
+
+// ExampleText returns what the reports show beside f: its detail, or else its
+// first example (Example.Text).
+func (f Finding) ExampleText() string {
+	if f.Detail != "" {
+		return f.Detail
+	}
+	if len(f.Examples) == 0 {
+		return ""
+	}
+	return f.Examples[0].Text()
+}
+
+// Ref returns the reference a cause folds f by.
+func (f Finding) Ref() FindingRef { return FindingRef{f.Class, f.Journey, f.Step, f.PersonaKind} }
+
 type findingKey struct {
 	class               Class
 	journey, step, kind string

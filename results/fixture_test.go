@@ -1,9 +1,11 @@
 package results
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"testing"
 	"time"
 )
 
@@ -167,4 +169,20 @@ func (fx fixture) summary(opt Options) (Summary, *Analysis) {
 		a.Add(r)
 	}
 	return a.Summary(fx.meta(), fx.accounting()), a
+}
+
+// writeRecords returns recs as a Writer writes them (redacting them in place).
+func writeRecords(tb testing.TB, recs []*Record) []byte {
+	tb.Helper()
+	var buf bytes.Buffer
+	w := NewWriter(&buf)
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -108,6 +108,3 @@ func ReadHistograms(r io.Reader, name string) (*Stats, error) {
 	}
 	return st, nil
 }
-
-// ReadHistogramsFile reads histograms.json at path.
-func ReadHistogramsFile(path string) (*Stats, error) { return readFile(path, ReadHistograms) }

@@ -17,7 +17,7 @@ var htmlSource string
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pct":     pct,
 	"ratio":   ratioText,
-	"example": exampleText,
+	"example": Example.Text,
 	"dur":     func(d time.Duration) string { return d.Round(time.Millisecond).String() },
 	"time":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"share":   func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
@@ -51,7 +51,7 @@ type htmlView struct {
 
 // WriteHTML writes report.html.
 func WriteHTML(w io.Writer, s *Summary) error {
-	v := htmlView{S: s, Failing: s.failingCount(), Checks: parityChecks(s), Untrusted: map[string]bool{}}
+	v := htmlView{S: s, Failing: failingCount(s), Checks: parityChecks(s), Untrusted: map[string]bool{}}
 	for _, c := range s.Causes {
 		v.Untrusted[c.ID] = c.Untrusted
 	}
@@ -69,7 +69,7 @@ func WriteHTML(w io.Writer, s *Summary) error {
 	for _, c := range Controls {
 		row := evidenceRow{Control: c}
 		for _, ch := range v.Checks {
-			for _, cc := range ch.Class.Info().Controls {
+			for _, cc := range classControls[ch.Class] {
 				if cc.ID == c.ID {
 					row.Checks = append(row.Checks, ch)
 				}

@@ -9,20 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
-)
-
-// Records file names in a results folder: JSON lines, optionally gzip-compressed.
-//
-// gzip rather than zstd: it is in the standard library (no dependency), every
-// machine reads it (zcat records.jsonl.gz | jq), and at its fastest level it
-// compresses records about tenfold at well over the rate any rehearsal writes
-// them; zstd would be faster still, but the writer is not the bottleneck.
-const (
-	RecordsFile   = "records.jsonl"
-	RecordsFileGz = "records.jsonl.gz"
 )
 
 // Writer streams records as JSON lines, redacting each at the source. It is not
@@ -238,18 +226,6 @@ func (b *recordBatch) decode(strs stringTable) {
 			return
 		}
 	}
-}
-
-// RecordsPath returns the records file of a results folder: records.jsonl, or
-// records.jsonl.gz when only that exists.
-func RecordsPath(dir string) (string, error) {
-	for _, n := range []string{RecordsFile, RecordsFileGz} {
-		p := filepath.Join(dir, n)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: no %s or %s", dir, RecordsFile, RecordsFileGz)
 }
 
 // ReadRecordsFile reads the records file at path.

@@ -88,7 +88,7 @@ func WriteJUnit(w io.Writer, s *Summary) error {
 			{ErrorRateRegression, "error rate " + where, fmt.Sprintf("errors %s vs %s", pct(st.Candidate.ErrorRate()), pct(st.Legacy.ErrorRate()))},
 		} {
 			c := junitCase{Name: pc.name, Classname: "cutover.performance", SystemOut: "candidate vs legacy: " + pc.ok}
-			if f, ok := s.finding(pc.class, st); ok {
+			if f, ok := finding(s, pc.class, st); ok {
 				if f.Fails {
 					c.Failure = &junitMessage{Message: string(pc.class) + ": " + f.Detail, Type: string(pc.class), Text: findingsText([]Finding{f})}
 				} else {
@@ -149,7 +149,7 @@ func findingsText(fs []Finding) string {
 		}
 		b.WriteString("\n")
 		for _, e := range f.Examples {
-			fmt.Fprintf(&b, "  %s\n", exampleText(e))
+			fmt.Fprintf(&b, "  %s\n", e.Text())
 		}
 	}
 	return b.String()

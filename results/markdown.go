@@ -18,15 +18,15 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	icon := map[string]string{VerdictPass: "✅", VerdictFail: "❌", VerdictAborted: "⚠️"}[s.Verdict]
 	p("### %s cutover %s: `%s`\n\n", icon, strings.ToUpper(s.Verdict), md(s.Meta.Name))
-	switch n := s.failingCount(); {
+	switch n := failingCount(s); {
 	case s.Meta.Aborted != "":
 		p("**Aborted:** %s. The figures below cover what ran.\n\n", md(s.Meta.Aborted))
 	case n > 0:
-		p("**%d finding(s) fail the thresholds** (fail on: %s).\n\n", n, s.severityList())
+		p("**%d finding(s) fail the thresholds** (fail on: %s).\n\n", n, severityList(s))
 	case len(s.Findings) > 0:
-		p("No finding fails the thresholds (fail on: %s); %d reported.\n\n", s.severityList(), len(s.Findings))
+		p("No finding fails the thresholds (fail on: %s); %d reported.\n\n", severityList(s), len(s.Findings))
 	default:
-		p("No regression found (fail on: %s).\n\n", s.severityList())
+		p("No regression found (fail on: %s).\n\n", severityList(s))
 	}
 	if nf := s.NoiseFloor; nf != nil {
 		p("**A/A noise floor:** %d of %d comparisons disagreed (%s); ideally none.\n\n", nf.Disagreed, nf.Compared, pct(nf.Rate))
@@ -54,9 +54,9 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 		p("**Cohort readiness** (by %s):\n\n| cohort | status | personas | exercised | blocked by |\n|---|---|---:|---:|---|\n", md(s.CohortBy))
 		for _, c := range s.Cohorts {
 			icon := map[string]string{CohortPass: "✅", CohortFail: "❌", CohortIncomplete: "⚠️", CohortNotExercised: "➖"}[c.Status]
-			p("| %s | %s %s | %d | %d | %s |\n", md(c.Name), icon, c.Status, c.Personas, c.Exercised, md(s.cohortCauses(c)))
+			p("| %s | %s %s | %d | %d | %s |\n", md(c.Name), icon, c.Status, c.Personas, c.Exercised, md(cohortCauses(s, c)))
 		}
-		if s.hasUntrustedCause() {
+		if hasUntrustedCause(s) {
 			p("\n? measured while the generator was saturated: not trustworthy.\n")
 		}
 		p("\n")
@@ -64,14 +64,14 @@ func WriteMarkdown(w io.Writer, s *Summary) error {
 	if len(s.Findings) > 0 {
 		p("<details><summary>Finding rows by step (%d)</summary>\n\n", len(s.Findings))
 		p("| | cause | severity | class | journey/step | kind | count | first example |\n|---|---|---|---|---|---|---:|---|\n")
-		causeOf := s.causeOfFinding()
+		causeOf := causeOfFinding(s)
 		for i, f := range s.Findings {
 			if i == markdownFindings {
 				p("\n%d more finding row(s) in report.html and summary.json.\n", len(s.Findings)-i)
 				break
 			}
 			mark := gateMark(f.Fails, f.Untrusted)
-			p("| %s | %s | %s | `%s` | %s/%s | %s | %d | %s |\n", mark, dash(causeOf[f.ref()]), f.Severity, f.Class, md(f.Journey), md(f.Step), md(dash(f.PersonaKind)), f.Count, md(exampleLine(f)))
+			p("| %s | %s | %s | `%s` | %s/%s | %s | %d | %s |\n", mark, dash(causeOf[f.Ref()]), f.Severity, f.Class, md(f.Journey), md(f.Step), md(dash(f.PersonaKind)), f.Count, md(f.ExampleText()))
 		}
 		p("\n</details>\n\n")
 	}

@@ -4,13 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 )
-
-// PersonasFile is the persona table of a results folder: what the reports may
-// say about each persona of the run, the attributes findings and cohorts are
-// grouped by.
-const PersonasFile = "personas.json"
 
 // PersonasSchema names the version of personas.json.
 const PersonasSchema = "cutover.personas/v1"
@@ -27,11 +21,6 @@ const (
 	AttrCohort = "cohort"
 )
 
-// builtinAttrs orders the built-in attributes: when two factors explain the same
-// findings equally well, the earlier one names the cause and the other is listed
-// as equivalent.
-var builtinAttrs = []string{AttrKind, AttrHashScheme, AttrWave, AttrBreakGlass, AttrCohort}
-
 // PersonaAttrs is one persona as the reports may describe it: its id and
 // attributes (kind, wave, hash scheme, break-glass eligibility, the free-form
 // attributes of an accounts file). Never a username, a name or a credential.
@@ -46,12 +35,6 @@ type PersonaAttrs struct {
 type PersonaTable struct {
 	Schema   string         `json:"schema"`
 	Personas []PersonaAttrs `json:"personas"`
-}
-
-// WritePersonasFile writes t to path.
-func WritePersonasFile(path string, t PersonaTable) error {
-	t.Schema = PersonasSchema
-	return writeJSONFile(path, "persona table", t, "")
 }
 
 // ReadPersonas decodes a personas.json; name is used in errors.
@@ -71,9 +54,6 @@ func ReadPersonas(r io.Reader, name string) (*PersonaTable, error) {
 	return &t, nil
 }
 
-// ReadPersonasFile reads the personas.json at path.
-func ReadPersonasFile(path string) (*PersonaTable, error) { return readFile(path, ReadPersonas) }
-
 // MergePersonas unions tables by persona id, the first table's entry winning:
 // the segments of a distributed run each carry the whole population.
 func MergePersonas(ts ...*PersonaTable) PersonaTable {
@@ -91,23 +71,4 @@ func MergePersonas(ts ...*PersonaTable) PersonaTable {
 		}
 	}
 	return out
-}
-
-// attrOrder returns the attribute names of the table in the order factors are
-// preferred: the built-ins first, then the others alphabetically.
-func attrOrder(names map[string]bool) []string {
-	var out []string
-	for _, n := range builtinAttrs {
-		if names[n] {
-			out = append(out, n)
-		}
-	}
-	var rest []string
-	for n := range names {
-		if !slices.Contains(builtinAttrs, n) {
-			rest = append(rest, n)
-		}
-	}
-	slices.Sort(rest)
-	return append(out, rest...)
 }

@@ -111,22 +111,6 @@ func sameDecoding(got, want Record, gotErr, wantErr error) bool {
 	return reflect.DeepEqual(got, want)
 }
 
-// writeRecords returns recs as a Writer writes them (redacting them in place).
-func writeRecords(tb testing.TB, recs []*Record) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	w := NewWriter(&buf)
-	for _, r := range recs {
-		if err := w.Write(r); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		tb.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // decodeSeeds are lines at the edges of the plain form.
 var decodeSeeds = []string{
 	`{"side":"legacy","persona":"p-1","kind":"patient","journey":"session","iter":3,"step":"login","intended":"2026-01-15T09:00:00Z","start":"2026-01-15T09:00:00.000000123Z","latency_ns":1500000,"outcome":"ok","facts":{"decision":"allow","roles":["patient"],"ttl_s":-1,"rotated":false,"refresh_issued":true,"status":200}}`,

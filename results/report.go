@@ -1,48 +1,10 @@
 package results
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
-
-// Report files in a results folder, beside summary.json and the records.
-const (
-	SummaryFile    = "summary.json"
-	HistogramsFile = "histograms.json"
-	MarkdownFile   = "report.md"
-	JUnitFile      = "junit.xml"
-	HTMLFile       = "report.html"
-)
-
-// WriteReports writes report.md, junit.xml and report.html of s into dir. Every
-// report is rendered from the summary alone; each file is attempted even when
-// another fails.
-func WriteReports(dir string, s *Summary) error {
-	var errs []error
-	for _, r := range []struct {
-		name   string
-		render func(io.Writer, *Summary) error
-	}{{MarkdownFile, WriteMarkdown}, {JUnitFile, WriteJUnit}, {HTMLFile, WriteHTML}} {
-		if err := writeFile(filepath.Join(dir, r.name), func(w io.Writer) error { return r.render(w, s) }); err != nil {
-			errs = append(errs, fmt.Errorf("write %s: %w", r.name, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func writeFile(path string, render func(io.Writer) error) (err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, f.Close()) }()
-	return render(f)
-}
 
 // Check states, as every report shows them.
 const (
@@ -64,7 +26,7 @@ type check struct {
 // found without failing the thresholds, passed, or not exercised by the run's
 // steps.
 func parityChecks(s *Summary) []check {
-	steps := s.stepNames()
+	steps := stepNames(s)
 	var out []check
 	for _, c := range Classes {
 		if c.Performance() || c.Severity() == Info {
@@ -91,7 +53,7 @@ func parityChecks(s *Summary) []check {
 }
 
 // stepNames lists the distinct steps the run recorded.
-func (s *Summary) stepNames() []string {
+func stepNames(s *Summary) []string {
 	var out []string
 	for _, st := range s.Steps {
 		if !slices.Contains(out, st.Step) {
@@ -102,7 +64,7 @@ func (s *Summary) stepNames() []string {
 }
 
 // finding returns the finding of class c on step st, if any.
-func (s *Summary) finding(c Class, st StepSummary) (Finding, bool) {
+func finding(s *Summary, c Class, st StepSummary) (Finding, bool) {
 	for _, f := range s.Findings {
 		if f.Class == c && f.Journey == st.Journey && f.Step == st.Step {
 			return f, true
@@ -112,7 +74,7 @@ func (s *Summary) finding(c Class, st StepSummary) (Finding, bool) {
 }
 
 // failingCount counts the findings that fail the run.
-func (s *Summary) failingCount() int {
+func failingCount(s *Summary) int {
 	n := 0
 	for _, f := range s.Findings {
 		if f.Fails {
@@ -123,7 +85,7 @@ func (s *Summary) failingCount() int {
 }
 
 // severityList renders the severities that fail the run.
-func (s *Summary) severityList() string {
+func severityList(s *Summary) string {
 	if len(s.Options.Gate.FailOn) == 0 {
 		return "none"
 	}
@@ -132,19 +94,6 @@ func (s *Summary) severityList() string {
 		out[i] = string(sv)
 	}
 	return strings.Join(out, ", ")
-}
-
-// exampleText renders one example.
-func exampleText(e Example) string {
-	t := ""
-	if e.Target != "" {
-		t = " " + e.Target
-	}
-	line := fmt.Sprintf("%s%s: legacy %s, candidate %s", e.Persona, t, e.Legacy, e.Candidate)
-	if len(e.Evidence) > 0 {
-		line += " (evidence: " + strings.Join(e.Evidence, " ") + ")"
-	}
-	return line
 }
 
 // ratioText renders a p50 ratio with its interval.

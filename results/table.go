@@ -101,10 +101,10 @@ func writeCohortsText(b *strings.Builder, s *Summary) {
 			fmt.Fprintf(tw, "  ... %d more\t\t\t\t\n", len(s.Cohorts)-i)
 			break
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", c.Name, c.Personas, c.Exercised, c.Status, s.cohortCauses(c))
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", c.Name, c.Personas, c.Exercised, c.Status, cohortCauses(s, c))
 	}
 	tw.Flush()
-	if s.hasUntrustedCause() {
+	if hasUntrustedCause(s) {
 		b.WriteString("  ? measured while the generator was saturated: not trustworthy, run again on a quieter machine\n")
 	}
 	b.WriteString("\n")
@@ -112,7 +112,7 @@ func writeCohortsText(b *strings.Builder, s *Summary) {
 
 // cohortCauses lists the causes blocking a cohort, then those that only warn;
 // "?" marks a cause measured while the generator was saturated.
-func (s *Summary) cohortCauses(c Cohort) string {
+func cohortCauses(s *Summary, c Cohort) string {
 	untrusted := map[string]bool{}
 	for _, cs := range s.Causes {
 		untrusted[cs.ID] = cs.Untrusted
@@ -134,7 +134,7 @@ func (s *Summary) cohortCauses(c Cohort) string {
 	return dash(out)
 }
 
-func (s *Summary) hasUntrustedCause() bool {
+func hasUntrustedCause(s *Summary) bool {
 	for _, c := range s.Causes {
 		if c.Untrusted {
 			return true
@@ -165,20 +165,20 @@ func WriteFindings(w io.Writer, s *Summary) error {
 		p("findings: none\n")
 		return tw.Flush()
 	}
-	causeOf := s.causeOfFinding()
+	causeOf := causeOfFinding(s)
 	p("CAUSE\tSEVERITY\tCLASS\tJOURNEY\tSTEP\tKIND\tCOUNT\tEXAMPLE\n")
 	for _, f := range s.Findings {
 		sev := string(f.Severity)
 		if !f.Fails {
 			sev += " (passes)"
 		}
-		p("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", dash(causeOf[f.ref()]), sev, f.Class, f.Journey, f.Step, dash(f.PersonaKind), f.Count, exampleLine(f))
+		p("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", dash(causeOf[f.Ref()]), sev, f.Class, f.Journey, f.Step, dash(f.PersonaKind), f.Count, f.ExampleText())
 	}
 	return tw.Flush()
 }
 
 // causeOfFinding maps each finding row to the ids of the causes that fold it.
-func (s *Summary) causeOfFinding() map[FindingRef]string {
+func causeOfFinding(s *Summary) map[FindingRef]string {
 	out := map[FindingRef]string{}
 	for _, c := range s.Causes {
 		for _, ref := range c.Findings {
@@ -187,8 +187,6 @@ func (s *Summary) causeOfFinding() map[FindingRef]string {
 	}
 	return out
 }
-
-func (f Finding) ref() FindingRef { return FindingRef{f.Class, f.Journey, f.Step, f.PersonaKind} }
 
 // clip shortens s to about n characters at a clause boundary, saying where the
 // rest is.
@@ -211,15 +209,4 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// exampleLine renders a finding's first example, or its detail.
-func exampleLine(f Finding) string {
-	if f.Detail != "" {
-		return f.Detail
-	}
-	if len(f.Examples) == 0 {
-		return ""
-	}
-	return exampleText(f.Examples[0])
 }
