@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // TestAuthZENProbes evaluates probes at an AuthZEN PDP: a deny is HTTP 200 with
@@ -62,26 +62,26 @@ func TestAuthZENProbes(t *testing.T) {
 		probes = append(probes, Probe{Kind: personas.Patient, Action: "read", Resource: "record:" + id})
 	}
 	r := &Runner{
-		Probes: probes, Resources: map[results.Side]Resources{results.Candidate: {"record": {"read": {Method: "GET", Path: "/r/{id}"}}}},
-		PDP:     map[results.Side]*AuthZEN{results.Candidate: {URL: pdp.URL + "/access/v1/evaluation", Token: ptr(NewSecretRef(personas.NewSecret("pep-token")))}},
+		Probes: probes, Resources: map[record.Side]Resources{record.Candidate: {"record": {"read": {Method: "GET", Path: "/r/{id}"}}}},
+		PDP:     map[record.Side]*AuthZEN{record.Candidate: {URL: pdp.URL + "/access/v1/evaluation", Token: ptr(NewSecretRef(personas.NewSecret("pep-token")))}},
 		Targets: NewTargets(personas.Population{}), StepTimeout: 2 * time.Second, Transport: http.DefaultTransport,
 	}
 	rec := &recorder{}
 	p := personas.Persona{ID: "p1", Kind: personas.Patient, Username: "u", Secret: personas.NewSecret("pw")}
-	r.Run(t.Context(), Journey{Name: "j", Steps: []string{StepsLogin, StepsProbes}}, results.Candidate, st, p, Iteration{}, rec.emit)
+	r.Run(t.Context(), Journey{Name: "j", Steps: []string{StepsLogin, StepsProbes}}, record.Candidate, st, p, Iteration{}, rec.emit)
 	want := map[string]struct {
-		outcome  results.Outcome
+		outcome  record.Outcome
 		decision string
 		err      string
 	}{
-		"p1":   {results.OK, results.Allow, ""},
-		"p2":   {results.OK, results.Deny, ""},
-		"bad":  {results.Error, "", "authzen evaluation: HTTP 400 is an error, not a decision"},
-		"down": {results.Error, "", "unavailable (HTTP 503)"},
-		"odd":  {results.Error, "", "authzen evaluation: HTTP 200 with a body that is not the expected JSON"},
+		"p1":   {record.OK, record.Allow, ""},
+		"p2":   {record.OK, record.Deny, ""},
+		"bad":  {record.Error, "", "authzen evaluation: HTTP 400 is an error, not a decision"},
+		"down": {record.Error, "", "unavailable (HTTP 503)"},
+		"odd":  {record.Error, "", "authzen evaluation: HTTP 200 with a body that is not the expected JSON"},
 	}
 	for id, w := range want {
-		got := rec.one(t, results.Candidate, results.StepProbe, "read record:"+id)
+		got := rec.one(t, record.Candidate, record.StepProbe, "read record:"+id)
 		if got.Outcome != w.outcome || got.Facts.Decision != w.decision || !strings.Contains(got.Error, w.err) {
 			t.Errorf("PDP probe %s: %s %q %q; want %s %q %q", id, got.Outcome, got.Facts.Decision, got.Error, w.outcome, w.decision, w.err)
 		}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Journey is a named sequence of step groups that personas of some kinds run on
@@ -91,10 +91,10 @@ type AuditPlan struct {
 // Runner runs journeys and records each step. It is safe for concurrent use.
 type Runner struct {
 	Probes    []Probe
-	Resources map[results.Side]Resources
+	Resources map[record.Side]Resources
 	// PDP, for a side that has one, evaluates that side's probes at an AuthZEN
 	// policy decision point instead of requesting the resources.
-	PDP        map[results.Side]*AuthZEN
+	PDP        map[record.Side]*AuthZEN
 	Targets    *Targets
 	BreakGlass BreakGlassPlan
 	Audit      AuditPlan
@@ -134,12 +134,12 @@ func (r *Runner) wait(ctx context.Context, d time.Duration) error {
 // run carries one journey's state on one side.
 type run struct {
 	r     *Runner
-	side  results.Side
+	side  record.Side
 	st    Stack
 	p     personas.Persona
 	j     Journey
 	it    Iteration
-	emit  func(*results.Record)
+	emit  func(*record.Record)
 	first bool
 	sess  *Session
 	// allowed is the first probe this side allowed: logout.probe replays it.
@@ -155,7 +155,7 @@ type run struct {
 // It returns when the journey is over or ctx is done. emit takes ownership of
 // each record (the pipeline redacts it in place): the journey never touches a
 // record once emitted.
-func (r *Runner) Run(ctx context.Context, j Journey, side results.Side, st Stack, p personas.Persona, it Iteration, emit func(*results.Record)) {
+func (r *Runner) Run(ctx context.Context, j Journey, side record.Side, st Stack, p personas.Persona, it Iteration, emit func(*record.Record)) {
 	x := &run{r: r, side: side, st: st, p: p, j: j, it: it, emit: emit, first: true, start: r.now()}
 	for _, group := range j.Steps {
 		if ctx.Err() != nil {
@@ -191,7 +191,7 @@ func (r *Runner) Run(ctx context.Context, j Journey, side results.Side, st Stack
 // intended start when the generator was late, so queueing in the harness shows up
 // as latency instead of vanishing (no coordinated omission). The record lists the
 // requests fn made through a tapped transport (see Tap).
-func (x *run) step(ctx context.Context, name, target string, fn func(ctx context.Context, f *results.Facts) error) error {
+func (x *run) step(ctx context.Context, name, target string, fn func(ctx context.Context, f *record.Facts) error) error {
 	ctx, cancel := context.WithTimeout(ctx, x.r.StepTimeout)
 	defer cancel()
 	ctx, sent := withEndpointLog(ctx)
@@ -207,8 +207,8 @@ func (x *run) step(ctx context.Context, name, target string, fn func(ctx context
 	rec.Endpoints = sent.endpoints()
 	if err != nil {
 		rec.Outcome, rec.Error = outcomeOf(err)
-		if rec.Outcome == results.OK {
-			rec.Facts.Decision = results.Deny
+		if rec.Outcome == record.OK {
+			rec.Facts.Decision = record.Deny
 			var re *RefusedError
 			if errors.As(err, &re) {
 				rec.Facts.Status = re.Status
@@ -219,17 +219,17 @@ func (x *run) step(ctx context.Context, name, target string, fn func(ctx context
 	return err
 }
 
-func (x *run) record(name, target string, start time.Time) *results.Record {
-	return &results.Record{
+func (x *run) record(name, target string, start time.Time) *record.Record {
+	return &record.Record{
 		Side: x.side, Persona: x.p.ID, Kind: string(x.p.Kind), Cohort: x.p.Cohort.String(),
 		Journey: x.j.Name, Iteration: x.it.N, Step: name, Target: target,
-		Intended: x.it.Intended, Start: start, Outcome: results.OK,
+		Intended: x.it.Intended, Start: start, Outcome: record.OK,
 	}
 }
 
 // skip records a step that did not run: unsupported by the stack, or skipped
 // because what it checks could not be set up; why says which.
-func (x *run) skip(name, target string, outcome results.Outcome, why string) {
+func (x *run) skip(name, target string, outcome record.Outcome, why string) {
 	rec := x.record(name, target, time.Now())
 	rec.Outcome, rec.Error = outcome, why
 	x.emit(rec)
@@ -237,25 +237,25 @@ func (x *run) skip(name, target string, outcome results.Outcome, why string) {
 
 // outcomeOf classifies a step error: a refusal is a decision (OK outcome, deny),
 // unsupported is reported as such, everything else is an error.
-func outcomeOf(err error) (results.Outcome, string) {
+func outcomeOf(err error) (record.Outcome, string) {
 	var re *RefusedError
 	switch {
 	case errors.As(err, &re):
-		return results.OK, err.Error()
+		return record.OK, err.Error()
 	case errors.Is(err, ErrUnsupported):
-		return results.Unsupported, err.Error()
+		return record.Unsupported, err.Error()
 	default:
-		return results.Error, err.Error()
+		return record.Error, err.Error()
 	}
 }
 
 // decided runs a call that grants or refuses and records the decision: nil is
 // allow, a refusal deny; anything else stays an error.
-func decided(f *results.Facts, err error) error {
+func decided(f *record.Facts, err error) error {
 	if err != nil {
 		return err
 	}
-	f.Decision = results.Allow
+	f.Decision = record.Allow
 	return nil
 }
 
@@ -274,14 +274,14 @@ func (x *run) login(ctx context.Context) bool {
 
 // signIn logs the persona in and records the login step under target.
 func (x *run) signIn(ctx context.Context, target string) bool {
-	err := x.step(ctx, results.StepLogin, target, func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
+	err := x.step(ctx, record.StepLogin, target, func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Allow
 		s, err := x.st.Login(ctx, x.p)
 		if err != nil {
 			return err
 		}
 		x.sess = s
-		f.Decision = results.Allow
+		f.Decision = record.Allow
 		f.Roles, f.Scopes, f.MissingClaims = s.Roles, s.Scopes, s.MissingClaims
 		f.TTL = ttlSeconds(s.TTL)
 		return nil
@@ -300,9 +300,9 @@ func ttlSeconds(d time.Duration) int64 {
 }
 
 func (x *run) probes(ctx context.Context) bool {
-	name := results.StepProbe
+	name := record.StepProbe
 	if !x.p.Human() {
-		name = results.StepServiceProbe
+		name = record.StepServiceProbe
 	}
 	pdp := x.r.PDP[x.side]
 	for _, pr := range x.r.Probes {
@@ -319,7 +319,7 @@ func (x *run) probes(ctx context.Context) bool {
 			x.emit(x.configError(name, pr.Target(), err))
 			continue
 		}
-		_ = x.step(ctx, name, pr.Target(), func(ctx context.Context, f *results.Facts) error {
+		_ = x.step(ctx, name, pr.Target(), func(ctx context.Context, f *record.Facts) error {
 			f.Expected = pr.Expect
 			if pdp != nil {
 				d, status, err := pdp.evaluate(ctx, x.r.Transport, x.sess, x.p.Kind, pr.Action, pr.Type(), id)
@@ -333,11 +333,11 @@ func (x *run) probes(ctx context.Context) bool {
 					return err
 				}
 				f.Status, f.Decision = status, Decide(status)
-				if f.Decision == results.Deny {
+				if f.Decision == record.Deny {
 					x.note(AuditDeny)
 				}
 			}
-			if f.Decision == results.Allow && x.allowed == nil {
+			if f.Decision == record.Allow && x.allowed == nil {
 				x.allowed, x.aTarget = &req, pr.Target()
 			}
 			return nil
@@ -347,9 +347,9 @@ func (x *run) probes(ctx context.Context) bool {
 }
 
 // configError records a step that could not be built from the configuration.
-func (x *run) configError(step, target string, err error) *results.Record {
+func (x *run) configError(step, target string, err error) *record.Record {
 	rec := x.record(step, target, time.Now())
-	rec.Outcome, rec.Error = results.Error, "config: "+err.Error()
+	rec.Outcome, rec.Error = record.Error, "config: "+err.Error()
 	return rec
 }
 
@@ -361,18 +361,18 @@ func (x *run) configError(step, target string, err error) *results.Record {
 func (x *run) refresh(ctx context.Context) bool {
 	r, ok := x.st.(Refresher)
 	if !ok {
-		x.skip(results.StepRefresh, "", results.Unsupported, ErrUnsupported.Error())
+		x.skip(record.StepRefresh, "", record.Unsupported, ErrUnsupported.Error())
 		return true
 	}
 	prev := x.sess
 	var rot *bool
-	err := x.step(ctx, results.StepRefresh, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
+	err := x.step(ctx, record.StepRefresh, "", func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Allow
 		next, err := r.Refresh(ctx, prev)
 		if err != nil {
 			return err
 		}
-		f.Decision = results.Allow
+		f.Decision = record.Allow
 		rot = rotated(prev, next)
 		f.Rotated, f.Widened = rot, widened(prev, next)
 		f.Scopes, f.TTL = next.Scopes, ttlSeconds(next.TTL)
@@ -385,30 +385,30 @@ func (x *run) refresh(ctx context.Context) bool {
 	switch {
 	case rot == nil:
 		why := "the session is renewed in place: no refresh token to replay"
-		x.skip(results.StepRefreshReplay, "", results.Unsupported, why)
-		x.skip(results.StepRefreshFamily, "", results.Unsupported, why)
+		x.skip(record.StepRefreshReplay, "", record.Unsupported, why)
+		x.skip(record.StepRefreshFamily, "", record.Unsupported, why)
 		return true
 	case !*rot:
 		why := "the refresh token was not rotated: there is no previous one to replay"
-		x.skip(results.StepRefreshReplay, "", results.Skipped, why)
-		x.skip(results.StepRefreshFamily, "", results.Skipped, why)
+		x.skip(record.StepRefreshReplay, "", record.Skipped, why)
+		x.skip(record.StepRefreshFamily, "", record.Skipped, why)
 		return true
 	}
 	var refused bool
-	_ = x.step(ctx, results.StepRefreshReplay, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Deny
+	_ = x.step(ctx, record.StepRefreshReplay, "", func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Deny
 		_, err := r.Refresh(ctx, prev)
 		var re *RefusedError
 		refused = errors.As(err, &re)
 		return decided(f, err)
 	})
 	if !refused {
-		x.skip(results.StepRefreshFamily, "", results.Skipped, "the replayed refresh token was not refused")
+		x.skip(record.StepRefreshFamily, "", record.Skipped, "the replayed refresh token was not refused")
 		return true
 	}
 	var familyAlive bool
-	_ = x.step(ctx, results.StepRefreshFamily, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Deny
+	_ = x.step(ctx, record.StepRefreshFamily, "", func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Deny
 		next, err := r.Refresh(ctx, x.sess)
 		if err == nil {
 			familyAlive, x.sess = true, next
@@ -424,7 +424,7 @@ func (x *run) refresh(ctx context.Context) bool {
 // logout logs out, then checks that the old credentials are dead: the first
 // allowed probe replayed, each credential introspected, a refresh attempted.
 func (x *run) logout(ctx context.Context) bool {
-	err := x.step(ctx, results.StepLogout, "", func(ctx context.Context, f *results.Facts) error {
+	err := x.step(ctx, record.StepLogout, "", func(ctx context.Context, f *record.Facts) error {
 		return decided(f, x.st.Logout(ctx, x.sess))
 	})
 	if err != nil {
@@ -434,34 +434,34 @@ func (x *run) logout(ctx context.Context) bool {
 	}
 	x.note(AuditLogout)
 	if x.allowed != nil {
-		x.request(ctx, results.StepLogoutProbe, x.aTarget, results.Deny, x.sess, *x.allowed)
+		x.request(ctx, record.StepLogoutProbe, x.aTarget, record.Deny, x.sess, *x.allowed)
 	}
 	if in, ok := x.st.(Introspector); ok && len(in.Credentials(x.sess)) > 0 {
 		for _, c := range in.Credentials(x.sess) {
-			_ = x.step(ctx, results.StepLogoutIntrospect, c, func(ctx context.Context, f *results.Facts) error {
-				f.Expected = results.Deny
+			_ = x.step(ctx, record.StepLogoutIntrospect, c, func(ctx context.Context, f *record.Facts) error {
+				f.Expected = record.Deny
 				active, err := in.Active(ctx, x.sess, c)
 				if err != nil {
 					return err
 				}
-				f.Decision = results.Deny
+				f.Decision = record.Deny
 				if active {
-					f.Decision = results.Allow
+					f.Decision = record.Allow
 				}
 				return nil
 			})
 		}
 	} else {
-		x.skip(results.StepLogoutIntrospect, "", results.Unsupported, "no introspection configured or offered")
+		x.skip(record.StepLogoutIntrospect, "", record.Unsupported, "no introspection configured or offered")
 	}
 	if r, ok := x.st.(Refresher); ok {
-		_ = x.step(ctx, results.StepLogoutRefresh, "", func(ctx context.Context, f *results.Facts) error {
-			f.Expected = results.Deny
+		_ = x.step(ctx, record.StepLogoutRefresh, "", func(ctx context.Context, f *record.Facts) error {
+			f.Expected = record.Deny
 			_, err := r.Refresh(ctx, x.sess)
 			return decided(f, err)
 		})
 	} else {
-		x.skip(results.StepLogoutRefresh, "", results.Unsupported, ErrUnsupported.Error())
+		x.skip(record.StepLogoutRefresh, "", record.Unsupported, ErrUnsupported.Error())
 	}
 	return true
 }
@@ -469,17 +469,17 @@ func (x *run) logout(ctx context.Context) bool {
 func (x *run) service(ctx context.Context) bool {
 	sa, ok := x.st.(ServiceAuthenticator)
 	if !ok {
-		x.skip(results.StepServiceToken, "", results.Unsupported, ErrUnsupported.Error())
+		x.skip(record.StepServiceToken, "", record.Unsupported, ErrUnsupported.Error())
 		return false
 	}
-	err := x.step(ctx, results.StepServiceToken, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
+	err := x.step(ctx, record.StepServiceToken, "", func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Allow
 		s, err := sa.ServiceLogin(ctx, x.p)
 		if err != nil {
 			return err
 		}
 		x.sess = s
-		f.Decision = results.Allow
+		f.Decision = record.Allow
 		f.Scopes, f.TTL, f.RefreshIssued, f.MissingClaims = s.Scopes, ttlSeconds(s.TTL), s.cred.refresh != "", s.MissingClaims
 		return nil
 	})
@@ -492,12 +492,12 @@ func (x *run) service(ctx context.Context) bool {
 func (x *run) audit(ctx context.Context) bool {
 	ar, ok := x.st.(AuditReader)
 	if !ok {
-		x.skip(results.StepAudit, "", results.Unsupported, ErrUnsupported.Error())
+		x.skip(record.StepAudit, "", record.Unsupported, ErrUnsupported.Error())
 		return true
 	}
 	deadline := x.r.now().Add(x.r.Audit.Within)
 	for _, kind := range x.actions {
-		x.auditStep(ctx, ar, results.StepAudit, kind, "", "", deadline)
+		x.auditStep(ctx, ar, record.StepAudit, kind, "", "", deadline)
 	}
 	return true
 }
@@ -506,7 +506,7 @@ func (x *run) audit(ctx context.Context) bool {
 // and returns the decision ("" when the step got no answer).
 func (x *run) request(ctx context.Context, name, target, expected string, s *Session, req Request) string {
 	var decision string
-	_ = x.step(ctx, name, target, func(ctx context.Context, f *results.Facts) error {
+	_ = x.step(ctx, name, target, func(ctx context.Context, f *record.Facts) error {
 		f.Expected = expected
 		status, err := x.st.Do(ctx, s, req)
 		if err != nil {
@@ -522,15 +522,15 @@ func (x *run) request(ctx context.Context, name, target, expected string, s *Ses
 // auditStep records as step name whether an event of kind (about subject, when
 // not empty) reached the audit feed by deadline.
 func (x *run) auditStep(ctx context.Context, ar AuditReader, name, kind, subject, expected string, deadline time.Time) {
-	_ = x.step(ctx, name, kind, func(ctx context.Context, f *results.Facts) error {
+	_ = x.step(ctx, name, kind, func(ctx context.Context, f *record.Facts) error {
 		f.Expected = expected
 		found, err := x.awaitEvent(ctx, ar, kind, subject, deadline)
 		if err != nil {
 			return err
 		}
-		f.Decision = results.Deny
+		f.Decision = record.Deny
 		if found {
-			f.Decision = results.Allow
+			f.Decision = record.Allow
 		}
 		return nil
 	})

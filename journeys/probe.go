@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Probe is one row of the expected-decision table, in the shape of an AuthZEN
@@ -51,9 +51,9 @@ func (rs Resources) request(p Probe, id string) (Request, error) {
 func Decide(status int) string {
 	switch {
 	case status >= 200 && status < 300:
-		return results.Allow
+		return record.Allow
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return results.Deny
+		return record.Deny
 	default:
 		return "error"
 	}
@@ -114,9 +114,9 @@ func (a *AuthZEN) evaluate(ctx context.Context, tr http.RoundTripper, s *Session
 		return "", resp.StatusCode, protocolErr(opPDP, "HTTP 200 without a boolean decision")
 	}
 	if *ans.Decision {
-		return results.Allow, resp.StatusCode, nil
+		return record.Allow, resp.StatusCode, nil
 	}
-	return results.Deny, resp.StatusCode, nil
+	return record.Deny, resp.StatusCode, nil
 }
 
 // Targets resolves probe selectors against a population, deterministically.

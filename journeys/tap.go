@@ -6,7 +6,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Tap returns a RoundTripper that sends each request through rt and, when the
@@ -31,7 +31,7 @@ type tap struct {
 // sent: a step that was refused a connection still made the request.
 func (t *tap) RoundTrip(req *http.Request) (*http.Response, error) {
 	if log, ok := req.Context().Value(endpointLogKey{}).(*endpointLog); ok {
-		log.add(results.Endpoint(req.Method, req.URL.EscapedPath()))
+		log.add(record.Endpoint(req.Method, req.URL.EscapedPath()))
 	}
 	return t.rt.RoundTrip(req)
 }
