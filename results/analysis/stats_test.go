@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -159,5 +160,26 @@ func TestTimelineCapsPoints(t *testing.T) {
 	if len(tl.Points) > analysis.MaxTimelinePoint || tl.BucketMS != 3000 || tl.Points[1].T != 3 || tl.Points[0].Legacy.Count != 3 {
 		t.Errorf("timeline of 1500s: %d points of %dms, second at %vs with %d samples in the first; want <= %d points of 3000ms",
 			len(tl.Points), tl.BucketMS, tl.Points[1].T, tl.Points[0].Legacy.Count, analysis.MaxTimelinePoint)
+	}
+}
+
+// TestStepEndpoints: a step calls what at least half of its candidate records
+// called; a request one record in many made (a lazy sign-in) is not a factor.
+func TestStepEndpoints(t *testing.T) {
+	st := analysis.NewStats(fixture.Start)
+	k := analysis.StepKey{"session", record.StepAudit}
+	for i := range 10 {
+		eps := []string{"GET /api/audit"}
+		if i == 0 {
+			eps = []string{"GET /authorize", "POST /login", "POST /token", "GET /api/audit"}
+		}
+		st.Add(&record.Record{Side: record.Candidate, Journey: k.Journey, Step: k.Step, Start: fixture.Start, Outcome: record.OK, Endpoints: eps})
+		st.Add(&record.Record{Side: record.Legacy, Journey: k.Journey, Step: k.Step, Start: fixture.Start, Outcome: record.OK, Endpoints: []string{"GET /legacy/audit"}})
+	}
+	if got, want := st.Endpoints(k), []string{"GET /api/audit"}; !slices.Equal(got, want) {
+		t.Errorf("Endpoints(%s) = %q; want %q (the candidate's, called by most records)", k, got, want)
+	}
+	if got := st.Endpoints(analysis.StepKey{"session", "nothing"}); got != nil {
+		t.Errorf("Endpoints of an unknown step = %q; want none", got)
 	}
 }
