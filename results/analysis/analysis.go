@@ -47,7 +47,7 @@ func (a *Analysis) SetPersonas(t *record.PersonaTable) {
 		return
 	}
 	for _, p := range t.Personas {
-		// The first entry of an id wins, as in MergePersonas.
+		// The first entry of an id wins, as in record.MergePersonas.
 		if _, dup := a.table[p.ID]; !dup {
 			a.tableIDs = append(a.tableIDs, p.ID)
 			a.table[p.ID] = p.Attrs

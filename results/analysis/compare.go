@@ -44,7 +44,7 @@ type Example struct {
 	Target    string `json:"target,omitempty"`
 	Legacy    string `json:"legacy"`
 	Candidate string `json:"candidate"`
-	// Evidence lists the candidate record's evidence files (see Record.Evidence).
+	// Evidence lists the candidate record's evidence files (see record.Record.Evidence).
 	Evidence []string `json:"evidence,omitempty"`
 }
 

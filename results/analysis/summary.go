@@ -167,12 +167,9 @@ func sideSummary(s *SideStats) SideSummary {
 
 // WriteSummary writes s to w as summary.json: indented JSON and a newline.
 func WriteSummary(w io.Writer, s *Summary) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode summary: %w", err)
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
 }
 
 // ReadSummary decodes a summary.json; name is used in errors.

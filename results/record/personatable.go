@@ -41,12 +41,7 @@ type PersonaTable struct {
 // JSON and a newline.
 func WritePersonas(w io.Writer, t PersonaTable) error {
 	t.Schema = PersonasSchema
-	b, err := json.Marshal(t)
-	if err != nil {
-		return fmt.Errorf("encode persona table: %w", err)
-	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return json.NewEncoder(w).Encode(t)
 }
 
 // ReadPersonas decodes a personas.json; name is used in errors.

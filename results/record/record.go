@@ -73,7 +73,7 @@ type Record struct {
 	// Endpoints lists the requests the step made, in the order first made, each
 	// as "METHOD /path" with the query dropped and id-like path segments folded
 	// to {id} ("POST /token", "GET /api/patients/{id}/record"): the request facts
-	// findings are grouped by (see Cause).
+	// findings are grouped by (see results/analysis, Cause).
 	Endpoints []string `json:"endpoints,omitempty"`
 	Facts     Facts    `json:"facts,omitzero"`
 }
