@@ -59,7 +59,7 @@ func Merge(out string, dirs []string, warn io.Writer) (*analysis.Summary, error)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	a := analysis.NewAnalysis(sums[0].Options, meta.Start)
+	a := analysis.New(sums[0].Options, meta.Start)
 	if err := mergePersonas(out, dirs, a, warn); err != nil {
 		return nil, err
 	}

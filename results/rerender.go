@@ -78,7 +78,7 @@ func Rerender(dir string, opt RerenderOptions) (*Rerendered, error) {
 	if opt.CohortBy != "" {
 		judge.Causes.CohortBy = opt.CohortBy
 	}
-	a := analysis.NewAnalysis(judge, meta.Start)
+	a := analysis.New(judge, meta.Start)
 	table, err := ReadPersonas(dir)
 	switch {
 	case err == nil:

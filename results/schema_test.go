@@ -95,7 +95,7 @@ func TestSummaryMatchesSchema(t *testing.T) {
 	opt.Gate.Classes = map[analysis.Class]analysis.ClassRule{analysis.AuthzError: {Severity: analysis.Low, Fail: record.Bool(false)}}
 	opt.Perf.Steps = map[string]analysis.StepTolerance{"session/login": {LatencyRatio: 1.5, LatencyMinDelta: 20 * time.Millisecond, ErrorRateDelta: 0.05}}
 	fx := fixture.Run{Journeys: 40, Duration: 4e9, Seed: 3}
-	a := analysis.NewAnalysis(opt, fixture.Start)
+	a := analysis.New(opt, fixture.Start)
 	a.SetPersonas(fx.Personas())
 	for _, r := range fx.Records() {
 		a.Add(r)

@@ -104,7 +104,7 @@ func pipelineHeap(b *testing.B, m memRun) (heap uint64, records int) {
 	rw := record.NewWriter(io.Discard, record.WithRedactor(redactor(personas.Population{Personas: pop})))
 	before := liveHeap()
 	start := time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)
-	a := analysis.NewAnalysis(analysis.Options{}, start)
+	a := analysis.New(analysis.Options{}, start)
 	p := newPipeline(rw, a, nil)
 	records = m.feed(start, p.emit)
 	if err := p.close(); err != nil {

@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 	defer stopRun(nil)
 	start := time.Now()
 	var m meter
-	a := analysis.NewAnalysis(AnalysisOptions(cfg), start)
+	a := analysis.New(AnalysisOptions(cfg), start)
 	a.SetPersonas(&table)
 	var watch *loadgen.Watch
 	if cfg.Load.Abort != nil {

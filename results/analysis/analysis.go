@@ -30,9 +30,9 @@ type Analysis struct {
 	tableIDs []string
 }
 
-// NewAnalysis returns an empty Analysis whose timeline starts at origin (the run's
+// New returns an empty Analysis whose timeline starts at origin (the run's
 // start; zero means the first record's).
-func NewAnalysis(opt Options, origin time.Time) *Analysis {
+func New(opt Options, origin time.Time) *Analysis {
 	opt = opt.WithDefaults()
 	return &Analysis{opt: opt, cmp: NewComparer(opt.Compare), stats: NewStats(origin)}
 }

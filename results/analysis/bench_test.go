@@ -53,7 +53,7 @@ func vegetaResults(n int) []vegeta.Result {
 // a run and `cutover report` do (minus the disk); grouping false leaves out the
 // root causes and cohorts, to measure what they cost.
 func cutoverReport(b *testing.B, grouping bool, feed func(add func(*record.Record))) {
-	a := analysis.NewAnalysis(fixture.Options, fixture.Start)
+	a := analysis.New(fixture.Options, fixture.Start)
 	a.SetPersonas(benchFixture.Personas())
 	analysis.SetGrouping(a, grouping)
 	feed(a.Add)
@@ -215,7 +215,7 @@ func BenchmarkGrouping100kPersonas(b *testing.B) {
 		}
 	}
 	run := func(grouping bool) analysis.Summary {
-		a := analysis.NewAnalysis(fixture.Options, fixture.Start)
+		a := analysis.New(fixture.Options, fixture.Start)
 		a.SetPersonas(table)
 		analysis.SetGrouping(a, grouping)
 		for _, r := range recs {

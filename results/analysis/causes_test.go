@@ -68,7 +68,7 @@ func (cr causeRun) summary(t *testing.T) analysis.Summary {
 		opt.Gate.FailOn = []analysis.Severity{analysis.Critical, analysis.High, analysis.Medium}
 	}
 	opt.Compare.AA = cr.meta.AA
-	a := analysis.NewAnalysis(opt, fixture.Start)
+	a := analysis.New(opt, fixture.Start)
 	table := &record.PersonaTable{Schema: record.PersonasSchema}
 	ps := causePersonas()
 	for _, p := range ps {
@@ -385,7 +385,7 @@ func TestCohortReadiness(t *testing.T) {
 
 // TestCausesWithoutPersonaTable: records alone still group by kind and cohort.
 func TestCausesWithoutPersonaTable(t *testing.T) {
-	a := analysis.NewAnalysis(fixture.Options, fixture.Start)
+	a := analysis.New(fixture.Options, fixture.Start)
 	for _, r := range fixture.Golden.Records() {
 		a.Add(r)
 	}
