@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // audit checks that each auditable action of the journey so far left its event
@@ -14,12 +14,12 @@ import (
 func (x *run) audit(ctx context.Context) bool {
 	ar, ok := x.st.(AuditReader)
 	if !ok {
-		x.skip(results.StepAudit, "", results.Unsupported, adapter.ErrUnsupported.Error())
+		x.skip(record.StepAudit, "", record.Unsupported, adapter.ErrUnsupported.Error())
 		return true
 	}
 	deadline := x.r.now().Add(x.r.Audit.Within)
 	for _, kind := range x.actions {
-		x.auditStep(ctx, ar, results.StepAudit, kind, "", "", deadline)
+		x.auditStep(ctx, ar, record.StepAudit, kind, "", "", deadline)
 	}
 	return true
 }
@@ -27,15 +27,15 @@ func (x *run) audit(ctx context.Context) bool {
 // auditStep records as step name whether an event of kind (about subject, when
 // not empty) reached the audit feed by deadline.
 func (x *run) auditStep(ctx context.Context, ar AuditReader, name, kind, subject, expected string, deadline time.Time) {
-	_ = x.step(ctx, name, kind, func(ctx context.Context, f *results.Facts) error {
+	_ = x.step(ctx, name, kind, func(ctx context.Context, f *record.Facts) error {
 		f.Expected = expected
 		found, err := x.awaitEvent(ctx, ar, kind, subject, deadline)
 		if err != nil {
 			return err
 		}
-		f.Decision = results.Deny
+		f.Decision = record.Deny
 		if found {
-			f.Decision = results.Allow
+			f.Decision = record.Allow
 		}
 		return nil
 	})

@@ -13,7 +13,7 @@ import (
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // TestAuthZENProbes evaluates probes at an AuthZEN PDP: a deny is HTTP 200 with
@@ -65,26 +65,26 @@ func TestAuthZENProbes(t *testing.T) {
 		probes = append(probes, journeys.Probe{Kind: personas.Patient, Action: "read", Resource: "record:" + id})
 	}
 	r := &journeys.Runner{
-		Probes: probes, Resources: map[results.Side]journeys.Resources{results.Candidate: {"record": {"read": {Method: "GET", Path: "/r/{id}"}}}},
-		PDP:     map[results.Side]*adapter.AuthZEN{results.Candidate: {URL: pdp.URL + "/access/v1/evaluation", Token: ptr(adapter.NewSecretRef(personas.NewSecret("pep-token")))}},
+		Probes: probes, Resources: map[record.Side]journeys.Resources{record.Candidate: {"record": {"read": {Method: "GET", Path: "/r/{id}"}}}},
+		PDP:     map[record.Side]*adapter.AuthZEN{record.Candidate: {URL: pdp.URL + "/access/v1/evaluation", Token: ptr(adapter.NewSecretRef(personas.NewSecret("pep-token")))}},
 		Targets: journeys.NewTargets(personas.Population{}), StepTimeout: 2 * time.Second, Transport: http.DefaultTransport,
 	}
 	rec := &recorder{}
 	p := personas.Persona{ID: "p1", Kind: personas.Patient, Username: "u", Secret: personas.NewSecret("pw")}
-	r.Run(t.Context(), journeys.Journey{Name: "j", Steps: []string{journeys.StepsLogin, journeys.StepsProbes}}, results.Candidate, st, p, journeys.Iteration{}, rec.emit)
+	r.Run(t.Context(), journeys.Journey{Name: "j", Steps: []string{journeys.StepsLogin, journeys.StepsProbes}}, record.Candidate, st, p, journeys.Iteration{}, rec.emit)
 	want := map[string]struct {
-		outcome  results.Outcome
+		outcome  record.Outcome
 		decision string
 		err      string
 	}{
-		"p1":   {results.OK, results.Allow, ""},
-		"p2":   {results.OK, results.Deny, ""},
-		"bad":  {results.Error, "", "authzen evaluation: HTTP 400 is an error, not a decision"},
-		"down": {results.Error, "", "unavailable (HTTP 503)"},
-		"odd":  {results.Error, "", "authzen evaluation: HTTP 200 with a body that is not the expected JSON"},
+		"p1":   {record.OK, record.Allow, ""},
+		"p2":   {record.OK, record.Deny, ""},
+		"bad":  {record.Error, "", "authzen evaluation: HTTP 400 is an error, not a decision"},
+		"down": {record.Error, "", "unavailable (HTTP 503)"},
+		"odd":  {record.Error, "", "authzen evaluation: HTTP 200 with a body that is not the expected JSON"},
 	}
 	for id, w := range want {
-		got := rec.one(t, results.Candidate, results.StepProbe, "read record:"+id)
+		got := rec.one(t, record.Candidate, record.StepProbe, "read record:"+id)
 		if got.Outcome != w.outcome || got.Facts.Decision != w.decision || !strings.Contains(got.Error, w.err) {
 			t.Errorf("PDP probe %s: %s %q %q; want %s %q %q", id, got.Outcome, got.Facts.Decision, got.Error, w.outcome, w.decision, w.err)
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // hang answers nothing until the client gives up. It reads the body first: the
@@ -153,12 +153,12 @@ func TestBadAnswers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &journeys.Runner{StepTimeout: 300 * time.Millisecond, Targets: journeys.NewTargets(personas.Population{})}
 			rec := &recorder{}
-			r.Run(t.Context(), journeys.Journey{Name: "j", Steps: []string{journeys.StepsLogin, journeys.StepsProbes}}, results.Candidate, tt.st(), p, journeys.Iteration{}, rec.emit)
+			r.Run(t.Context(), journeys.Journey{Name: "j", Steps: []string{journeys.StepsLogin, journeys.StepsProbes}}, record.Candidate, tt.st(), p, journeys.Iteration{}, rec.emit)
 			if len(rec.recs) != 1 {
 				t.Fatalf("%d records; want the login alone (the journey stops there):\n%s", len(rec.recs), rec.dump())
 			}
 			got := rec.recs[0]
-			if got.Outcome != results.Error || got.Facts.Decision != "" || !strings.Contains(got.Error, tt.want) {
+			if got.Outcome != record.Error || got.Facts.Decision != "" || !strings.Contains(got.Error, tt.want) {
 				t.Errorf("login: outcome %s, decision %q, error %q; want error outcome, no decision, error containing %q", got.Outcome, got.Facts.Decision, got.Error, tt.want)
 			}
 			if strings.Contains(got.Error, "pw") && !strings.Contains(tt.want, "pw") {
@@ -190,30 +190,30 @@ func TestProbeAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]struct {
-		outcome  results.Outcome
+		outcome  record.Outcome
 		decision string
 		err      string
 	}{
-		"OK":                  {results.OK, results.Allow, ""},
-		"Unauthorized":        {results.OK, results.Deny, ""},
-		"Forbidden":           {results.OK, results.Deny, ""},
-		"Not Found":           {results.OK, "error", ""},
-		"Service Unavailable": {results.Error, "", "GET /r/Service%20Unavailable: unavailable (HTTP 503)"},
-		"hang":                {results.Error, "", "unavailable: timeout"},
+		"OK":                  {record.OK, record.Allow, ""},
+		"Unauthorized":        {record.OK, record.Deny, ""},
+		"Forbidden":           {record.OK, record.Deny, ""},
+		"Not Found":           {record.OK, "error", ""},
+		"Service Unavailable": {record.Error, "", "GET /r/Service%20Unavailable: unavailable (HTTP 503)"},
+		"hang":                {record.Error, "", "unavailable: timeout"},
 	}
 	var probes []journeys.Probe
 	for id := range want {
 		probes = append(probes, journeys.Probe{Kind: personas.Patient, Action: "get", Resource: "r:" + id})
 	}
 	r := &journeys.Runner{
-		Probes: probes, Resources: map[results.Side]journeys.Resources{results.Legacy: {"r": {"get": {Method: "GET", Path: "/r/{id}"}}}},
+		Probes: probes, Resources: map[record.Side]journeys.Resources{record.Legacy: {"r": {"get": {Method: "GET", Path: "/r/{id}"}}}},
 		Targets: journeys.NewTargets(personas.Population{}), StepTimeout: 300 * time.Millisecond,
 	}
 	rec := &recorder{}
 	p := personas.Persona{ID: "p1", Kind: personas.Patient, Username: "p1", Secret: personas.NewSecret("pw")}
-	r.Run(t.Context(), journeys.Journey{Name: "j", Steps: []string{journeys.StepsLogin, journeys.StepsProbes}}, results.Legacy, st, p, journeys.Iteration{}, rec.emit)
+	r.Run(t.Context(), journeys.Journey{Name: "j", Steps: []string{journeys.StepsLogin, journeys.StepsProbes}}, record.Legacy, st, p, journeys.Iteration{}, rec.emit)
 	for id, w := range want {
-		got := rec.one(t, results.Legacy, results.StepProbe, "get r:"+id)
+		got := rec.one(t, record.Legacy, record.StepProbe, "get r:"+id)
 		if got.Outcome != w.outcome || got.Facts.Decision != w.decision || !strings.Contains(got.Error, w.err) {
 			t.Errorf("probe %s: %s %q %q; want %s %q %q", id, got.Outcome, got.Facts.Decision, got.Error, w.outcome, w.decision, w.err)
 		}

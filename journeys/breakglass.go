@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // breakglass runs the break-glass group. An ineligible persona asks once, with a
@@ -19,7 +19,7 @@ import (
 func (x *run) breakglass(ctx context.Context) bool {
 	bg, ok := x.st.(BreakGlasser)
 	if !ok {
-		x.skip(results.StepBreakglass, "", results.Unsupported, adapter.ErrUnsupported.Error())
+		x.skip(record.StepBreakglass, "", record.Unsupported, adapter.ErrUnsupported.Error())
 		return true
 	}
 	plan := x.r.BreakGlass
@@ -31,16 +31,16 @@ func (x *run) breakglass(ctx context.Context) bool {
 	}
 	target := probe.Target()
 	if !x.p.BreakGlass {
-		_ = x.step(ctx, results.StepBreakglassInelig, target, func(ctx context.Context, f *results.Facts) error {
-			f.Expected = results.Deny
+		_ = x.step(ctx, record.StepBreakglassInelig, target, func(ctx context.Context, f *record.Facts) error {
+			f.Expected = record.Deny
 			g, err := bg.BreakGlass(ctx, x.sess, patient, plan.Reason)
 			x.end(bg, g)
 			return decided(f, err)
 		})
 		return true
 	}
-	_ = x.step(ctx, results.StepBreakglassNoReason, target, func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Deny
+	_ = x.step(ctx, record.StepBreakglassNoReason, target, func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Deny
 		g, err := bg.BreakGlass(ctx, x.sess, patient, "")
 		x.end(bg, g)
 		return decided(f, err)
@@ -49,14 +49,14 @@ func (x *run) breakglass(ctx context.Context) bool {
 		g    *adapter.Grant
 		sent time.Time // the time box cannot have started before this
 	)
-	err := x.step(ctx, results.StepBreakglass, target, func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
+	err := x.step(ctx, record.StepBreakglass, target, func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Allow
 		var err error
 		sent = x.r.now()
 		if g, err = bg.BreakGlass(ctx, x.sess, patient, plan.Reason); err != nil {
 			return err
 		}
-		f.Decision, f.TTL = results.Allow, ttlSeconds(g.TTL)
+		f.Decision, f.TTL = record.Allow, ttlSeconds(g.TTL)
 		return nil
 	})
 	if err != nil {
@@ -64,7 +64,7 @@ func (x *run) breakglass(ctx context.Context) bool {
 	}
 	req, err := x.r.Resources[x.side].request(probe, patient)
 	if err != nil {
-		x.emit(x.configError(results.StepBreakglassAccess, target, err))
+		x.emit(x.configError(record.StepBreakglassAccess, target, err))
 		x.end(bg, g)
 		return true
 	}
@@ -74,32 +74,32 @@ func (x *run) breakglass(ctx context.Context) bool {
 	// more for the granularity of a JWT's exp, give no verdict.
 	if g.TTL > 0 && !x.r.now().Before(sent.Add(g.TTL-g.TTL/4-min(g.TTL/4, time.Second))) {
 		why := fmt.Sprintf("the harness reached the access %s after asking, too late in the %s time box for a verdict", x.r.now().Sub(sent).Round(time.Millisecond), g.TTL)
-		x.skip(results.StepBreakglassAccess, target, results.Skipped, why)
-		x.skip(results.StepBreakglassAudit, adapter.AuditBreakglassAccess, results.Skipped, why)
+		x.skip(record.StepBreakglassAccess, target, record.Skipped, why)
+		x.skip(record.StepBreakglassAudit, adapter.AuditBreakglassAccess, record.Skipped, why)
 		x.end(bg, g)
 		return true
 	}
-	accessed := x.request(ctx, results.StepBreakglassAccess, target, results.Allow, g.Session, req) == results.Allow
+	accessed := x.request(ctx, record.StepBreakglassAccess, target, record.Allow, g.Session, req) == record.Allow
 	if ar, ok := x.st.(AuditReader); ok {
 		deadline := x.r.now().Add(x.r.Audit.Within)
-		x.auditStep(ctx, ar, results.StepBreakglassAudit, adapter.AuditBreakglassStart, patient, results.Allow, deadline)
+		x.auditStep(ctx, ar, record.StepBreakglassAudit, adapter.AuditBreakglassStart, patient, record.Allow, deadline)
 		// The use can only be audited if it happened: an access that got no answer
 		// (an outage) or was refused (BREAKGLASS_DENIED already) leaves nothing to
 		// look for, and must not read as BREAKGLASS_NOT_AUDITED.
 		if accessed {
-			x.auditStep(ctx, ar, results.StepBreakglassAudit, adapter.AuditBreakglassAccess, patient, results.Allow, deadline)
+			x.auditStep(ctx, ar, record.StepBreakglassAudit, adapter.AuditBreakglassAccess, patient, record.Allow, deadline)
 		} else {
-			x.skip(results.StepBreakglassAudit, adapter.AuditBreakglassAccess, results.Skipped, "the access with the grant did not happen")
+			x.skip(record.StepBreakglassAudit, adapter.AuditBreakglassAccess, record.Skipped, "the access with the grant did not happen")
 		}
 	} else {
-		x.skip(results.StepBreakglassAudit, "", results.Unsupported, "no audit feed configured")
+		x.skip(record.StepBreakglassAudit, "", record.Unsupported, "no audit feed configured")
 	}
 	switch {
 	case g.TTL <= 0:
-		x.skip(results.StepBreakglassExpired, target, results.Skipped, "the stack announced no time box for the grant")
+		x.skip(record.StepBreakglassExpired, target, record.Skipped, "the stack announced no time box for the grant")
 		x.end(bg, g)
 	case g.TTL > plan.MaxWait:
-		x.skip(results.StepBreakglassExpired, target, results.Skipped,
+		x.skip(record.StepBreakglassExpired, target, record.Skipped,
 			fmt.Sprintf("time box %s is longer than breakglass.max_wait %s: expiry not checked", g.TTL, plan.MaxWait))
 		x.end(bg, g)
 	default:
@@ -107,7 +107,7 @@ func (x *run) breakglass(ctx context.Context) bool {
 		if err := x.r.wait(ctx, g.TTL+time.Second); err != nil {
 			return false
 		}
-		x.request(ctx, results.StepBreakglassExpired, target, results.Deny, g.Session, req)
+		x.request(ctx, record.StepBreakglassExpired, target, record.Deny, g.Session, req)
 	}
 	return true
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -78,13 +78,13 @@ func embeddedRunner(pop personas.Population, clk *testClock) *journeys.Runner {
 	}
 	return &journeys.Runner{
 		Probes: []journeys.Probe{
-			{Kind: personas.Patient, Action: "read", Resource: "record:self", Expect: results.Allow},
-			{Kind: personas.Patient, Action: "read", Resource: "record:other", Expect: results.Deny},
-			{Kind: personas.Clinician, Action: "write", Resource: "notes:panel", Expect: results.Allow},
-			{Kind: personas.Clinician, Action: "read", Resource: "notes:unassigned", Expect: results.Deny},
+			{Kind: personas.Patient, Action: "read", Resource: "record:self", Expect: record.Allow},
+			{Kind: personas.Patient, Action: "read", Resource: "record:other", Expect: record.Deny},
+			{Kind: personas.Clinician, Action: "write", Resource: "notes:panel", Expect: record.Allow},
+			{Kind: personas.Clinician, Action: "read", Resource: "notes:unassigned", Expect: record.Deny},
 			{Kind: personas.Service, Action: "read", Resource: "lab-results:all"},
 		},
-		Resources:   map[results.Side]journeys.Resources{results.Legacy: res, results.Candidate: res},
+		Resources:   map[record.Side]journeys.Resources{record.Legacy: res, record.Candidate: res},
 		Targets:     journeys.NewTargets(pop),
 		BreakGlass:  journeys.BreakGlassPlan{Action: "read", Resource: "record:unassigned", Reason: "unconscious in ED", MaxWait: 5 * time.Second},
 		Audit:       journeys.AuditPlan{Within: time.Second, Poll: 50 * time.Millisecond, Skew: time.Second},
@@ -124,47 +124,47 @@ func TestEmbeddedStacks(t *testing.T) {
 		}
 	}()
 	for i, run := range runs {
-		for side, st := range map[results.Side]journeys.Stack{results.Legacy: leg, results.Candidate: cand} {
+		for side, st := range map[record.Side]journeys.Stack{record.Legacy: leg, record.Candidate: cand} {
 			r.Run(t.Context(), run.j, side, st, run.p, journeys.Iteration{N: uint64(i)}, rec.emit)
 		}
 	}
-	C, L := results.Candidate, results.Legacy
-	for _, side := range []results.Side{L, C} {
+	C, L := record.Candidate, record.Legacy
+	for _, side := range []record.Side{L, C} {
 		for _, rc := range rec.recs {
-			if rc.Side == side && rc.Outcome == results.Error {
+			if rc.Side == side && rc.Outcome == record.Error {
 				t.Errorf("%s %s %s: error %s", side, rc.Step, rc.Target, rc.Error)
 			}
-			if rc.Side == side && rc.Facts.Expected != "" && rc.Outcome == results.OK && rc.Facts.Decision != rc.Facts.Expected {
+			if rc.Side == side && rc.Facts.Expected != "" && rc.Outcome == record.OK && rc.Facts.Decision != rc.Facts.Expected {
 				t.Errorf("%s %s %s %s: %s; want %s (%s)", side, rc.Persona, rc.Step, rc.Target, rc.Facts.Decision, rc.Facts.Expected, rc.Error)
 			}
 		}
-		for _, a := range rec.find(side, results.StepAudit, "*") {
-			wantDecision(t, a, results.OK, results.Allow)
+		for _, a := range rec.find(side, record.StepAudit, "*") {
+			wantDecision(t, a, record.OK, record.Allow)
 		}
 	}
-	logins := rec.find(C, results.StepLogin, "")
+	logins := rec.find(C, record.StepLogin, "")
 	if l := logins[0]; len(l.Facts.MissingClaims) > 0 || l.Facts.TTL != 300 || !slices.Equal(l.Facts.Roles, []string{"patient"}) {
 		t.Errorf("candidate login: missing %v ttl %d roles %v; want none, 300, [patient]", l.Facts.MissingClaims, l.Facts.TTL, l.Facts.Roles)
 	}
-	for _, rf := range rec.find(C, results.StepRefresh, "") {
+	for _, rf := range rec.find(C, record.StepRefresh, "") {
 		if rf.Facts.Rotated == nil || !*rf.Facts.Rotated || len(rf.Facts.Widened) > 0 {
 			t.Errorf("candidate refresh: rotated %v widened %v; want rotated, nothing widened", rf.Facts.Rotated, rf.Facts.Widened)
 		}
 	}
-	if n := len(rec.find(C, results.StepRefreshFamily, "")); n != 2 || len(rec.find(C, results.StepLogin, "relogin")) != 2 {
-		t.Errorf("candidate: %d family checks, %d relogins; want 2 and 2 (reuse detection ends the grant)", n, len(rec.find(C, results.StepLogin, "relogin")))
+	if n := len(rec.find(C, record.StepRefreshFamily, "")); n != 2 || len(rec.find(C, record.StepLogin, "relogin")) != 2 {
+		t.Errorf("candidate: %d family checks, %d relogins; want 2 and 2 (reuse detection ends the grant)", n, len(rec.find(C, record.StepLogin, "relogin")))
 	}
 	for _, target := range []string{"access_token", "refresh_token"} {
-		if n := len(rec.find(C, results.StepLogoutIntrospect, target)); n != 2 {
+		if n := len(rec.find(C, record.StepLogoutIntrospect, target)); n != 2 {
 			t.Errorf("candidate logout.introspect %s: %d records; want 2", target, n)
 		}
 	}
-	for _, side := range []results.Side{L, C} {
-		wantDecision(t, rec.one(t, side, results.StepBreakglassExpired, "read record:unassigned"), results.OK, results.Deny)
-		wantDecision(t, rec.one(t, side, results.StepBreakglassInelig, "read record:unassigned"), results.OK, results.Deny)
-		wantDecision(t, rec.one(t, side, results.StepBreakglassAudit, adapter.AuditBreakglassAccess), results.OK, results.Allow)
+	for _, side := range []record.Side{L, C} {
+		wantDecision(t, rec.one(t, side, record.StepBreakglassExpired, "read record:unassigned"), record.OK, record.Deny)
+		wantDecision(t, rec.one(t, side, record.StepBreakglassInelig, "read record:unassigned"), record.OK, record.Deny)
+		wantDecision(t, rec.one(t, side, record.StepBreakglassAudit, adapter.AuditBreakglassAccess), record.OK, record.Allow)
 	}
-	lt, ct := rec.one(t, L, results.StepServiceToken, ""), rec.one(t, C, results.StepServiceToken, "")
+	lt, ct := rec.one(t, L, record.StepServiceToken, ""), rec.one(t, C, record.StepServiceToken, "")
 	if !slices.Equal(lt.Facts.Scopes, ct.Facts.Scopes) || len(ct.Facts.Scopes) == 0 || ct.Facts.TTL != 300 || ct.Facts.RefreshIssued || lt.Facts.TTL != -1 {
 		t.Errorf("service: legacy scopes %v ttl %d, candidate scopes %v ttl %d refresh %t; want the same non-empty scopes, -1 and 300, no refresh token",
 			lt.Facts.Scopes, lt.Facts.TTL, ct.Facts.Scopes, ct.Facts.TTL, ct.Facts.RefreshIssued)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // TestEmbeddedEndpoints: on the embedded stacks, through a tapped transport, each
@@ -20,7 +20,7 @@ func TestEmbeddedEndpoints(t *testing.T) {
 	rec := &recorder{}
 	p := pop.ByKind(personas.Patient)[0]
 	j := journeys.Journey{Name: "session", Steps: []string{journeys.StepsLogin, journeys.StepsProbes, journeys.StepsRefresh, journeys.StepsLogout}}
-	for side, st := range map[results.Side]journeys.Stack{results.Legacy: leg, results.Candidate: cand} {
+	for side, st := range map[record.Side]journeys.Stack{record.Legacy: leg, record.Candidate: cand} {
 		r.Run(t.Context(), j, side, st, p, journeys.Iteration{N: 1}, rec.emit)
 	}
 	defer func() {
@@ -28,28 +28,28 @@ func TestEmbeddedEndpoints(t *testing.T) {
 			t.Logf("records:\n%s", rec.dump())
 		}
 	}()
-	C, L := results.Candidate, results.Legacy
+	C, L := record.Candidate, record.Legacy
 	for _, tt := range []struct {
-		side         results.Side
+		side         record.Side
 		step, target string
 		want         []string
 	}{
-		{C, results.StepLogin, "", []string{"GET /authorize", "POST /login", "POST /token"}},
-		{C, results.StepProbe, "read record:self", []string{"GET /api/patients/{id}/record"}},
-		{C, results.StepRefresh, "", []string{"POST /token"}},
-		{C, results.StepLogout, "", []string{"POST /revoke"}},
-		{C, results.StepLogoutIntrospect, "access_token", []string{"POST /introspect"}},
-		{L, results.StepLogin, "", []string{"GET /login", "POST /login", "GET /api/me"}},
-		{L, results.StepProbe, "read record:other", []string{"GET /api/patients/{id}/record"}},
-		{L, results.StepRefresh, "", []string{"POST /api/session/renew"}},
-		{L, results.StepRefreshReplay, "", nil},
+		{C, record.StepLogin, "", []string{"GET /authorize", "POST /login", "POST /token"}},
+		{C, record.StepProbe, "read record:self", []string{"GET /api/patients/{id}/record"}},
+		{C, record.StepRefresh, "", []string{"POST /token"}},
+		{C, record.StepLogout, "", []string{"POST /revoke"}},
+		{C, record.StepLogoutIntrospect, "access_token", []string{"POST /introspect"}},
+		{L, record.StepLogin, "", []string{"GET /login", "POST /login", "GET /api/me"}},
+		{L, record.StepProbe, "read record:other", []string{"GET /api/patients/{id}/record"}},
+		{L, record.StepRefresh, "", []string{"POST /api/session/renew"}},
+		{L, record.StepRefreshReplay, "", nil},
 	} {
 		if got := rec.one(t, tt.side, tt.step, tt.target).Endpoints; !slices.Equal(got, tt.want) {
 			t.Errorf("%s %s %q: endpoints %q; want %q", tt.side, tt.step, tt.target, got, tt.want)
 		}
 	}
 	for _, rc := range rec.recs {
-		if rc.Outcome == results.OK && len(rc.Endpoints) == 0 {
+		if rc.Outcome == record.OK && len(rc.Endpoints) == 0 {
 			t.Errorf("%s %s %q: ran, no endpoints", rc.Side, rc.Step, rc.Target)
 		}
 		for _, e := range rc.Endpoints {

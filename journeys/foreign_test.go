@@ -18,7 +18,7 @@ import (
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // clinicBase is a second homegrown stack, shaped nothing like the embedded legacy
@@ -350,7 +350,7 @@ func TestForeignHomegrownStackFromYAMLOnly(t *testing.T) {
 		{ID: "lab-feed", Kind: personas.Service, Username: "lab", Secret: personas.NewSecret("machine-key-lab")},
 	}}
 	r := &journeys.Runner{
-		Probes: doc.Probes, Resources: map[results.Side]journeys.Resources{results.Legacy: doc.Resources},
+		Probes: doc.Probes, Resources: map[record.Side]journeys.Resources{record.Legacy: doc.Resources},
 		Targets: journeys.NewTargets(pop), BreakGlass: doc.BreakGlass, Audit: doc.Audit,
 		StepTimeout: 5 * time.Second, Now: clk.Now, Wait: clk.Wait,
 	}
@@ -362,76 +362,76 @@ func TestForeignHomegrownStackFromYAMLOnly(t *testing.T) {
 		it := journeys.Iteration{N: uint64(i)}
 		switch p.Kind {
 		case personas.Service:
-			r.Run(t.Context(), service, results.Legacy, st, p, it, rec.emit)
+			r.Run(t.Context(), service, record.Legacy, st, p, it, rec.emit)
 		case personas.Clinician:
-			r.Run(t.Context(), glass, results.Legacy, st, p, it, rec.emit)
+			r.Run(t.Context(), glass, record.Legacy, st, p, it, rec.emit)
 			fallthrough
 		default:
-			r.Run(t.Context(), session, results.Legacy, st, p, it, rec.emit)
+			r.Run(t.Context(), session, record.Legacy, st, p, it, rec.emit)
 		}
 	}
-	L := results.Legacy
+	L := record.Legacy
 	defer func() {
 		if t.Failed() {
 			t.Logf("records:\n%s", rec.dump())
 		}
 	}()
 
-	for _, login := range rec.find(L, results.StepLogin, "") {
-		wantDecision(t, login, results.OK, results.Allow)
+	for _, login := range rec.find(L, record.StepLogin, "") {
+		wantDecision(t, login, record.OK, record.Allow)
 	}
-	house := rec.find(L, results.StepLogin, "")[0]
+	house := rec.find(L, record.StepLogin, "")[0]
 	if got := house.Facts.Roles; !slices.Equal(got, []string{"breakglass", "clinician"}) || house.Facts.TTL < 599 || house.Facts.TTL > 600 {
 		t.Errorf("dr.house login: roles %v, ttl %d; want [breakglass clinician] (mapped from $.profile.grants[*].role), 600 or a second less", got, house.Facts.TTL)
 	}
-	for _, pr := range rec.find(L, results.StepProbe, "*") {
-		if pr.Outcome != results.OK || pr.Facts.Decision != pr.Facts.Expected {
+	for _, pr := range rec.find(L, record.StepProbe, "*") {
+		if pr.Outcome != record.OK || pr.Facts.Decision != pr.Facts.Expected {
 			t.Errorf("%s probe %s: %s %q (%s); want %q", pr.Persona, pr.Target, pr.Outcome, pr.Facts.Decision, pr.Error, pr.Facts.Expected)
 		}
 	}
-	for _, rf := range rec.find(L, results.StepRefresh, "") {
-		wantDecision(t, rf, results.OK, results.Allow)
+	for _, rf := range rec.find(L, record.StepRefresh, "") {
+		wantDecision(t, rf, record.OK, record.Allow)
 		if rf.Facts.Rotated != nil || rf.Facts.TTL != 900 {
 			t.Errorf("keep-alive: rotated %v, ttl %d; want nil (rotation does not apply), 900", rf.Facts.Rotated, rf.Facts.TTL)
 		}
 	}
-	for _, step := range []string{results.StepRefreshReplay, results.StepRefreshFamily} {
+	for _, step := range []string{record.StepRefreshReplay, record.StepRefreshFamily} {
 		for _, x := range rec.find(L, step, "") {
-			wantDecision(t, x, results.Unsupported, "")
+			wantDecision(t, x, record.Unsupported, "")
 		}
 	}
-	for _, step := range []string{results.StepLogoutProbe, results.StepLogoutRefresh} {
+	for _, step := range []string{record.StepLogoutProbe, record.StepLogoutRefresh} {
 		for _, x := range rec.find(L, step, "*") {
-			wantDecision(t, x, results.OK, results.Deny)
+			wantDecision(t, x, record.OK, record.Deny)
 		}
 	}
-	for _, x := range rec.find(L, results.StepLogoutIntrospect, "session") {
-		wantDecision(t, x, results.OK, results.Deny)
+	for _, x := range rec.find(L, record.StepLogoutIntrospect, "session") {
+		wantDecision(t, x, record.OK, record.Deny)
 	}
-	audits := rec.find(L, results.StepAudit, "*")
+	audits := rec.find(L, record.StepAudit, "*")
 	if len(audits) < 8 {
 		t.Errorf("%d audit records; want login, deny and logout checks of 4 personas", len(audits))
 	}
 	for _, a := range audits {
-		wantDecision(t, a, results.OK, results.Allow)
+		wantDecision(t, a, record.OK, record.Allow)
 	}
 	// Break-glass: the eligible doctor, then the ineligible one.
-	wantDecision(t, rec.one(t, L, results.StepBreakglassNoReason, "read chart:unassigned"), results.OK, results.Deny)
-	req := rec.one(t, L, results.StepBreakglass, "read chart:unassigned")
-	wantDecision(t, req, results.OK, results.Allow)
+	wantDecision(t, rec.one(t, L, record.StepBreakglassNoReason, "read chart:unassigned"), record.OK, record.Deny)
+	req := rec.one(t, L, record.StepBreakglass, "read chart:unassigned")
+	wantDecision(t, req, record.OK, record.Allow)
 	if req.Facts.TTL != 1 {
 		t.Errorf("break-glass ttl %d; want 1 (ticket.ttl)", req.Facts.TTL)
 	}
-	wantDecision(t, rec.one(t, L, results.StepBreakglassAccess, "read chart:unassigned"), results.OK, results.Allow)
-	wantDecision(t, rec.one(t, L, results.StepBreakglassAudit, adapter.AuditBreakglassStart), results.OK, results.Allow)
-	wantDecision(t, rec.one(t, L, results.StepBreakglassAudit, adapter.AuditBreakglassAccess), results.OK, results.Allow)
-	wantDecision(t, rec.one(t, L, results.StepBreakglassExpired, "read chart:unassigned"), results.OK, results.Deny)
-	wantDecision(t, rec.one(t, L, results.StepBreakglassInelig, "read chart:unassigned"), results.OK, results.Deny)
+	wantDecision(t, rec.one(t, L, record.StepBreakglassAccess, "read chart:unassigned"), record.OK, record.Allow)
+	wantDecision(t, rec.one(t, L, record.StepBreakglassAudit, adapter.AuditBreakglassStart), record.OK, record.Allow)
+	wantDecision(t, rec.one(t, L, record.StepBreakglassAudit, adapter.AuditBreakglassAccess), record.OK, record.Allow)
+	wantDecision(t, rec.one(t, L, record.StepBreakglassExpired, "read chart:unassigned"), record.OK, record.Deny)
+	wantDecision(t, rec.one(t, L, record.StepBreakglassInelig, "read chart:unassigned"), record.OK, record.Deny)
 	// The machine key.
-	tok := rec.one(t, L, results.StepServiceToken, "")
-	wantDecision(t, tok, results.OK, results.Allow)
+	tok := rec.one(t, L, record.StepServiceToken, "")
+	wantDecision(t, tok, record.OK, record.Allow)
 	if !slices.Equal(tok.Facts.Scopes, []string{"lab-results.read"}) || tok.Facts.TTL != -1 || tok.Facts.RefreshIssued {
 		t.Errorf("service token: scopes %v ttl %d refresh %t; want [lab-results.read] -1 false", tok.Facts.Scopes, tok.Facts.TTL, tok.Facts.RefreshIssued)
 	}
-	wantDecision(t, rec.one(t, L, results.StepServiceProbe, "read labs:all"), results.OK, results.Allow)
+	wantDecision(t, rec.one(t, L, record.StepServiceProbe, "read labs:all"), record.OK, record.Allow)
 }

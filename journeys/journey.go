@@ -9,7 +9,7 @@ import (
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Journey is a named sequence of step groups that personas of some kinds run on
@@ -91,10 +91,10 @@ type AuditPlan struct {
 // Runner runs journeys and records each step. It is safe for concurrent use.
 type Runner struct {
 	Probes    []Probe
-	Resources map[results.Side]Resources
+	Resources map[record.Side]Resources
 	// PDP, for a side that has one, evaluates that side's probes at an AuthZEN
 	// policy decision point instead of requesting the resources.
-	PDP        map[results.Side]*adapter.AuthZEN
+	PDP        map[record.Side]*adapter.AuthZEN
 	Targets    *Targets
 	BreakGlass BreakGlassPlan
 	Audit      AuditPlan
@@ -134,12 +134,12 @@ func (r *Runner) wait(ctx context.Context, d time.Duration) error {
 // run carries one journey's state on one side.
 type run struct {
 	r     *Runner
-	side  results.Side
+	side  record.Side
 	st    Stack
 	p     personas.Persona
 	j     Journey
 	it    Iteration
-	emit  func(*results.Record)
+	emit  func(*record.Record)
 	first bool
 	sess  *adapter.Session
 	// allowed is the first probe this side allowed: logout.probe replays it.
@@ -155,7 +155,7 @@ type run struct {
 // It returns when the journey is over or ctx is done. emit takes ownership of
 // each record (the pipeline redacts it in place): the journey never touches a
 // record once emitted.
-func (r *Runner) Run(ctx context.Context, j Journey, side results.Side, st Stack, p personas.Persona, it Iteration, emit func(*results.Record)) {
+func (r *Runner) Run(ctx context.Context, j Journey, side record.Side, st Stack, p personas.Persona, it Iteration, emit func(*record.Record)) {
 	x := &run{r: r, side: side, st: st, p: p, j: j, it: it, emit: emit, first: true, start: r.now()}
 	for _, group := range j.Steps {
 		if ctx.Err() != nil {
@@ -191,7 +191,7 @@ func (r *Runner) Run(ctx context.Context, j Journey, side results.Side, st Stack
 // intended start when the generator was late, so queueing in the harness shows up
 // as latency instead of vanishing (no coordinated omission). The record lists the
 // requests fn made through a tapped transport (see Tap).
-func (x *run) step(ctx context.Context, name, target string, fn func(ctx context.Context, f *results.Facts) error) error {
+func (x *run) step(ctx context.Context, name, target string, fn func(ctx context.Context, f *record.Facts) error) error {
 	ctx, cancel := context.WithTimeout(ctx, x.r.StepTimeout)
 	defer cancel()
 	ctx, sent := withEndpointLog(ctx)
@@ -207,8 +207,8 @@ func (x *run) step(ctx context.Context, name, target string, fn func(ctx context
 	rec.Endpoints = sent.endpoints()
 	if err != nil {
 		rec.Outcome, rec.Error = outcomeOf(err)
-		if rec.Outcome == results.OK {
-			rec.Facts.Decision = results.Deny
+		if rec.Outcome == record.OK {
+			rec.Facts.Decision = record.Deny
 			var re *adapter.RefusedError
 			if errors.As(err, &re) {
 				rec.Facts.Status = re.Status
@@ -219,17 +219,17 @@ func (x *run) step(ctx context.Context, name, target string, fn func(ctx context
 	return err
 }
 
-func (x *run) record(name, target string, start time.Time) *results.Record {
-	return &results.Record{
+func (x *run) record(name, target string, start time.Time) *record.Record {
+	return &record.Record{
 		Side: x.side, Persona: x.p.ID, Kind: string(x.p.Kind), Cohort: x.p.Cohort.String(),
 		Journey: x.j.Name, Iteration: x.it.N, Step: name, Target: target,
-		Intended: x.it.Intended, Start: start, Outcome: results.OK,
+		Intended: x.it.Intended, Start: start, Outcome: record.OK,
 	}
 }
 
 // skip records a step that did not run: unsupported by the stack, or skipped
 // because what it checks could not be set up; why says which.
-func (x *run) skip(name, target string, outcome results.Outcome, why string) {
+func (x *run) skip(name, target string, outcome record.Outcome, why string) {
 	rec := x.record(name, target, time.Now())
 	rec.Outcome, rec.Error = outcome, why
 	x.emit(rec)
@@ -237,25 +237,25 @@ func (x *run) skip(name, target string, outcome results.Outcome, why string) {
 
 // outcomeOf classifies a step error: a refusal is a decision (OK outcome, deny),
 // unsupported is reported as such, everything else is an error.
-func outcomeOf(err error) (results.Outcome, string) {
+func outcomeOf(err error) (record.Outcome, string) {
 	var re *adapter.RefusedError
 	switch {
 	case errors.As(err, &re):
-		return results.OK, err.Error()
+		return record.OK, err.Error()
 	case errors.Is(err, adapter.ErrUnsupported):
-		return results.Unsupported, err.Error()
+		return record.Unsupported, err.Error()
 	default:
-		return results.Error, err.Error()
+		return record.Error, err.Error()
 	}
 }
 
 // decided runs a call that grants or refuses and records the decision: nil is
 // allow, a refusal deny; anything else stays an error.
-func decided(f *results.Facts, err error) error {
+func decided(f *record.Facts, err error) error {
 	if err != nil {
 		return err
 	}
-	f.Decision = results.Allow
+	f.Decision = record.Allow
 	return nil
 }
 

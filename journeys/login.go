@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 func (x *run) login(ctx context.Context) bool {
@@ -17,14 +17,14 @@ func (x *run) login(ctx context.Context) bool {
 
 // signIn logs the persona in and records the login step under target.
 func (x *run) signIn(ctx context.Context, target string) bool {
-	err := x.step(ctx, results.StepLogin, target, func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
+	err := x.step(ctx, record.StepLogin, target, func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Allow
 		s, err := x.st.Login(ctx, x.p)
 		if err != nil {
 			return err
 		}
 		x.sess = s
-		f.Decision = results.Allow
+		f.Decision = record.Allow
 		f.Roles, f.Scopes, f.MissingClaims = s.Roles, s.Scopes, s.MissingClaims
 		f.TTL = ttlSeconds(s.TTL)
 		return nil
@@ -45,17 +45,17 @@ func ttlSeconds(d time.Duration) int64 {
 func (x *run) service(ctx context.Context) bool {
 	sa, ok := x.st.(ServiceAuthenticator)
 	if !ok {
-		x.skip(results.StepServiceToken, "", results.Unsupported, adapter.ErrUnsupported.Error())
+		x.skip(record.StepServiceToken, "", record.Unsupported, adapter.ErrUnsupported.Error())
 		return false
 	}
-	err := x.step(ctx, results.StepServiceToken, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
+	err := x.step(ctx, record.StepServiceToken, "", func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Allow
 		s, err := sa.ServiceLogin(ctx, x.p)
 		if err != nil {
 			return err
 		}
 		x.sess = s
-		f.Decision = results.Allow
+		f.Decision = record.Allow
 		f.Scopes, f.TTL, f.RefreshIssued, f.MissingClaims = s.Scopes, ttlSeconds(s.TTL), s.RefreshIssued(), s.MissingClaims
 		return nil
 	})

@@ -4,13 +4,13 @@ import (
 	"context"
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // logout logs out, then checks that the old credentials are dead: the first
 // allowed probe replayed, each credential introspected, a refresh attempted.
 func (x *run) logout(ctx context.Context) bool {
-	err := x.step(ctx, results.StepLogout, "", func(ctx context.Context, f *results.Facts) error {
+	err := x.step(ctx, record.StepLogout, "", func(ctx context.Context, f *record.Facts) error {
 		return decided(f, x.st.Logout(ctx, x.sess))
 	})
 	if err != nil {
@@ -20,30 +20,30 @@ func (x *run) logout(ctx context.Context) bool {
 	}
 	x.note(adapter.AuditLogout)
 	if x.allowed != nil {
-		x.request(ctx, results.StepLogoutProbe, x.aTarget, results.Deny, x.sess, *x.allowed)
+		x.request(ctx, record.StepLogoutProbe, x.aTarget, record.Deny, x.sess, *x.allowed)
 	}
 	if in, ok := x.st.(Introspector); ok && len(in.Credentials(x.sess)) > 0 {
 		for _, c := range in.Credentials(x.sess) {
-			_ = x.step(ctx, results.StepLogoutIntrospect, c, func(ctx context.Context, f *results.Facts) error {
-				f.Expected = results.Deny
+			_ = x.step(ctx, record.StepLogoutIntrospect, c, func(ctx context.Context, f *record.Facts) error {
+				f.Expected = record.Deny
 				active, err := in.Active(ctx, x.sess, c)
 				if err != nil {
 					return err
 				}
-				f.Decision = results.Deny
+				f.Decision = record.Deny
 				if active {
-					f.Decision = results.Allow
+					f.Decision = record.Allow
 				}
 				return nil
 			})
 		}
 	} else {
-		x.skip(results.StepLogoutIntrospect, "", results.Unsupported, "no introspection configured or offered")
+		x.skip(record.StepLogoutIntrospect, "", record.Unsupported, "no introspection configured or offered")
 	}
 	if r, ok := x.st.(Refresher); ok {
-		x.refuseRefresh(ctx, r, results.StepLogoutRefresh, x.sess)
+		x.refuseRefresh(ctx, r, record.StepLogoutRefresh, x.sess)
 	} else {
-		x.skip(results.StepLogoutRefresh, "", results.Unsupported, adapter.ErrUnsupported.Error())
+		x.skip(record.StepLogoutRefresh, "", record.Unsupported, adapter.ErrUnsupported.Error())
 	}
 	return true
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Probe is one row of the expected-decision table, in the shape of an AuthZEN
@@ -52,18 +52,18 @@ func (rs Resources) request(p Probe, id string) (adapter.Request, error) {
 func Decide(status int) string {
 	switch {
 	case status >= 200 && status < 300:
-		return results.Allow
+		return record.Allow
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return results.Deny
+		return record.Deny
 	default:
 		return "error"
 	}
 }
 
 func (x *run) probes(ctx context.Context) bool {
-	name := results.StepProbe
+	name := record.StepProbe
 	if !x.p.Human() {
-		name = results.StepServiceProbe
+		name = record.StepServiceProbe
 	}
 	pdp := x.r.PDP[x.side]
 	for _, pr := range x.r.Probes {
@@ -80,16 +80,16 @@ func (x *run) probes(ctx context.Context) bool {
 			x.emit(x.configError(name, pr.Target(), err))
 			continue
 		}
-		_ = x.step(ctx, name, pr.Target(), func(ctx context.Context, f *results.Facts) error {
+		_ = x.step(ctx, name, pr.Target(), func(ctx context.Context, f *record.Facts) error {
 			f.Expected = pr.Expect
 			if pdp != nil {
 				allow, status, err := pdp.Evaluate(ctx, x.r.Transport, x.sess, x.p.Kind, pr.Action, pr.Type(), id)
 				if err != nil {
 					return err
 				}
-				f.Status, f.Decision = status, results.Deny
+				f.Status, f.Decision = status, record.Deny
 				if allow {
-					f.Decision = results.Allow
+					f.Decision = record.Allow
 				}
 			} else {
 				status, err := x.st.Do(ctx, x.sess, req)
@@ -97,11 +97,11 @@ func (x *run) probes(ctx context.Context) bool {
 					return err
 				}
 				f.Status, f.Decision = status, Decide(status)
-				if f.Decision == results.Deny {
+				if f.Decision == record.Deny {
 					x.note(adapter.AuditDeny)
 				}
 			}
-			if f.Decision == results.Allow && x.allowed == nil {
+			if f.Decision == record.Allow && x.allowed == nil {
 				x.allowed, x.aTarget = &req, pr.Target()
 			}
 			return nil
@@ -111,9 +111,9 @@ func (x *run) probes(ctx context.Context) bool {
 }
 
 // configError records a step that could not be built from the configuration.
-func (x *run) configError(step, target string, err error) *results.Record {
+func (x *run) configError(step, target string, err error) *record.Record {
 	rec := x.record(step, target, time.Now())
-	rec.Outcome, rec.Error = results.Error, "config: "+err.Error()
+	rec.Outcome, rec.Error = record.Error, "config: "+err.Error()
 	return rec
 }
 
@@ -121,7 +121,7 @@ func (x *run) configError(step, target string, err error) *results.Record {
 // and returns the decision ("" when the step got no answer).
 func (x *run) request(ctx context.Context, name, target, expected string, s *adapter.Session, req adapter.Request) string {
 	var decision string
-	_ = x.step(ctx, name, target, func(ctx context.Context, f *results.Facts) error {
+	_ = x.step(ctx, name, target, func(ctx context.Context, f *record.Facts) error {
 		f.Expected = expected
 		status, err := x.st.Do(ctx, s, req)
 		if err != nil {

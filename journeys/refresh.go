@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // refresh renews the session, then checks rotation and reuse detection: the
@@ -17,18 +17,18 @@ import (
 func (x *run) refresh(ctx context.Context) bool {
 	r, ok := x.st.(Refresher)
 	if !ok {
-		x.skip(results.StepRefresh, "", results.Unsupported, adapter.ErrUnsupported.Error())
+		x.skip(record.StepRefresh, "", record.Unsupported, adapter.ErrUnsupported.Error())
 		return true
 	}
 	prev := x.sess
 	var rot *bool
-	err := x.step(ctx, results.StepRefresh, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
+	err := x.step(ctx, record.StepRefresh, "", func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Allow
 		next, err := r.Refresh(ctx, prev)
 		if err != nil {
 			return err
 		}
-		f.Decision = results.Allow
+		f.Decision = record.Allow
 		rot = adapter.Rotated(prev, next)
 		f.Rotated, f.Widened = rot, widened(prev, next)
 		f.Scopes, f.TTL = next.Scopes, ttlSeconds(next.TTL)
@@ -41,20 +41,20 @@ func (x *run) refresh(ctx context.Context) bool {
 	switch {
 	case rot == nil:
 		why := "the session is renewed in place: no refresh token to replay"
-		x.skip(results.StepRefreshReplay, "", results.Unsupported, why)
-		x.skip(results.StepRefreshFamily, "", results.Unsupported, why)
+		x.skip(record.StepRefreshReplay, "", record.Unsupported, why)
+		x.skip(record.StepRefreshFamily, "", record.Unsupported, why)
 		return true
 	case !*rot:
 		why := "the refresh token was not rotated: there is no previous one to replay"
-		x.skip(results.StepRefreshReplay, "", results.Skipped, why)
-		x.skip(results.StepRefreshFamily, "", results.Skipped, why)
+		x.skip(record.StepRefreshReplay, "", record.Skipped, why)
+		x.skip(record.StepRefreshFamily, "", record.Skipped, why)
 		return true
 	}
-	if _, refused := x.refuseRefresh(ctx, r, results.StepRefreshReplay, prev); !refused {
-		x.skip(results.StepRefreshFamily, "", results.Skipped, "the replayed refresh token was not refused")
+	if _, refused := x.refuseRefresh(ctx, r, record.StepRefreshReplay, prev); !refused {
+		x.skip(record.StepRefreshFamily, "", record.Skipped, "the replayed refresh token was not refused")
 		return true
 	}
-	if next, _ := x.refuseRefresh(ctx, r, results.StepRefreshFamily, x.sess); next != nil {
+	if next, _ := x.refuseRefresh(ctx, r, record.StepRefreshFamily, x.sess); next != nil {
 		x.sess = next // the family lives on: the journey goes on with it
 		return true
 	}
@@ -65,8 +65,8 @@ func (x *run) refresh(ctx context.Context) bool {
 // which the stack must refuse. It returns the session a stack that accepted it
 // handed out, and whether the stack refused (an error is neither).
 func (x *run) refuseRefresh(ctx context.Context, r Refresher, name string, s *adapter.Session) (next *adapter.Session, refused bool) {
-	_ = x.step(ctx, name, "", func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Deny
+	_ = x.step(ctx, name, "", func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Deny
 		var err error
 		next, err = r.Refresh(ctx, s)
 		var re *adapter.RefusedError

@@ -8,26 +8,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // recorder collects the records of journeys.
 type recorder struct {
 	mu   sync.Mutex
-	recs []*results.Record
+	recs []*record.Record
 }
 
-func (r *recorder) emit(rec *results.Record) {
+func (r *recorder) emit(rec *record.Record) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.recs = append(r.recs, rec)
 }
 
 // find returns the records of step (and target, when not "*") on side.
-func (r *recorder) find(side results.Side, step, target string) []*results.Record {
+func (r *recorder) find(side record.Side, step, target string) []*record.Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []*results.Record
+	var out []*record.Record
 	for _, rec := range r.recs {
 		if rec.Side == side && rec.Step == step && (target == "*" || rec.Target == target) {
 			out = append(out, rec)
@@ -37,7 +37,7 @@ func (r *recorder) find(side results.Side, step, target string) []*results.Recor
 }
 
 // one returns the single record of step and target, failing the test otherwise.
-func (r *recorder) one(t *testing.T, side results.Side, step, target string) *results.Record {
+func (r *recorder) one(t *testing.T, side record.Side, step, target string) *record.Record {
 	t.Helper()
 	recs := r.find(side, step, target)
 	if len(recs) != 1 {
@@ -57,7 +57,7 @@ func (r *recorder) dump() string {
 }
 
 // wantDecision checks a record's outcome and decision.
-func wantDecision(t *testing.T, rec *results.Record, outcome results.Outcome, decision string) {
+func wantDecision(t *testing.T, rec *record.Record, outcome record.Outcome, decision string) {
 	t.Helper()
 	if rec.Outcome != outcome || rec.Facts.Decision != decision {
 		t.Errorf("%s %s %q: outcome %s, decision %q (%s); want %s, %q", rec.Side, rec.Step, rec.Target, rec.Outcome, rec.Facts.Decision, rec.Error, outcome, decision)

@@ -6,12 +6,12 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Tap returns a RoundTripper that sends each request through rt and, when the
 // request's context is a step's, notes it in that step's record (see
-// results.Record.Endpoints): the method and the folded path, never the query, a
+// record.Record.Endpoints): the method and the folded path, never the query, a
 // header or the body. A request made outside a step passes through untouched. The
 // adapters and the Runner's Transport are given a tapped transport so that each
 // record lists the requests its step made. A nil rt is http.DefaultTransport.
@@ -31,7 +31,7 @@ type tap struct {
 // sent: a step that was refused a connection still made the request.
 func (t *tap) RoundTrip(req *http.Request) (*http.Response, error) {
 	if log, ok := req.Context().Value(endpointLogKey{}).(*endpointLog); ok {
-		log.add(results.Endpoint(req.Method, req.URL.EscapedPath()))
+		log.add(record.Endpoint(req.Method, req.URL.EscapedPath()))
 	}
 	return t.rt.RoundTrip(req)
 }

@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // AbortRule stops a run that hurts the stacks it rehearses: too many availability
@@ -28,7 +28,7 @@ type AbortRule struct {
 
 // AbortError says which rule stopped the run and on what figures.
 type AbortError struct {
-	Side results.Side
+	Side record.Side
 	// What is "error rate" or "p99".
 	What          string
 	Value, Limit  string
@@ -97,8 +97,8 @@ func NewWatch(rule AbortRule, start time.Time) *Watch {
 
 // Observe accounts r, finished at now, and returns an *AbortError the first time a
 // limit is exceeded (and nil after that: the run is already stopping).
-func (w *Watch) Observe(now time.Time, r *results.Record) error {
-	if w.err != nil || (r.Outcome != results.OK && r.Outcome != results.Error) {
+func (w *Watch) Observe(now time.Time, r *record.Record) error {
+	if w.err != nil || (r.Outcome != record.OK && r.Outcome != record.Error) {
 		return nil
 	}
 	side := &w.sides[sideIndex(r.Side)]
@@ -107,7 +107,7 @@ func (w *Watch) Observe(now time.Time, r *results.Record) error {
 	sc := &side.ring[idx%slots]
 	sc.steps++
 	side.sum.steps++
-	if r.Outcome == results.Error {
+	if r.Outcome == record.Error {
 		sc.errs++
 		side.sum.errs++
 	} else {
@@ -195,8 +195,8 @@ func binTop(i int) time.Duration {
 	return time.Duration(float64(binFloor) * math.Exp2(float64(i)/binsPer2))
 }
 
-func sideIndex(s results.Side) int {
-	if s == results.Candidate {
+func sideIndex(s record.Side) int {
+	if s == record.Candidate {
 		return 1
 	}
 	return 0

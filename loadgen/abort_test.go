@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // feed is a batch of records for a Watch: n records of one side and outcome, spread
 // evenly from from to to (offsets from the start).
 type feed struct {
-	side     results.Side
-	outcome  results.Outcome
+	side     record.Side
+	outcome  record.Outcome
 	latency  time.Duration
 	n        int
 	from, to time.Duration
@@ -21,9 +21,9 @@ type feed struct {
 
 func TestWatch(t *testing.T) {
 	const (
-		L, C = results.Legacy, results.Candidate
-		ok   = results.OK
-		bad  = results.Error
+		L, C = record.Legacy, record.Candidate
+		ok   = record.OK
+		bad  = record.Error
 	)
 	tests := []struct {
 		name  string
@@ -57,7 +57,7 @@ func TestWatch(t *testing.T) {
 			[]feed{{C, ok, 10 * ms, 100, 0, 5 * s}, {C, ok, 900 * ms, 1, 5 * s, 6 * s}}, ""},
 		{"unsupported and skipped steps count for nothing",
 			AbortRule{MaxErrorRate: 0.1},
-			[]feed{{C, results.Unsupported, 0, 100, 0, s}, {C, results.Skipped, 0, 100, 0, s}}, ""},
+			[]feed{{C, record.Unsupported, 0, 100, 0, s}, {C, record.Skipped, 0, 100, 0, s}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,7 +67,7 @@ func TestWatch(t *testing.T) {
 			for _, f := range tt.feeds {
 				for i := range f.n {
 					at := f.from + (f.to-f.from)*time.Duration(i)/time.Duration(max(f.n-1, 1))
-					err := w.Observe(start.Add(at), &results.Record{Side: f.side, Outcome: f.outcome, Latency: f.latency})
+					err := w.Observe(start.Add(at), &record.Record{Side: f.side, Outcome: f.outcome, Latency: f.latency})
 					if err != nil && got != nil {
 						t.Fatalf("a second abort after %v: %v", got, err)
 					}

@@ -26,7 +26,8 @@ import (
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // The benchmark's target runs in a child process (this test binary again, with
@@ -139,7 +140,7 @@ func newBenchHarness(b *testing.B, base string, rt http.RoundTripper) benchHarne
 	}
 	var probes []journeys.Probe
 	for i := range 6 {
-		probes = append(probes, journeys.Probe{Kind: personas.Patient, Action: "read", Resource: fmt.Sprintf("record:p%d", i), Expect: results.Allow})
+		probes = append(probes, journeys.Probe{Kind: personas.Patient, Action: "read", Resource: fmt.Sprintf("record:p%d", i), Expect: record.Allow})
 	}
 	pop := make([]personas.Persona, 200)
 	for i := range pop {
@@ -154,7 +155,7 @@ func newBenchHarness(b *testing.B, base string, rt http.RoundTripper) benchHarne
 		legacy: legacy,
 		runner: &journeys.Runner{
 			Probes:      probes,
-			Resources:   map[results.Side]journeys.Resources{results.Legacy: {"record": {"read": {Method: "GET", Path: "/api/patients/{id}/record"}}}},
+			Resources:   map[record.Side]journeys.Resources{record.Legacy: {"record": {"read": {Method: "GET", Path: "/api/patients/{id}/record"}}}},
 			Targets:     journeys.NewTargets(personas.Population{Personas: pop}),
 			StepTimeout: 10 * time.Second,
 		},
@@ -166,7 +167,7 @@ func newBenchHarness(b *testing.B, base string, rt http.RoundTripper) benchHarne
 // as a rehearsal does, fails the benchmark on any step that errored or was
 // skipped (the adapter's "unsupported" refresh revocation is fine), and hands every
 // record to emit, if any (from many goroutines).
-func (h benchHarness) run(b *testing.B, rate float64, span time.Duration, emit func(*results.Record)) {
+func (h benchHarness) run(b *testing.B, rate float64, span time.Duration, emit func(*record.Record)) {
 	pool := loadgen.NewPool(len(h.pop), 1)
 	loadgen.Run(context.Background(), loadgen.Plan{Pacer: loadgen.Constant{PerSecond: rate}, Duration: span, MaxInFlight: 256},
 		func(ctx context.Context, t loadgen.Tick) bool {
@@ -175,9 +176,9 @@ func (h benchHarness) run(b *testing.B, rate float64, span time.Duration, emit f
 				return false
 			}
 			defer pool.Release(i)
-			h.runner.Run(ctx, h.journey, results.Legacy, h.legacy, h.pop[i], journeys.Iteration{N: t.N, Intended: t.Intended},
-				func(r *results.Record) {
-					if r.Outcome == results.Error || r.Outcome == results.Skipped {
+			h.runner.Run(ctx, h.journey, record.Legacy, h.legacy, h.pop[i], journeys.Iteration{N: t.N, Intended: t.Intended},
+				func(r *record.Record) {
+					if r.Outcome == record.Error || r.Outcome == record.Skipped {
 						b.Errorf("step %s: %s %s", r.Step, r.Outcome, r.Error)
 					}
 					if emit != nil {
@@ -281,27 +282,27 @@ func BenchmarkLatencyAccuracy(b *testing.B) {
 	srv := httptest.NewServer(benchStack(delay))
 	b.Cleanup(srv.Close)
 	h := newBenchHarness(b, srv.URL, loadgen.NewGuard([]string{"127.0.0.1"}, adapter.NewTransport(256)))
-	stats := results.NewStats(time.Now())
+	stats := analysis.NewStats(time.Now())
 	var mu sync.Mutex
 	// The control: raw vegeta on the same resource at the same probe rate, right
 	// after, so a tail that vegeta sees too is the machine's, not the harness's.
-	record := vegeta.Target{Method: http.MethodGet, URL: srv.URL + "/api/patients/p0/record"}
+	recordTarget := vegeta.Target{Method: http.MethodGet, URL: srv.URL + "/api/patients/p0/record"}
 	atk := vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: adapter.NewTransport(256)}))
 	var control vegeta.Metrics
 	for b.Loop() {
-		h.run(b, journeyRate, span, func(r *results.Record) {
-			if r.Step == results.StepProbe {
+		h.run(b, journeyRate, span, func(r *record.Record) {
+			if r.Step == record.StepProbe {
 				mu.Lock()
 				stats.Add(r)
 				mu.Unlock()
 			}
 		})
-		for res := range atk.Attack(vegeta.NewStaticTargeter(record), loadgen.Constant{PerSecond: journeyRate * 6}, span, "control") {
+		for res := range atk.Attack(vegeta.NewStaticTargeter(recordTarget), loadgen.Constant{PerSecond: journeyRate * 6}, span, "control") {
 			control.Add(res)
 		}
 	}
 	control.Close()
-	probe := stats.Side(results.StepKey{Journey: h.journey.Name, Step: results.StepProbe}, results.Legacy)
+	probe := stats.Side(analysis.StepKey{Journey: h.journey.Name, Step: record.StepProbe}, record.Legacy)
 	if probe == nil || probe.Count == 0 {
 		b.Fatal("no probe was recorded")
 	}

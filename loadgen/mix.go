@@ -3,9 +3,8 @@ package loadgen
 import (
 	"time"
 
+	"github.com/cutover-dev/cutover/results/record"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
-
-	"github.com/cutover-dev/cutover/results"
 )
 
 // Mix chooses the journey each start runs: by weight, from the seed and the start's
@@ -76,11 +75,11 @@ func (m Mix) Counts(p vegeta.Pacer, d time.Duration) []int {
 
 // FirstSide is the side that goes first for start n when the pairing is in
 // randomised order: a fair coin drawn from the seed.
-func FirstSide(seed, n uint64) results.Side {
+func FirstSide(seed, n uint64) record.Side {
 	if unit(seed, n, drawSide) < 0.5 {
-		return results.Legacy
+		return record.Legacy
 	}
-	return results.Candidate
+	return record.Candidate
 }
 
 // InShare reports whether start n belongs to a share (0..1) of the starts, drawn

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 func TestMixFollowsTheWeights(t *testing.T) {
@@ -53,7 +53,7 @@ func TestMixRoutesTheSurge(t *testing.T) {
 func TestFirstSideIsAFairCoin(t *testing.T) {
 	legacy := 0
 	for n := range uint64(10000) {
-		if FirstSide(42, n) == results.Legacy {
+		if FirstSide(42, n) == record.Legacy {
 			legacy++
 		}
 	}

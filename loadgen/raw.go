@@ -9,9 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cutover-dev/cutover/results/record"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
-
-	"github.com/cutover-dev/cutover/results"
 )
 
 // RawJourney is the journey name of the records of raw attacks; their step is the
@@ -33,7 +32,7 @@ type Raw struct {
 	Pacer    vegeta.Pacer
 	Duration time.Duration
 	// Targets holds the request of each side; a side without one is not attacked.
-	Targets map[results.Side]RawTarget
+	Targets map[record.Side]RawTarget
 	// Client sends the requests (through a Guard, with a timeout). Its redirect
 	// policy is replaced: a raw attack records a redirect, it does not follow it.
 	Client *http.Client
@@ -50,14 +49,14 @@ type Raw struct {
 // stopped, or ctx is done. vegeta's Attack takes no context: ctx is bridged to
 // Stop, and the results are drained until the channel closes, so every hit sent is
 // recorded. emit must be safe for concurrent use.
-func Attack(ctx context.Context, a Raw, emit func(*results.Record)) {
+func Attack(ctx context.Context, a Raw, emit func(*record.Record)) {
 	if a.LateAfter <= 0 {
 		a.LateAfter = 25 * time.Millisecond
 	}
 	client := *a.Client
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	var wg sync.WaitGroup
-	for _, side := range []results.Side{results.Legacy, results.Candidate} {
+	for _, side := range []record.Side{record.Legacy, record.Candidate} {
 		target, ok := a.Targets[side]
 		if !ok {
 			continue
@@ -91,10 +90,10 @@ func Attack(ctx context.Context, a Raw, emit func(*results.Record)) {
 }
 
 // record turns a vegeta result into a step record.
-func (a Raw) record(side results.Side, res *vegeta.Result, intended time.Time) *results.Record {
-	r := &results.Record{
+func (a Raw) record(side record.Side, res *vegeta.Result, intended time.Time) *record.Record {
+	r := &record.Record{
 		Side: side, Journey: RawJourney, Iteration: a.Segment.Global(res.Seq), Step: a.Endpoint,
-		Intended: intended, Start: res.Timestamp, Latency: res.Latency, Outcome: results.OK,
+		Intended: intended, Start: res.Timestamp, Latency: res.Latency, Outcome: record.OK,
 	}
 	r.Facts.Status = int(res.Code)
 	if late := res.Timestamp.Sub(intended); late > a.LateAfter {
@@ -102,9 +101,9 @@ func (a Raw) record(side results.Side, res *vegeta.Result, intended time.Time) *
 	}
 	switch {
 	case res.Code == 0:
-		r.Outcome, r.Error = results.Error, "unavailable: "+transportError(res.Error)
+		r.Outcome, r.Error = record.Error, "unavailable: "+transportError(res.Error)
 	case res.Code >= 400:
-		r.Outcome, r.Error = results.Error, fmt.Sprintf("HTTP %d", res.Code)
+		r.Outcome, r.Error = record.Error, fmt.Sprintf("HTTP %d", res.Code)
 	}
 	return r
 }
@@ -127,7 +126,7 @@ func (e *endpoints) of(method, rawURL string) []string {
 		if err != nil {
 			return nil
 		}
-		e.method, e.url, e.last = method, rawURL, results.Endpoint(method, u.EscapedPath())
+		e.method, e.url, e.last = method, rawURL, record.Endpoint(method, u.EscapedPath())
 	}
 	return []string{e.last}
 }

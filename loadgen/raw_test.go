@@ -11,9 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-dev/cutover/results/record"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
-
-	"github.com/cutover-dev/cutover/results"
 )
 
 // stack is an httptest server that counts what it answers, with a status.
@@ -44,13 +43,13 @@ func get(url string) RawTarget {
 // collect gathers emitted records, safely.
 type collect struct {
 	mu   sync.Mutex
-	recs []*results.Record
+	recs []*record.Record
 }
 
-func (c *collect) emit(r *results.Record) { c.mu.Lock(); c.recs = append(c.recs, r); c.mu.Unlock() }
+func (c *collect) emit(r *record.Record) { c.mu.Lock(); c.recs = append(c.recs, r); c.mu.Unlock() }
 
-func (c *collect) of(side results.Side) []*results.Record {
-	var out []*results.Record
+func (c *collect) of(side record.Side) []*record.Record {
+	var out []*record.Record
 	for _, r := range c.recs {
 		if r.Side == side {
 			out = append(out, r)
@@ -66,17 +65,17 @@ func TestAttackHitsBothStacksFromOneSchedule(t *testing.T) {
 	var c collect
 	Attack(context.Background(), Raw{
 		Endpoint: "jwks", Pacer: Constant{PerSecond: 50}, Duration: 500 * time.Millisecond,
-		Targets: map[results.Side]RawTarget{results.Legacy: get(legacy.URL + "/jwks"), results.Candidate: get(candidate.URL + "/jwks/kid-00042?v=1")},
+		Targets: map[record.Side]RawTarget{record.Legacy: get(legacy.URL + "/jwks"), record.Candidate: get(candidate.URL + "/jwks/kid-00042?v=1")},
 		Client:  &http.Client{Transport: g, Timeout: 5 * time.Second},
 	}, c.emit)
-	leg, cand := c.of(results.Legacy), c.of(results.Candidate)
+	leg, cand := c.of(record.Legacy), c.of(record.Candidate)
 	if int64(len(leg)) != legacy.hits.Load() || int64(len(cand)) != candidate.hits.Load() || len(leg) < 20 {
 		t.Fatalf("%d legacy and %d candidate records for %d and %d requests; want one per request, about 25 each",
 			len(leg), len(cand), legacy.hits.Load(), candidate.hits.Load())
 	}
 	intended := map[uint64]time.Time{}
 	for _, r := range leg {
-		if r.Journey != RawJourney || r.Step != "jwks" || r.Outcome != results.OK || r.Facts.Status != 200 || r.Latency <= 0 {
+		if r.Journey != RawJourney || r.Step != "jwks" || r.Outcome != record.OK || r.Facts.Status != 200 || r.Latency <= 0 {
 			t.Errorf("legacy record %+v; want raw/jwks, ok, HTTP 200, a latency", r)
 		}
 		if want := []string{"GET /jwks"}; !slices.Equal(r.Endpoints, want) {
@@ -85,7 +84,7 @@ func TestAttackHitsBothStacksFromOneSchedule(t *testing.T) {
 		intended[r.Iteration] = r.Intended
 	}
 	for _, r := range cand {
-		if r.Outcome != results.Error || r.Error != "HTTP 503" {
+		if r.Outcome != record.Error || r.Error != "HTTP 503" {
 			t.Errorf("candidate record %+v; want an error, HTTP 503", r)
 		}
 		if want := []string{"GET /jwks/{id}"}; !slices.Equal(r.Endpoints, want) {
@@ -112,7 +111,7 @@ func TestAttackStopsOnCancelAndKeepsEveryResult(t *testing.T) {
 		defer close(done)
 		Attack(ctx, Raw{
 			Endpoint: "discovery", Pacer: Constant{PerSecond: 100}, Duration: time.Hour,
-			Targets: map[results.Side]RawTarget{results.Legacy: get(legacy.URL), results.Candidate: get(candidate.URL)},
+			Targets: map[record.Side]RawTarget{record.Legacy: get(legacy.URL), record.Candidate: get(candidate.URL)},
 			Client:  &http.Client{Timeout: 5 * time.Second},
 		}, c.emit)
 	}()
@@ -125,9 +124,9 @@ func TestAttackStopsOnCancelAndKeepsEveryResult(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("Attack still running 30s after its context was cancelled")
 	}
-	if int64(len(c.of(results.Legacy))) != legacy.hits.Load() || int64(len(c.of(results.Candidate))) != candidate.hits.Load() {
+	if int64(len(c.of(record.Legacy))) != legacy.hits.Load() || int64(len(c.of(record.Candidate))) != candidate.hits.Load() {
 		t.Errorf("%d/%d records for %d/%d answered requests; want every one recorded",
-			len(c.of(results.Legacy)), len(c.of(results.Candidate)), legacy.hits.Load(), candidate.hits.Load())
+			len(c.of(record.Legacy)), len(c.of(record.Candidate)), legacy.hits.Load(), candidate.hits.Load())
 	}
 }
 
@@ -138,14 +137,14 @@ func TestAttackRefusedHostIsAnErrorWithoutTheURL(t *testing.T) {
 	g := NewGuard([]string{"127.0.0.1"}, &http.Transport{})
 	Attack(context.Background(), Raw{
 		Endpoint: "token", Pacer: Constant{PerSecond: 20}, Duration: 200 * time.Millisecond,
-		Targets: map[results.Side]RawTarget{results.Candidate: get("http://localhost:1/token?client_secret=hunter2")},
+		Targets: map[record.Side]RawTarget{record.Candidate: get("http://localhost:1/token?client_secret=hunter2")},
 		Client:  &http.Client{Transport: g},
 	}, c.emit)
 	if len(c.recs) == 0 {
 		t.Fatal("no records")
 	}
 	for _, r := range c.recs {
-		if r.Outcome != results.Error || !strings.Contains(r.Error, "not in stacks.allow_hosts") || strings.Contains(r.Error, "hunter2") {
+		if r.Outcome != record.Error || !strings.Contains(r.Error, "not in stacks.allow_hosts") || strings.Contains(r.Error, "hunter2") {
 			t.Errorf("record error %q; want the refusal, without the URL", r.Error)
 		}
 	}

@@ -11,9 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cutover-dev/cutover/results/record"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
-
-	"github.com/cutover-dev/cutover/results"
 )
 
 // Plan is a load schedule.
@@ -84,7 +83,7 @@ func Schedule(p vegeta.Pacer, d time.Duration, each func(n uint64, at time.Durat
 // Run starts jobs on plan's schedule until the duration elapses, the pacer stops or
 // ctx is done, then waits for the jobs in flight (at most plan.Drain) and returns
 // what it did.
-func Run(ctx context.Context, plan Plan, job Job) results.Accounting {
+func Run(ctx context.Context, plan Plan, job Job) record.Accounting {
 	if plan.Window <= 0 {
 		plan.Window = time.Second
 	}
@@ -161,7 +160,7 @@ func Run(ctx context.Context, plan Plan, job Job) results.Accounting {
 		return true
 	})
 	drainAndWait(&wg, plan.Drain, cancelJobs)
-	acct := results.Accounting{
+	acct := record.Accounting{
 		Scheduled: live.Scheduled.Load(), Started: live.Started.Load(),
 		Late: live.Late.Load(), Dropped: live.Dropped.Load(),
 	}
@@ -218,10 +217,10 @@ func drainAndWait(wg *sync.WaitGroup, drain time.Duration, cancel context.Cancel
 }
 
 // appendWindow merges adjacent windows.
-func appendWindow(ws []results.Window, from, to time.Duration) []results.Window {
+func appendWindow(ws []record.Window, from, to time.Duration) []record.Window {
 	if n := len(ws); n > 0 && ws[n-1].To == from {
 		ws[n-1].To = to
 		return ws
 	}
-	return append(ws, results.Window{From: from, To: to})
+	return append(ws, record.Window{From: from, To: to})
 }

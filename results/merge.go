@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // ErrMergeMismatch is returned by Merge when the folders are not the segments of
@@ -16,7 +19,7 @@ import (
 var ErrMergeMismatch = errors.New("not the segments of one run")
 
 // segmentOf parses a summary's "I/N".
-func segmentOf(m Meta) (i, n int, ok bool) {
+func segmentOf(m analysis.Meta) (i, n int, ok bool) {
 	if _, err := fmt.Sscanf(m.Segment, "%d/%d", &i, &n); err != nil || n < 1 || i < 0 || i >= n {
 		return 0, 0, false
 	}
@@ -32,7 +35,7 @@ func segmentOf(m Meta) (i, n int, ok bool) {
 // were lost. It refuses folders of different configs or seeds, and an incomplete
 // or repeated set of segments, with ErrMergeMismatch. warn receives notes (nil:
 // none).
-func Merge(out string, dirs []string, warn io.Writer) (*Summary, error) {
+func Merge(out string, dirs []string, warn io.Writer) (*analysis.Summary, error) {
 	if warn == nil {
 		warn = io.Discard
 	}
@@ -40,7 +43,7 @@ func Merge(out string, dirs []string, warn io.Writer) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta, acct := mergeMeta(dirs, sums), Accounting{}
+	meta, acct := mergeMeta(dirs, sums), record.Accounting{}
 	for _, s := range sums {
 		acct.Scheduled += s.Generator.Scheduled
 		acct.Started += s.Generator.Started
@@ -48,7 +51,7 @@ func Merge(out string, dirs []string, warn io.Writer) (*Summary, error) {
 		acct.Dropped += s.Generator.Dropped
 		shift := s.Meta.Start.Sub(meta.Start)
 		for _, w := range s.Generator.Saturated {
-			acct.Saturated = append(acct.Saturated, Window{From: w.From + shift, To: w.To + shift})
+			acct.Saturated = append(acct.Saturated, record.Window{From: w.From + shift, To: w.To + shift})
 		}
 	}
 	acct.Saturated = unionWindows(acct.Saturated)
@@ -56,7 +59,7 @@ func Merge(out string, dirs []string, warn io.Writer) (*Summary, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	a := NewAnalysis(sums[0].Options, meta.Start)
+	a := analysis.New(sums[0].Options, meta.Start)
 	if err := mergePersonas(out, dirs, a, warn); err != nil {
 		return nil, err
 	}
@@ -68,19 +71,16 @@ func Merge(out string, dirs []string, warn io.Writer) (*Summary, error) {
 		fmt.Fprintf(warn, "cutover: merge: %v\n", err)
 	}
 	sum := a.Summary(meta, acct)
-	err = errors.Join(sum.WriteJSON(filepath.Join(out, SummaryFile)),
-		a.Stats().WriteHistogramsFile(filepath.Join(out, HistogramsFile)),
-		WriteReports(out, &sum))
-	return &sum, err
+	return &sum, Write(out, &sum, a.Stats())
 }
 
 // mergePersonas unions the segments' persona tables into out and gives them to
 // a; a segment without one is noted (its causes group by the records' kind and
 // cohort alone).
-func mergePersonas(out string, dirs []string, a *Analysis, warn io.Writer) error {
-	var tables []*PersonaTable
+func mergePersonas(out string, dirs []string, a *analysis.Analysis, warn io.Writer) error {
+	var tables []*record.PersonaTable
 	for _, d := range dirs {
-		t, err := ReadPersonasFile(filepath.Join(d, PersonasFile))
+		t, err := ReadPersonas(d)
 		if errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(warn, "cutover: merge: %s has no %s\n", d, PersonasFile)
 			continue
@@ -93,21 +93,21 @@ func mergePersonas(out string, dirs []string, a *Analysis, warn io.Writer) error
 	if len(tables) == 0 {
 		return nil
 	}
-	t := MergePersonas(tables...)
+	t := record.MergePersonas(tables...)
 	a.SetPersonas(&t)
-	return WritePersonasFile(filepath.Join(out, PersonasFile), t)
+	return WritePersonas(out, t)
 }
 
 // readSegments reads the summaries and checks that they are all the segments of
 // one run, each once.
-func readSegments(dirs []string) ([]*Summary, error) {
+func readSegments(dirs []string) ([]*analysis.Summary, error) {
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("merge: no results folder")
 	}
-	sums := make([]*Summary, len(dirs))
+	sums := make([]*analysis.Summary, len(dirs))
 	var errs []error
 	for k, d := range dirs {
-		s, err := ReadSummaryFile(filepath.Join(d, SummaryFile))
+		s, err := ReadSummary(d)
 		if err != nil {
 			return nil, fmt.Errorf("merge: %w", err)
 		}
@@ -154,7 +154,7 @@ func readSegments(dirs []string) ([]*Summary, error) {
 
 // mergeMeta describes the whole run: from the first segment's start to the last
 // one's end; aborted if any segment was.
-func mergeMeta(dirs []string, sums []*Summary) Meta {
+func mergeMeta(dirs []string, sums []*analysis.Summary) analysis.Meta {
 	m := sums[0].Meta
 	m.Segment, m.Merged, m.Aborted = "", slices.Clone(dirs), ""
 	end := m.Start.Add(m.Duration)
@@ -175,9 +175,9 @@ func mergeMeta(dirs []string, sums []*Summary) Meta {
 }
 
 // unionWindows sorts ws and merges those that overlap or touch.
-func unionWindows(ws []Window) []Window {
-	slices.SortFunc(ws, func(a, b Window) int { return int(a.From - b.From) })
-	var out []Window
+func unionWindows(ws []record.Window) []record.Window {
+	slices.SortFunc(ws, func(a, b record.Window) int { return int(a.From - b.From) })
+	var out []record.Window
 	for _, w := range ws {
 		if n := len(out); n > 0 && w.From <= out[n-1].To {
 			out[n-1].To = max(out[n-1].To, w.To)
@@ -191,27 +191,17 @@ func unionWindows(ws []Window) []Window {
 // concatRecords writes every segment's records into out's records file (gzipped
 // when the first segment's were) and feeds them to a. Evidence files the records
 // name are copied along.
-func concatRecords(out string, dirs []string, a *Analysis) (err error) {
+func concatRecords(out string, dirs []string, a *analysis.Analysis) error {
 	first, err := RecordsPath(dirs[0])
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
-	name, opts := RecordsFile, []WriterOption(nil)
-	if strings.HasSuffix(first, ".gz") {
-		name, opts = RecordsFileGz, []WriterOption{WithGzip()}
-	}
-	f, err := os.Create(filepath.Join(out, name))
+	w, err := CreateRecords(out, strings.HasSuffix(first, ".gz"))
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
-	defer func() { err = errors.Join(err, f.Close()) }()
-	w := NewWriter(f, opts...)
 	for _, d := range dirs {
-		p, err := RecordsPath(d)
-		if err != nil {
-			return errors.Join(fmt.Errorf("merge: %w", err), w.Close())
-		}
-		err = ReadRecordsFile(p, func(r *Record) error {
+		err := ReadRecords(d, func(r *record.Record) error {
 			a.Add(r)
 			for _, e := range r.Evidence {
 				if err := copyFile(filepath.Join(d, e), filepath.Join(out, e)); err != nil {
@@ -241,29 +231,29 @@ func copyFile(src, dst string) error {
 
 // checkHistograms merges the segments' histograms and compares their counts with
 // what the records gave.
-func checkHistograms(dirs []string, fromRecords *Stats) error {
-	merged := NewStats(time.Time{})
+func checkHistograms(dirs []string, fromRecords *analysis.Stats) error {
+	merged := analysis.NewStats(time.Time{})
 	for _, d := range dirs {
-		h, err := ReadHistogramsFile(filepath.Join(d, HistogramsFile))
+		h, err := ReadHistograms(d)
 		if err != nil {
 			return fmt.Errorf("histograms not checked: %w", err)
 		}
 		merged.Merge(h)
 	}
 	var errs []error
-	count := func(st *Stats, k StepKey, side Side) int64 {
+	count := func(st *analysis.Stats, k analysis.StepKey, side record.Side) int64 {
 		if s := st.Side(k, side); s != nil {
 			return s.Count
 		}
 		return 0
 	}
-	seen := map[StepKey]bool{}
+	seen := map[analysis.StepKey]bool{}
 	for _, k := range append(merged.Keys(), fromRecords.Keys()...) {
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
-		for _, side := range []Side{Legacy, Candidate} {
+		for _, side := range []record.Side{record.Legacy, record.Candidate} {
 			if h, r := count(merged, k, side), count(fromRecords, k, side); h != r {
 				errs = append(errs, fmt.Errorf("step %s on %s: the histograms count %d, the records %d", k, side, h, r))
 			}

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/internal/fixture"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // schemaFields reads the summary.json table of SCHEMA.md: field path -> type.
@@ -85,28 +89,28 @@ func jsonFields(v any, path string, out map[string][]string, mapPaths []string) 
 // optional setting.
 func TestSummaryMatchesSchema(t *testing.T) {
 	doc := schemaFields(t)
-	parity, _ := goldenFixture.summary(fixtureOptions)
-	opt := fixtureOptions
+	parity, _ := fixture.Golden.Summary(fixture.Options)
+	opt := fixture.Options
 	opt.Compare.AA, opt.Compare.TTLTolerance = true, 0.1
-	opt.Gate.Classes = map[Class]ClassRule{AuthzError: {Severity: Low, Fail: Bool(false)}}
-	opt.Perf.Steps = map[string]StepTolerance{"session/login": {LatencyRatio: 1.5, LatencyMinDelta: 20 * time.Millisecond, ErrorRateDelta: 0.05}}
-	fx := fixture{Journeys: 40, Duration: 4e9, Seed: 3}
-	a := NewAnalysis(opt, fixtureStart)
-	a.SetPersonas(fx.personas())
-	for _, r := range fx.records() {
+	opt.Gate.Classes = map[analysis.Class]analysis.ClassRule{analysis.AuthzError: {Severity: analysis.Low, Fail: record.Bool(false)}}
+	opt.Perf.Steps = map[string]analysis.StepTolerance{"session/login": {LatencyRatio: 1.5, LatencyMinDelta: 20 * time.Millisecond, ErrorRateDelta: 0.05}}
+	fx := fixture.Run{Journeys: 40, Duration: 4e9, Seed: 3}
+	a := analysis.New(opt, fixture.Start)
+	a.SetPersonas(fx.Personas())
+	for _, r := range fx.Records() {
 		a.Add(r)
 	}
-	meta := fx.meta()
+	meta := fx.Meta()
 	meta.AA, meta.Drifts, meta.Aborted = true, []string{"slow-token"}, "interrupted"
-	aa := a.Summary(meta, fx.accounting())
+	aa := a.Summary(meta, fx.Accounting())
 	// A parity run whose billing findings pass the gate: its cohorts carry
 	// warnings (an A/A run has no cohorts).
-	lenient := fixtureOptions
-	lenient.Gate.Classes = map[Class]ClassRule{OverPermission: {Fail: Bool(false)}, RoleMappingDrift: {Fail: Bool(false)}}
-	warned, _ := goldenFixture.summary(lenient)
+	lenient := fixture.Options
+	lenient.Gate.Classes = map[analysis.Class]analysis.ClassRule{analysis.OverPermission: {Fail: record.Bool(false)}, analysis.RoleMappingDrift: {Fail: record.Bool(false)}}
+	warned, _ := fixture.Golden.Summary(lenient)
 
 	seen := map[string][]string{}
-	for _, s := range []Summary{parity, aa, warned} {
+	for _, s := range []analysis.Summary{parity, aa, warned} {
 		b, err := json.Marshal(s)
 		if err != nil {
 			t.Fatal(err)
@@ -115,7 +119,7 @@ func TestSummaryMatchesSchema(t *testing.T) {
 		if err := json.Unmarshal(b, &v); err != nil {
 			t.Fatal(err)
 		}
-		if s.Verdict == "" || s.Schema != SummarySchema {
+		if s.Verdict == "" || s.Schema != analysis.SummarySchema {
 			t.Fatalf("summary without verdict or schema: %q %q", s.Verdict, s.Schema)
 		}
 		jsonFields(v, "", seen, []string{"options.gate.classes", "options.perf.steps"})

@@ -15,7 +15,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/canary"
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
 )
 
 // cmdCanary runs FILE as a scheduled production check: on an interval until
@@ -73,9 +73,9 @@ func cmdCanary(ctx context.Context, st *state, args []string) error {
 		return err
 	}
 	switch res.Verdict {
-	case results.VerdictAborted:
+	case analysis.VerdictAborted:
 		return exitcode.With(fmt.Errorf("aborted: %s", res.Summary.Meta.Aborted), exitcode.Aborted)
-	case results.VerdictFail:
+	case analysis.VerdictFail:
 		if res.New == nil {
 			return verdictErr(res.Summary, res.Summary.Options.Gate)
 		}

@@ -15,6 +15,8 @@ import (
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/internal/rehearsal"
 	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -196,20 +198,20 @@ func TestSegmentsMergeToTheSingleRun(t *testing.T) {
 
 	// The merged run's percentiles come from the records; the segments' histograms
 	// merged must give the same within HDR precision (3 significant digits).
-	fromSegs := results.NewStats(s.Meta.Start)
+	fromSegs := analysis.NewStats(s.Meta.Start)
 	for _, seg := range segs {
-		h, err := results.ReadHistogramsFile(filepath.Join(seg, results.HistogramsFile))
+		h, err := results.ReadHistograms(seg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fromSegs.Merge(h)
 	}
-	mh, err := results.ReadHistogramsFile(filepath.Join(merged, results.HistogramsFile))
+	mh, err := results.ReadHistograms(merged)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range mh.Keys() {
-		for _, side := range []results.Side{results.Legacy, results.Candidate} {
+		for _, side := range []record.Side{record.Legacy, record.Candidate} {
 			a, b := mh.Side(k, side), fromSegs.Side(k, side)
 			if b == nil || a.Count != b.Count || a.Hist.TotalCount() != b.Hist.TotalCount() {
 				t.Errorf("step %s on %s: merged histogram %+v; segments' %+v", k, side, a, b)
@@ -227,7 +229,7 @@ func TestSegmentsMergeToTheSingleRun(t *testing.T) {
 
 // parityFindings lists the parity findings of s: class, journey, step, persona
 // kind and count, one a line.
-func parityFindings(s results.Summary) string {
+func parityFindings(s analysis.Summary) string {
 	var b strings.Builder
 	for _, f := range s.Findings {
 		if !f.Class.Performance() {
@@ -241,10 +243,10 @@ func parityFindings(s results.Summary) string {
 // and each cohort's population, one a line. Which personas a segment drives
 // differs from the single run's (personas.Partition), so the evidence counts may
 // differ; the causes and the population may not.
-func parityCauses(s results.Summary) string {
+func parityCauses(s analysis.Summary) string {
 	var b strings.Builder
 	for _, c := range s.Causes {
-		if c.Level == results.LevelPersona {
+		if c.Level == analysis.LevelPersona {
 			fmt.Fprintf(&b, "%s %s\n", c.Key, strings.Join(c.ClassNames(), " "))
 		}
 	}
@@ -255,7 +257,7 @@ func parityCauses(s results.Summary) string {
 }
 
 // stepCounts lists the records of each step and side.
-func stepCounts(s results.Summary) string {
+func stepCounts(s analysis.Summary) string {
 	var b strings.Builder
 	for _, st := range s.Steps {
 		fmt.Fprintf(&b, "%s/%s legacy %d (%d errors) candidate %d (%d errors)\n", st.Journey, st.Step, st.Legacy.Count, st.Legacy.Errors, st.Candidate.Count, st.Candidate.Errors)
@@ -272,8 +274,8 @@ func TestMergeRefusesOtherRuns(t *testing.T) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		s := results.Summary{Schema: results.SummarySchema, Meta: results.Meta{Name: "demo", Seed: seed, ConfigHash: "abc", Segment: segment}}
-		if err := s.WriteJSON(filepath.Join(d, results.SummaryFile)); err != nil {
+		s := analysis.Summary{Schema: analysis.SummarySchema, Meta: analysis.Meta{Name: "demo", Seed: seed, ConfigHash: "abc", Segment: segment}}
+		if err := results.WriteSummary(d, &s); err != nil {
 			t.Fatal(err)
 		}
 		return d

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
 )
 
 // cli runs the whole CLI in-process and returns its exit code and output.
@@ -25,13 +25,13 @@ func cli(t *testing.T, env map[string]string, args ...string) (exitcode.Code, st
 	return code, stdout.String(), stderr.String()
 }
 
-func readSummary(t *testing.T, dir string) results.Summary {
+func readSummary(t *testing.T, dir string) analysis.Summary {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s results.Summary
+	var s analysis.Summary
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatalf("summary.json: %v", err)
 	}
@@ -40,10 +40,10 @@ func readSummary(t *testing.T, dir string) results.Summary {
 
 // parityClasses returns the distinct parity classes found (not performance, not
 // the notes that are no regression, like GENERATOR_SATURATED), sorted.
-func parityClasses(s results.Summary) []string {
+func parityClasses(s analysis.Summary) []string {
 	var out []string
 	for _, f := range s.Findings {
-		if !f.Class.Performance() && f.Severity != results.Info && !slices.Contains(out, string(f.Class)) {
+		if !f.Class.Performance() && f.Severity != analysis.Info && !slices.Contains(out, string(f.Class)) {
 			out = append(out, string(f.Class))
 		}
 	}

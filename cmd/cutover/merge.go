@@ -9,6 +9,7 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/report"
 )
 
 // cmdMerge combines the results folders of the segments of a distributed run into
@@ -32,7 +33,7 @@ func cmdMerge(_ context.Context, st *state, args []string) error {
 	if sum == nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
-	if terr := results.WriteTable(st.stdout, sum); terr != nil {
+	if terr := report.WriteTable(st.stdout, sum); terr != nil {
 		err = errors.Join(err, terr)
 	}
 	fmt.Fprintf(st.stdout, "\nmerged %d segments: %s\nreport: %s\n", len(pos), filepath.Join(*out, results.SummaryFile), filepath.Join(*out, results.HTMLFile))

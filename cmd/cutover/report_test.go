@@ -10,6 +10,7 @@ import (
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
 )
 
 // demoRun runs the demo once per test binary and drift set, into a fresh folder.
@@ -102,7 +103,7 @@ func TestReportRejudgesWithNewThresholds(t *testing.T) {
 		t.Errorf("report --config lenient = %d; want the parity finding no longer failing\n%s\n%s", code, stdout, stderr)
 	}
 	for _, f := range s.Findings {
-		if f.Class == results.OverPermission && f.Fails {
+		if f.Class == analysis.OverPermission && f.Fails {
 			t.Errorf("OVER_PERMISSION still fails under {fail: false}: %+v", f)
 		}
 	}
@@ -181,7 +182,7 @@ func TestAANoiseFloor(t *testing.T) {
 		t.Errorf("A/A run: causes %+v; want none", s.Causes)
 	}
 	for _, c := range s.Cohorts {
-		if c.Status != results.CohortPass {
+		if c.Status != analysis.CohortPass {
 			t.Errorf("A/A run: cohort %s is %s; want pass", c.Name, c.Status)
 		}
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/cutover-dev/cutover/internal/rehearsal"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/report"
 )
 
 func cmdValidate(_ context.Context, st *state, args []string) error {
@@ -68,7 +70,7 @@ func runConfig(ctx context.Context, st *state, cfg *config.File, out string, opt
 	if sum == nil {
 		return err
 	}
-	if terr := results.WriteTable(st.stdout, sum); terr != nil {
+	if terr := report.WriteTable(st.stdout, sum); terr != nil {
 		err = errors.Join(err, terr)
 	}
 	fmt.Fprintf(st.stdout, "\nresults: %s\nreport: %s\n", filepath.Join(out, rehearsal.SummaryFile), filepath.Join(out, results.HTMLFile))
@@ -79,11 +81,11 @@ func runConfig(ctx context.Context, st *state, cfg *config.File, out string, opt
 }
 
 // verdictErr maps a summary's verdict to an exit code.
-func verdictErr(sum *results.Summary, gate results.Gate) error {
+func verdictErr(sum *analysis.Summary, gate analysis.Gate) error {
 	switch sum.Verdict {
-	case results.VerdictAborted:
+	case analysis.VerdictAborted:
 		return exitcode.With(fmt.Errorf("aborted: %s", sum.Meta.Aborted), exitcode.Aborted)
-	case results.VerdictFail:
+	case analysis.VerdictFail:
 		failing := sum.Failing(gate)
 		for _, f := range failing {
 			if !f.Class.Performance() {

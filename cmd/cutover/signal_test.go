@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
 )
 
 // TestSIGINTLeavesAPartialReport builds the binary, starts a minute-long demo,
@@ -60,7 +60,7 @@ func TestSIGINTLeavesAPartialReport(t *testing.T) {
 		t.Fatalf("cutover demo after SIGINT: %v; want exit %d\nstderr:\n%s\nstdout:\n%s", err, exitcode.Aborted, log.String(), stdout.String())
 	}
 	s := readSummary(t, dir)
-	if s.Verdict != results.VerdictAborted || !strings.Contains(s.Meta.Aborted, "interrupt signal received") {
+	if s.Verdict != analysis.VerdictAborted || !strings.Contains(s.Meta.Aborted, "interrupt signal received") {
 		t.Errorf("summary.json: verdict %q, aborted %q; want aborted by the interrupt", s.Verdict, s.Meta.Aborted)
 	}
 	if s.Generator.Started == 0 || s.Generator.Scheduled >= 500 {

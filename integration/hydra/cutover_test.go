@@ -19,6 +19,8 @@ import (
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -30,10 +32,10 @@ var updateSample = flag.Bool("update-sample", false, "write the sample report (r
 
 // hydraRun is a rehearsal of legacy (the embedded stack) against Hydra.
 type hydraRun struct {
-	sum *results.Summary
+	sum *analysis.Summary
 	out string
 	// records of the run, by side.
-	records map[results.Side][]results.Record
+	records map[record.Side][]record.Record
 }
 
 // rehearse starts the embedded legacy stack and Hydra (with opt), provisions the
@@ -98,12 +100,8 @@ func rehearse(t *testing.T, opt hydra.Options) hydraRun {
 	if sum.Meta.Aborted != "" {
 		t.Fatalf("run aborted: %s", sum.Meta.Aborted)
 	}
-	run := hydraRun{sum: sum, out: out, records: map[results.Side][]results.Record{}}
-	path, err := results.RecordsPath(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = results.ReadRecordsFile(path, func(r *results.Record) error {
+	run := hydraRun{sum: sum, out: out, records: map[record.Side][]record.Record{}}
+	err = results.ReadRecords(out, func(r *record.Record) error {
 		run.records[r.Side] = append(run.records[r.Side], *r)
 		return nil
 	})
@@ -156,7 +154,7 @@ func assertNoSecrets(t *testing.T, dir string, secrets []string) {
 }
 
 // steps counts the records of side by step and outcome ("login/ok").
-func (r hydraRun) steps(side results.Side) map[string]int {
+func (r hydraRun) steps(side record.Side) map[string]int {
 	n := map[string]int{}
 	for _, rec := range r.records[side] {
 		n[rec.Step+"/"+string(rec.Outcome)]++
@@ -188,42 +186,42 @@ func checkAgreement(t *testing.T, run hydraRun) {
 			t.Errorf("parity finding against a correct Hydra: %s (%s/%s, %s) x%d: %+v", f.Class, f.Journey, f.Step, f.PersonaKind, f.Count, f.Examples)
 		}
 	}
-	for _, rec := range run.records[results.Candidate] {
-		if rec.Step == results.StepLogin && rec.Facts.Decision != results.Allow {
+	for _, rec := range run.records[record.Candidate] {
+		if rec.Step == record.StepLogin && rec.Facts.Decision != record.Allow {
 			t.Logf("candidate login of %s: %s %s", rec.Persona, rec.Outcome, rec.Error)
 		}
 	}
-	cand := run.steps(results.Candidate)
+	cand := run.steps(record.Candidate)
 	t.Logf("candidate steps: %v", cand)
-	t.Logf("legacy steps: %v", run.steps(results.Legacy))
+	t.Logf("legacy steps: %v", run.steps(record.Legacy))
 	// The journeys Hydra supports ran and decided.
 	for _, step := range []string{
-		results.StepLogin, results.StepRefresh, results.StepRefreshReplay, results.StepRefreshFamily,
-		results.StepLogout, results.StepLogoutIntrospect, results.StepLogoutRefresh, results.StepServiceToken,
+		record.StepLogin, record.StepRefresh, record.StepRefreshReplay, record.StepRefreshFamily,
+		record.StepLogout, record.StepLogoutIntrospect, record.StepLogoutRefresh, record.StepServiceToken,
 	} {
-		if cand[step+"/"+string(results.OK)] == 0 {
+		if cand[step+"/"+string(record.OK)] == 0 {
 			t.Errorf("candidate step %s never ran to a decision", step)
 		}
 	}
-	for _, rec := range run.records[results.Candidate] {
+	for _, rec := range run.records[record.Candidate] {
 		switch {
-		case rec.Outcome == results.Error:
+		case rec.Outcome == record.Error:
 			t.Errorf("candidate %s %s (%s): error %s", rec.Journey, rec.Step, rec.Persona, rec.Error)
-		case strings.HasPrefix(rec.Step, "breakglass") || rec.Step == results.StepAudit:
-			if rec.Outcome != results.Unsupported {
+		case strings.HasPrefix(rec.Step, "breakglass") || rec.Step == record.StepAudit:
+			if rec.Outcome != record.Unsupported {
 				t.Errorf("candidate %s (%s) = %s; want unsupported (Hydra has no token exchange and no audit API)", rec.Step, rec.Persona, rec.Outcome)
 			}
 		}
 	}
 	// The tokens were read (verified, or through introspection): sessions carry
 	// the roles legacy maps to and a service token the scopes of its permissions.
-	for _, rec := range run.records[results.Candidate] {
-		if rec.Step == results.StepLogin && rec.Outcome == results.OK && rec.Kind != string(personas.Service) && rec.Facts.Decision == results.Allow {
+	for _, rec := range run.records[record.Candidate] {
+		if rec.Step == record.StepLogin && rec.Outcome == record.OK && rec.Kind != string(personas.Service) && rec.Facts.Decision == record.Allow {
 			if len(rec.Facts.Roles) == 0 || rec.Facts.TTL <= 0 {
 				t.Errorf("candidate login of %s: roles %v, ttl %d; want roles and a lifetime", rec.Persona, rec.Facts.Roles, rec.Facts.TTL)
 			}
 		}
-		if rec.Step == results.StepServiceToken && rec.Outcome == results.OK && len(rec.Facts.Scopes) == 0 {
+		if rec.Step == record.StepServiceToken && rec.Outcome == record.OK && len(rec.Facts.Scopes) == 0 {
 			t.Errorf("candidate service token of %s has no scope", rec.Persona)
 		}
 	}
@@ -234,12 +232,12 @@ func checkAgreement(t *testing.T, run hydraRun) {
 // and checks that the harness reports it.
 func TestCutoverDetectsHydraRegression(t *testing.T) {
 	run := rehearse(t, hydra.Options{RotationGracePeriod: time.Minute})
-	var classes []results.Class
+	var classes []analysis.Class
 	for _, f := range run.sum.Findings {
 		classes = append(classes, f.Class)
 	}
-	if !slices.Contains(classes, results.RefreshReuseAccepted) {
-		t.Fatalf("findings %v; want %s (Hydra accepts a rotated refresh token within its grace period)", classes, results.RefreshReuseAccepted)
+	if !slices.Contains(classes, analysis.RefreshReuseAccepted) {
+		t.Fatalf("findings %v; want %s (Hydra accepts a rotated refresh token within its grace period)", classes, analysis.RefreshReuseAccepted)
 	}
 }
 

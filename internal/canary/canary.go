@@ -20,6 +20,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/rehearsal"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
 )
 
 // DefaultMaxRate is the rate ceiling of a canary, in journeys per second: a
@@ -88,12 +89,12 @@ type Options struct {
 // Result is the outcome of one check.
 type Result struct {
 	Dir     string
-	Summary *results.Summary
+	Summary *analysis.Summary
 	// Verdict is pass, fail (a failing finding the baseline does not have) or
 	// aborted.
 	Verdict string
 	// New lists the failing findings the baseline does not have.
-	New []results.DiffFinding
+	New []analysis.DiffFinding
 }
 
 // Canary runs checks and keeps their metrics. It is safe for concurrent use by
@@ -101,8 +102,8 @@ type Result struct {
 type Canary struct {
 	cfg      *config.File
 	opt      Options
-	baseline *results.Summary
-	baseHist *results.Stats
+	baseline *analysis.Summary
+	baseHist *analysis.Stats
 	m        *Metrics
 }
 
@@ -117,12 +118,12 @@ func New(cfg *config.File, opt Options, reg prometheus.Registerer) (*Canary, err
 	}
 	c := &Canary{cfg: cfg, opt: opt, m: NewMetrics(reg)}
 	if opt.Baseline != "" {
-		sum, err := results.ReadSummaryFile(filepath.Join(opt.Baseline, results.SummaryFile))
+		sum, err := results.ReadSummary(opt.Baseline)
 		if err != nil {
 			return nil, exitcode.With(fmt.Errorf("baseline: %w", err), exitcode.Usage)
 		}
 		c.baseline = sum
-		if h, err := results.ReadHistogramsFile(filepath.Join(opt.Baseline, results.HistogramsFile)); err == nil {
+		if h, err := results.ReadHistograms(opt.Baseline); err == nil {
 			c.baseHist = h
 		}
 	}
@@ -176,20 +177,20 @@ func (c *Canary) Check(ctx context.Context, dir string) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Dir: dir, Summary: sum, Verdict: sum.Verdict}
-	if c.baseline != nil && sum.Verdict != results.VerdictAborted {
+	if c.baseline != nil && sum.Verdict != analysis.VerdictAborted {
 		// Latency deltas need both runs' histograms, or neither.
-		base, h := c.baseHist, (*results.Stats)(nil)
+		base, h := c.baseHist, (*analysis.Stats)(nil)
 		if base != nil {
 			var herr error
-			if h, herr = results.ReadHistogramsFile(filepath.Join(dir, results.HistogramsFile)); herr != nil {
+			if h, herr = results.ReadHistograms(dir); herr != nil {
 				base, h = nil, nil
 			}
 		}
-		d := results.NewDiff(c.baseline, sum, base, h)
+		d := analysis.NewDiff(c.baseline, sum, base, h)
 		res.New = d.NewFailing()
-		res.Verdict = results.VerdictPass
+		res.Verdict = analysis.VerdictPass
 		if len(res.New) > 0 {
-			res.Verdict = results.VerdictFail
+			res.Verdict = analysis.VerdictFail
 		}
 	}
 	rerr := c.m.observe(dir, res, c.opt.Now())

@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Metrics are what a canary exposes on /metrics. Its collectors are safe for
@@ -60,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.steps, m.latency, m.findings, m.newFind, m.verdict, m.causes, m.cohorts, m.runs, m.lastRun, m.errors)
-	for _, v := range []string{results.VerdictPass, results.VerdictFail, results.VerdictAborted} {
+	for _, v := range []string{analysis.VerdictPass, analysis.VerdictFail, analysis.VerdictAborted} {
 		m.verdict.WithLabelValues(v)
 		m.runs.WithLabelValues(v)
 	}
@@ -70,16 +72,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // observe accounts one check: its records (read back from dir), findings and
 // verdict.
 func (m *Metrics) observe(dir string, res *Result, now time.Time) error {
-	path, err := results.RecordsPath(dir)
-	if err == nil {
-		err = results.ReadRecordsFile(path, func(r *results.Record) error {
-			m.steps.WithLabelValues(string(r.Side), r.Journey, r.Step, string(r.Outcome)).Inc()
-			if r.Outcome == results.OK {
-				m.latency.WithLabelValues(string(r.Side), r.Journey, r.Step).Observe(r.Latency.Seconds())
-			}
-			return nil
-		})
-	}
+	err := results.ReadRecords(dir, func(r *record.Record) error {
+		m.steps.WithLabelValues(string(r.Side), r.Journey, r.Step, string(r.Outcome)).Inc()
+		if r.Outcome == record.OK {
+			m.latency.WithLabelValues(string(r.Side), r.Journey, r.Step).Observe(r.Latency.Seconds())
+		}
+		return nil
+	})
 	m.findings.Reset()
 	for _, f := range res.Summary.Findings {
 		m.findings.WithLabelValues(string(f.Class)).Add(float64(f.Count))
@@ -88,7 +87,7 @@ func (m *Metrics) observe(dir string, res *Result, now time.Time) error {
 	for _, f := range res.New {
 		m.newFind.WithLabelValues(string(f.Class)).Add(1)
 	}
-	for _, v := range []string{results.VerdictPass, results.VerdictFail, results.VerdictAborted} {
+	for _, v := range []string{analysis.VerdictPass, analysis.VerdictFail, analysis.VerdictAborted} {
 		g := 0.0
 		if v == res.Verdict {
 			g = 1
@@ -101,7 +100,7 @@ func (m *Metrics) observe(dir string, res *Result, now time.Time) error {
 	}
 	m.cohorts.Reset()
 	for _, c := range res.Summary.Cohorts {
-		for _, st := range []string{results.CohortPass, results.CohortFail, results.CohortNotExercised} {
+		for _, st := range []string{analysis.CohortPass, analysis.CohortFail, analysis.CohortNotExercised} {
 			g := 0.0
 			if st == c.Status {
 				g = 1

@@ -6,7 +6,7 @@ import (
 
 	"github.com/cutover-dev/cutover/journeys/browser"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Browser is the browser share of the workload: a few journeys through a real
@@ -46,7 +46,7 @@ func (b *Browser) PersonaKinds() []personas.Kind {
 
 // BrowserSites resolves how the browser meets each side; in A/A mode the
 // candidate is the legacy stack again.
-func (f *File) BrowserSites() (map[results.Side]browser.Site, error) {
+func (f *File) BrowserSites() (map[record.Side]browser.Site, error) {
 	b := f.Load.Browser
 	legacy, err := browserSite(b.Legacy, f.Stacks.Legacy)
 	if err != nil {
@@ -60,7 +60,7 @@ func (f *File) BrowserSites() (map[results.Side]browser.Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[results.Side]browser.Site{results.Legacy: legacy, results.Candidate: candidate}, nil
+	return map[record.Side]browser.Site{record.Legacy: legacy, record.Candidate: candidate}, nil
 }
 
 // browserSite resolves a site against its stack, with the embedded stacks' pages

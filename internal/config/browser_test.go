@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // withBrowser adds a load.browser block to the demo file.
@@ -30,12 +30,12 @@ func TestBrowserDefaults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[results.Side][2]string{
-			results.Legacy:    {"http://127.0.0.1:8001/login", "http://127.0.0.1:8001/home"},
-			results.Candidate: {"http://127.0.0.1:8002/portal/", "http://127.0.0.1:8002/portal/"},
+		want := map[record.Side][2]string{
+			record.Legacy:    {"http://127.0.0.1:8001/login", "http://127.0.0.1:8001/home"},
+			record.Candidate: {"http://127.0.0.1:8002/portal/", "http://127.0.0.1:8002/portal/"},
 		}
 		if mode == ModeAA {
-			want[results.Candidate] = want[results.Legacy]
+			want[record.Candidate] = want[record.Legacy]
 		}
 		for side, w := range want {
 			if s := sites[side]; s.Start != w[0] || s.Landing != w[1] || s.Selectors.LoginForm != "#login-form" {

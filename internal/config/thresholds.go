@@ -7,7 +7,8 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/journeys"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Thresholds turn findings into a verdict.
@@ -76,8 +77,8 @@ func (f *File) validateThresholds(p *problems) {
 		p.add(at("examples"), "is %d; want >= 0", t.Examples)
 	}
 	for _, name := range sortedKeys(t.Classes) {
-		c := results.Class(name)
-		if !slices.Contains(results.Classes, c) || c.Severity() == results.Info {
+		c := analysis.Class(name)
+		if !slices.Contains(analysis.Classes, c) || c.Severity() == analysis.Info {
 			p.add(at("classes", name), "%q is not a regression class of DOMAIN.md", name)
 		}
 		if s := t.Classes[name].Severity; s != "" && !slices.Contains(severityNames, s) {
@@ -91,8 +92,8 @@ func (f *File) validateThresholds(p *problems) {
 			p.add(at("steps", key), "want journey/step, e.g. session/login")
 		case !slices.ContainsFunc(f.Journeys, func(x journeys.Journey) bool { return x.Name == j }):
 			p.add(at("steps", key), "no journey named %q", j)
-		case !slices.Contains(results.StepNames, step):
-			p.add(at("steps", key), "%q is not a step (%s)", step, strings.Join(results.StepNames, ", "))
+		case !slices.Contains(record.StepNames, step):
+			p.add(at("steps", key), "%q is not a step (%s)", step, strings.Join(record.StepNames, ", "))
 		}
 		st := t.Steps[key]
 		f.checkRatio(p, at("steps", key, "latency_ratio"), st.LatencyRatio)
@@ -126,29 +127,29 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // AnalysisOptions turns the thresholds (and the run's mode and seed) into the
 // settings the results are judged with.
-func (f *File) AnalysisOptions() results.Options {
+func (f *File) AnalysisOptions() analysis.Options {
 	t := f.Thresholds
-	gate := results.Gate{FailOn: []results.Severity{}}
+	gate := analysis.Gate{FailOn: []analysis.Severity{}}
 	for _, s := range t.FailOn {
-		gate.FailOn = append(gate.FailOn, results.Severity(s))
+		gate.FailOn = append(gate.FailOn, analysis.Severity(s))
 	}
 	for name, c := range t.Classes {
 		if gate.Classes == nil {
-			gate.Classes = map[results.Class]results.ClassRule{}
+			gate.Classes = map[analysis.Class]analysis.ClassRule{}
 		}
-		gate.Classes[results.Class(name)] = results.ClassRule{Severity: results.Severity(c.Severity), Fail: c.Fail}
+		gate.Classes[analysis.Class(name)] = analysis.ClassRule{Severity: analysis.Severity(c.Severity), Fail: c.Fail}
 	}
-	perf := results.PerfOptions{LatencyRatio: t.LatencyRatio, LatencyMinDelta: t.LatencyMinDelta, ErrorRateDelta: t.ErrorRateDelta, MinSamples: t.MinSamples, Seed: f.Seed}
+	perf := analysis.PerfOptions{LatencyRatio: t.LatencyRatio, LatencyMinDelta: t.LatencyMinDelta, ErrorRateDelta: t.ErrorRateDelta, MinSamples: t.MinSamples, Seed: f.Seed}
 	for key, s := range t.Steps {
 		if perf.Steps == nil {
-			perf.Steps = map[string]results.StepTolerance{}
+			perf.Steps = map[string]analysis.StepTolerance{}
 		}
-		perf.Steps[key] = results.StepTolerance{LatencyRatio: s.LatencyRatio, LatencyMinDelta: s.LatencyMinDelta, ErrorRateDelta: s.ErrorRateDelta}
+		perf.Steps[key] = analysis.StepTolerance{LatencyRatio: s.LatencyRatio, LatencyMinDelta: s.LatencyMinDelta, ErrorRateDelta: s.ErrorRateDelta}
 	}
-	return results.Options{
-		Compare: results.CompareOptions{AA: f.Mode == ModeAA, MaxAccessTTL: t.MaxAccessTTL, TTLTolerance: t.TTLTolerance, Examples: t.Examples},
+	return analysis.Options{
+		Compare: analysis.CompareOptions{AA: f.Mode == ModeAA, MaxAccessTTL: t.MaxAccessTTL, TTLTolerance: t.TTLTolerance, Examples: t.Examples},
 		Perf:    perf,
 		Gate:    gate,
-		Causes:  results.CauseOptions{CohortBy: f.Personas.CohortBy},
+		Causes:  analysis.CauseOptions{CohortBy: f.Personas.CohortBy},
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
 )
 
 const thresholdOverrides = `  fail_on: [critical, high, medium]
@@ -36,10 +36,10 @@ func TestThresholdOverrides(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := f.AnalysisOptions()
-	if r := o.Gate.Classes[results.AuthzError]; r.Severity != results.Low || r.Fail != nil {
+	if r := o.Gate.Classes[analysis.AuthzError]; r.Severity != analysis.Low || r.Fail != nil {
 		t.Errorf("AUTHZ_ERROR rule = %+v; want severity low", r)
 	}
-	if r := o.Gate.Classes[results.TTLDrift]; r.Fail == nil || *r.Fail {
+	if r := o.Gate.Classes[analysis.TTLDrift]; r.Fail == nil || *r.Fail {
 		t.Errorf("TTL_DRIFT rule = %+v; want fail false", r)
 	}
 	if st := o.Perf.Steps["session/login"]; st.LatencyRatio != 2 || st.LatencyMinDelta != 50*time.Millisecond || st.ErrorRateDelta != 0.05 {
@@ -49,8 +49,8 @@ func TestThresholdOverrides(t *testing.T) {
 		t.Errorf("options = %+v", o)
 	}
 	g := o.Gate
-	if g.Fails(results.Finding{Class: results.TTLDrift, Severity: results.Medium}) || g.Severity(results.AuthzError) != results.Low ||
-		!g.Fails(results.Finding{Class: results.OverPermission, Severity: results.Critical}) {
+	if g.Fails(analysis.Finding{Class: analysis.TTLDrift, Severity: analysis.Medium}) || g.Severity(analysis.AuthzError) != analysis.Low ||
+		!g.Fails(analysis.Finding{Class: analysis.OverPermission, Severity: analysis.Critical}) {
 		t.Errorf("gate %+v judges wrongly", g)
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // problems collects validation errors with their file:line.
@@ -81,7 +81,7 @@ func (f *File) validateSide(p *problems, name string, s Side) {
 // attribute or one the imported accounts carry.
 func (f *File) validateCohortBy(p *problems) {
 	by := f.Personas.CohortBy
-	builtin := []string{results.AttrWave, results.AttrHashScheme, results.AttrCohort, results.AttrKind, results.AttrBreakGlass}
+	builtin := []string{record.AttrWave, record.AttrHashScheme, record.AttrCohort, record.AttrKind, record.AttrBreakGlass}
 	if by == "" || slices.Contains(builtin, by) {
 		return
 	}
@@ -174,7 +174,7 @@ func (f *File) validateJourneys(p *problems) {
 		if !pr.Kind.Valid() {
 			p.add(at("kind"), "%q is not a persona kind", pr.Kind)
 		}
-		if pr.Expect != "" && pr.Expect != results.Allow && pr.Expect != results.Deny {
+		if pr.Expect != "" && pr.Expect != record.Allow && pr.Expect != record.Deny {
 			p.add(at("expect"), "is %q; want allow, deny or empty (legacy decides)", pr.Expect)
 		}
 		typ, sel, ok := strings.Cut(pr.Resource, ":")

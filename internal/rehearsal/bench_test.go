@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // memRun describes a synthetic run fed to the record pipeline: journeys per second
@@ -36,7 +37,7 @@ var memTargets = map[string][]string{
 // flight overlap, so a candidate's steps arrive a few journeys after its legacy
 // twin. 1% of candidate probes fail, so findings and their examples exist. It
 // returns how many records it emitted; none is kept.
-func (m memRun) feed(start time.Time, emit func(*results.Record)) (n int) {
+func (m memRun) feed(start time.Time, emit func(*record.Record)) (n int) {
 	const lag = 32 // journeys in flight between a legacy journey and its candidate twin
 	rng := rand.New(rand.NewPCG(m.seed, 1))
 	journeys := int(m.duration.Seconds() * float64(m.rate))
@@ -44,40 +45,40 @@ func (m memRun) feed(start time.Time, emit func(*results.Record)) (n int) {
 	lat := func(median time.Duration) time.Duration {
 		return time.Duration(float64(median) * math.Exp(0.35*rng.NormFloat64()))
 	}
-	side := func(s results.Side, j int) {
+	side := func(s record.Side, j int) {
 		kind := memKinds[j%len(memKinds)]
 		persona := fmt.Sprintf("%s-%05d", kind, (j/len(memKinds))%(m.personas/len(memKinds)))
 		intended := start.Add(time.Duration(j) * every)
 		at := intended
-		step := func(name, target string, d time.Duration, out results.Outcome, f results.Facts) {
-			emit(&results.Record{Side: s, Persona: persona, Kind: kind, Cohort: "wave-1/bcrypt", Journey: "session",
+		step := func(name, target string, d time.Duration, out record.Outcome, f record.Facts) {
+			emit(&record.Record{Side: s, Persona: persona, Kind: kind, Cohort: "wave-1/bcrypt", Journey: "session",
 				Iteration: uint64(j), Step: name, Target: target, Intended: intended, Start: at, Latency: d, Outcome: out, Facts: f})
 			at = at.Add(d)
 			n++
 		}
-		step(results.StepLogin, "", lat(4*time.Millisecond), results.OK,
-			results.Facts{Decision: results.Allow, Expected: results.Allow, Roles: []string{kind}, TTL: 900})
+		step(record.StepLogin, "", lat(4*time.Millisecond), record.OK,
+			record.Facts{Decision: record.Allow, Expected: record.Allow, Roles: []string{kind}, TTL: 900})
 		for i, t := range memTargets[kind] {
-			decision := results.Allow
+			decision := record.Allow
 			if i%2 == 1 {
-				decision = results.Deny
+				decision = record.Deny
 			}
-			if s == results.Candidate && rng.Float64() < 0.01 {
-				step(results.StepProbe, t, lat(2*time.Millisecond), results.Error, results.Facts{Expected: decision})
+			if s == record.Candidate && rng.Float64() < 0.01 {
+				step(record.StepProbe, t, lat(2*time.Millisecond), record.Error, record.Facts{Expected: decision})
 				continue
 			}
-			step(results.StepProbe, t, lat(time.Millisecond), results.OK, results.Facts{Decision: decision, Expected: decision, Status: 200})
+			step(record.StepProbe, t, lat(time.Millisecond), record.OK, record.Facts{Decision: decision, Expected: decision, Status: 200})
 		}
-		step(results.StepLogout, "", lat(time.Millisecond), results.OK, results.Facts{Decision: results.Allow})
-		step(results.StepLogoutProbe, memTargets[kind][0], lat(time.Millisecond), results.OK,
-			results.Facts{Decision: results.Deny, Expected: results.Deny, Status: 401})
+		step(record.StepLogout, "", lat(time.Millisecond), record.OK, record.Facts{Decision: record.Allow})
+		step(record.StepLogoutProbe, memTargets[kind][0], lat(time.Millisecond), record.OK,
+			record.Facts{Decision: record.Deny, Expected: record.Deny, Status: 401})
 	}
 	for j := range journeys + lag {
 		if j < journeys {
-			side(results.Legacy, j)
+			side(record.Legacy, j)
 		}
 		if j >= lag {
-			side(results.Candidate, j-lag)
+			side(record.Candidate, j-lag)
 		}
 	}
 	return n
@@ -100,10 +101,10 @@ func pipelineHeap(b *testing.B, m memRun) (heap uint64, records int) {
 	for i := range pop {
 		pop[i] = personas.Persona{ID: fmt.Sprintf("p-%05d", i), Secret: personas.NewSecret(fmt.Sprintf("pw-%05d", i))}
 	}
-	rw := results.NewWriter(io.Discard, results.WithRedactor(redactor(personas.Population{Personas: pop})))
+	rw := record.NewWriter(io.Discard, record.WithRedactor(redactor(personas.Population{Personas: pop})))
 	before := liveHeap()
 	start := time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)
-	a := results.NewAnalysis(results.Options{}, start)
+	a := analysis.New(analysis.Options{}, start)
 	p := newPipeline(rw, a, nil)
 	records = m.feed(start, p.emit)
 	if err := p.close(); err != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/cutover-dev/cutover/journeys/browser"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // browserShare runs the browser share of a rehearsal's starts: one Chromium for the
@@ -56,9 +56,9 @@ func (b *browserShare) takes(n uint64) bool {
 
 // run runs persona p's browser journey on both sides at once, as the protocol
 // journeys run.
-func (b *browserShare) run(ctx context.Context, p personas.Persona, it journeys.Iteration, emit func(*results.Record)) {
+func (b *browserShare) run(ctx context.Context, p personas.Persona, it journeys.Iteration, emit func(*record.Record)) {
 	var wg sync.WaitGroup
-	for _, side := range []results.Side{results.Legacy, results.Candidate} {
+	for _, side := range []record.Side{record.Legacy, record.Candidate} {
 		wg.Go(func() { b.runner.Run(ctx, side, p, it, emit) })
 	}
 	wg.Wait()

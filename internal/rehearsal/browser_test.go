@@ -19,7 +19,8 @@ import (
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/journeys/browser"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -164,22 +165,22 @@ func TestMixedWorkload(t *testing.T) {
 	}
 	w.gone(t)
 
-	steps := map[string]results.StepSummary{}
+	steps := map[string]analysis.StepSummary{}
 	for _, s := range sum.Steps {
 		steps[s.Journey+" "+s.Step] = s
 	}
-	for _, k := range []string{"session " + results.StepLogin, "browser " + browser.StepNavigate, "browser " + browser.StepLogin} {
+	for _, k := range []string{"session " + record.StepLogin, "browser " + browser.StepNavigate, "browser " + browser.StepLogin} {
 		if s, ok := steps[k]; !ok || s.Legacy.Count == 0 || s.Candidate.Count == 0 {
 			t.Errorf("step %q: %+v; want records on both sides", k, s)
 		}
 	}
-	if b, s := steps["browser "+browser.StepLogin], steps["session "+results.StepLogin]; b.Legacy.Count >= s.Legacy.Count {
+	if b, s := steps["browser "+browser.StepLogin], steps["session "+record.StepLogin]; b.Legacy.Count >= s.Legacy.Count {
 		t.Errorf("browser logins %d, protocol logins %d; want a few browser journeys beside many protocol ones", b.Legacy.Count, s.Legacy.Count)
 	}
-	var browserFinding *results.Finding
+	var browserFinding *analysis.Finding
 	var protocolFinding bool
 	for i, f := range sum.Findings {
-		if f.Class != results.LoginFailed {
+		if f.Class != analysis.LoginFailed {
 			continue
 		}
 		switch f.Journey {
@@ -226,8 +227,8 @@ func TestInterruptWithBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.gone(t)
-	if sum.Verdict != results.VerdictAborted {
-		t.Errorf("verdict %q; want %q", sum.Verdict, results.VerdictAborted)
+	if sum.Verdict != analysis.VerdictAborted {
+		t.Errorf("verdict %q; want %q", sum.Verdict, analysis.VerdictAborted)
 	}
 	f, err := os.Open(filepath.Join(out, RecordsFile))
 	if err != nil {
@@ -235,8 +236,8 @@ func TestInterruptWithBrowser(t *testing.T) {
 	}
 	defer f.Close()
 	var n int
-	err = results.ReadRecords(f, RecordsFile, func(r *results.Record) error {
-		if r.Journey == browser.Journey && r.Outcome == results.OK {
+	err = record.ReadRecords(f, RecordsFile, func(r *record.Record) error {
+		if r.Journey == browser.Journey && r.Outcome == record.OK {
 			n++
 		}
 		return nil

@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // causeLine renders a cause as the tests compare it: its level, factor (or how
 // it is explained without one) and classes.
-func causeLine(c results.Cause) string {
+func causeLine(c analysis.Cause) string {
 	f := c.ExplainedBy
 	if len(c.Factors) > 0 {
 		f = c.FactorText()
@@ -91,7 +92,7 @@ func TestCausesOfDrifts(t *testing.T) {
 				blocked := slices.ContainsFunc(co.BlockedBy, func(id string) bool { return trusted[id] })
 				anyBlocked = anyBlocked || blocked
 				switch {
-				case (co.Status == results.CohortFail) != (len(co.BlockedBy) > 0):
+				case (co.Status == analysis.CohortFail) != (len(co.BlockedBy) > 0):
 					t.Errorf("drifts %s: cohort %s is %s, blocked by %v", tt.drifts, co.Name, co.Status, co.BlockedBy)
 				case co.Affected > 0 && !blocked:
 					t.Errorf("drifts %s: cohort %s has %d affected personas but is blocked by %v", tt.drifts, co.Name, co.Affected, co.BlockedBy)
@@ -104,14 +105,14 @@ func TestCausesOfDrifts(t *testing.T) {
 			if len(tt.want) > 0 && !anyBlocked {
 				t.Errorf("drifts %s: no cohort blocked; cohorts %+v", tt.drifts, sum.Cohorts)
 			}
-			if len(sum.Cohorts) != 3 || sum.CohortBy != results.AttrWave {
+			if len(sum.Cohorts) != 3 || sum.CohortBy != record.AttrWave {
 				t.Errorf("cohorts by %s: %+v; want the demo's three waves", sum.CohortBy, sum.Cohorts)
 			}
 		})
 	}
 }
 
-func describeCauses(s *results.Summary) string {
+func describeCauses(s *analysis.Summary) string {
 	var b strings.Builder
 	for _, c := range s.Causes {
 		b.WriteString("\n  " + c.ID + " " + c.Title)

@@ -13,7 +13,7 @@ import (
 	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Estimate is what a run would send, worked out from its config alone: the
@@ -51,7 +51,7 @@ type JourneyEstimate struct {
 
 // Requests is the expected number of requests to one endpoint of one stack.
 type Requests struct {
-	Side     results.Side
+	Side     record.Side
 	Endpoint string
 	// Source is the step group (or step) that sends them, or "raw".
 	Source string
@@ -89,10 +89,10 @@ func Plan(cfg *config.File) (*Estimate, error) {
 	})
 	counts := cfg.Mix().Counts(pacer, cfg.Load.Duration)
 	targets := journeys.NewTargets(pop)
-	sides := [2]results.Side{results.Legacy, results.Candidate}
+	sides := [2]record.Side{record.Legacy, record.Candidate}
 	sideCfg := [2]config.Side{cfg.Stacks.Legacy, cfg.CandidateSide()}
 	totals := map[[3]string]*Requests{}
-	add := func(side results.Side, source string, r request, n float64) {
+	add := func(side record.Side, source string, r request, n float64) {
 		k := [3]string{string(side), r.endpoint, source}
 		if totals[k] == nil {
 			totals[k] = &Requests{Side: side, Endpoint: r.endpoint, Source: source, seq: len(totals)}
@@ -139,7 +139,7 @@ func Plan(cfg *config.File) (*Estimate, error) {
 		e.Requests = append(e.Requests, *r)
 	}
 	// Legacy first, then in the order a journey sends them, the raw attacks last.
-	order := []string{journeys.StepsLogin, journeys.StepsProbes, journeys.StepsLogout, results.StepLogoutProbe, loadgen.RawJourney}
+	order := []string{journeys.StepsLogin, journeys.StepsProbes, journeys.StepsLogout, record.StepLogoutProbe, loadgen.RawJourney}
 	rank := func(source string) int {
 		if i := slices.Index(order, source); i >= 0 {
 			return i
@@ -183,7 +183,7 @@ func bucket(d time.Duration) time.Duration {
 // at the token endpoint; logout is the legacy logout, or revocation of the refresh
 // and the access token; then the first allowed probe is replayed. ok is false for
 // a step group the model does not know.
-func groupRequests(cfg *config.File, sc config.Side, side results.Side, group string, p personas.Persona, targets *journeys.Targets) (reqs []request, ok bool) {
+func groupRequests(cfg *config.File, sc config.Side, side record.Side, group string, p personas.Persona, targets *journeys.Targets) (reqs []request, ok bool) {
 	switch group {
 	case journeys.StepsLogin:
 		if sc.Adapter == "oidc" {
@@ -220,20 +220,20 @@ func groupRequests(cfg *config.File, sc config.Side, side results.Side, group st
 				}
 			}
 			if o.Introspection != nil {
-				introspect = []request{{endpoint: "POST introspection_endpoint", conditional: true, step: results.StepLogoutIntrospect}, {endpoint: "POST introspection_endpoint", conditional: true, step: results.StepLogoutIntrospect}}
+				introspect = []request{{endpoint: "POST introspection_endpoint", conditional: true, step: record.StepLogoutIntrospect}, {endpoint: "POST introspection_endpoint", conditional: true, step: record.StepLogoutIntrospect}}
 			}
-			refresh = []request{{endpoint: "POST token_endpoint (refresh_token)", conditional: true, step: results.StepLogoutRefresh}}
+			refresh = []request{{endpoint: "POST token_endpoint (refresh_token)", conditional: true, step: record.StepLogoutRefresh}}
 		} else {
 			l := sc.Legacy
 			reqs = []request{{endpoint: cmp.Or(l.Logout.Method, http.MethodGet) + " " + l.Logout.Path, conditional: true}}
-			introspect = []request{{endpoint: "GET " + l.Me.Path, conditional: true, step: results.StepLogoutIntrospect}}
+			introspect = []request{{endpoint: "GET " + l.Me.Path, conditional: true, step: record.StepLogoutIntrospect}}
 			if l.Renew != nil {
-				refresh = []request{{endpoint: cmp.Or(l.Renew.Method, http.MethodPost) + " " + l.Renew.Path, conditional: true, step: results.StepLogoutRefresh}}
+				refresh = []request{{endpoint: cmp.Or(l.Renew.Method, http.MethodPost) + " " + l.Renew.Path, conditional: true, step: record.StepLogoutRefresh}}
 			}
 		}
 		for _, pr := range probesOf(cfg, p, targets) {
-			if pr.Expect != results.Deny {
-				reqs = append(reqs, request{endpoint: probeEndpoint(cfg, side, pr), conditional: true, step: results.StepLogoutProbe})
+			if pr.Expect != record.Deny {
+				reqs = append(reqs, request{endpoint: probeEndpoint(cfg, side, pr), conditional: true, step: record.StepLogoutProbe})
 				break
 			}
 		}
@@ -259,7 +259,7 @@ func probesOf(cfg *config.File, p personas.Persona, targets *journeys.Targets) [
 }
 
 // probeEndpoint is the request template a probe resolves to on a side.
-func probeEndpoint(cfg *config.File, side results.Side, pr journeys.Probe) string {
+func probeEndpoint(cfg *config.File, side record.Side, pr journeys.Probe) string {
 	typ, _, _ := strings.Cut(pr.Resource, ":")
 	tmpl := cfg.SideResources(string(side))[typ][pr.Action]
 	method := tmpl.Method

@@ -12,7 +12,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // counting is a transport that counts requests by host.
@@ -60,18 +60,18 @@ func TestRequestModelMatchesTheAdapters(t *testing.T) {
 		}
 		done[p.Kind] = true
 		for _, side := range []struct {
-			name results.Side
+			name record.Side
 			st   journeys.Stack
 			cfg  config.Side
 			host string
 		}{
-			{results.Legacy, legacy, cfg.Stacks.Legacy, hostOf(pair.LegacyURL)},
-			{results.Candidate, candidate, cfg.Stacks.Candidate, hostOf(pair.CandidateURL)},
+			{record.Legacy, legacy, cfg.Stacks.Legacy, hostOf(pair.LegacyURL)},
+			{record.Candidate, candidate, cfg.Stacks.Candidate, hostOf(pair.CandidateURL)},
 		} {
 			tr.mu.Lock()
 			clear(tr.byHost)
 			tr.mu.Unlock()
-			runner.Run(ctx, j, side.name, side.st, p, journeys.Iteration{}, func(*results.Record) {})
+			runner.Run(ctx, j, side.name, side.st, p, journeys.Iteration{}, func(*record.Record) {})
 			want := 0
 			for _, g := range j.Steps {
 				reqs, ok := groupRequests(cfg, side.cfg, side.name, g, p, runner.Targets)

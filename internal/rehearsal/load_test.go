@@ -19,7 +19,8 @@ import (
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/loadgen"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -69,15 +70,15 @@ func constant(rate float64, d time.Duration) func(*config.File) {
 
 // readRecords reads the results folder's records, failing on any line that does
 // not parse (a record cut in half by a stop would).
-func readRecords(t *testing.T, dir string) []*results.Record {
+func readRecords(t *testing.T, dir string) []*record.Record {
 	t.Helper()
 	f, err := os.Open(filepath.Join(dir, RecordsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []*results.Record
-	if err := results.ReadRecords(f, RecordsFile, func(r *results.Record) error { c := *r; out = append(out, &c); return nil }); err != nil {
+	var out []*record.Record
+	if err := record.ReadRecords(f, RecordsFile, func(r *record.Record) error { c := *r; out = append(out, &c); return nil }); err != nil {
 		t.Fatalf("records.jsonl: %v", err)
 	}
 	return out
@@ -86,7 +87,7 @@ func readRecords(t *testing.T, dir string) []*results.Record {
 // checkNothingLost: the summary's steps account for every record written, every
 // started journey recorded its first step on both sides, and every journey whose
 // login succeeded went on to its logout (the drain let it finish).
-func checkNothingLost(t *testing.T, sum *results.Summary, recs []*results.Record) {
+func checkNothingLost(t *testing.T, sum *analysis.Summary, recs []*record.Record) {
 	t.Helper()
 	var counted int64
 	for _, st := range sum.Steps {
@@ -96,27 +97,27 @@ func checkNothingLost(t *testing.T, sum *results.Summary, recs []*results.Record
 		t.Errorf("the summary counts %d steps; records.jsonl holds %d", counted, len(recs))
 	}
 	type journeyKey struct {
-		side    results.Side
+		side    record.Side
 		persona string
 		iter    uint64
 	}
-	logins := map[results.Side]int64{}
+	logins := map[record.Side]int64{}
 	loggedIn, loggedOut := map[journeyKey]bool{}, map[journeyKey]bool{}
 	for _, r := range recs {
 		k := journeyKey{r.Side, r.Persona, r.Iteration}
 		switch {
-		case r.Step == results.StepLogin && r.Target == "" || r.Step == results.StepServiceToken:
+		case r.Step == record.StepLogin && r.Target == "" || r.Step == record.StepServiceToken:
 			// The first step of a journey (a login, or a service account's token);
 			// a "relogin" after a stack ended the grant is not one.
 			logins[r.Side]++
-			if r.Step == results.StepLogin && r.Outcome == results.OK && r.Facts.Decision == results.Allow {
+			if r.Step == record.StepLogin && r.Outcome == record.OK && r.Facts.Decision == record.Allow {
 				loggedIn[k] = true
 			}
-		case r.Step == results.StepLogout:
+		case r.Step == record.StepLogout:
 			loggedOut[k] = true
 		}
 	}
-	for _, side := range []results.Side{results.Legacy, results.Candidate} {
+	for _, side := range []record.Side{record.Legacy, record.Candidate} {
 		if logins[side] != sum.Generator.Started {
 			t.Errorf("%d %s first-step records for %d started journeys; want one each", logins[side], side, sum.Generator.Started)
 		}
@@ -144,7 +145,7 @@ func TestInterruptKeepsEveryRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Verdict != results.VerdictAborted || !strings.Contains(sum.Meta.Aborted, "interrupted after") {
+	if sum.Verdict != analysis.VerdictAborted || !strings.Contains(sum.Meta.Aborted, "interrupted after") {
 		t.Errorf("verdict %q (%q); want aborted, interrupted", sum.Verdict, sum.Meta.Aborted)
 	}
 	if sum.Generator.Started == 0 || sum.Generator.Scheduled > 600 {
@@ -152,18 +153,18 @@ func TestInterruptKeepsEveryRecord(t *testing.T) {
 	}
 	checkNothingLost(t, sum, readRecords(t, out))
 	written := readSummaryFile(t, out)
-	if written.Verdict != results.VerdictAborted || written.Generator.Started != sum.Generator.Started {
+	if written.Verdict != analysis.VerdictAborted || written.Generator.Started != sum.Generator.Started {
 		t.Errorf("summary.json: verdict %q, %d started; want aborted, %d", written.Verdict, written.Generator.Started, sum.Generator.Started)
 	}
 }
 
-func readSummaryFile(t *testing.T, dir string) results.Summary {
+func readSummaryFile(t *testing.T, dir string) analysis.Summary {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, SummaryFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s results.Summary
+	var s analysis.Summary
 	if err := json.Unmarshal(b, &s); err != nil {
 		t.Fatalf("summary.json: %v", err)
 	}
@@ -182,7 +183,7 @@ func TestAbortRuleStopsTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Verdict != results.VerdictAborted || !strings.Contains(sum.Meta.Aborted, "abort rule: candidate error rate") {
+	if sum.Verdict != analysis.VerdictAborted || !strings.Contains(sum.Meta.Aborted, "abort rule: candidate error rate") {
 		t.Fatalf("verdict %q (%q); want aborted by the candidate's error rate", sum.Verdict, sum.Meta.Aborted)
 	}
 	if sum.Generator.Scheduled > 600 {
@@ -237,14 +238,14 @@ func TestSaturationIsAccountedHonestly(t *testing.T) {
 	}
 	saturated := false
 	for _, n := range sum.Notices {
-		saturated = saturated || n.Class == results.GeneratorSaturated
+		saturated = saturated || n.Class == analysis.GeneratorSaturated
 	}
 	if !saturated {
 		t.Errorf("notices %+v lack GENERATOR_SATURATED", sum.Notices)
 	}
 	late := 0
 	for _, r := range readRecords(t, out) {
-		if r.Step != results.StepLogin || r.Outcome != results.OK {
+		if r.Step != record.StepLogin || r.Outcome != record.OK {
 			continue
 		}
 		waited := r.Start.Sub(r.Intended)
@@ -278,38 +279,38 @@ func TestRandomOrderPairing(t *testing.T) {
 		persona string
 		iter    uint64
 	}
-	intended := map[key]map[results.Side]time.Time{}
-	lastStart := map[key]map[results.Side]time.Time{}
+	intended := map[key]map[record.Side]time.Time{}
+	lastStart := map[key]map[record.Side]time.Time{}
 	for _, r := range readRecords(t, out) {
 		if r.Journey == loadgen.RawJourney {
 			continue
 		}
 		k := key{r.Persona, r.Iteration}
 		if intended[k] == nil {
-			intended[k], lastStart[k] = map[results.Side]time.Time{}, map[results.Side]time.Time{}
+			intended[k], lastStart[k] = map[record.Side]time.Time{}, map[record.Side]time.Time{}
 		}
 		intended[k][r.Side] = r.Intended
 		if r.Start.After(lastStart[k][r.Side]) {
 			lastStart[k][r.Side] = r.Start
 		}
 	}
-	firsts := map[results.Side]int{}
+	firsts := map[record.Side]int{}
 	for k, in := range intended {
 		first := loadgen.FirstSide(cfg.Seed, k.iter)
-		second := results.Candidate
-		if first == results.Candidate {
-			second = results.Legacy
+		second := record.Candidate
+		if first == record.Candidate {
+			second = record.Legacy
 		}
 		firsts[first]++
 		if !in[second].After(lastStart[k][first]) {
 			t.Errorf("iteration %d: %s meant to start at %s, before %s's last step began at %s", k.iter, second, in[second], first, lastStart[k][first])
 		}
 	}
-	if firsts[results.Legacy] == 0 || firsts[results.Candidate] == 0 {
+	if firsts[record.Legacy] == 0 || firsts[record.Candidate] == 0 {
 		t.Errorf("first sides %v; want both orders", firsts)
 	}
 	for _, f := range sum.Findings {
-		if !f.Class.Performance() && f.Class != results.GeneratorSaturated {
+		if !f.Class.Performance() && f.Class != analysis.GeneratorSaturated {
 			t.Errorf("clean stacks gave %s: %+v", f.Class, f)
 		}
 	}
@@ -350,7 +351,7 @@ func TestRawAttacks(t *testing.T) {
 			continue
 		}
 		counts[string(r.Side)+" "+r.Step]++
-		if r.Outcome != results.OK {
+		if r.Outcome != record.OK {
 			t.Errorf("%s %s: %s %q; want ok", r.Side, r.Step, r.Outcome, r.Error)
 		}
 		if want := []string{endpoints[string(r.Side)+" "+r.Step]}; !slices.Equal(r.Endpoints, want) {

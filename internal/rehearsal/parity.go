@@ -11,7 +11,7 @@ import (
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
 )
 
 // directory is a stack that can list the users it knows, for the pre-run parity
@@ -24,7 +24,7 @@ type directory interface {
 // ErrProvisioningDrift marks a run stopped before load because the stacks do not
 // hold the same personas (PROVISIONING_DRIFT): comparing them would compare
 // provisioning, not the cutover.
-var ErrProvisioningDrift = errors.New(string(results.ProvisioningDrift))
+var ErrProvisioningDrift = errors.New(string(analysis.ProvisioningDrift))
 
 // parity compares what both stacks' directories say about the population. A
 // persona missing, duplicated or under another id on a side stops the run; role
@@ -32,10 +32,10 @@ var ErrProvisioningDrift = errors.New(string(results.ProvisioningDrift))
 // the journeys measure what they lead to (OVER_PERMISSION, ROLE_MAPPING_DRIFT...),
 // which is what a cutover is signed off on. Stacks without a directory skip the
 // check, with a notice saying so.
-func parity(ctx context.Context, cfg *config.File, pop personas.Population, legacy, candidate journeys.Stack) ([]results.Notice, error) {
+func parity(ctx context.Context, cfg *config.File, pop personas.Population, legacy, candidate journeys.Stack) ([]analysis.Notice, error) {
 	ld, lok := legacy.(directory)
 	cd, cok := candidate.(directory)
-	skipped := []results.Notice{{Class: results.ProvisioningDrift, Detail: "not checked: a stack lists no directory (stacks.<side>.<adapter>.directory)"}}
+	skipped := []analysis.Notice{{Class: analysis.ProvisioningDrift, Detail: "not checked: a stack lists no directory (stacks.<side>.<adapter>.directory)"}}
 	if !lok || !cok {
 		return skipped, nil
 	}
@@ -76,7 +76,7 @@ func parity(ctx context.Context, cfg *config.File, pop personas.Population, lega
 	if len(roles) == 0 {
 		return nil, nil
 	}
-	return []results.Notice{{Class: results.ProvisioningDrift, Detail: fmt.Sprintf(
+	return []analysis.Notice{{Class: analysis.ProvisioningDrift, Detail: fmt.Sprintf(
 		"%d persona(s) hold other roles in the candidate's directory than their legacy roles map to; the run went on to measure the effect (parity.roles: abort stops it): %s",
 		len(roles), strings.Join(first(roles, 5), "; "))}}, nil
 }

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/cutover-dev/cutover/loadgen"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // meter counts what the progress display shows. The hot path only adds to atomic
@@ -29,16 +29,16 @@ type meter struct {
 	findings      atomic.Int64
 }
 
-func sideIndex(s results.Side) int {
-	if s == results.Candidate {
+func sideIndex(s record.Side) int {
+	if s == record.Candidate {
 		return 1
 	}
 	return 0
 }
 
 // record accounts one record; the pipeline goroutine calls it.
-func (m *meter) record(r *results.Record) {
-	if r.Outcome == results.Error {
+func (m *meter) record(r *record.Record) {
+	if r.Outcome == record.Error {
 		m.errors[sideIndex(r.Side)].Add(1)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/loadgen"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // TestProgressPlainLines: off a terminal the progress is a plain line at a steady
@@ -27,8 +27,8 @@ func TestProgressPlainLines(t *testing.T) {
 			m.begun[1].Add(19)
 			time.Sleep(2 * time.Second)
 		}
-		m.record(&results.Record{Side: results.Candidate, Outcome: results.Error})
-		m.record(&results.Record{Side: results.Candidate, Outcome: results.OK})
+		m.record(&record.Record{Side: record.Candidate, Outcome: record.Error})
+		m.record(&record.Record{Side: record.Candidate, Outcome: record.OK})
 		m.findings.Store(7)
 		m.live.Late.Store(3)
 		time.Sleep(2 * time.Second)

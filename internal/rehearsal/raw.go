@@ -16,7 +16,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // rawAttacks builds the raw attacks of cfg: on a side with the oidc adapter each
@@ -33,13 +33,13 @@ func rawAttacks(ctx context.Context, cfg *config.File, pop personas.Population, 
 			services = append(services, p)
 		}
 	}
-	sides := map[results.Side]config.Side{results.Legacy: cfg.Stacks.Legacy, results.Candidate: cfg.CandidateSide()}
+	sides := map[record.Side]config.Side{record.Legacy: cfg.Stacks.Legacy, record.Candidate: cfg.CandidateSide()}
 	metas := map[string]*providerMeta{}
 	var out []loadgen.Raw
 	for i, r := range cfg.Load.Raw {
 		raw := loadgen.Raw{
 			Endpoint: r.Endpoint, Pacer: r.Profile.Pacer(cfg.Load.Duration), Duration: cfg.Load.Duration,
-			Targets: map[results.Side]loadgen.RawTarget{}, Client: client,
+			Targets: map[record.Side]loadgen.RawTarget{}, Client: client,
 		}
 		for side, sc := range sides {
 			var (

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -24,6 +23,8 @@ import (
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Options are the run's surroundings: where results go and what to say about them.
@@ -67,7 +68,7 @@ func Population(cfg *config.File) (personas.Population, error) {
 // ctx is cancelled (a signal) or an abort rule trips mid-run, it stops scheduling,
 // drains the journeys in flight (load.drain at most), keeps every record and
 // returns an aborted summary.
-func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, error) {
+func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary, error) {
 	if opt.Log == nil {
 		opt.Log = io.Discard
 	}
@@ -112,37 +113,33 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	}
 	// One redactor for everything the folder gets: records and persona table.
 	red := redactor(pop)
-	recName, wopts := RecordsFile, []results.WriterOption{results.WithRedactor(red)}
-	if opt.Gzip {
-		recName, wopts = results.RecordsFileGz, append(wopts, results.WithGzip())
+	// The whole population, driven by this segment or not: cohorts nobody ran
+	// show as not exercised, and a merge of segments sees every persona.
+	table := personaTable(pop, red)
+	if err := results.WritePersonas(opt.Out, table); err != nil {
+		return nil, fmt.Errorf("results folder: %w", err)
 	}
-	recFile, err := os.Create(filepath.Join(opt.Out, recName))
+	// Closed by the pipeline, which every path from here on closes.
+	recs, err := results.CreateRecords(opt.Out, opt.Gzip, record.WithRedactor(red))
 	if err != nil {
 		return nil, fmt.Errorf("results folder: %w", err)
 	}
-	defer recFile.Close()
 
 	runCtx, stopRun := context.WithCancelCause(ctx)
 	defer stopRun(nil)
 	start := time.Now()
 	var m meter
-	analysis := results.NewAnalysis(AnalysisOptions(cfg), start)
-	// The whole population, driven by this segment or not: cohorts nobody ran
-	// show as not exercised, and a merge of segments sees every persona.
-	table := personaTable(pop, red)
-	analysis.SetPersonas(&table)
-	if err := results.WritePersonasFile(filepath.Join(opt.Out, results.PersonasFile), table); err != nil {
-		return nil, fmt.Errorf("results folder: %w", err)
-	}
+	a := analysis.New(AnalysisOptions(cfg), start)
+	a.SetPersonas(&table)
 	var watch *loadgen.Watch
 	if cfg.Load.Abort != nil {
 		watch = loadgen.NewWatch(cfg.Load.Abort.Rule(), start)
 	}
 	seen := 0
-	sink := newPipeline(results.NewWriter(recFile, wopts...), analysis, func(r *results.Record) {
+	sink := newPipeline(recs, a, func(r *record.Record) {
 		m.record(r)
 		if seen++; seen%64 == 0 {
-			m.findings.Store(int64(analysis.FindingsSoFar()))
+			m.findings.Store(int64(a.FindingsSoFar()))
 		}
 		if watch != nil {
 			if err := watch.Observe(time.Now(), r); err != nil {
@@ -178,7 +175,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 	rawWG.Wait()
 	stopProgress()
 
-	meta := results.Meta{
+	meta := analysis.Meta{
 		Name: cfg.Name, Version: opt.Version, Seed: cfg.Seed, ConfigHash: cfg.Hash,
 		Start: start.UTC(), Duration: time.Since(start), AA: cfg.Mode == config.ModeAA, Drifts: opt.Drifts,
 		Segment: opt.Segment.String(),
@@ -193,23 +190,18 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*results.Summary, 
 		}
 	}
 	werr := sink.close()
-	sum := analysis.Summary(meta, acct)
+	sum := a.Summary(meta, acct)
 	sum.Notices = append(sum.Notices, notices...)
-	if err := sum.WriteJSON(filepath.Join(opt.Out, SummaryFile)); err != nil {
-		werr = errors.Join(werr, err)
-	}
-	werr = errors.Join(werr, analysis.Stats().WriteHistogramsFile(filepath.Join(opt.Out, results.HistogramsFile)),
-		results.WriteReports(opt.Out, &sum))
-	return &sum, werr
+	return &sum, errors.Join(werr, results.Write(opt.Out, &sum, a.Stats()))
 }
 
 // journeyJob runs one scheduled journey: the journey the mix picks, for an idle
 // persona of its kinds, on both stacks: at the same instant, or one after the
 // other in an order drawn from the seed (load.pairing).
-func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runner, stacks [2]journeys.Stack, brow *browserShare, m *meter, emit func(*results.Record)) loadgen.Job {
+func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runner, stacks [2]journeys.Stack, brow *browserShare, m *meter, emit func(*record.Record)) loadgen.Job {
 	pool := loadgen.NewPool(len(pop.Personas), cfg.Seed)
 	mix := cfg.Mix()
-	sides := [2]results.Side{results.Legacy, results.Candidate}
+	sides := [2]record.Side{record.Legacy, record.Candidate}
 	return func(ctx context.Context, t loadgen.Tick) bool {
 		j := cfg.Journeys[mix.Pick(t)]
 		// The seed picks the starts that run in a real browser (load.browser).
@@ -248,16 +240,16 @@ func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runn
 
 // redactor knows the population's secrets, so the records writer removes them
 // wherever a stack might echo one.
-func redactor(pop personas.Population) *results.Redactor {
+func redactor(pop personas.Population) *record.Redactor {
 	secrets := make([]string, 0, len(pop.Personas))
 	for _, p := range pop.Personas {
 		secrets = append(secrets, p.Secret.Reveal())
 	}
-	return results.NewRedactor(secrets...)
+	return record.NewRedactor(secrets...)
 }
 
 // AnalysisOptions derives the comparison and gate settings from the config.
-func AnalysisOptions(cfg *config.File) results.Options { return cfg.AnalysisOptions() }
+func AnalysisOptions(cfg *config.File) analysis.Options { return cfg.AnalysisOptions() }
 
 // adapters builds both sides; in A/A mode the candidate is the legacy stack again.
 func adapters(ctx context.Context, cfg *config.File, tr http.RoundTripper, pop personas.Population) (journeys.Stack, journeys.Stack, error) {
@@ -301,7 +293,7 @@ type checker interface {
 // preflight makes sure, before any load, that both stacks answer and that both
 // hold the population (PROVISIONING_DRIFT); it returns the notices the summary
 // carries about it.
-func preflight(ctx context.Context, cfg *config.File, pop personas.Population, legacy, candidate journeys.Stack) ([]results.Notice, error) {
+func preflight(ctx context.Context, cfg *config.File, pop personas.Population, legacy, candidate journeys.Stack) ([]analysis.Notice, error) {
 	ctx, cancel := context.WithTimeout(ctx, cfg.Load.StepTimeout)
 	defer cancel()
 	var errs []error
@@ -323,9 +315,9 @@ func preflight(ctx context.Context, cfg *config.File, pop personas.Population, l
 
 // newRunner builds the journey runner of a run from the config.
 func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) *journeys.Runner {
-	pdp := map[results.Side]*adapter.AuthZEN{results.Legacy: cfg.Stacks.Legacy.AuthZEN, results.Candidate: cfg.Stacks.Candidate.AuthZEN}
+	pdp := map[record.Side]*adapter.AuthZEN{record.Legacy: cfg.Stacks.Legacy.AuthZEN, record.Candidate: cfg.Stacks.Candidate.AuthZEN}
 	if cfg.Mode == config.ModeAA {
-		pdp[results.Candidate] = cfg.Stacks.Legacy.AuthZEN
+		pdp[record.Candidate] = cfg.Stacks.Legacy.AuthZEN
 	}
 	for side, p := range pdp {
 		if p == nil {
@@ -334,7 +326,7 @@ func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) 
 	}
 	return &journeys.Runner{
 		Probes:      cfg.Probes,
-		Resources:   map[results.Side]journeys.Resources{results.Legacy: cfg.SideResources("legacy"), results.Candidate: cfg.SideResources("candidate")},
+		Resources:   map[record.Side]journeys.Resources{record.Legacy: cfg.SideResources("legacy"), record.Candidate: cfg.SideResources("candidate")},
 		PDP:         pdp,
 		Targets:     journeys.NewTargets(pop),
 		BreakGlass:  cfg.BreakGlass,

@@ -13,7 +13,8 @@ import (
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -39,13 +40,13 @@ var placeholderEnv = map[string]string{
 // them. The stacks' break-glass time box is four seconds (announced in whole
 // seconds, rounded down), so the journeys wait for it on the wall clock and check
 // that the access ended.
-func runDemo(t *testing.T, drifts string) *results.Summary {
+func runDemo(t *testing.T, drifts string) *analysis.Summary {
 	t.Helper()
 	return runDemoFor(t, drifts, 3*time.Second)
 }
 
 // runDemoFor is runDemo at 30 journeys a second for dur.
-func runDemoFor(t *testing.T, drifts string, dur time.Duration) *results.Summary {
+func runDemoFor(t *testing.T, drifts string, dur time.Duration) *analysis.Summary {
 	t.Helper()
 	d, err := stacks.ParseDrifts(drifts)
 	if err != nil {
@@ -73,7 +74,7 @@ func runDemoFor(t *testing.T, drifts string, dur time.Duration) *results.Summary
 	return sum
 }
 
-func parityClasses(s *results.Summary) []string {
+func parityClasses(s *analysis.Summary) []string {
 	var out []string
 	for _, f := range s.Findings {
 		if !f.Class.Performance() && !slices.Contains(out, string(f.Class)) {
@@ -111,7 +112,7 @@ func TestDriftsAreDetected(t *testing.T) {
 			sum := runDemo(t, spec)
 			got := parityClasses(sum)
 			var want []string
-			if d.Class != "" && !results.Class(d.Class).Performance() {
+			if d.Class != "" && !analysis.Class(d.Class).Performance() {
 				want = append([]string{d.Class}, alsoCaused[d.Name]...)
 				slices.Sort(want)
 			}
@@ -126,10 +127,10 @@ func TestDriftsAreDetected(t *testing.T) {
 			}
 			// The directories differ in roles under the role-map drift: a notice, and
 			// the run goes on to measure the effect.
-			if noted := slices.ContainsFunc(sum.Notices, func(n results.Notice) bool { return n.Class == results.ProvisioningDrift }); noted != (d.Name == "role-map-billing-admin") {
+			if noted := slices.ContainsFunc(sum.Notices, func(n analysis.Notice) bool { return n.Class == analysis.ProvisioningDrift }); noted != (d.Name == "role-map-billing-admin") {
 				t.Errorf("drift %s: PROVISIONING_DRIFT notice %t; want it only for role-map-billing-admin\nnotices: %+v", d.Name, noted, sum.Notices)
 			}
-			if c := results.Class(d.Class); c.Performance() && !hasClass(sum, c) {
+			if c := analysis.Class(d.Class); c.Performance() && !hasClass(sum, c) {
 				t.Errorf("drift %s: no %s finding\nfindings: %s", d.Name, c, describe(sum))
 			}
 		})
@@ -139,22 +140,22 @@ func TestDriftsAreDetected(t *testing.T) {
 // checkStepsAnswered wants every step of the demo's journeys answered on the
 // candidate (recorded with a latency, so neither skipped nor unsupported), and the
 // legacy steps that apply to a homegrown stack answered there.
-func checkStepsAnswered(t *testing.T, sum *results.Summary) {
+func checkStepsAnswered(t *testing.T, sum *analysis.Summary) {
 	t.Helper()
-	answered := map[results.Side]map[string]bool{results.Legacy: {}, results.Candidate: {}}
+	answered := map[record.Side]map[string]bool{record.Legacy: {}, record.Candidate: {}}
 	for _, st := range sum.Steps {
 		if st.Legacy.P50 > 0 {
-			answered[results.Legacy][st.Step] = true
+			answered[record.Legacy][st.Step] = true
 		}
 		if st.Candidate.P50 > 0 {
-			answered[results.Candidate][st.Step] = true
+			answered[record.Candidate][st.Step] = true
 		}
 	}
 	both := []string{
-		results.StepLogin, results.StepProbe, results.StepRefresh, results.StepLogout, results.StepLogoutProbe,
-		results.StepLogoutRefresh, results.StepLogoutIntrospect, results.StepBreakglass, results.StepBreakglassNoReason,
-		results.StepBreakglassAccess, results.StepBreakglassAudit, results.StepBreakglassExpired,
-		results.StepServiceToken, results.StepServiceProbe, results.StepAudit,
+		record.StepLogin, record.StepProbe, record.StepRefresh, record.StepLogout, record.StepLogoutProbe,
+		record.StepLogoutRefresh, record.StepLogoutIntrospect, record.StepBreakglass, record.StepBreakglassNoReason,
+		record.StepBreakglassAccess, record.StepBreakglassAudit, record.StepBreakglassExpired,
+		record.StepServiceToken, record.StepServiceProbe, record.StepAudit,
 	}
 	for _, step := range both {
 		for side, got := range answered {
@@ -164,22 +165,22 @@ func checkStepsAnswered(t *testing.T, sum *results.Summary) {
 		}
 	}
 	// Rotation and reuse detection apply to refresh tokens: the candidate only.
-	for _, step := range []string{results.StepRefreshReplay, results.StepRefreshFamily} {
-		if !answered[results.Candidate][step] || answered[results.Legacy][step] {
-			t.Errorf("step %s answered on candidate %t, legacy %t; want candidate only", step, answered[results.Candidate][step], answered[results.Legacy][step])
+	for _, step := range []string{record.StepRefreshReplay, record.StepRefreshFamily} {
+		if !answered[record.Candidate][step] || answered[record.Legacy][step] {
+			t.Errorf("step %s answered on candidate %t, legacy %t; want candidate only", step, answered[record.Candidate][step], answered[record.Legacy][step])
 		}
 	}
 }
 
-func hasClass(s *results.Summary, c results.Class) bool {
-	return slices.ContainsFunc(s.Findings, func(f results.Finding) bool { return f.Class == c })
+func hasClass(s *analysis.Summary, c analysis.Class) bool {
+	return slices.ContainsFunc(s.Findings, func(f analysis.Finding) bool { return f.Class == c })
 }
 
 func sameSet(a, b []string) bool {
 	return len(a) == len(b) && !slices.ContainsFunc(a, func(s string) bool { return !slices.Contains(b, s) })
 }
 
-func describe(s *results.Summary) string {
+func describe(s *analysis.Summary) string {
 	var b strings.Builder
 	for _, f := range s.Findings {
 		ex := ""

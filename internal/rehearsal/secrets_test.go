@@ -22,6 +22,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/report"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -200,7 +201,7 @@ func TestNoSecretInAnyArtefact(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	var tableBuf bytes.Buffer
-	if err := results.WriteTable(&tableBuf, sum); err != nil {
+	if err := report.WriteTable(&tableBuf, sum); err != nil {
 		t.Fatal(err)
 	}
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // batch is how many journeys one benchmark iteration runs: enough to keep a pool of
@@ -28,8 +28,8 @@ func runBatch(ctx context.Context, b *testing.B, r *Runner, ps []personas.Person
 		mu   sync.Mutex
 		done int
 	)
-	emit := func(rec *results.Record) {
-		if rec.Outcome != results.OK {
+	emit := func(rec *record.Record) {
+		if rec.Outcome != record.OK {
 			b.Errorf("%s %s %s: %s %s", rec.Persona, rec.Side, rec.Step, rec.Outcome, rec.Error)
 		}
 		if rec.Step == StepTotal {
@@ -39,9 +39,9 @@ func runBatch(ctx context.Context, b *testing.B, r *Runner, ps []personas.Person
 		}
 	}
 	for i := range batch {
-		side := results.Legacy
+		side := record.Legacy
 		if i%2 == 1 {
-			side = results.Candidate
+			side = record.Candidate
 		}
 		wg.Go(func() { r.Run(ctx, side, ps[i%len(ps)], journeys.Iteration{N: n*batch + uint64(i)}, emit) })
 	}

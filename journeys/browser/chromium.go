@@ -3,7 +3,7 @@
 // Chromium is one browser process per run; a Runner opens one isolated browser
 // context and one tab per journey, at most MaxTabs at once, and records each step
 // (navigation, submit to landed, logout, the probe after logout, the total) as a
-// results.Record under the journey name "browser", so browser journeys are compared
+// record.Record under the journey name "browser", so browser journeys are compared
 // and reported beside the protocol journeys but apart from them. On a failed step
 // it saves what the user saw (a screenshot and a redacted DOM excerpt) in the
 // results folder.

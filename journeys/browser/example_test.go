@@ -9,7 +9,7 @@ import (
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/browser"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -32,13 +32,13 @@ func ExampleRunner_Run() {
 		log.Fatal(err) // names the install command when Chromium is missing
 	}
 	defer chromium.Close()
-	r := browser.NewRunner(chromium, browser.RunnerOptions{Sites: map[results.Side]browser.Site{
-		results.Legacy:    browser.LegacySite(pair.LegacyURL),
-		results.Candidate: browser.PortalSite(pair.CandidateURL),
+	r := browser.NewRunner(chromium, browser.RunnerOptions{Sites: map[record.Side]browser.Site{
+		record.Legacy:    browser.LegacySite(pair.LegacyURL),
+		record.Candidate: browser.PortalSite(pair.CandidateURL),
 	}})
 	patient := pop.ByKind(personas.Patient)[0]
-	for _, side := range []results.Side{results.Legacy, results.Candidate} {
-		r.Run(ctx, side, patient, journeys.Iteration{N: 1}, func(rec *results.Record) {
+	for _, side := range []record.Side{record.Legacy, record.Candidate} {
+		r.Run(ctx, side, patient, journeys.Iteration{N: 1}, func(rec *record.Record) {
 			fmt.Println(strings.TrimSpace(fmt.Sprint(rec.Side, " ", rec.Step, " ", rec.Outcome, " ", rec.Facts.Decision)))
 		})
 	}

@@ -6,8 +6,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // TestNoCookieBleed signs persona A in (and leaves it signed in) in a journey's
@@ -18,7 +17,7 @@ func TestNoCookieBleed(t *testing.T) {
 	pair := startStacks(t, "")
 	r := NewRunner(shared, RunnerOptions{Sites: sites(pair), MaxTabs: 4})
 	a := humans(1, "")[0]
-	for _, side := range []results.Side{results.Legacy, results.Candidate} {
+	for _, side := range []record.Side{record.Legacy, record.Candidate} {
 		t.Run(string(side), func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()

@@ -16,7 +16,7 @@ import (
 
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Journey is the journey name of every browser record: browser steps are reported
@@ -33,11 +33,11 @@ const (
 	// StepLogin fills and submits the form, until the landing page shows: through
 	// the candidate's redirect back with the code, the relying party's exchange
 	// with PKCE and its landing page.
-	StepLogin = results.StepBrowserLogin
+	StepLogin = record.StepBrowserLogin
 	// StepLogout signs out through the UI, until the signed-out page loads.
 	StepLogout = "browser.logout"
 	// StepLogoutProbe opens the landing page again: it must demand a login.
-	StepLogoutProbe = results.StepBrowserLogoutProbe
+	StepLogoutProbe = record.StepBrowserLogoutProbe
 	// StepTotal is the whole journey, from its intended start (queueing for a tab
 	// and opening it included) to the end of the probe.
 	StepTotal = "browser.total"
@@ -54,7 +54,7 @@ const (
 type RunnerOptions struct {
 	// Sites says how each side is met in a browser; a side without one records a
 	// configuration error.
-	Sites map[results.Side]Site
+	Sites map[record.Side]Site
 	// MaxTabs caps the journeys in flight, each in its own tab (default 4).
 	MaxTabs int
 	// StepTimeout bounds each step; JourneyTimeout bounds a whole journey and its
@@ -96,12 +96,12 @@ func NewRunner(c *Chromium, opt RunnerOptions) *Runner {
 // signs out through the UI and probes that the landing page demands a login again,
 // emitting a record per step. It waits for a free tab; it returns when the journey
 // is over or ctx is done, with the tab and its browser context closed.
-func (r *Runner) Run(ctx context.Context, side results.Side, p personas.Persona, it journeys.Iteration, emit func(*results.Record)) {
+func (r *Runner) Run(ctx context.Context, side record.Side, p personas.Persona, it journeys.Iteration, emit func(*record.Record)) {
 	j := &journey{r: r, side: side, p: p, it: it, emit: emit, begin: time.Now()}
 	site, ok := r.opt.Sites[side]
 	if !ok {
 		rec := j.record(StepNavigate, j.begin)
-		rec.Outcome, rec.Error = results.Error, fmt.Sprintf("config: no browser site for the %s side", side)
+		rec.Outcome, rec.Error = record.Error, fmt.Sprintf("config: no browser site for the %s side", side)
 		emit(rec)
 		return
 	}
@@ -120,7 +120,7 @@ func (r *Runner) Run(ctx context.Context, side results.Side, p personas.Persona,
 	defer closeTab()
 	if err != nil {
 		rec := j.record(StepNavigate, j.begin)
-		rec.Outcome, rec.Error = results.Error, "open tab: "+err.Error()
+		rec.Outcome, rec.Error = record.Error, "open tab: "+err.Error()
 		emit(rec)
 		return
 	}
@@ -169,11 +169,11 @@ func (r *Runner) emulateNetwork() chromedp.Action[chromedp.Void] {
 // journey is one browser journey of one persona on one side.
 type journey struct {
 	r     *Runner
-	side  results.Side
+	side  record.Side
 	site  Site
 	p     personas.Persona
 	it    journeys.Iteration
-	emit  func(*results.Record)
+	emit  func(*record.Record)
 	begin time.Time
 }
 
@@ -191,18 +191,18 @@ func (j *journey) run(tab context.Context) {
 	j.emit(rec)
 }
 
-func (j *journey) record(step string, start time.Time) *results.Record {
-	return &results.Record{
+func (j *journey) record(step string, start time.Time) *record.Record {
+	return &record.Record{
 		Side: j.side, Persona: j.p.ID, Kind: string(j.p.Kind), Cohort: j.p.Cohort.String(),
 		Journey: Journey, Iteration: j.it.N, Step: step,
-		Intended: j.it.Intended, Start: start, Outcome: results.OK,
+		Intended: j.it.Intended, Start: start, Outcome: record.OK,
 	}
 }
 
 // step times fn in the tab under the step timeout and emits its record. A step that
 // errs, or decides other than expected, leaves evidence. It reports whether the
 // journey can go on: the step answered and did not deny.
-func (j *journey) step(tab context.Context, name string, fn func(ctx context.Context, f *results.Facts) error) bool {
+func (j *journey) step(tab context.Context, name string, fn func(ctx context.Context, f *record.Facts) error) bool {
 	ctx, cancel := context.WithTimeout(tab, j.r.opt.StepTimeout)
 	defer cancel()
 	rec := j.record(name, time.Now())
@@ -212,23 +212,23 @@ func (j *journey) step(tab context.Context, name string, fn func(ctx context.Con
 	switch {
 	case errors.As(err, &ref):
 		// A refusal is the stack's decision, not an outage.
-		rec.Facts.Decision, rec.Error, err = results.Deny, ref.Error(), nil
+		rec.Facts.Decision, rec.Error, err = record.Deny, ref.Error(), nil
 	case err != nil:
-		rec.Outcome, rec.Error = results.Error, describe(ctx, err)
+		rec.Outcome, rec.Error = record.Error, describe(ctx, err)
 	}
 	failed := err != nil || (rec.Facts.Expected != "" && rec.Facts.Decision != rec.Facts.Expected)
 	if failed && j.r.opt.Evidence != nil {
 		j.evidence(tab, rec)
 	}
 	// The record belongs to the pipeline once emitted: decide before.
-	ok := err == nil && rec.Facts.Decision != results.Deny
+	ok := err == nil && rec.Facts.Decision != record.Deny
 	j.emit(rec)
 	return ok
 }
 
 // evidence saves what the tab shows with the record's files, under its own short
 // deadline: the step's may be spent.
-func (j *journey) evidence(tab context.Context, rec *results.Record) {
+func (j *journey) evidence(tab context.Context, rec *record.Record) {
 	ctx, cancel := context.WithTimeout(tab, 5*time.Second)
 	defer cancel()
 	name := fileName(Journey, string(j.side), j.p.ID, strconv.FormatUint(j.it.N, 10), strings.TrimPrefix(rec.Step, "browser."))
@@ -310,7 +310,7 @@ func availability(status int64, what string) error {
 // load runs do, which leads the tab to a new page (a navigation, a form submitted),
 // records the page's HTTP status and says what the page shows. An availability
 // failure is an error.
-func (j *journey) load(ctx context.Context, f *results.Facts, what string, do func(context.Context) (*network.Response, error)) (*network.Response, page, error) {
+func (j *journey) load(ctx context.Context, f *record.Facts, what string, do func(context.Context) (*network.Response, error)) (*network.Response, page, error) {
 	resp, err := do(ctx)
 	if err != nil {
 		return nil, page{}, fmt.Errorf("%s: %w", what, err)
@@ -331,7 +331,7 @@ func goTo(url string) func(context.Context) (*network.Response, error) {
 }
 
 func (j *journey) navigate(tab context.Context) bool {
-	return j.step(tab, StepNavigate, func(ctx context.Context, f *results.Facts) error {
+	return j.step(tab, StepNavigate, func(ctx context.Context, f *record.Facts) error {
 		resp, pg, err := j.load(ctx, f, "open "+RedactURL(j.site.Start), goTo(j.site.Start))
 		if err != nil {
 			return err
@@ -344,8 +344,8 @@ func (j *journey) navigate(tab context.Context) bool {
 }
 
 func (j *journey) login(tab context.Context) bool {
-	return j.step(tab, StepLogin, func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Allow
+	return j.step(tab, StepLogin, func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Allow
 		s := j.site.Selectors
 		resp, pg, err := j.load(ctx, f, "submit the login form", func(ctx context.Context) (*network.Response, error) {
 			return chromedp.RunResponse(ctx,
@@ -362,7 +362,7 @@ func (j *journey) login(tab context.Context) bool {
 			if s.Name != Off && j.p.Name != "" && !strings.Contains(pg.Text, j.p.Name) {
 				return fmt.Errorf("the landing page (%s) does not name the persona who signed in", s.Name)
 			}
-			f.Decision = results.Allow
+			f.Decision = record.Allow
 			return nil
 		case stateLogin:
 			// The stack showed the form again: it refused the login.
@@ -374,7 +374,7 @@ func (j *journey) login(tab context.Context) bool {
 }
 
 func (j *journey) logout(tab context.Context) bool {
-	return j.step(tab, StepLogout, func(ctx context.Context, f *results.Facts) error {
+	return j.step(tab, StepLogout, func(ctx context.Context, f *record.Facts) error {
 		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(j.site.Selectors.Logout)))
 		if err != nil {
 			return fmt.Errorf("sign out (%s): %w", j.site.Selectors.Logout, err)
@@ -386,23 +386,23 @@ func (j *journey) logout(tab context.Context) bool {
 		if resp.Status >= 400 {
 			return fmt.Errorf("sign out: HTTP %d at %s", resp.Status, RedactURL(resp.URL))
 		}
-		f.Decision = results.Allow
+		f.Decision = record.Allow
 		return nil
 	})
 }
 
 func (j *journey) probe(tab context.Context) {
-	j.step(tab, StepLogoutProbe, func(ctx context.Context, f *results.Facts) error {
-		f.Expected = results.Deny
+	j.step(tab, StepLogoutProbe, func(ctx context.Context, f *record.Facts) error {
+		f.Expected = record.Deny
 		resp, pg, err := j.load(ctx, f, "open "+RedactURL(j.site.Landing), goTo(j.site.Landing))
 		if err != nil {
 			return err
 		}
 		switch pg.State {
 		case stateLanded:
-			f.Decision = results.Allow // still signed in after logout
+			f.Decision = record.Allow // still signed in after logout
 		case stateLogin:
-			f.Decision = results.Deny
+			f.Decision = record.Deny
 		default:
 			return fmt.Errorf("after logout, the landing page shows neither itself (%s) nor the login form at %s (HTTP %d)",
 				j.site.Selectors.Landed, RedactURL(resp.URL), resp.Status)

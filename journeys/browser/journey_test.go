@@ -14,12 +14,13 @@ import (
 
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // wantSteps checks persona p's records on one side: every step present with the
 // outcome and decision given, in journey order.
-func wantSteps(t *testing.T, rec *recorder, p personas.Persona, side results.Side, want map[string]string) {
+func wantSteps(t *testing.T, rec *recorder, p personas.Persona, side record.Side, want map[string]string) {
 	t.Helper()
 	for step, decision := range want {
 		r := rec.find(p.ID, side, step)
@@ -30,7 +31,7 @@ func wantSteps(t *testing.T, rec *recorder, p personas.Persona, side results.Sid
 		if r.Journey != Journey {
 			t.Errorf("%s %s %s: journey %q; want %q", p.ID, side, step, r.Journey, Journey)
 		}
-		if r.Outcome != results.OK || r.Facts.Decision != decision {
+		if r.Outcome != record.OK || r.Facts.Decision != decision {
 			t.Errorf("%s %s %s = (%s, %q, %q); want (ok, %q)", p.ID, side, step, r.Outcome, r.Facts.Decision, r.Error, decision)
 		}
 		if r.Latency <= 0 {
@@ -51,10 +52,10 @@ func TestJourneyCleanBothSides(t *testing.T) {
 	}
 	wg.Wait()
 	for _, p := range ps {
-		for _, side := range []results.Side{results.Legacy, results.Candidate} {
+		for _, side := range []record.Side{record.Legacy, record.Candidate} {
 			wantSteps(t, rec, p, side, map[string]string{
-				StepNavigate: "", StepLogin: results.Allow, StepLogout: results.Allow,
-				StepLogoutProbe: results.Deny, StepTotal: "",
+				StepNavigate: "", StepLogin: record.Allow, StepLogout: record.Allow,
+				StepLogoutProbe: record.Deny, StepTotal: "",
 			})
 		}
 	}
@@ -79,19 +80,19 @@ func TestJourneyLazyMigrationBroken(t *testing.T) {
 	both(t.Context(), r, broken, 1, rec.emit)
 	both(t.Context(), r, fine, 2, rec.emit)
 
-	wantSteps(t, rec, broken, results.Legacy, map[string]string{StepLogin: results.Allow, StepLogoutProbe: results.Deny})
-	wantSteps(t, rec, broken, results.Candidate, map[string]string{StepLogin: results.Deny})
-	wantSteps(t, rec, fine, results.Candidate, map[string]string{StepLogin: results.Allow, StepLogoutProbe: results.Deny})
-	if r := rec.find(broken.ID, results.Candidate, StepLogout); r != nil {
+	wantSteps(t, rec, broken, record.Legacy, map[string]string{StepLogin: record.Allow, StepLogoutProbe: record.Deny})
+	wantSteps(t, rec, broken, record.Candidate, map[string]string{StepLogin: record.Deny})
+	wantSteps(t, rec, fine, record.Candidate, map[string]string{StepLogin: record.Allow, StepLogoutProbe: record.Deny})
+	if r := rec.find(broken.ID, record.Candidate, StepLogout); r != nil {
 		t.Errorf("a refused login went on to logout: %+v", r)
 	}
 
 	fs := rec.findings()
-	if len(fs) != 1 || fs[0].Class != results.LoginFailed || fs[0].Journey != Journey || fs[0].Step != StepLogin ||
+	if len(fs) != 1 || fs[0].Class != analysis.LoginFailed || fs[0].Journey != Journey || fs[0].Step != StepLogin ||
 		fs[0].Count != 1 || fs[0].Examples[0].Persona != broken.ID {
 		t.Fatalf("findings = %+v; want one LOGIN_FAILED on %s %s for %s", fs, Journey, StepLogin, broken.ID)
 	}
-	login := rec.find(broken.ID, results.Candidate, StepLogin)
+	login := rec.find(broken.ID, record.Candidate, StepLogin)
 	if login.Facts.Status != 401 || login.Error != "refused (HTTP 401): Invalid username or password." {
 		t.Errorf("refused login: status %d, error %q; want 401 and the page's message", login.Facts.Status, login.Error)
 	}
@@ -163,12 +164,12 @@ func TestJourneyErrors(t *testing.T) {
 			// A page that shows neither is waited for until the step's deadline (it
 			// may still render with a script): long enough that a loaded machine
 			// reaches the wait before it, short enough to keep the test short.
-			r := NewRunner(shared, RunnerOptions{Sites: map[results.Side]Site{results.Legacy: site}, Evidence: &Evidence{Root: out},
+			r := NewRunner(shared, RunnerOptions{Sites: map[record.Side]Site{record.Legacy: site}, Evidence: &Evidence{Root: out},
 				StepTimeout: 10 * time.Second})
 			rec := &recorder{}
-			r.Run(t.Context(), results.Legacy, p, journeys.Iteration{N: 1}, rec.emit)
-			got := rec.find(p.ID, results.Legacy, tt.step)
-			if got == nil || got.Outcome != results.Error || got.Facts.Decision != "" || !strings.Contains(got.Error, tt.wantError) {
+			r.Run(t.Context(), record.Legacy, p, journeys.Iteration{N: 1}, rec.emit)
+			got := rec.find(p.ID, record.Legacy, tt.step)
+			if got == nil || got.Outcome != record.Error || got.Facts.Decision != "" || !strings.Contains(got.Error, tt.wantError) {
 				t.Fatalf("%s record = %+v; want an error %q and no decision", tt.step, got, tt.wantError)
 			}
 			if len(rec.recs) != 1+slices.Index([]string{StepNavigate, StepLogin}, tt.step) {
@@ -209,15 +210,15 @@ func TestLogoutKeepsSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewRunner(shared, RunnerOptions{Sites: map[results.Side]Site{results.Candidate: site}, Evidence: &Evidence{Root: t.TempDir()}})
+	r := NewRunner(shared, RunnerOptions{Sites: map[record.Side]Site{record.Candidate: site}, Evidence: &Evidence{Root: t.TempDir()}})
 	rec := &recorder{}
-	r.Run(t.Context(), results.Candidate, p, journeys.Iteration{N: 1}, rec.emit)
-	probe := rec.find(p.ID, results.Candidate, StepLogoutProbe)
-	if probe == nil || probe.Facts.Decision != results.Allow || len(probe.Evidence) != 2 {
+	r.Run(t.Context(), record.Candidate, p, journeys.Iteration{N: 1}, rec.emit)
+	probe := rec.find(p.ID, record.Candidate, StepLogoutProbe)
+	if probe == nil || probe.Facts.Decision != record.Allow || len(probe.Evidence) != 2 {
 		t.Fatalf("probe = %+v; want allow, with evidence", probe)
 	}
 	fs := rec.findings()
-	if len(fs) != 1 || fs[0].Class != results.LogoutSessionStillActive || fs[0].Step != StepLogoutProbe {
+	if len(fs) != 1 || fs[0].Class != analysis.LogoutSessionStillActive || fs[0].Step != StepLogoutProbe {
 		t.Errorf("findings = %+v; want one LOGOUT_SESSION_STILL_ACTIVE on %s", fs, StepLogoutProbe)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/journeys"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // These tests start browsers of their own (the shared one must live on) and count
@@ -90,9 +90,9 @@ func TestNoProcessLeftAfterRun(t *testing.T) {
 	pair := startStacks(t, "")
 	tr := startTracked(t, t.Context())
 	r := NewRunner(tr.c, RunnerOptions{Sites: sites(pair)})
-	both(t.Context(), r, humans(1, "")[0], 1, func(rec *results.Record) {
+	both(t.Context(), r, humans(1, "")[0], 1, func(rec *record.Record) {
 		tr.look(t) // while the tabs are open
-		if rec.Outcome != results.OK {
+		if rec.Outcome != record.OK {
 			t.Errorf("%s %s: %s %s", rec.Side, rec.Step, rec.Outcome, rec.Error)
 		}
 	})
@@ -104,11 +104,11 @@ func TestNoProcessLeftAfterError(t *testing.T) {
 	legacyURL := pair.LegacyURL
 	_ = pair.Close() // the stacks are down: every navigation fails
 	tr := startTracked(t, t.Context())
-	r := NewRunner(tr.c, RunnerOptions{Sites: map[results.Side]Site{results.Legacy: LegacySite(legacyURL)}})
+	r := NewRunner(tr.c, RunnerOptions{Sites: map[record.Side]Site{record.Legacy: LegacySite(legacyURL)}})
 	var errs int
-	r.Run(t.Context(), results.Legacy, humans(1, "")[0], journeys.Iteration{}, func(rec *results.Record) {
+	r.Run(t.Context(), record.Legacy, humans(1, "")[0], journeys.Iteration{}, func(rec *record.Record) {
 		tr.look(t)
-		if rec.Outcome == results.Error {
+		if rec.Outcome == record.Error {
 			errs++
 		}
 	})
@@ -189,7 +189,7 @@ func TestNoProcessLeftAfterInterrupt(t *testing.T) {
 		var wg sync.WaitGroup
 		for i, p := range humans(4, "") {
 			wg.Go(func() {
-				both(ctx, r, p, uint64(i), func(*results.Record) {
+				both(ctx, r, p, uint64(i), func(*record.Record) {
 					tr.look(t)
 					once.Do(interrupt) // at the first step done, as Ctrl-C would
 				})

@@ -10,7 +10,8 @@ import (
 
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -58,24 +59,24 @@ func startStacks(t testing.TB, drifts string) *stacks.Pair {
 }
 
 // sites is how the browser meets the embedded stacks.
-func sites(pair *stacks.Pair) map[results.Side]Site {
-	return map[results.Side]Site{results.Legacy: LegacySite(pair.LegacyURL), results.Candidate: PortalSite(pair.CandidateURL)}
+func sites(pair *stacks.Pair) map[record.Side]Site {
+	return map[record.Side]Site{record.Legacy: LegacySite(pair.LegacyURL), record.Candidate: PortalSite(pair.CandidateURL)}
 }
 
 // recorder collects records from concurrent journeys.
 type recorder struct {
 	mu   sync.Mutex
-	recs []*results.Record
+	recs []*record.Record
 }
 
-func (r *recorder) emit(rec *results.Record) {
+func (r *recorder) emit(rec *record.Record) {
 	r.mu.Lock()
 	r.recs = append(r.recs, rec)
 	r.mu.Unlock()
 }
 
 // find returns the record of persona, side and step, or nil.
-func (r *recorder) find(persona string, side results.Side, step string) *results.Record {
+func (r *recorder) find(persona string, side record.Side, step string) *record.Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range r.recs {
@@ -87,8 +88,8 @@ func (r *recorder) find(persona string, side results.Side, step string) *results
 }
 
 // findings compares everything recorded.
-func (r *recorder) findings() []results.Finding {
-	c := results.NewComparer(results.CompareOptions{})
+func (r *recorder) findings() []analysis.Finding {
+	c := analysis.NewComparer(analysis.CompareOptions{})
 	r.mu.Lock()
 	for _, rec := range r.recs {
 		c.Add(rec)
@@ -98,9 +99,9 @@ func (r *recorder) findings() []results.Finding {
 }
 
 // both runs persona p's browser journey on both sides at once, as a rehearsal does.
-func both(ctx context.Context, r *Runner, p personas.Persona, n uint64, emit func(*results.Record)) {
+func both(ctx context.Context, r *Runner, p personas.Persona, n uint64, emit func(*record.Record)) {
 	var wg sync.WaitGroup
-	for _, side := range []results.Side{results.Legacy, results.Candidate} {
+	for _, side := range []record.Side{record.Legacy, record.Candidate} {
 		wg.Go(func() { r.Run(ctx, side, p, journeys.Iteration{N: n}, emit) })
 	}
 	wg.Wait()

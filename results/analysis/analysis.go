@@ -1,0 +1,151 @@
+// Package analysis judges records: it pairs legacy and candidate step records
+// and names every disagreement by the regression classes of DOMAIN.md (their
+// severities, decision rules and RFC backing), keeps HDR latency histograms per
+// step and side with a timeline, tests latency and error rates for regressions
+// (bootstrap intervals), folds findings into root causes and the readiness of
+// each cohort, applies the gate, and compares two runs (Diff). Its product is
+// the Summary, summary.json. It imports only results/record of this module:
+// never loadgen or journeys (it knows records, not how they were produced), nor
+// results/report or results (rendering and the results folder sit above it).
+package analysis
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cutover-dev/cutover/results/record"
+)
+
+// Analysis turns a stream of records into a Summary: the pairing comparison and the
+// step statistics in one pass. The live run and `cutover report` feed it the same
+// way. It is not safe for concurrent use.
+type Analysis struct {
+	opt   Options
+	cmp   *Comparer
+	stats *Stats
+	// table and tableIDs are the persona table (SetPersonas): the attributes
+	// causes are grouped by.
+	table    map[string]map[string]string
+	tableIDs []string
+}
+
+// New returns an empty Analysis whose timeline starts at origin (the run's
+// start; zero means the first record's).
+func New(opt Options, origin time.Time) *Analysis {
+	opt = opt.WithDefaults()
+	return &Analysis{opt: opt, cmp: NewComparer(opt.Compare), stats: NewStats(origin)}
+}
+
+// SetPersonas gives the analysis the run's persona table (personas.json), the
+// attributes findings are grouped by and the cohorts of the readiness table.
+// Without one, personas are known by the kind and cohort their records carry,
+// and only cohorts that ran appear.
+func (a *Analysis) SetPersonas(t *record.PersonaTable) {
+	a.table, a.tableIDs = map[string]map[string]string{}, nil
+	if t == nil {
+		return
+	}
+	for _, p := range t.Personas {
+		// The first entry of an id wins, as in record.MergePersonas.
+		if _, dup := a.table[p.ID]; !dup {
+			a.tableIDs = append(a.tableIDs, p.ID)
+			a.table[p.ID] = p.Attrs
+		}
+	}
+}
+
+// Add accounts one record.
+func (a *Analysis) Add(r *record.Record) {
+	a.stats.Add(r)
+	a.cmp.Add(r)
+}
+
+// Stats returns the step statistics gathered so far.
+func (a *Analysis) Stats() *Stats { return a.stats }
+
+// Summary judges everything added and returns the summary with its verdict. Call it
+// once, after the last Add.
+func (a *Analysis) Summary(meta Meta, acct record.Accounting) Summary {
+	s := Summary{Schema: SummarySchema, Meta: meta, Generator: acct, Options: a.opt, Notices: []Notice{}, Steps: []StepSummary{}}
+	perf, gate := a.opt.Perf, a.opt.Gate
+	s.Findings = append(a.cmp.Findings(), a.stats.PerfFindings(perf)...)
+	for _, k := range a.stats.Keys() {
+		ss := StepSummary{Journey: k.Journey, Step: k.Step,
+			Legacy: sideSummary(a.stats.Side(k, record.Legacy)), Candidate: sideSummary(a.stats.Side(k, record.Candidate)),
+			SaturatedShare: a.stats.saturatedShare(k, meta.Start, acct.Saturated)}
+		if r, ok := a.stats.P50Ratio(k, perf.MinSamples, perf.Seed); ok {
+			ss.Ratio = &r
+		}
+		s.Steps = append(s.Steps, ss)
+	}
+	share := map[StepKey]float64{}
+	for _, ss := range s.Steps {
+		share[StepKey{ss.Journey, ss.Step}] = ss.SaturatedShare
+	}
+	for i := range s.Findings {
+		f := &s.Findings[i]
+		f.Severity = gate.Severity(f.Class)
+		if sh := share[StepKey{f.Journey, f.Step}]; f.Class == LatencyRegression && sh > 0 {
+			f.Untrusted = true
+			f.Detail += fmt.Sprintf("; %.0f%% of its samples ran while the generator was saturated: not trustworthy", 100*sh)
+		}
+		f.Fails = gate.Fails(*f)
+		if !f.Class.Performance() {
+			s.Disagreed += f.Count
+		}
+	}
+	SortFindings(s.Findings)
+	if s.Findings == nil {
+		s.Findings = []Finding{}
+	}
+	if len(acct.Saturated) > 0 {
+		s.Notices = append(s.Notices, Notice{Class: GeneratorSaturated, Detail: saturationDetail(acct)})
+	}
+	if !a.cmp.noUnits {
+		in := &causeInput{opt: a.opt.Causes, findings: s.Findings, cmp: a.cmp, table: a.table, tableIDs: a.tableIDs,
+			stats: a.stats, perf: perf}
+		s.Causes = in.causes()
+		s.CohortBy = in.cohortBy()
+		// An A/A run tests no candidate: there is no readiness to judge.
+		if !meta.AA {
+			s.Cohorts = in.cohorts(s.Causes, s.CohortBy, meta.Aborted != "")
+		}
+		for i := range s.Causes {
+			s.Causes[i].steps, s.Causes[i].personas = nil, nil
+		}
+	}
+	if s.Causes == nil {
+		s.Causes = []Cause{}
+	}
+	if s.Cohorts == nil {
+		s.Cohorts = []Cohort{}
+	}
+	s.Compared, s.Uncomparable = a.cmp.Compared, a.cmp.Uncomparable
+	if meta.AA {
+		s.NoiseFloor = &NoiseFloor{Compared: s.Compared, Disagreed: s.Disagreed}
+		if s.Compared > 0 {
+			s.NoiseFloor.Rate = float64(s.Disagreed) / float64(s.Compared)
+		}
+	}
+	s.Timeline = a.stats.Timeline(meta.Start)
+	switch {
+	case meta.Aborted != "":
+		s.Verdict = VerdictAborted
+	case len(s.Failing(gate)) > 0:
+		s.Verdict = VerdictFail
+	default:
+		s.Verdict = VerdictPass
+	}
+	return s
+}
+
+// saturationDetail says where the generator fell behind and what it means.
+func saturationDetail(acct record.Accounting) string {
+	ws := make([]string, len(acct.Saturated))
+	for i, w := range acct.Saturated {
+		ws[i] = w.String()
+	}
+	return fmt.Sprintf("the generator could not keep the schedule in %s (late %d, dropped %d): latency measured there is not trustworthy",
+		strings.Join(ws, ", "), acct.Late, acct.Dropped)
+}

@@ -1,0 +1,453 @@
+package analysis
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cutover-dev/cutover/results/record"
+)
+
+// CompareOptions tune the comparison.
+type CompareOptions struct {
+	// AA marks an A/A run (legacy against itself): only parity between the two sides
+	// counts, policy checks that judge one side alone are off, so the run measures
+	// the noise floor of the harness.
+	AA bool `json:"aa"`
+	// MaxAccessTTL is the policy ceiling on access-token and service-token lifetimes
+	// (DOMAIN.md: 1h).
+	MaxAccessTTL time.Duration `json:"max_access_ttl_ns"`
+	// TTLTolerance, when > 0, also flags a candidate lifetime that differs from the
+	// legacy one by more than this fraction.
+	TTLTolerance float64 `json:"ttl_tolerance"`
+	// Examples is how many examples a finding keeps.
+	Examples int `json:"examples"`
+}
+
+func (o CompareOptions) withDefaults() CompareOptions {
+	if o.MaxAccessTTL == 0 {
+		o.MaxAccessTTL = time.Hour
+	}
+	if o.Examples == 0 {
+		o.Examples = 5
+	}
+	return o
+}
+
+// Example is one occurrence of a finding.
+type Example struct {
+	Persona   string `json:"persona"`
+	Iteration uint64 `json:"iter"`
+	Target    string `json:"target,omitempty"`
+	Legacy    string `json:"legacy"`
+	Candidate string `json:"candidate"`
+	// Evidence lists the candidate record's evidence files (see record.Record.Evidence).
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// Finding is a regression class observed on one step for one persona kind.
+type Finding struct {
+	Class       Class     `json:"class"`
+	Severity    Severity  `json:"severity"`
+	Journey     string    `json:"journey"`
+	Step        string    `json:"step"`
+	PersonaKind string    `json:"persona_kind"`
+	Count       int       `json:"count"`
+	Examples    []Example `json:"examples"`
+	// Detail explains findings that are not about single records (error rates,
+	// latency), in one sentence.
+	Detail string `json:"detail,omitempty"`
+	// Fails reports whether the finding fails the run under the thresholds.
+	Fails bool `json:"fails"`
+	// Untrusted marks a latency finding measured while the generator was saturated.
+	Untrusted bool `json:"untrusted,omitempty"`
+}
+
+// Text renders the example on one line, as the reports show it.
+func (e Example) Text() string {
+	t := ""
+	if e.Target != "" {
+		t = " " + e.Target
+	}
+	line := fmt.Sprintf("%s%s: legacy %s, candidate %s", e.Persona, t, e.Legacy, e.Candidate)
+	if len(e.Evidence) > 0 {
+		line += " (evidence: " + strings.Join(e.Evidence, " ") + ")"
+	}
+	return line
+}
+
+// ExampleText returns what the reports show beside f: its detail, or else its
+// first example (Example.Text).
+func (f Finding) ExampleText() string {
+	if f.Detail != "" {
+		return f.Detail
+	}
+	if len(f.Examples) == 0 {
+		return ""
+	}
+	return f.Examples[0].Text()
+}
+
+// Ref returns the reference a cause folds f by.
+func (f Finding) Ref() FindingRef { return FindingRef{f.Class, f.Journey, f.Step, f.PersonaKind} }
+
+type findingKey struct {
+	class               Class
+	journey, step, kind string
+}
+
+// Comparer pairs legacy and candidate records as they stream in and turns every
+// disagreement into findings. It is not safe for concurrent use: feed it from one
+// goroutine.
+type Comparer struct {
+	opt      CompareOptions
+	pending  map[record.Key]*record.Record
+	findings map[findingKey]*Finding
+	order    []findingKey
+	// findingIndex is each finding's place in order.
+	findingIndex map[findingKey]int
+	// Compared counts candidate records judged; Uncomparable those that could not be
+	// (the legacy side errored or never ran).
+	Compared, Uncomparable int
+
+	// The personas judged, for root-cause grouping: which classes each could have
+	// shown, which it showed, which steps it ran (see Causes).
+	units     map[string]*unit
+	unitOrder []string
+	unitList  []*unit // unitList[i] is units[unitOrder[i]]
+	// last and lastUnit cache the latest lookup: a journey's records come in a row.
+	last      string
+	lastUnit  *unit
+	steps     map[StepKey]int
+	stepOrder []StepKey
+	// noUnits switches the tracking off (benchmarks measure what it costs).
+	noUnits bool
+}
+
+// unit is one persona as the comparison saw it on the candidate side.
+type unit struct {
+	// idx is the unit's place in Comparer.unitOrder.
+	idx          int
+	kind, cohort string
+	// exercised and affected hold a bit per class (classBit): the classes a
+	// judged step of the persona could raise, and those it raised.
+	exercised, affected uint64
+	// hits counts the occurrences of each class raised; findings indexes, in
+	// Comparer.order, the findings the persona contributed to.
+	hits     map[Class]int
+	findings []int
+	// steps is a bitset over Comparer.stepOrder: the steps the persona ran.
+	steps []uint64
+}
+
+// NewComparer returns a Comparer with the given options.
+func NewComparer(opt CompareOptions) *Comparer {
+	return &Comparer{opt: opt.withDefaults(), pending: make(map[record.Key]*record.Record), findings: make(map[findingKey]*Finding),
+		findingIndex: make(map[findingKey]int), units: make(map[string]*unit), steps: make(map[StepKey]int)}
+}
+
+// unitOf returns the unit of r's persona, creating it; nil for records of no
+// persona (raw attacks) or with tracking off.
+func (c *Comparer) unitOf(r *record.Record) *unit {
+	if c.noUnits || r.Persona == "" {
+		return nil
+	}
+	if c.lastUnit != nil && c.last == r.Persona {
+		return c.lastUnit
+	}
+	u, ok := c.units[r.Persona]
+	if !ok {
+		u = &unit{idx: len(c.unitOrder), kind: r.Kind, cohort: r.Cohort}
+		c.units[r.Persona] = u
+		c.unitOrder = append(c.unitOrder, r.Persona)
+		c.unitList = append(c.unitList, u)
+	}
+	c.last, c.lastUnit = r.Persona, u
+	return u
+}
+
+// ran marks r's step as run by u.
+func (c *Comparer) ran(u *unit, r *record.Record) {
+	k := StepKey{r.Journey, r.Step}
+	i, ok := c.steps[k]
+	if !ok {
+		i = len(c.stepOrder)
+		c.steps[k] = i
+		c.stepOrder = append(c.stepOrder, k)
+	}
+	if w := i / 64; w >= len(u.steps) {
+		u.steps = append(u.steps, make([]uint64, w+1-len(u.steps))...)
+	}
+	u.steps[i/64] |= 1 << (i % 64)
+}
+
+// Add feeds one record. Records of the two sides may arrive in any order.
+func (c *Comparer) Add(r *record.Record) {
+	k := r.Key()
+	other, ok := c.pending[k]
+	if !ok {
+		cp := *r
+		c.pending[k] = &cp
+		return
+	}
+	delete(c.pending, k)
+	if other.Side == r.Side {
+		// The same step twice on one side: a journey bug, not a regression. Keep the
+		// newer and go on waiting for the other side.
+		cp := *r
+		c.pending[k] = &cp
+		return
+	}
+	if r.Side == record.Candidate {
+		c.judge(other, r)
+	} else {
+		c.judge(r, other)
+	}
+}
+
+// Findings judges what is still unpaired (a candidate step whose legacy twin never
+// ran is judged on its own facts) and returns every finding, most severe first.
+func (c *Comparer) Findings() []Finding {
+	keys := make([]record.Key, 0, len(c.pending))
+	for k, r := range c.pending {
+		if r.Side == record.Candidate {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return keyLess(keys[i], keys[j]) })
+	for _, k := range keys {
+		c.judge(nil, c.pending[k])
+		delete(c.pending, k)
+	}
+	out := make([]Finding, 0, len(c.order))
+	for _, k := range c.order {
+		out = append(out, *c.findings[k])
+	}
+	SortFindings(out)
+	return out
+}
+
+// SortFindings orders findings by severity, then class, journey, step and kind.
+func SortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		return findingLess(a.Severity, b.Severity, findingKey{a.Class, a.Journey, a.Step, a.PersonaKind}, findingKey{b.Class, b.Journey, b.Step, b.PersonaKind})
+	})
+}
+
+var severityRank = map[Severity]int{Critical: 0, High: 1, Medium: 2, Low: 3, Info: 4}
+
+func findingLess(sa, sb Severity, a, b findingKey) bool {
+	if severityRank[sa] != severityRank[sb] {
+		return severityRank[sa] < severityRank[sb]
+	}
+	return strings.Join([]string{string(a.class), a.journey, a.step, a.kind}, "\x00") <
+		strings.Join([]string{string(b.class), b.journey, b.step, b.kind}, "\x00")
+}
+
+func keyLess(a, b record.Key) bool {
+	if a.Persona != b.Persona {
+		return a.Persona < b.Persona
+	}
+	if a.Iteration != b.Iteration {
+		return a.Iteration < b.Iteration
+	}
+	return a.Step+a.Target < b.Step+b.Target
+}
+
+// judge compares one candidate record with its legacy twin (nil when it never ran).
+func (c *Comparer) judge(leg, cand *record.Record) {
+	// Every candidate step counts as run by its persona, errors included: a
+	// cohort whose personas only met errors is touched by the error-rate cause.
+	u := c.unitOf(cand)
+	if u != nil {
+		c.ran(u, cand)
+	}
+	if cand.Outcome != record.OK {
+		// Availability errors go to ERROR_RATE_REGRESSION through the step
+		// statistics; unsupported and skipped steps decide nothing.
+		return
+	}
+	legOK := leg != nil && leg.Outcome == record.OK
+	c.Compared++
+	// could holds the classes this record could have raised, for grouping.
+	var could uint64
+	if rule, ok := decisionRules[cand.Step]; ok && c.judgeDecision(rule, leg, legOK, cand) {
+		// A decision that is neither allow nor deny is an AUTHZ_ERROR on any
+		// decision step.
+		could |= classBit[rule.allowed] | classBit[rule.denied] | classBit[AuthzError]
+	}
+	candAllowed, legAllowed := cand.Facts.Decision == record.Allow, legOK && leg.Facts.Decision == record.Allow
+	switch cand.Step {
+	case record.StepLogin:
+		c.judgeLogin(leg, legOK, cand)
+		if candAllowed {
+			could |= classBit[ClaimMissing] | classBit[TTLDrift]
+			if legAllowed {
+				could |= classBit[RoleMappingDrift]
+			}
+		}
+	case record.StepRefresh:
+		if !c.opt.AA && cand.Facts.Rotated != nil && !*cand.Facts.Rotated {
+			c.add(RefreshNotRotated, cand, "rotated", "not rotated")
+		}
+		if len(cand.Facts.Widened) > 0 {
+			c.add(ScopeWidenedOnRefresh, cand, "", "added "+strings.Join(cand.Facts.Widened, " "))
+		}
+		if candAllowed {
+			could |= classBit[ScopeWidenedOnRefresh]
+		}
+		if cand.Facts.Rotated != nil {
+			could |= classBit[RefreshNotRotated]
+		}
+	case record.StepServiceToken:
+		c.judgeServiceToken(leg, legOK, cand)
+		if candAllowed {
+			could |= classBit[ServiceAccountLongLivedToken] | classBit[ServiceAccountRefreshIssued]
+			if legAllowed {
+				could |= classBit[ServiceAccountScopeWidened]
+			}
+		}
+	}
+	if u != nil {
+		u.exercised |= could
+	}
+}
+
+// judgeDecision compares the record's decision with the expected one, or with
+// legacy's; it reports false when there was nothing to compare it with.
+func (c *Comparer) judgeDecision(rule decisionRule, leg *record.Record, legOK bool, cand *record.Record) bool {
+	want := cand.Facts.Expected
+	if want == "" || c.opt.AA {
+		// In A/A mode the expected table is a one-sided policy check: both sides
+		// are the same stack, and only their agreement measures the noise floor.
+		if !legOK || leg.Facts.Decision == "" {
+			c.Uncomparable++
+			return false
+		}
+		want = leg.Facts.Decision
+	}
+	got := cand.Facts.Decision
+	if got == want {
+		return true
+	}
+	legVal := want + " (expected)"
+	if legOK {
+		legVal = leg.Facts.Decision
+	}
+	candVal := got
+	if cand.Facts.Status != 0 {
+		candVal = fmt.Sprintf("%s (HTTP %d)", got, cand.Facts.Status)
+	}
+	switch {
+	case got != record.Allow && got != record.Deny:
+		c.add(AuthzError, cand, legVal, candVal)
+	case got == record.Allow && rule.allowed != "":
+		c.add(rule.allowed, cand, legVal, candVal)
+	case got == record.Deny && rule.denied != "":
+		c.add(rule.denied, cand, legVal, candVal)
+	}
+	return true
+}
+
+func (c *Comparer) judgeLogin(leg *record.Record, legOK bool, cand *record.Record) {
+	f := cand.Facts
+	if f.Decision != record.Allow {
+		return
+	}
+	if len(f.MissingClaims) > 0 {
+		c.add(ClaimMissing, cand, "", "missing "+strings.Join(f.MissingClaims, " "))
+	}
+	if legOK && leg.Facts.Decision == record.Allow && !sameSet(leg.Facts.Roles, f.Roles) {
+		c.add(RoleMappingDrift, cand, strings.Join(leg.Facts.Roles, " "), strings.Join(f.Roles, " "))
+	}
+	c.judgeTTL(TTLDrift, leg, legOK, cand)
+}
+
+func (c *Comparer) judgeServiceToken(leg *record.Record, legOK bool, cand *record.Record) {
+	f := cand.Facts
+	if f.Decision != record.Allow {
+		return
+	}
+	if legOK && leg.Facts.Decision == record.Allow {
+		if extra := minus(f.Scopes, leg.Facts.Scopes); len(extra) > 0 {
+			c.add(ServiceAccountScopeWidened, cand, strings.Join(leg.Facts.Scopes, " "), "added "+strings.Join(extra, " "))
+		}
+	}
+	if c.opt.AA {
+		return
+	}
+	if f.TTL < 0 || time.Duration(f.TTL)*time.Second > c.opt.MaxAccessTTL {
+		c.add(ServiceAccountLongLivedToken, cand, fmt.Sprintf("<= %s", c.opt.MaxAccessTTL), ttlString(f.TTL))
+	}
+	if f.RefreshIssued {
+		c.add(ServiceAccountRefreshIssued, cand, "no refresh token", "refresh token issued")
+	}
+}
+
+// judgeTTL flags a lifetime over policy (not in A/A mode) or, with a tolerance, one
+// that differs from legacy's.
+func (c *Comparer) judgeTTL(class Class, leg *record.Record, legOK bool, cand *record.Record) {
+	ttl := cand.Facts.TTL
+	if ttl == 0 {
+		return
+	}
+	if !c.opt.AA && (ttl < 0 || time.Duration(ttl)*time.Second > c.opt.MaxAccessTTL) {
+		c.add(class, cand, fmt.Sprintf("<= %s (policy)", c.opt.MaxAccessTTL), ttlString(ttl))
+		return
+	}
+	if c.opt.TTLTolerance > 0 && legOK && leg.Facts.TTL > 0 && ttl > 0 {
+		if d := math.Abs(float64(ttl-leg.Facts.TTL)) / float64(leg.Facts.TTL); d > c.opt.TTLTolerance {
+			c.add(class, cand, ttlString(leg.Facts.TTL), ttlString(ttl))
+		}
+	}
+}
+
+func ttlString(s int64) string {
+	if s < 0 {
+		return "no expiry"
+	}
+	return (time.Duration(s) * time.Second).String()
+}
+
+func (c *Comparer) add(class Class, cand *record.Record, legVal, candVal string) {
+	k := findingKey{class: class, journey: cand.Journey, step: cand.Step, kind: cand.Kind}
+	f, ok := c.findings[k]
+	if !ok {
+		f = &Finding{Class: class, Severity: class.Severity(), Journey: cand.Journey, Step: cand.Step, PersonaKind: cand.Kind}
+		c.findings[k] = f
+		c.findingIndex[k] = len(c.order)
+		c.order = append(c.order, k)
+	}
+	f.Count++
+	if u := c.unitOf(cand); u != nil {
+		u.affected |= classBit[class]
+		if u.hits == nil {
+			u.hits = map[Class]int{}
+		}
+		u.hits[class]++
+		if i := c.findingIndex[k]; !slices.Contains(u.findings, i) {
+			u.findings = append(u.findings, i)
+		}
+	}
+	if len(f.Examples) < c.opt.Examples {
+		f.Examples = append(f.Examples, Example{Persona: cand.Persona, Iteration: cand.Iteration, Target: cand.Target, Legacy: legVal, Candidate: candVal, Evidence: cand.Evidence})
+	}
+}
+
+func sameSet(a, b []string) bool { return len(minus(a, b)) == 0 && len(minus(b, a)) == 0 }
+
+// minus returns the members of a that are not in b, sorted.
+func minus(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if !slices.Contains(b, s) && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

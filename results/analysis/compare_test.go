@@ -1,0 +1,102 @@
+package analysis_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
+)
+
+func rec(side record.Side, step, target string, f record.Facts) *record.Record {
+	return &record.Record{Side: side, Persona: "clinician-00001", Kind: "clinician", Journey: "session", Iteration: 7, Step: step, Target: target, Outcome: record.OK, Facts: f}
+}
+
+func classes(fs []analysis.Finding) []analysis.Class {
+	var out []analysis.Class
+	for _, f := range fs {
+		out = append(out, f.Class)
+	}
+	return out
+}
+
+func TestComparerClasses(t *testing.T) {
+	long := int64((24 * time.Hour).Seconds())
+	tests := []struct {
+		name      string
+		opt       analysis.CompareOptions
+		leg, cand *record.Record
+		want      []analysis.Class
+	}{
+		{"same decision", analysis.CompareOptions{}, rec(record.Legacy, record.StepProbe, "read record:{panel}", record.Facts{Decision: record.Allow}), rec(record.Candidate, record.StepProbe, "read record:{panel}", record.Facts{Decision: record.Allow}), nil},
+		{"over-permission vs expected", analysis.CompareOptions{}, rec(record.Legacy, record.StepProbe, "t", record.Facts{Decision: record.Deny, Expected: record.Deny}), rec(record.Candidate, record.StepProbe, "t", record.Facts{Decision: record.Allow, Expected: record.Deny}), []analysis.Class{analysis.OverPermission}},
+		{"over-permission vs legacy", analysis.CompareOptions{}, rec(record.Legacy, record.StepProbe, "t", record.Facts{Decision: record.Deny}), rec(record.Candidate, record.StepProbe, "t", record.Facts{Decision: record.Allow}), []analysis.Class{analysis.OverPermission}},
+		{"under-permission", analysis.CompareOptions{}, rec(record.Legacy, record.StepProbe, "t", record.Facts{Decision: record.Allow, Expected: record.Allow}), rec(record.Candidate, record.StepProbe, "t", record.Facts{Decision: record.Deny, Expected: record.Allow}), []analysis.Class{analysis.UnderPermission}},
+		{"authz error", analysis.CompareOptions{}, rec(record.Legacy, record.StepProbe, "t", record.Facts{Decision: record.Allow}), rec(record.Candidate, record.StepProbe, "t", record.Facts{Decision: "error", Status: 404}), []analysis.Class{analysis.AuthzError}},
+		{"availability error is not authz", analysis.CompareOptions{}, rec(record.Legacy, record.StepProbe, "t", record.Facts{Decision: record.Allow}), &record.Record{Side: record.Candidate, Persona: "clinician-00001", Journey: "session", Iteration: 7, Step: record.StepProbe, Target: "t", Outcome: record.Error}, nil},
+		{"login failed", analysis.CompareOptions{}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow, Expected: record.Allow}), rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Deny, Expected: record.Allow}), []analysis.Class{analysis.LoginFailed}},
+		{"role drift", analysis.CompareOptions{}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow, Roles: []string{"billing"}}), rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Allow, Roles: []string{"admin", "billing"}}), []analysis.Class{analysis.RoleMappingDrift}},
+		{"roles equal as sets", analysis.CompareOptions{}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow, Roles: []string{"b", "a"}}), rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Allow, Roles: []string{"a", "b", "a"}}), nil},
+		{"claim missing", analysis.CompareOptions{}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow}), rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Allow, MissingClaims: []string{"roles"}}), []analysis.Class{analysis.ClaimMissing}},
+		{"ttl over policy", analysis.CompareOptions{}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow, TTL: 900}), rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Allow, TTL: long}), []analysis.Class{analysis.TTLDrift}},
+		{"ttl over policy ignored in A/A", analysis.CompareOptions{AA: true}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow, TTL: long}), rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Allow, TTL: long}), nil},
+		{"ttl tolerance", analysis.CompareOptions{TTLTolerance: 0.1}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow, TTL: 300}), rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Allow, TTL: 600}), []analysis.Class{analysis.TTLDrift}},
+		{"logout session alive", analysis.CompareOptions{}, rec(record.Legacy, record.StepLogoutProbe, "t", record.Facts{Decision: record.Deny, Expected: record.Deny}), rec(record.Candidate, record.StepLogoutProbe, "t", record.Facts{Decision: record.Allow, Expected: record.Deny}), []analysis.Class{analysis.LogoutSessionStillActive}},
+		{"not rotated", analysis.CompareOptions{}, rec(record.Legacy, record.StepRefresh, "", record.Facts{Decision: record.Allow}), rec(record.Candidate, record.StepRefresh, "", record.Facts{Decision: record.Allow, Rotated: record.Bool(false)}), []analysis.Class{analysis.RefreshNotRotated}},
+		{"reuse accepted", analysis.CompareOptions{}, nil, rec(record.Candidate, record.StepRefreshReplay, "", record.Facts{Decision: record.Allow, Expected: record.Deny}), []analysis.Class{analysis.RefreshReuseAccepted}},
+		{"scope widened on refresh", analysis.CompareOptions{}, nil, rec(record.Candidate, record.StepRefresh, "", record.Facts{Decision: record.Allow, Widened: []string{"admin.users"}}), []analysis.Class{analysis.ScopeWidenedOnRefresh}},
+		{"service widened", analysis.CompareOptions{}, rec(record.Legacy, record.StepServiceToken, "", record.Facts{Decision: record.Allow, Scopes: []string{"a"}, TTL: -1}), rec(record.Candidate, record.StepServiceToken, "", record.Facts{Decision: record.Allow, Scopes: []string{"a", "b"}, TTL: 300}), []analysis.Class{analysis.ServiceAccountScopeWidened}},
+		{"service long-lived with refresh", analysis.CompareOptions{}, rec(record.Legacy, record.StepServiceToken, "", record.Facts{Decision: record.Allow, TTL: -1}), rec(record.Candidate, record.StepServiceToken, "", record.Facts{Decision: record.Allow, TTL: -1, RefreshIssued: true}), []analysis.Class{analysis.ServiceAccountLongLivedToken, analysis.ServiceAccountRefreshIssued}},
+		{"break-glass without reason", analysis.CompareOptions{}, nil, rec(record.Candidate, record.StepBreakglassNoReason, "", record.Facts{Decision: record.Allow, Expected: record.Deny}), []analysis.Class{analysis.BreakglassNoReasonAccepted}},
+		{"break-glass not audited", analysis.CompareOptions{}, nil, rec(record.Candidate, record.StepBreakglassAudit, "", record.Facts{Decision: record.Deny, Expected: record.Allow}), []analysis.Class{analysis.BreakglassNotAudited}},
+		{"no legacy twin and no expectation", analysis.CompareOptions{}, nil, rec(record.Candidate, record.StepProbe, "t", record.Facts{Decision: record.Allow}), nil},
+		{"A/A: both sides agree against the expected table", analysis.CompareOptions{AA: true}, rec(record.Legacy, record.StepProbe, "t", record.Facts{Decision: record.Allow, Expected: record.Deny}), rec(record.Candidate, record.StepProbe, "t", record.Facts{Decision: record.Allow, Expected: record.Deny}), nil},
+		{"A/A: the sides disagree", analysis.CompareOptions{AA: true}, rec(record.Legacy, record.StepProbe, "t", record.Facts{Decision: record.Deny, Expected: record.Deny}), rec(record.Candidate, record.StepProbe, "t", record.Facts{Decision: record.Allow, Expected: record.Deny}), []analysis.Class{analysis.OverPermission}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, order := range []string{"legacy first", "candidate first"} {
+				c := analysis.NewComparer(tt.opt)
+				recs := []*record.Record{tt.leg, tt.cand}
+				if order == "candidate first" {
+					recs = []*record.Record{tt.cand, tt.leg}
+				}
+				for _, r := range recs {
+					if r != nil {
+						c.Add(r)
+					}
+				}
+				got := classes(c.Findings())
+				want := slices.Clone(tt.want)
+				slices.Sort(got)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: findings = %v; want %v", order, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestFindingExamplesAndCounts(t *testing.T) {
+	c := analysis.NewComparer(analysis.CompareOptions{Examples: 2})
+	for i := range 5 {
+		l := rec(record.Legacy, record.StepProbe, "t", record.Facts{Decision: record.Deny})
+		k := rec(record.Candidate, record.StepProbe, "t", record.Facts{Decision: record.Allow, Status: 200})
+		l.Iteration, k.Iteration = uint64(i), uint64(i)
+		c.Add(l)
+		c.Add(k)
+	}
+	fs := c.Findings()
+	if len(fs) != 1 {
+		t.Fatalf("findings = %d; want 1", len(fs))
+	}
+	f := fs[0]
+	if f.Count != 5 || len(f.Examples) != 2 || f.Severity != analysis.Critical || f.PersonaKind != "clinician" {
+		t.Errorf("finding = %+v; want count 5, 2 examples, critical, clinician", f)
+	}
+	if e := f.Examples[0]; e.Legacy != record.Deny || e.Candidate != "allow (HTTP 200)" {
+		t.Errorf("example = %+v; want legacy deny, candidate allow (HTTP 200)", e)
+	}
+}

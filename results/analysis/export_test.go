@@ -1,0 +1,19 @@
+package analysis
+
+// Internals the external tests (package analysis_test, which the shared fixture
+// makes external) reach.
+var (
+	Mix                 = mix
+	HypergeomTail       = hypergeomTail
+	BinomialTailAtLeast = binomialTailAtLeast
+	NewHist             = newHist
+	ClampLatency        = clampLatency
+	RatioCI             = ratioCI
+	SideSummaryOf       = sideSummary
+)
+
+const MaxTimelinePoint = maxTimelinePoint
+
+// SetGrouping switches root-cause grouping on or off (benchmarks measure what
+// it costs).
+func SetGrouping(a *Analysis, on bool) { a.cmp.noUnits = !on }

@@ -1,0 +1,124 @@
+// Package record is what a rehearsal measured, at the bottom of results/...: the
+// step record of one persona's journey step on one side (legacy or candidate)
+// with its normalised facts, the step names journeys record under, the
+// JSON-lines codec of the records file with its redactor, the request endpoints
+// a record names, the persona table (personas.json) and the load generator's
+// accounting. It knows records, not how they were produced nor what they mean:
+// it imports nothing of this module (no loadgen, no journeys, no
+// results/analysis), so every producer and every reader can depend on it.
+package record
+
+import (
+	"time"
+)
+
+// Side names one of the two stacks.
+type Side string
+
+// The two sides of a rehearsal.
+const (
+	Legacy    Side = "legacy"
+	Candidate Side = "candidate"
+)
+
+// Outcome says how a step ended.
+type Outcome string
+
+// Step outcomes. Only OK and Failed steps carry a decision that can be compared;
+// Error is an availability error (timeout, 5xx, connection refused) and counts toward
+// ERROR_RATE_REGRESSION only, never toward an authorization or session class.
+const (
+	// OK: the stack answered and the step observed its facts.
+	OK Outcome = "ok"
+	// Error: the stack was unavailable (5xx, timeout, refused, garbage answer).
+	Error Outcome = "error"
+	// Unsupported: the stack does not offer what the step needs (no revocation
+	// endpoint, no break-glass grant); reported, never a failure.
+	Unsupported Outcome = "unsupported"
+	// Skipped: an earlier step of the journey failed, so this one did not run.
+	Skipped Outcome = "skipped"
+)
+
+// Decisions a step observes or expects.
+const (
+	Allow = "allow"
+	Deny  = "deny"
+)
+
+// Record is one step of one journey of one persona on one side. Records never carry
+// credentials: persona ids, not usernames with passwords; token hashes, not tokens.
+type Record struct {
+	Side      Side   `json:"side"`
+	Persona   string `json:"persona"`
+	Kind      string `json:"kind"`
+	Cohort    string `json:"cohort,omitempty"`
+	Journey   string `json:"journey"`
+	Iteration uint64 `json:"iter"`
+	Step      string `json:"step"`
+	// Target distinguishes records of the same step within one journey, e.g. the
+	// probe "read record:{panel}".
+	Target string `json:"target,omitempty"`
+	// Intended is when the scheduler meant the journey to start. A step's latency
+	// is measured from its own start, except the first step of a journey, whose
+	// latency runs from Intended when the generator was late (no coordinated omission).
+	Intended time.Time     `json:"intended"`
+	Start    time.Time     `json:"start"`
+	Latency  time.Duration `json:"latency_ns"`
+	Outcome  Outcome       `json:"outcome"`
+	// Error says what went wrong, precisely and without secrets.
+	Error string `json:"error,omitempty"`
+	// Evidence lists files, relative to the results folder, that show what went
+	// wrong: a browser step's screenshot and redacted DOM excerpt.
+	Evidence []string `json:"evidence,omitempty"`
+	// Endpoints lists the requests the step made, in the order first made, each
+	// as "METHOD /path" with the query dropped and id-like path segments folded
+	// to {id} ("POST /token", "GET /api/patients/{id}/record"): the request facts
+	// findings are grouped by (see results/analysis, Cause).
+	Endpoints []string `json:"endpoints,omitempty"`
+	Facts     Facts    `json:"facts,omitzero"`
+}
+
+// Facts are the normalised observations of a step: the things that must agree
+// between the stacks. Raw tokens, ids and timestamps never appear here.
+type Facts struct {
+	// Decision is Allow or Deny: access granted or refused, a credential accepted or
+	// refused, an audit event present or absent.
+	Decision string `json:"decision,omitempty"`
+	// Expected is the decision the expected table (or the step's own rule, like
+	// "denied after logout") demands; empty means "whatever legacy decided".
+	Expected string `json:"expected,omitempty"`
+	// Roles are the candidate-vocabulary roles the session carries (legacy roles are
+	// mapped through the configured mapping before they are recorded).
+	Roles []string `json:"roles,omitempty"`
+	// Scopes are the scopes or permissions the credential carries, mapped likewise.
+	Scopes []string `json:"scopes,omitempty"`
+	// TTL is the lifetime of the session or token in seconds; -1 means no expiry.
+	TTL int64 `json:"ttl_s,omitempty"`
+	// MissingClaims lists required token claims that were absent.
+	MissingClaims []string `json:"missing_claims,omitempty"`
+	// Rotated reports whether a refresh returned a new refresh token.
+	Rotated *bool `json:"rotated,omitempty"`
+	// Widened lists scopes a refreshed token carries beyond the original grant.
+	Widened []string `json:"widened,omitempty"`
+	// RefreshIssued reports that a grant returned a refresh token.
+	RefreshIssued bool `json:"refresh_issued,omitempty"`
+	// Status is the HTTP status that decided the step, for the report's examples.
+	Status int `json:"status,omitempty"`
+}
+
+// Key identifies the pair of records, one per side, that must agree.
+type Key struct {
+	Persona   string
+	Journey   string
+	Iteration uint64
+	Step      string
+	Target    string
+}
+
+// Key returns the pairing key of r.
+func (r *Record) Key() Key {
+	return Key{Persona: r.Persona, Journey: r.Journey, Iteration: r.Iteration, Step: r.Step, Target: r.Target}
+}
+
+// Bool returns a pointer to b, for the optional facts.
+func Bool(b bool) *bool { return &b }
