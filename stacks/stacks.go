@@ -89,19 +89,34 @@ type Pair struct {
 	Legacy    *legacy.Server
 	Candidate *candidate.Server
 
-	servers  []*http.Server
-	stop     func() bool
-	stopOnce sync.Once
-	stopErr  error
+	// listeners are bound by Listen and handed to the servers by Serve.
+	listeners []net.Listener
+	servers   []*http.Server
+	stop      func() bool
+	stopOnce  sync.Once
+	stopErr   error
 }
 
 // Start validates the population, starts both stacks on loopback, seeds them and
 // returns once both accept connections. The stacks run until Close, Shutdown, or the
-// end of ctx.
+// end of ctx. It is Listen, then Serve.
 func Start(ctx context.Context, opt Options) (*Pair, error) {
-	if err := opt.Population.Validate(); err != nil {
-		return nil, fmt.Errorf("stacks: population: %w", err)
+	p, err := Listen(ctx, opt)
+	if err != nil {
+		return nil, err
 	}
+	if err := p.Serve(ctx, opt.Population); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Listen binds both stacks' addresses and builds them, unseeded: their URLs and
+// client secrets are known, so a rehearsal file can be read against them before
+// the population they will hold is built. Serve seeds and starts them; Close
+// releases the addresses of a pair never served. opt.Population is used only for
+// its seed when opt.Seed is 0.
+func Listen(ctx context.Context, opt Options) (*Pair, error) {
 	if opt.BcryptCost == 0 {
 		opt.BcryptCost = bcrypt.MinCost
 	}
@@ -131,6 +146,7 @@ func Start(ctx context.Context, opt Options) (*Pair, error) {
 		HarnessClientID:    candidate.HarnessClientID,
 		HarnessRedirectURI: candidate.HarnessRedirectURI,
 		Drifts:             opt.Drifts,
+		listeners:          []net.Listener{ll, cl},
 	}
 	p.Legacy = legacy.New(legacy.Config{
 		Now: opt.Now, IdleTimeout: opt.IdleTimeout, AbsoluteTimeout: opt.AbsoluteTimeout,
@@ -147,21 +163,39 @@ func Start(ctx context.Context, opt Options) (*Pair, error) {
 	})
 	p.IntrospectionClientID, p.ProvisionerClientID = candidate.IntrospectionClientID, candidate.ProvisionerClientID
 	p.IntrospectionClientSecret, p.ProvisionerClientSecret = personas.NewSecret(introSecret), personas.NewSecret(provSecret)
-	if err := seed(p.Legacy, p.Candidate, opt.Population); err != nil {
-		ll.Close()
-		cl.Close()
-		return nil, err
-	}
-	for _, x := range []struct {
-		l net.Listener
-		h http.Handler
-	}{{ll, p.Legacy}, {cl, p.Candidate}} {
-		srv := &http.Server{Handler: x.h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-		p.servers = append(p.servers, srv)
-		go func() { _ = srv.Serve(x.l) }()
-	}
-	p.stop = context.AfterFunc(ctx, func() { _ = p.Close() })
 	return p, nil
+}
+
+// Serve seeds both stacks with pop and starts serving them; they run until Close,
+// Shutdown, or the end of ctx.
+func (p *Pair) Serve(ctx context.Context, pop personas.Population) error {
+	if err := pop.Validate(); err != nil {
+		_ = p.closeListeners()
+		return fmt.Errorf("stacks: population: %w", err)
+	}
+	if err := seed(p.Legacy, p.Candidate, pop); err != nil {
+		_ = p.closeListeners()
+		return err
+	}
+	for i, h := range []http.Handler{p.Legacy, p.Candidate} {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		p.servers = append(p.servers, srv)
+		l := p.listeners[i]
+		go func() { _ = srv.Serve(l) }()
+	}
+	p.listeners = nil
+	p.stop = context.AfterFunc(ctx, func() { _ = p.Close() })
+	return nil
+}
+
+// closeListeners releases the addresses of a pair that never served.
+func (p *Pair) closeListeners() error {
+	var errs []error
+	for _, l := range p.listeners {
+		errs = append(errs, l.Close())
+	}
+	p.listeners = nil
+	return errors.Join(errs...)
 }
 
 // halt stops the servers once, by close or graceful shutdown; later calls return the
@@ -216,7 +250,7 @@ func seed(l *legacy.Server, c *candidate.Server, pop personas.Population) error 
 // Close stops both stacks at once, dropping open connections. It is safe to call more
 // than once, and after Shutdown.
 func (p *Pair) Close() error {
-	return p.halt((*http.Server).Close)
+	return errors.Join(p.halt((*http.Server).Close), p.closeListeners())
 }
 
 // Shutdown stops both stacks gracefully, waiting for requests in flight until ctx ends.
