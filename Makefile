@@ -32,7 +32,7 @@ bench: check-go chromium
 	@mkdir -p $(OUT); \
 	 { $(BENCH) -bench '^BenchmarkSchedulerAndJourneysVsVegeta$$' -benchtime 5x ./loadgen; \
 	   $(BENCH) -bench '^BenchmarkLatencyAccuracy$$' -benchtime 3x ./loadgen; \
-	   $(BENCH) -bench '^BenchmarkPipelineMemoryLongVsShort$$' -benchtime 1x ./internal/rehearsal; \
+	   $(BENCH) -bench '^BenchmarkPipelineMemoryLongVsShort$$' -benchtime 1x ./run/rehearsal; \
 	   $(BENCH) -bench '^BenchmarkJourneys$$' -benchtime 1x ./journeys/browser; \
 	   $(BENCH) -bench '^BenchmarkReport(1M|FromJSONL1M)$$' -benchtime 1x ./results/analysis; \
 	   $(BENCH) -bench '^BenchmarkGrouping100kPersonas$$' -benchtime 3x ./results/analysis; \

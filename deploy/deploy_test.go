@@ -17,8 +17,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/cutover-dev/cutover/internal/canary"
-	"github.com/cutover-dev/cutover/internal/config"
+	"github.com/cutover-dev/cutover/run/canary"
+	"github.com/cutover-dev/cutover/run/config"
 )
 
 // decodeStrict decodes a manifest into the API type of its kind, refusing unknown

@@ -3,8 +3,10 @@ package loadgen
 import (
 	"time"
 
-	"github.com/cutover-dev/cutover/results/record"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/cutover-dev/cutover/internal/splitmix"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Mix chooses the journey each start runs: by weight, from the seed and the start's
@@ -89,5 +91,5 @@ func InShare(seed, n uint64, share float64) bool { return unit(seed, n, drawShar
 
 // unit is a uniform draw in [0, 1) from the seed, the start and what it is for.
 func unit(seed, n, draw uint64) float64 {
-	return float64(mix64(seed^mix64(n^draw<<56))>>11) / (1 << 53)
+	return float64(splitmix.Mix64(seed^splitmix.Mix64(n^draw<<56))>>11) / (1 << 53)
 }

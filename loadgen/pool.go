@@ -2,6 +2,8 @@ package loadgen
 
 import (
 	"sync"
+
+	"github.com/cutover-dev/cutover/internal/splitmix"
 )
 
 // Pool hands out members (by index) so that none is in two journeys at once. The
@@ -34,7 +36,7 @@ func (p *Pool) Acquire(n uint64, eligible func(i int) bool) (int, bool) {
 	if idle == 0 {
 		return 0, false
 	}
-	k := int(mix64(p.seed^n) % uint64(idle))
+	k := int(splitmix.Mix64(p.seed^n) % uint64(idle))
 	for i := range p.busy {
 		if free(i) {
 			if k == 0 {
@@ -52,12 +54,4 @@ func (p *Pool) Release(i int) {
 	p.mu.Lock()
 	p.busy[i] = false
 	p.mu.Unlock()
-}
-
-// mix64 is the SplitMix64 finaliser: a cheap, well-spread hash of x.
-func mix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
-	x = (x ^ x>>27) * 0x94d049bb133111eb
-	return x ^ x>>31
 }

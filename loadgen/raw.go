@@ -9,8 +9,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cutover-dev/cutover/results/record"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // RawJourney is the journey name of the records of raw attacks; their step is the

@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover-dev/cutover/results/record"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // stack is an httptest server that counts what it answers, with a status.

@@ -11,8 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cutover-dev/cutover/results/record"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Plan is a load schedule.

@@ -91,10 +91,12 @@ type Pair struct {
 
 	// listeners are bound by Listen and handed to the servers by Serve.
 	listeners []net.Listener
-	servers   []*http.Server
-	stop      func() bool
-	stopOnce  sync.Once
-	stopErr   error
+	// seed is Options.Seed (0: the population's).
+	seed     uint64
+	servers  []*http.Server
+	stop     func() bool
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // Start validates the population, starts both stacks on loopback, seeds them and
@@ -114,14 +116,11 @@ func Start(ctx context.Context, opt Options) (*Pair, error) {
 // Listen binds both stacks' addresses and builds them, unseeded: their URLs and
 // client secrets are known, so a rehearsal file can be read against them before
 // the population they will hold is built. Serve seeds and starts them; Close
-// releases the addresses of a pair never served. opt.Population is used only for
-// its seed when opt.Seed is 0.
+// releases the addresses of a pair never served. opt.Population is not used: the
+// flaky-5xx drift draws from opt.Seed, or from the population's seed Serve gets.
 func Listen(ctx context.Context, opt Options) (*Pair, error) {
 	if opt.BcryptCost == 0 {
 		opt.BcryptCost = bcrypt.MinCost
-	}
-	if opt.Seed == 0 {
-		opt.Seed = opt.Population.Seed
 	}
 	lc := net.ListenConfig{}
 	addr := func(a string) string {
@@ -147,6 +146,7 @@ func Listen(ctx context.Context, opt Options) (*Pair, error) {
 		HarnessRedirectURI: candidate.HarnessRedirectURI,
 		Drifts:             opt.Drifts,
 		listeners:          []net.Listener{ll, cl},
+		seed:               opt.Seed,
 	}
 	p.Legacy = legacy.New(legacy.Config{
 		Now: opt.Now, IdleTimeout: opt.IdleTimeout, AbsoluteTimeout: opt.AbsoluteTimeout,
@@ -172,6 +172,9 @@ func (p *Pair) Serve(ctx context.Context, pop personas.Population) error {
 	if err := pop.Validate(); err != nil {
 		_ = p.closeListeners()
 		return fmt.Errorf("stacks: population: %w", err)
+	}
+	if p.seed == 0 {
+		p.Candidate.Reseed(pop.Seed)
 	}
 	if err := seed(p.Legacy, p.Candidate, pop); err != nil {
 		_ = p.closeListeners()

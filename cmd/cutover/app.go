@@ -107,3 +107,16 @@ func flags(fs *flag.FlagSet, st *state, args []string) ([]string, error) {
 		pos, args = append(pos, args[0]), args[1:]
 	}
 }
+
+// oneArg parses a subcommand's flags and its one positional argument, what it
+// names (FILE, DIR) in the usage error when there is not exactly one.
+func oneArg(fs *flag.FlagSet, st *state, args []string, what string) (string, error) {
+	pos, err := flags(fs, st, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", exitcode.With(fmt.Errorf("%s takes one %s", fs.Name(), what), exitcode.Usage)
+	}
+	return pos[0], nil
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -12,10 +11,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/cutover-dev/cutover/internal/canary"
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/run/canary"
+	"github.com/cutover-dev/cutover/run/config"
 )
 
 // cmdCanary runs FILE as a scheduled production check: on an interval until
@@ -31,17 +30,14 @@ func cmdCanary(ctx context.Context, st *state, args []string) error {
 	pushURL := fs.String("pushgateway", "", "push the metrics to this Prometheus Pushgateway after every check")
 	maxRate := fs.Float64("max-rate", canary.DefaultMaxRate, "rate ceiling in journeys/s: a profile peaking above it is refused")
 	allowGenerated := fs.Bool("allow-generated", false, "allow generated personas (default: only dedicated accounts from personas.file)")
-	pos, err := flags(fs, st, args)
+	arg, err := oneArg(fs, st, args, "FILE")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return exitcode.With(errors.New("canary takes one FILE"), exitcode.Usage)
 	}
 	if !*once && *interval <= 0 {
 		return exitcode.With(fmt.Errorf("--interval %s: want a positive interval, or --once", *interval), exitcode.Usage)
 	}
-	cfg, err := config.Read(pos[0], st.getenv)
+	cfg, err := config.Read(arg, st.getenv)
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/examples"
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
-	"github.com/cutover-dev/cutover/internal/rehearsal"
 	"github.com/cutover-dev/cutover/journeys/browser"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
 	"github.com/cutover-dev/cutover/stacks"
 )
 
@@ -48,8 +48,7 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
-	// The file is read once with placeholder addresses to build the personas the
-	// stacks are seeded with, then again with the stacks' real addresses.
+	// The demo's flags override its file.
 	override := func(cfg *config.File) error {
 		if *duration > 0 {
 			// A storm's cohort is a count: scale it with the run, so a shorter demo
@@ -75,7 +74,15 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 		}
 		return cfg.Validate()
 	}
-	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, examples.DemoEnv(nil, st.getenv))
+	// The stacks' addresses and client secrets exist once they listen: the file is
+	// read once against them, the population built once from it, and the stacks
+	// seeded with that population before the run drives it.
+	pair, err := stacks.Listen(ctx, stacks.Options{Drifts: drifts, BreakGlassTTL: demoBreakGlassTTL})
+	if err != nil {
+		return exitcode.With(fmt.Errorf("start embedded stacks: %w", err), exitcode.Precondition)
+	}
+	defer pair.Close()
+	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, examples.DemoEnv(pair, st.getenv))
 	if err == nil {
 		err = override(cfg)
 	}
@@ -86,23 +93,14 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 	if err != nil {
 		return err
 	}
-	pair, err := stacks.Start(ctx, stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed, BreakGlassTTL: demoBreakGlassTTL})
-	if err != nil {
+	if err := pair.Serve(ctx, pop); err != nil {
 		return exitcode.With(fmt.Errorf("start embedded stacks: %w", err), exitcode.Precondition)
 	}
-	defer pair.Close()
 	fmt.Fprintf(st.stderr, "cutover demo: legacy %s, candidate %s, drifts: %s\n", pair.LegacyURL, pair.CandidateURL, driftList(drifts))
-	cfg, err = config.Parse("examples/demo.yaml", examples.Demo, examples.DemoEnv(pair, st.getenv))
-	if err == nil {
-		err = override(cfg)
-	}
-	if err != nil {
-		return exitcode.With(err, exitcode.Usage)
-	}
 	if *out == "" {
 		*out = "out/demo-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	return runConfig(ctx, st, cfg, *out, rehearsal.Options{Drifts: drifts.Names(), Gzip: *gz})
+	return runConfig(ctx, st, cfg, *out, rehearsal.Options{Drifts: drifts.Names(), Gzip: *gz, Population: &pop})
 }
 
 func driftList(d stacks.Drifts) string {

@@ -11,12 +11,12 @@ import (
 	"testing"
 
 	"github.com/cutover-dev/cutover/examples"
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
-	"github.com/cutover-dev/cutover/internal/rehearsal"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/record"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
 	"github.com/cutover-dev/cutover/stacks"
 )
 

@@ -75,18 +75,15 @@ func personasGenerate(st *state, args []string) error {
 func personasImport(st *state, args []string) error {
 	fs := flag.NewFlagSet("personas import", flag.ContinueOnError)
 	out := fs.String("out", "", "also write the validated population (secrets as references only)")
-	pos, err := flags(fs, st, args)
+	arg, err := oneArg(fs, st, args, "FILE")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return exitcode.With(errors.New("personas import takes one FILE"), exitcode.Usage)
-	}
-	pop, err := readPopulation(st, pos[0])
+	pop, err := readPopulation(st, arg)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(st.stdout, "%s: %d personas ok (%s)\n", pos[0], len(pop.Personas), kindCounts(pop))
+	fmt.Fprintf(st.stdout, "%s: %d personas ok (%s)\n", arg, len(pop.Personas), kindCounts(pop))
 	if *out != "" {
 		return writePopulation(st, *out, pop)
 	}
@@ -101,14 +98,14 @@ func personasProvision(ctx context.Context, st *state, args []string) error {
 	tokenEnv := fs.String("token-env", "CUTOVER_SCIM_TOKEN", "environment variable holding the SCIM bearer token")
 	password := fs.Bool("send-password", false, "also send each password (for candidates that do not migrate hashes)")
 	deprov := fs.Bool("deprovision", false, "remove the personas instead")
-	pos, err := flags(fs, st, args)
+	arg, err := oneArg(fs, st, args, "FILE")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 || *scim == "" {
-		return exitcode.With(errors.New("personas provision takes one FILE and --scim URL"), exitcode.Usage)
+	if *scim == "" {
+		return exitcode.With(errors.New("personas provision takes --scim URL"), exitcode.Usage)
 	}
-	pop, err := readPopulation(st, pos[0])
+	pop, err := readPopulation(st, arg)
 	if err != nil {
 		return err
 	}

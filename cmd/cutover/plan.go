@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,22 +11,19 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
-	"github.com/cutover-dev/cutover/internal/rehearsal"
 	"github.com/cutover-dev/cutover/personas"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
 )
 
 func cmdPlan(_ context.Context, st *state, args []string) error {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	pos, err := flags(fs, st, args)
+	arg, err := oneArg(fs, st, args, "FILE")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return exitcode.With(errors.New("plan takes one FILE"), exitcode.Usage)
-	}
-	cfg, err := config.Read(pos[0], st.getenv)
+	cfg, err := config.Read(arg, st.getenv)
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/report"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
 )
 
 // cmdReport re-renders every report of a results folder from its records: the
@@ -22,21 +23,18 @@ func cmdReport(_ context.Context, st *state, args []string) error {
 	cfgPath := fs.String("config", "", "judge with the thresholds of this rehearsal file (required when summary.json is missing)")
 	cohortBy := fs.String("cohort-by", "", "cut the cohort table by this persona attribute (wave, hash_scheme, cohort, kind, or an attribute of the personas file)")
 	findings := fs.Bool("findings", false, "also print the finding rows by step, each with its cause")
-	pos, err := flags(fs, st, args)
+	arg, err := oneArg(fs, st, args, "DIR")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return exitcode.With(errors.New("report takes one DIR"), exitcode.Usage)
-	}
-	dir := pos[0]
+	dir := arg
 	ro := results.RerenderOptions{CohortBy: *cohortBy, Warn: st.stderr}
 	if *cfgPath != "" {
 		cfg, err := config.Read(*cfgPath, st.getenv)
 		if err != nil {
 			return exitcode.With(err, exitcode.Usage)
 		}
-		opt := cfg.AnalysisOptions()
+		opt := rehearsal.AnalysisOptions(cfg)
 		ro.Options = &opt
 		ro.Meta = analysis.Meta{Name: cfg.Name, Seed: cfg.Seed, ConfigHash: cfg.Hash, AA: cfg.Mode == config.ModeAA}
 	}

@@ -8,29 +8,26 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
-	"github.com/cutover-dev/cutover/internal/rehearsal"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/report"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
 )
 
 func cmdValidate(_ context.Context, st *state, args []string) error {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	pos, err := flags(fs, st, args)
+	arg, err := oneArg(fs, st, args, "FILE")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return exitcode.With(errors.New("validate takes one FILE"), exitcode.Usage)
-	}
-	cfg, err := config.Read(pos[0], st.getenv)
+	cfg, err := config.Read(arg, st.getenv)
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
-	fmt.Fprintf(st.stdout, "%s: ok (%s, %d journeys, %d probes)\n", pos[0], cfg.Name, len(cfg.Journeys), len(cfg.Probes))
+	fmt.Fprintf(st.stdout, "%s: ok (%s, %d journeys, %d probes)\n", arg, cfg.Name, len(cfg.Journeys), len(cfg.Probes))
 	return nil
 }
 
@@ -39,12 +36,9 @@ func cmdRun(ctx context.Context, st *state, args []string) error {
 	out := fs.String("out", "", "results folder (default out/NAME-TIMESTAMP)")
 	gz := fs.Bool("gzip", false, "compress the records (records.jsonl.gz)")
 	segFlag := fs.String("segment", "", "run segment I/N of a distributed run (0 <= I < N): the starts n with n mod N = I, with the Ith of N slices of the personas; combine them with `cutover merge`")
-	pos, err := flags(fs, st, args)
+	arg, err := oneArg(fs, st, args, "FILE")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return exitcode.With(errors.New("run takes one FILE"), exitcode.Usage)
 	}
 	var seg loadgen.Segment
 	if *segFlag != "" {
@@ -52,7 +46,7 @@ func cmdRun(ctx context.Context, st *state, args []string) error {
 			return exitcode.With(fmt.Errorf("--segment: %w", err), exitcode.Usage)
 		}
 	}
-	cfg, err := config.Read(pos[0], st.getenv)
+	cfg, err := config.Read(arg, st.getenv)
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}

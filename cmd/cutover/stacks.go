@@ -9,9 +9,9 @@ import (
 	"path/filepath"
 
 	"github.com/cutover-dev/cutover/examples"
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
-	"github.com/cutover-dev/cutover/internal/rehearsal"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
 	"github.com/cutover-dev/cutover/stacks"
 )
 

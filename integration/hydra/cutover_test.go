@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/integration/hydra"
-	"github.com/cutover-dev/cutover/internal/config"
-	"github.com/cutover-dev/cutover/internal/rehearsal"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"

@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/internal/fixture"
 	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/results/report"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 const benchRecords = 1_000_000

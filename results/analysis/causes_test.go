@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-dev/cutover/internal/splitmix"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/internal/fixture"
 	"github.com/cutover-dev/cutover/results/record"
@@ -414,7 +415,7 @@ func TestNoiseMakesNoCause(t *testing.T) {
 	const seeds = 40
 	for seed := range uint64(seeds) {
 		drift := func(p causePersona, r *record.Record) {
-			if r.Step == record.StepLogin && analysis.Mix(int(seed)*1000+p.num*7+len(p.kind))%5 == 0 {
+			if r.Step == record.StepLogin && splitmix.Mix64(uint64(int(seed)*1000+p.num*7+len(p.kind)))%5 == 0 {
 				r.Facts.Decision, r.Facts.Roles = record.Deny, nil
 			}
 		}

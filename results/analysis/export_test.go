@@ -3,7 +3,6 @@ package analysis
 // Internals the external tests (package analysis_test, which the shared fixture
 // makes external) reach.
 var (
-	Mix                 = mix
 	HypergeomTail       = hypergeomTail
 	BinomialTailAtLeast = binomialTailAtLeast
 	NewHist             = newHist

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cutover-dev/cutover/internal/splitmix"
 	"github.com/cutover-dev/cutover/results/record"
 )
 
@@ -122,7 +123,7 @@ func untally(t map[setKey]*tally, keys []setKey, u int) {
 	for _, key := range keys {
 		x := t[key]
 		x.w, x.r = x.w-1, x.r-1
-		x.sigW, x.sigR = x.sigW-mix(u), x.sigR-mix(u)
+		x.sigW, x.sigR = x.sigW-splitmix.Mix64(uint64(u)), x.sigR-splitmix.Mix64(uint64(u))
 	}
 }
 
@@ -141,10 +142,10 @@ func (us *unitSet) tally(exercised []int, remaining, taken []bool, pairs bool) m
 				t[key] = x
 			}
 			x.w++
-			x.sigW += mix(u)
+			x.sigW += splitmix.Mix64(uint64(u))
 			if remaining[u] {
 				x.r++
-				x.sigR += mix(u)
+				x.sigR += splitmix.Mix64(uint64(u))
 			}
 		}
 	}
@@ -169,15 +170,6 @@ func hypergeomTail(n, r, w, k int) float64 {
 		p += math.Exp(lchoose(r, x) + lchoose(n-r, w-x) - total)
 	}
 	return min(p, 1)
-}
-
-// mix spreads a unit index over 64 bits (splitmix64), for the signatures that
-// tell factors picking out the same units.
-func mix(u int) uint64 {
-	z := uint64(u) + 0x9e3779b97f4a7c15
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
-	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
-	return z ^ (z >> 31)
 }
 
 // persons returns the persona-level unit set: every persona judged, with its

@@ -408,6 +408,15 @@ func metadataPath(p string) bool {
 	return p == "/.well-known/openid-configuration" || p == "/jwks.json"
 }
 
+// Reseed restarts the generator behind the flaky-5xx drift from seed, for a stack
+// built before its seed was known; call it before serving.
+func (s *Server) Reseed(seed uint64) {
+	s.flakyMu.Lock()
+	defer s.flakyMu.Unlock()
+	s.cfg.Drifts.Seed = seed
+	s.flaky = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+}
+
 // flakyNext draws the next request's fate from the seeded generator.
 func (s *Server) flakyNext() bool {
 	s.flakyMu.Lock()

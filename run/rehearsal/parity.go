@@ -7,11 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/run/config"
 )
 
 // directory is a stack that can list the users it knows, for the pre-run parity

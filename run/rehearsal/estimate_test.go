@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results/record"
+	"github.com/cutover-dev/cutover/run/config"
 )
 
 // counting is a transport that counts requests by host.

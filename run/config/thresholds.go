@@ -126,30 +126,3 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // AnalysisOptions turns the thresholds (and the run's mode and seed) into the
-// settings the results are judged with.
-func (f *File) AnalysisOptions() analysis.Options {
-	t := f.Thresholds
-	gate := analysis.Gate{FailOn: []analysis.Severity{}}
-	for _, s := range t.FailOn {
-		gate.FailOn = append(gate.FailOn, analysis.Severity(s))
-	}
-	for name, c := range t.Classes {
-		if gate.Classes == nil {
-			gate.Classes = map[analysis.Class]analysis.ClassRule{}
-		}
-		gate.Classes[analysis.Class(name)] = analysis.ClassRule{Severity: analysis.Severity(c.Severity), Fail: c.Fail}
-	}
-	perf := analysis.PerfOptions{LatencyRatio: t.LatencyRatio, LatencyMinDelta: t.LatencyMinDelta, ErrorRateDelta: t.ErrorRateDelta, MinSamples: t.MinSamples, Seed: f.Seed}
-	for key, s := range t.Steps {
-		if perf.Steps == nil {
-			perf.Steps = map[string]analysis.StepTolerance{}
-		}
-		perf.Steps[key] = analysis.StepTolerance{LatencyRatio: s.LatencyRatio, LatencyMinDelta: s.LatencyMinDelta, ErrorRateDelta: s.ErrorRateDelta}
-	}
-	return analysis.Options{
-		Compare: analysis.CompareOptions{AA: f.Mode == ModeAA, MaxAccessTTL: t.MaxAccessTTL, TTLTolerance: t.TTLTolerance, Examples: t.Examples},
-		Perf:    perf,
-		Gate:    gate,
-		Causes:  analysis.CauseOptions{CohortBy: f.Personas.CohortBy},
-	}
-}

@@ -15,12 +15,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/push"
 
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
-	"github.com/cutover-dev/cutover/internal/rehearsal"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
 )
 
 // DefaultMaxRate is the rate ceiling of a canary, in journeys per second: a
@@ -48,7 +48,7 @@ func Rails(cfg *config.File, maxRate float64, allowGenerated bool) error {
 	if len(cfg.Stacks.AllowHosts) == 0 {
 		errs = append(errs, errors.New("stacks.allow_hosts is empty: a canary only talks to listed hosts"))
 	}
-	if peak := loadgen.Peak(cfg.Load.Pacer(), cfg.Load.Duration); peak > maxRate {
+	if peak := loadgen.Peak(rehearsal.Pacer(cfg), cfg.Load.Duration); peak > maxRate {
 		errs = append(errs, fmt.Errorf("load.profile peaks at %.4g journeys/s, above the canary ceiling %g/s (raise it with --max-rate if you mean it)", peak, maxRate))
 	}
 	if len(cfg.Load.Raw) > 0 {

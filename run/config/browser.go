@@ -6,7 +6,6 @@ import (
 
 	"github.com/cutover-dev/cutover/journeys/browser"
 	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Browser is the browser share of the workload: a few journeys through a real
@@ -44,28 +43,9 @@ func (b *Browser) PersonaKinds() []personas.Kind {
 	return out
 }
 
-// BrowserSites resolves how the browser meets each side; in A/A mode the
-// candidate is the legacy stack again.
-func (f *File) BrowserSites() (map[record.Side]browser.Site, error) {
-	b := f.Load.Browser
-	legacy, err := browserSite(b.Legacy, f.Stacks.Legacy)
-	if err != nil {
-		return nil, err
-	}
-	site, side := b.Candidate, f.Stacks.Candidate
-	if f.Mode == ModeAA {
-		site, side = b.Legacy, f.Stacks.Legacy
-	}
-	candidate, err := browserSite(site, side)
-	if err != nil {
-		return nil, err
-	}
-	return map[record.Side]browser.Site{record.Legacy: legacy, record.Candidate: candidate}, nil
-}
-
-// browserSite resolves a site against its stack, with the embedded stacks' pages
+// BrowserSite resolves a site against its stack, with the embedded stacks' pages
 // as defaults.
-func browserSite(site browser.Site, s Side) (browser.Site, error) {
+func (f *File) BrowserSite(site browser.Site, s Side) (browser.Site, error) {
 	if site.Start == "" {
 		switch s.Adapter {
 		case "legacy":
@@ -117,7 +97,7 @@ func (f *File) validateBrowser(p *problems) {
 		if sideBase(s) == "" {
 			continue // the side's own problems are reported with it
 		}
-		r, err := browserSite(site, s)
+		r, err := f.BrowserSite(site, s)
 		if err != nil {
 			p.add(at(name), "%v", err)
 			continue

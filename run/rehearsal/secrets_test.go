@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/examples"
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/results/report"
+	"github.com/cutover-dev/cutover/run/config"
 	"github.com/cutover-dev/cutover/stacks"
 )
 

@@ -12,11 +12,11 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results/record"
+	"github.com/cutover-dev/cutover/run/config"
 )
 
 // rawAttacks builds the raw attacks of cfg: on a side with the oidc adapter each

@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/examples"
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/record"
+	"github.com/cutover-dev/cutover/run/config"
 	"github.com/cutover-dev/cutover/stacks"
 )
 

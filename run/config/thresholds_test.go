@@ -4,20 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/cutover-dev/cutover/results/analysis"
 )
-
-const thresholdOverrides = `  fail_on: [critical, high, medium]
-  classes:
-    AUTHZ_ERROR: {severity: low}
-    TTL_DRIFT: {fail: false}
-  steps:
-    session/login: {latency_ratio: 2, latency_min_delta: 50ms, error_rate_delta: 0.05}
-  ttl_tolerance: 0.1
-  min_samples: 50
-  examples: 3`
 
 // withThresholds replaces the demo's thresholds section.
 func withThresholds(t *testing.T, section string) []byte {
@@ -27,32 +14,6 @@ func withThresholds(t *testing.T, section string) []byte {
 		t.Fatal("demo.yaml has no thresholds section")
 	}
 	return []byte(demo + "\nthresholds:\n" + section + "\n")
-}
-
-func TestThresholdOverrides(t *testing.T) {
-	src := withThresholds(t, thresholdOverrides)
-	f, err := Parse("demo.yaml", src, demoEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := f.AnalysisOptions()
-	if r := o.Gate.Classes[analysis.AuthzError]; r.Severity != analysis.Low || r.Fail != nil {
-		t.Errorf("AUTHZ_ERROR rule = %+v; want severity low", r)
-	}
-	if r := o.Gate.Classes[analysis.TTLDrift]; r.Fail == nil || *r.Fail {
-		t.Errorf("TTL_DRIFT rule = %+v; want fail false", r)
-	}
-	if st := o.Perf.Steps["session/login"]; st.LatencyRatio != 2 || st.LatencyMinDelta != 50*time.Millisecond || st.ErrorRateDelta != 0.05 {
-		t.Errorf("session/login tolerance = %+v", st)
-	}
-	if o.Compare.TTLTolerance != 0.1 || o.Perf.MinSamples != 50 || o.Compare.Examples != 3 || o.Perf.Seed != 42 {
-		t.Errorf("options = %+v", o)
-	}
-	g := o.Gate
-	if g.Fails(analysis.Finding{Class: analysis.TTLDrift, Severity: analysis.Medium}) || g.Severity(analysis.AuthzError) != analysis.Low ||
-		!g.Fails(analysis.Finding{Class: analysis.OverPermission, Severity: analysis.Critical}) {
-		t.Errorf("gate %+v judges wrongly", g)
-	}
 }
 
 func TestThresholdProblems(t *testing.T) {

@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/adapter"
@@ -25,6 +24,7 @@ import (
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/record"
+	"github.com/cutover-dev/cutover/run/config"
 )
 
 // Options are the run's surroundings: where results go and what to say about them.
@@ -43,6 +43,9 @@ type Options struct {
 	// of the schedule, driven by the segment's personas (personas.Partition). Probes
 	// and break-glass targets still resolve against the whole population.
 	Segment loadgen.Segment
+	// Population, if set, is the run's population, already built from the config
+	// (by a caller that seeded stacks with it); nil builds it.
+	Population *personas.Population
 }
 
 // Files in the results folder.
@@ -50,18 +53,6 @@ const (
 	RecordsFile = results.RecordsFile
 	SummaryFile = results.SummaryFile
 )
-
-// Population builds the run's personas from the config.
-func Population(cfg *config.File) (personas.Population, error) {
-	if pop, ok := cfg.Personas.Accounts(); ok {
-		return pop, nil
-	}
-	pop, err := personas.Generate(cfg.Seed, cfg.Personas.Generate.Options())
-	if err != nil {
-		return personas.Population{}, exitcode.With(fmt.Errorf("personas: %w", err), exitcode.Usage)
-	}
-	return pop, nil
-}
 
 // Run runs the rehearsal described by cfg and writes its results under opt.Out. It
 // returns the summary even when it also returns an error about writing it. When
@@ -72,11 +63,16 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 	if opt.Log == nil {
 		opt.Log = io.Discard
 	}
-	pop, err := Population(cfg)
-	if err != nil {
-		return nil, err
+	var pop personas.Population
+	if opt.Population != nil {
+		pop = *opt.Population
+	} else {
+		var err error
+		if pop, err = Population(cfg); err != nil {
+			return nil, err
+		}
 	}
-	driven := pop
+	driven, err := pop, error(nil)
 	if !opt.Segment.Whole() {
 		if driven, err = personas.Partition(pop, opt.Segment.I, opt.Segment.N); err != nil {
 			return nil, exitcode.With(err, exitcode.Usage)
@@ -132,8 +128,8 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 	a := analysis.New(AnalysisOptions(cfg), start)
 	a.SetPersonas(&table)
 	var watch *loadgen.Watch
-	if cfg.Load.Abort != nil {
-		watch = loadgen.NewWatch(cfg.Load.Abort.Rule(), start)
+	if rule := abortRule(cfg); rule != nil {
+		watch = loadgen.NewWatch(*rule, start)
 	}
 	seen := 0
 	sink := newPipeline(recs, a, func(r *record.Record) {
@@ -149,7 +145,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 	})
 	runner := newRunner(cfg, pop, tapped)
 	plan := loadgen.Plan{
-		Pacer:       cfg.Load.Pacer(),
+		Pacer:       Pacer(cfg),
 		Duration:    cfg.Load.Duration,
 		MaxInFlight: cfg.Load.MaxInFlight,
 		MaxDelay:    cfg.Load.MaxDelay,
@@ -200,7 +196,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 // other in an order drawn from the seed (load.pairing).
 func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runner, stacks [2]journeys.Stack, brow *browserShare, m *meter, emit func(*record.Record)) loadgen.Job {
 	pool := loadgen.NewPool(len(pop.Personas), cfg.Seed)
-	mix := cfg.Mix()
+	mix := mix(cfg)
 	sides := [2]record.Side{record.Legacy, record.Candidate}
 	return func(ctx context.Context, t loadgen.Tick) bool {
 		j := cfg.Journeys[mix.Pick(t)]
@@ -247,9 +243,6 @@ func redactor(pop personas.Population) *record.Redactor {
 	}
 	return record.NewRedactor(secrets...)
 }
-
-// AnalysisOptions derives the comparison and gate settings from the config.
-func AnalysisOptions(cfg *config.File) analysis.Options { return cfg.AnalysisOptions() }
 
 // adapters builds both sides; in A/A mode the candidate is the legacy stack again.
 func adapters(ctx context.Context, cfg *config.File, tr http.RoundTripper, pop personas.Population) (journeys.Stack, journeys.Stack, error) {

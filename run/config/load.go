@@ -166,14 +166,6 @@ type Abort struct {
 	MinSamples   int           `yaml:"min_samples"`
 }
 
-// Rule returns the abort rule, or a zero rule (no limit) for nil.
-func (a *Abort) Rule() loadgen.AbortRule {
-	if a == nil {
-		return loadgen.AbortRule{}
-	}
-	return loadgen.AbortRule{Grace: a.Grace, Window: a.Window, MaxErrorRate: a.MaxErrorRate, MaxP99: a.MaxP99, MinSamples: a.MinSamples}
-}
-
 // Raw endpoints: on a side with the oidc adapter each is found through discovery.
 const (
 	RawDiscovery         = "discovery"
@@ -233,9 +225,6 @@ func (l *Load) defaults() {
 	}
 }
 
-// Pacer returns the journeys' schedule.
-func (l Load) Pacer() vegeta.Pacer { return l.Profile.Pacer(l.Duration) }
-
 // Pacer returns the profile as a schedule for a run of length run.
 func (p Profile) Pacer(run time.Duration) vegeta.Pacer {
 	switch p.Type {
@@ -262,21 +251,6 @@ func (p Profile) Pacer(run time.Duration) vegeta.Pacer {
 	default:
 		return loadgen.Constant{PerSecond: p.Rate}
 	}
-}
-
-// Mix returns the journey mix: the journeys' weights, and the storm of the profile
-// routed to the journey it names.
-func (f *File) Mix() loadgen.Mix {
-	weights := make([]float64, len(f.Journeys))
-	for i, j := range f.Journeys {
-		weights[i] = j.Weight
-	}
-	surge, ok := f.Load.Pacer().(loadgen.Surge)
-	to := slices.IndexFunc(f.Journeys, func(j journeys.Journey) bool { return j.Name == f.Load.Profile.Journey })
-	if !ok || f.Load.Profile.Journey == "" || to < 0 {
-		return loadgen.NewMix(weights, f.Seed, nil, 0)
-	}
-	return loadgen.NewMix(weights, f.Seed, surge, to)
 }
 
 // node returns the node at a path of mapping keys and sequence indexes, or nil.

@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/cutover-dev/cutover/personas"
-	"github.com/cutover-dev/cutover/results/record"
 )
 
 // withBrowser adds a load.browser block to the demo file.
@@ -17,35 +14,6 @@ func withBrowser(t *testing.T, block string) string {
 		t.Fatal("demo.yaml has no load section")
 	}
 	return doc
-}
-
-func TestBrowserDefaults(t *testing.T) {
-	for _, mode := range []string{ModeParity, ModeAA} {
-		doc := strings.Replace(withBrowser(t, "{share: 0.05}"), "mode: parity", "mode: "+mode, 1)
-		f, err := Parse("demo.yaml", []byte(doc), demoEnv)
-		if err != nil {
-			t.Fatalf("%s: Parse = %v", mode, err)
-		}
-		sites, err := f.BrowserSites()
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[record.Side][2]string{
-			record.Legacy:    {"http://127.0.0.1:8001/login", "http://127.0.0.1:8001/home"},
-			record.Candidate: {"http://127.0.0.1:8002/portal/", "http://127.0.0.1:8002/portal/"},
-		}
-		if mode == ModeAA {
-			want[record.Candidate] = want[record.Legacy]
-		}
-		for side, w := range want {
-			if s := sites[side]; s.Start != w[0] || s.Landing != w[1] || s.Selectors.LoginForm != "#login-form" {
-				t.Errorf("%s: %s site = %+v; want start %s, landing %s, default selectors", mode, side, s, w[0], w[1])
-			}
-		}
-		if got := f.Load.Browser.PersonaKinds(); len(got) != 5 || got[0] != personas.Patient {
-			t.Errorf("default kinds = %v; want every human kind", got)
-		}
-	}
 }
 
 func TestBrowserProblems(t *testing.T) {

@@ -8,12 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results/record"
+	"github.com/cutover-dev/cutover/run/config"
 )
 
 // Estimate is what a run would send, worked out from its config alone: the
@@ -78,7 +78,7 @@ func Plan(cfg *config.File) (*Estimate, error) {
 	if err != nil {
 		return nil, err
 	}
-	pacer := cfg.Load.Pacer()
+	pacer := Pacer(cfg)
 	e := &Estimate{Name: cfg.Name, Profile: fmt.Sprint(pacer), Duration: cfg.Load.Duration, Peak: loadgen.Peak(pacer, cfg.Load.Duration)}
 	e.Bucket = bucket(cfg.Load.Duration)
 	e.Buckets = make([]int, int((cfg.Load.Duration+e.Bucket-1)/e.Bucket))
@@ -87,7 +87,7 @@ func Plan(cfg *config.File) (*Estimate, error) {
 		e.Starts++
 		return true
 	})
-	counts := cfg.Mix().Counts(pacer, cfg.Load.Duration)
+	counts := mix(cfg).Counts(pacer, cfg.Load.Duration)
 	targets := journeys.NewTargets(pop)
 	sides := [2]record.Side{record.Legacy, record.Candidate}
 	sideCfg := [2]config.Side{cfg.Stacks.Legacy, cfg.CandidateSide()}

@@ -108,10 +108,6 @@ type Generate struct {
 	PanelSize       int          `yaml:"panel_size"`
 }
 
-// Options returns the generator options.
-func (g Generate) Options() personas.GenerateOptions {
-	return personas.GenerateOptions{Count: g.Count, Mix: g.Mix, LegacySHA256Share: g.SHA256Share, UnassignedShare: g.UnassignedShare, PanelSize: g.PanelSize}
-}
 
 // Read reads and validates the file at path, expanding ${VAR} from env.
 func Read(path string, env func(string) string) (*File, error) {

@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/examples"
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/journeys/browser"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/record"
+	"github.com/cutover-dev/cutover/run/config"
 	"github.com/cutover-dev/cutover/stacks"
 )
 

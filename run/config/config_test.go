@@ -210,8 +210,8 @@ func TestPersonasFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	bySite := strings.Replace(doc, "  file: accounts.csv", "  file: accounts.csv\n  cohort_by: site", 1)
-	if f, err := Parse(path, []byte(bySite), env); err != nil || f.AnalysisOptions().Causes.CohortBy != "site" {
-		t.Errorf("cohort_by: site = %v; want accepted and in the analysis options", err)
+	if f, err := Parse(path, []byte(bySite), env); err != nil || f.Personas.CohortBy != "site" {
+		t.Errorf("cohort_by: site = %v; want accepted", err)
 	}
 	byFloor := strings.Replace(doc, "  file: accounts.csv", "  file: accounts.csv\n  cohort_by: floor", 1)
 	if _, err := Parse(path, []byte(byFloor), env); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("rehearsal.yaml:%d: personas.cohort_by: is \"floor\": no account", lineOf(t, byFloor, "cohort_by: floor"))) {

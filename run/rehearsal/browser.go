@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/cutover-dev/cutover/internal/config"
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/browser"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results/record"
+	"github.com/cutover-dev/cutover/run/config"
 )
 
 // browserShare runs the browser share of a rehearsal's starts: one Chromium for the
@@ -31,7 +31,7 @@ func startBrowser(ctx context.Context, cfg *config.File, out string) (*browserSh
 	if b == nil {
 		return nil, nil
 	}
-	sites, err := cfg.BrowserSites()
+	sites, err := browserSites(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("browser: %w", err)
 	}

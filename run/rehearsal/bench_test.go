@@ -129,7 +129,7 @@ func pipelineHeap(b *testing.B, m memRun) (heap uint64, records int) {
 // journeys, the stacks themselves in the same process), which does not depend
 // on the run's length and would drown the growth this measures.
 //
-//	go test -run '^$' -bench PipelineMemory -benchtime 1x ./internal/rehearsal
+//	go test -run '^$' -bench PipelineMemory -benchtime 1x ./run/rehearsal
 func BenchmarkPipelineMemoryLongVsShort(b *testing.B) {
 	short := memRun{rate: 100, duration: 30 * time.Second, personas: 2000, seed: 11}
 	long := short
