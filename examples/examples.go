@@ -1,5 +1,7 @@
 // Package examples holds the rehearsal files shipped with cutover; the demo's is
 // embedded so `cutover demo` works from any folder.
+//
+// It imports only stacks, for the demo's addresses and secrets.
 package examples
 
 import (

@@ -3,6 +3,9 @@
 // and what the generator could not start on time is counted, never hidden. It also
 // holds the load shapes (profiles), the journey mix, the persona pool, raw attacks
 // on stateless endpoints and the safety rails: the host guard and the abort rules.
+//
+// It imports results/record (the records and accounting it produces) and
+// internal/splitmix only: never journeys, personas, the analysis or run/.
 package loadgen
 
 import (

@@ -49,6 +49,8 @@
 // are echoed in errors and written back by exports. Secret values never are: a
 // Secret formats, marshals and logs as "[redacted]", exports write a persona's
 // SecretRef or nothing, and errors redact any secret value they would quote.
+//
+// It imports no other package of this module.
 package personas
 
 import (

@@ -3,6 +3,9 @@
 // the same personas, the candidate optionally switched into drifts of the catalogue.
 // They serve on loopback, so the harness drives them exactly as it drives a user's own
 // stacks: over HTTP. See README.md for the HTTP contract.
+//
+// The reference stacks import personas and their own packages only: nothing of the
+// harness, so they behave like any stack the harness is pointed at.
 package stacks
 
 import (

@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/integration/hydra"
-	"github.com/cutover-dev/cutover/run/config"
-	"github.com/cutover-dev/cutover/run/rehearsal"
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/record"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
 	"github.com/cutover-dev/cutover/stacks"
 )
 

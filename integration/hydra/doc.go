@@ -8,4 +8,7 @@
 //
 // What Hydra does differently from the embedded candidate stack, and so what an OIDC
 // adapter must handle, is written down in README.md beside this file.
+//
+// It imports only personas; its tests drive it through run/rehearsal like any
+// candidate.
 package hydra

@@ -1,5 +1,7 @@
 // Package exitcode is the one list of cutover's exit codes: errors are tagged with a
 // code where they arise, and main turns the tag into the process status.
+//
+// It imports nothing of this module.
 package exitcode
 
 // Code is a process exit status.

@@ -10,6 +10,9 @@
 //
 // It drives chromedp v0.23's generic API: chromedp.Run returns a value,
 // chromedp.Do runs steps that return nothing.
+//
+// It imports journeys (for Iteration), personas and results/record; never an
+// adapter, loadgen, the analysis or run/.
 package browser
 
 import (

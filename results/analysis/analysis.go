@@ -4,7 +4,7 @@
 // step and side with a timeline, tests latency and error rates for regressions
 // (bootstrap intervals), folds findings into root causes and the readiness of
 // each cohort, applies the gate, and compares two runs (Diff). Its product is
-// the Summary, summary.json. It imports only results/record of this module:
+// the Summary, summary.json. It imports only results/record (and internal/splitmix, a hash) of this module:
 // never loadgen or journeys (it knows records, not how they were produced), nor
 // results/report or results (rendering and the results folder sit above it).
 package analysis

@@ -2,6 +2,8 @@
 // cutover: a small journey set on an interval, with the safety rails on, each
 // result compared with a stored baseline run, and Prometheus metrics of what it
 // saw. `cutover canary` comes through here.
+//
+// It sits on top with run/rehearsal, which it repeats; only cmd/cutover imports it.
 package canary
 
 import (

@@ -1,6 +1,9 @@
 // Package config reads a rehearsal file: the stacks, the personas, the journeys,
 // the load and the thresholds of one run. Decoding is strict (unknown keys and wrong
 // types are errors) and every problem is reported at once with its file:line.
+//
+// It is plain data with its validation: the run's objects are built from it in one
+// place, run/rehearsal (setup.go). Only run/ and cmd/cutover import it.
 package config
 
 import (
@@ -107,7 +110,6 @@ type Generate struct {
 	UnassignedShare float64      `yaml:"unassigned_share"`
 	PanelSize       int          `yaml:"panel_size"`
 }
-
 
 // Read reads and validates the file at path, expanding ${VAR} from env.
 func Read(path string, env func(string) string) (*File, error) {

@@ -1,6 +1,9 @@
 // Package rehearsal wires one run: the population, the two adapters, the schedule,
 // the journeys and the record pipeline, and writes the results folder. `cutover run`
 // and `cutover demo` both come through here.
+//
+// It is where a run is put together, the only package that imports both the
+// journeys and the load generator; only run/canary and cmd/cutover import it.
 package rehearsal
 
 import (

@@ -11,6 +11,8 @@
 // request it forwards (bearer headers, token, refresh and hint parameters), so the
 // upstream keeps working as before behind it. It is test support: it serves on
 // loopback and keeps every token it minted in memory.
+//
+// It imports nothing of this module.
 package tokenfault
 
 import (

@@ -2,6 +2,8 @@
 // what the embedded candidate does not offer (the password grant, opaque tokens,
 // roles in userinfo, metadata without some endpoints) and misbehaviour on demand.
 // It is test support: only tests import it.
+//
+// It imports nothing of this module.
 package testidp
 
 import (
