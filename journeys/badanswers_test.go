@@ -41,7 +41,8 @@ func codeRedirect(state func(*http.Request) string) http.HandlerFunc {
 }
 
 // TestBadAnswers gives each adapter an answer it cannot use: each yields a
-// precise error in the record, an error outcome (never a decision), and no panic.
+// precise error in the record, an error outcome (an invalid one for a broken
+// token: never a decision), and no panic.
 func TestBadAnswers(t *testing.T) {
 	p := personas.Persona{ID: "p1", Kind: personas.Patient, Username: "p1", Secret: personas.NewSecret("pw")}
 	closed := httptest.NewServer(http.NotFoundHandler())
@@ -157,9 +158,17 @@ func TestBadAnswers(t *testing.T) {
 			if len(rec.recs) != 1 {
 				t.Fatalf("%d records; want the login alone (the journey stops there):\n%s", len(rec.recs), rec.dump())
 			}
-			got := rec.recs[0]
-			if got.Outcome != record.Error || got.Facts.Decision != "" || !strings.Contains(got.Error, tt.want) {
-				t.Errorf("login: outcome %s, decision %q, error %q; want error outcome, no decision, error containing %q", got.Outcome, got.Facts.Decision, got.Error, tt.want)
+			// A broken token is invalid; anything else an answer cannot be used for
+			// is an error.
+			got, want := rec.recs[0], record.Error
+			if strings.Contains(tt.want, " invalid: ") {
+				want = record.Invalid
+			}
+			if got.Outcome != want || got.Facts.Decision != "" || !strings.Contains(got.Error, tt.want) {
+				t.Errorf("login: outcome %s, decision %q, error %q; want outcome %s, no decision, error containing %q", got.Outcome, got.Facts.Decision, got.Error, want, tt.want)
+			}
+			if want == record.Invalid && got.Facts.Check != "access_token.format" {
+				t.Errorf("login: check %q; want access_token.format", got.Facts.Check)
 			}
 			if strings.Contains(got.Error, "pw") && !strings.Contains(tt.want, "pw") {
 				t.Errorf("the error names the password: %q", got.Error)

@@ -207,6 +207,10 @@ func (x *run) step(ctx context.Context, name, target string, fn func(ctx context
 	rec.Endpoints = sent.endpoints()
 	if err != nil {
 		rec.Outcome, rec.Error = outcomeOf(err)
+		var ie *adapter.InvalidTokenError
+		if errors.As(err, &ie) {
+			rec.Facts.Check = ie.Name()
+		}
 		if rec.Outcome == record.OK {
 			rec.Facts.Decision = record.Deny
 			var re *adapter.RefusedError
@@ -236,12 +240,16 @@ func (x *run) skip(name, target string, outcome record.Outcome, why string) {
 }
 
 // outcomeOf classifies a step error: a refusal is a decision (OK outcome, deny),
-// unsupported is reported as such, everything else is an error.
+// a token that fails validation is invalid, unsupported is reported as such,
+// everything else is an error.
 func outcomeOf(err error) (record.Outcome, string) {
 	var re *adapter.RefusedError
+	var ie *adapter.InvalidTokenError
 	switch {
 	case errors.As(err, &re):
 		return record.OK, err.Error()
+	case errors.As(err, &ie):
+		return record.Invalid, err.Error()
 	case errors.Is(err, adapter.ErrUnsupported):
 		return record.Unsupported, err.Error()
 	default:

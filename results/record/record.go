@@ -24,14 +24,19 @@ const (
 // Outcome says how a step ended.
 type Outcome string
 
-// Step outcomes. Only OK and Failed steps carry a decision that can be compared;
-// Error is an availability error (timeout, 5xx, connection refused) and counts toward
-// ERROR_RATE_REGRESSION only, never toward an authorization or session class.
+// Step outcomes. Only OK steps carry a decision that can be compared; Error is an
+// availability error (timeout, 5xx, connection refused) and counts toward
+// ERROR_RATE_REGRESSION only, never toward an authorization or session class;
+// Invalid is the stack breaking the protocol with a token, and counts toward
+// TOKEN_INVALID only.
 const (
 	// OK: the stack answered and the step observed its facts.
 	OK Outcome = "ok"
 	// Error: the stack was unavailable (5xx, timeout, refused, garbage answer).
 	Error Outcome = "error"
+	// Invalid: the stack issued a token that fails validation (Facts.Check names
+	// the check): neither a decision nor an outage.
+	Invalid Outcome = "invalid"
 	// Unsupported: the stack does not offer what the step needs (no revocation
 	// endpoint, no break-glass grant); reported, never a failure.
 	Unsupported Outcome = "unsupported"
@@ -75,7 +80,11 @@ type Record struct {
 	// to {id} ("POST /token", "GET /api/patients/{id}/record"): the request facts
 	// findings are grouped by (see results/analysis, Cause).
 	Endpoints []string `json:"endpoints,omitempty"`
-	Facts     Facts    `json:"facts,omitzero"`
+	// Unhealthy reports that the load generator was itself unhealthy while the
+	// step ran (late timers, a queueing scheduler, a long GC pause, its cores
+	// saturated): the step's latency and availability are not judged.
+	Unhealthy bool  `json:"unhealthy,omitempty"`
+	Facts     Facts `json:"facts,omitzero"`
 }
 
 // Facts are the normalised observations of a step: the things that must agree
@@ -104,6 +113,9 @@ type Facts struct {
 	RefreshIssued bool `json:"refresh_issued,omitempty"`
 	// Status is the HTTP status that decided the step, for the report's examples.
 	Status int `json:"status,omitempty"`
+	// Check names the validation a token failed, on an Invalid step:
+	// "id_token.nonce", "access_token.alg".
+	Check string `json:"check,omitempty"`
 }
 
 // Key identifies the pair of records, one per side, that must agree.

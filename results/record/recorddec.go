@@ -293,6 +293,8 @@ func (r *Record) field(d *plainDecoder, key []byte) bool {
 		return once(&d.seen, 14) && d.object(r.Facts.field)
 	case "endpoints":
 		return once(&d.seen, 15) && d.strings(&r.Endpoints)
+	case "unhealthy":
+		return once(&d.seen, 16) && d.bool(&r.Unhealthy)
 	}
 	return false
 }
@@ -330,6 +332,8 @@ func (f *Facts) field(d *plainDecoder, key []byte) bool {
 		n, ok := d.signed(strconv.IntSize)
 		f.Status = int(n)
 		return ok
+	case "check":
+		return once(&d.factsSeen, 10) && d.string(&f.Check)
 	}
 	return false
 }

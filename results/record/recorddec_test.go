@@ -47,10 +47,10 @@ func randomRecord(rng *rand.Rand) *record.Record {
 	}
 	r := &record.Record{Side: []record.Side{record.Legacy, record.Candidate}[rng.IntN(2)], Persona: str(), Kind: str(), Cohort: str(), Journey: str(),
 		Iteration: rng.Uint64(), Step: str(), Target: str(), Intended: at(), Start: at(), Latency: time.Duration(rng.Int64() - rng.Int64()),
-		Outcome: record.Outcome(str()), Error: str(), Evidence: strs(), Endpoints: strs()}
+		Outcome: record.Outcome(str()), Error: str(), Evidence: strs(), Endpoints: strs(), Unhealthy: rng.IntN(3) == 0}
 	if rng.IntN(4) > 0 {
 		r.Facts = record.Facts{Decision: str(), Expected: str(), Roles: strs(), Scopes: strs(), TTL: rng.Int64() - rng.Int64(),
-			MissingClaims: strs(), Widened: strs(), RefreshIssued: rng.IntN(2) == 0, Status: int(rng.Int64() - rng.Int64())}
+			MissingClaims: strs(), Widened: strs(), RefreshIssued: rng.IntN(2) == 0, Status: int(rng.Int64() - rng.Int64()), Check: str()}
 		if rng.IntN(2) == 0 {
 			r.Facts.Rotated = record.Bool(rng.IntN(2) == 0)
 		}
