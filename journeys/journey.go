@@ -272,3 +272,49 @@ func (x *run) note(action string) {
 		x.actions = append(x.actions, action)
 	}
 }
+
+// Steps returns the record step names a journey may record for a persona of
+// kind: what its step groups record, service personas' login and probes under
+// their service names. A group may stop short (a refused login ends the
+// journey), so these are the steps it is configured to reach, not the ones it
+// will. The analysis tells "no journey runs it" from "no journey got there" by
+// them.
+func Steps(j Journey, kind personas.Kind) []string {
+	human := kind != personas.Service
+	var out []string
+	add := func(steps ...string) {
+		for _, s := range steps {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	for _, g := range j.Steps {
+		switch g {
+		case StepsLogin:
+			if human {
+				add(record.StepLogin)
+			} else {
+				add(record.StepServiceToken)
+			}
+		case StepsService:
+			add(record.StepServiceToken)
+		case StepsProbes:
+			if human {
+				add(record.StepProbe)
+			} else {
+				add(record.StepServiceProbe)
+			}
+		case StepsRefresh:
+			add(record.StepRefresh, record.StepRefreshReplay, record.StepRefreshFamily)
+		case StepsLogout:
+			add(record.StepLogout, record.StepLogoutProbe, record.StepLogoutIntrospect, record.StepLogoutRefresh)
+		case StepsBreakglass:
+			add(record.StepBreakglassNoReason, record.StepBreakglass, record.StepBreakglassAccess, record.StepBreakglassAudit,
+				record.StepBreakglassExpired, record.StepBreakglassInelig)
+		case StepsAudit:
+			add(record.StepAudit)
+		}
+	}
+	return out
+}

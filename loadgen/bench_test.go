@@ -170,10 +170,10 @@ func newBenchHarness(b *testing.B, base string, rt http.RoundTripper) benchHarne
 func (h benchHarness) run(b *testing.B, rate float64, span time.Duration, emit func(*record.Record)) {
 	pool := loadgen.NewPool(len(h.pop), 1)
 	loadgen.Run(context.Background(), loadgen.Plan{Pacer: loadgen.Constant{PerSecond: rate}, Duration: span, MaxInFlight: 256},
-		func(ctx context.Context, t loadgen.Tick) bool {
+		func(ctx context.Context, t loadgen.Tick) error {
 			i, ok := pool.Acquire(t.N, nil)
 			if !ok {
-				return false
+				return &loadgen.NoIdlePersona{Journey: "bench", Pool: len(h.pop)}
 			}
 			defer pool.Release(i)
 			h.runner.Run(ctx, h.journey, record.Legacy, h.legacy, h.pop[i], journeys.Iteration{N: t.N, Intended: t.Intended},
@@ -185,7 +185,7 @@ func (h benchHarness) run(b *testing.B, rate float64, span time.Duration, emit f
 						emit(r)
 					}
 				})
-			return true
+			return nil
 		})
 }
 

@@ -10,6 +10,10 @@ package loadgen
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,12 +46,17 @@ type Plan struct {
 	// Segment, if set, runs only the segment's starts of the schedule, each with its
 	// global number and intended time; the others are neither started nor counted.
 	Segment Segment
+	// Shortfalls, if set, is where the pool shortfalls are accounted, so that the
+	// Job can report the journeys that ended (Shortfalls.Ended).
+	Shortfalls *Shortfalls
 }
 
 // Live holds a run's counters as it goes. Run writes them; anyone may read them at
 // any time.
 type Live struct {
 	Scheduled, Started, Late, Dropped, InFlight atomic.Int64
+	// Shortfall counts the starts no idle persona could serve.
+	Shortfall atomic.Int64
 }
 
 // Tick is one scheduled start.
@@ -59,10 +68,99 @@ type Tick struct {
 	Offset   time.Duration
 }
 
-// Job runs one scheduled journey. It returns false when it could not start (no
-// idle persona), which counts as dropped. It must return promptly once ctx is done.
-// Jobs run concurrently.
-type Job func(ctx context.Context, t Tick) bool
+// Job runs one scheduled journey. It returns nil once the journey ran, or a
+// *NoIdlePersona when every persona that could run it was busy: a start the
+// population, not the generator, could not serve (a pool shortfall). It must
+// return promptly once ctx is done. Jobs run concurrently.
+type Job func(ctx context.Context, t Tick) error
+
+// NoIdlePersona is a start that found every persona of its journey's kinds busy
+// with an earlier journey.
+type NoIdlePersona struct {
+	Journey string
+	Kinds   []string
+	// Pool is how many personas of those kinds there are.
+	Pool int
+}
+
+func (e *NoIdlePersona) Error() string {
+	return fmt.Sprintf("journey %s: all %d personas of kinds %s are busy", e.Journey, e.Pool, strings.Join(e.Kinds, ", "))
+}
+
+// Shortfalls accounts the pool shortfalls of a run, per journey: the starts
+// dropped, and how many more personas would have been busy at once at the
+// worst moment. A dropped start is counted as if it had run for as long as the
+// journey's runs take on average (Little's law, one start at a time), so the
+// estimate is the peak of those virtual runs overlapping. Run counts the drops
+// its Job reports; the Job reports the runs that ended (Ended). It is safe for
+// concurrent use.
+type Shortfalls struct {
+	mu sync.Mutex
+	by map[string]*shortfall
+}
+
+type shortfall struct {
+	s record.Shortfall
+	// ran and took are the runs that ended and their total time; virtual holds
+	// the end times of the dropped starts' virtual runs still going.
+	ran     int64
+	took    time.Duration
+	virtual []time.Time
+}
+
+func (sf *Shortfalls) get(journey string) *shortfall {
+	if sf.by == nil {
+		sf.by = map[string]*shortfall{}
+	}
+	x := sf.by[journey]
+	if x == nil {
+		x = &shortfall{s: record.Shortfall{Journey: journey}}
+		sf.by[journey] = x
+	}
+	return x
+}
+
+func (sf *Shortfalls) drop(e *NoIdlePersona) {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	x := sf.get(e.Journey)
+	x.s.Kinds, x.s.Pool = e.Kinds, e.Pool
+	x.s.Dropped++
+	now := time.Now()
+	x.virtual = slices.DeleteFunc(x.virtual, func(end time.Time) bool { return !end.After(now) })
+	var mean time.Duration
+	if x.ran > 0 {
+		mean = x.took / time.Duration(x.ran)
+	}
+	x.virtual = append(x.virtual, now.Add(mean))
+	x.s.More = max(x.s.More, len(x.virtual))
+}
+
+// Ended notes that a run of journey ended after took: one persona that could
+// run it is free again, and the journey's mean duration is known better.
+func (sf *Shortfalls) Ended(journey string, took time.Duration) {
+	if sf == nil {
+		return
+	}
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	x := sf.get(journey)
+	x.ran++
+	x.took += took
+}
+
+func (sf *Shortfalls) list() []record.Shortfall {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	out := make([]record.Shortfall, 0, len(sf.by))
+	for _, x := range sf.by {
+		if x.s.Dropped > 0 {
+			out = append(out, x.s)
+		}
+	}
+	slices.SortFunc(out, func(a, b record.Shortfall) int { return strings.Compare(a.Journey, b.Journey) })
+	return out
+}
 
 // window accounts one span of the schedule.
 type window struct{ scheduled, late, dropped atomic.Int64 }
@@ -108,9 +206,13 @@ func Run(ctx context.Context, plan Plan, job Job) record.Accounting {
 	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelJobs()
 	var (
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, plan.MaxInFlight)
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, plan.MaxInFlight)
+		short = plan.Shortfalls
 	)
+	if short == nil {
+		short = new(Shortfalls)
+	}
 	drop := func(w *window) {
 		w.dropped.Add(1)
 		live.Dropped.Add(1)
@@ -155,9 +257,15 @@ func Run(ctx context.Context, plan Plan, job Job) record.Accounting {
 				live.InFlight.Add(-1)
 				<-sem
 			}()
-			if job(jobCtx, t) {
+			err := job(jobCtx, t)
+			var no *NoIdlePersona
+			switch {
+			case err == nil:
 				live.Started.Add(1)
-			} else {
+			case errors.As(err, &no):
+				short.drop(no)
+				live.Shortfall.Add(1)
+			default:
 				drop(w)
 			}
 		})
@@ -166,7 +274,7 @@ func Run(ctx context.Context, plan Plan, job Job) record.Accounting {
 	drainAndWait(&wg, plan.Drain, cancelJobs)
 	acct := record.Accounting{
 		Scheduled: live.Scheduled.Load(), Started: live.Started.Load(),
-		Late: live.Late.Load(), Dropped: live.Dropped.Load(),
+		Late: live.Late.Load(), Dropped: live.Dropped.Load(), Shortfall: short.list(),
 	}
 	for i := range wins {
 		w := &wins[i]

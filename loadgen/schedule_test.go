@@ -16,11 +16,11 @@ func TestRunKeepsTheSchedule(t *testing.T) {
 		var got []time.Duration
 		begin := time.Now()
 		plan := Plan{Pacer: vegeta.ConstantPacer{Freq: 10, Per: time.Second}, Duration: time.Second}
-		acct := Run(context.Background(), plan, func(ctx context.Context, tk Tick) bool {
+		acct := Run(context.Background(), plan, func(ctx context.Context, tk Tick) error {
 			mu.Lock()
 			got = append(got, tk.Intended.Sub(begin))
 			mu.Unlock()
-			return true
+			return nil
 		})
 		if acct.Scheduled != 9 || acct.Started != 9 || acct.Late != 0 || acct.Dropped != 0 {
 			t.Errorf("Run(10/s, 1s) = %+v; want 9 scheduled and started, none late or dropped", acct)
@@ -38,9 +38,9 @@ func TestRunCountsDroppedAndLate(t *testing.T) {
 		// One slot, journeys of 250ms, a start every 100ms: most starts find the slot
 		// taken and are dropped; the windows they fall in are saturated.
 		plan := Plan{Pacer: vegeta.ConstantPacer{Freq: 10, Per: time.Second}, Duration: 2 * time.Second, MaxInFlight: 1}
-		acct := Run(context.Background(), plan, func(ctx context.Context, tk Tick) bool {
+		acct := Run(context.Background(), plan, func(ctx context.Context, tk Tick) error {
 			time.Sleep(250 * time.Millisecond)
-			return true
+			return nil
 		})
 		if acct.Scheduled != 19 {
 			t.Errorf("scheduled = %d; want 19", acct.Scheduled)
@@ -61,7 +61,7 @@ func TestRunStopsOnCancelAndDrains(t *testing.T) {
 		var mu sync.Mutex
 		plan := Plan{Pacer: vegeta.ConstantPacer{Freq: 10, Per: time.Second}, Duration: time.Minute, Drain: time.Second}
 		time.AfterFunc(550*time.Millisecond, cancel)
-		acct := Run(ctx, plan, func(jctx context.Context, tk Tick) bool {
+		acct := Run(ctx, plan, func(jctx context.Context, tk Tick) error {
 			select {
 			case <-time.After(10 * time.Second):
 			case <-jctx.Done():
@@ -69,7 +69,7 @@ func TestRunStopsOnCancelAndDrains(t *testing.T) {
 				cancelled++
 				mu.Unlock()
 			}
-			return true
+			return nil
 		})
 		if acct.Scheduled != 5 {
 			t.Errorf("scheduled = %d; want 5 (starts at 100..500ms)", acct.Scheduled)
@@ -90,11 +90,11 @@ func TestRunFollowsAProfile(t *testing.T) {
 		var mu sync.Mutex
 		got := map[uint64][2]time.Duration{}
 		begin := time.Now()
-		acct := Run(context.Background(), Plan{Pacer: profile, Duration: profile.Total()}, func(ctx context.Context, tk Tick) bool {
+		acct := Run(context.Background(), Plan{Pacer: profile, Duration: profile.Total()}, func(ctx context.Context, tk Tick) error {
 			mu.Lock()
 			got[tk.N] = [2]time.Duration{tk.Offset, time.Since(begin)}
 			mu.Unlock()
-			return true
+			return nil
 		})
 		if int(acct.Started) != len(want) || acct.Late != 0 || len(acct.Saturated) != 0 {
 			t.Errorf("Run(%s) = %+v; want %d started on time", profile, acct, len(want))
@@ -117,12 +117,12 @@ func TestRunQueuesThenDrops(t *testing.T) {
 		var mu sync.Mutex
 		var waited []time.Duration
 		plan := Plan{Pacer: Constant{PerSecond: 10}, Duration: 3 * time.Second, MaxInFlight: 2, MaxDelay: maxDelay, Live: &live}
-		acct := Run(context.Background(), plan, func(ctx context.Context, tk Tick) bool {
+		acct := Run(context.Background(), plan, func(ctx context.Context, tk Tick) error {
 			mu.Lock()
 			waited = append(waited, time.Since(tk.Intended))
 			mu.Unlock()
 			time.Sleep(350 * time.Millisecond)
-			return true
+			return nil
 		})
 		if acct.Late == 0 || acct.Dropped == 0 {
 			t.Errorf("Run = %+v; want late and dropped starts (2 slots of 350ms for 10 starts a second)", acct)
@@ -141,6 +141,43 @@ func TestRunQueuesThenDrops(t *testing.T) {
 		}
 		if len(acct.Saturated) == 0 {
 			t.Error("no saturated window")
+		}
+	})
+}
+
+// TestRunPoolShortfall: starts a busy persona pool cannot serve are a shortfall
+// of the population, not the generator falling behind: counted apart from
+// dropped starts, with how many more personas would have served them, and no
+// saturated window.
+func TestRunPoolShortfall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sf := new(Shortfalls)
+		var mu sync.Mutex
+		busy := 0 // one persona: a journey of 350ms, 10 starts a second
+		acct := Run(context.Background(), Plan{Pacer: Constant{PerSecond: 10}, Duration: 2 * time.Second, Shortfalls: sf}, func(ctx context.Context, tk Tick) error {
+			mu.Lock()
+			if busy == 1 {
+				mu.Unlock()
+				return &NoIdlePersona{Journey: "service", Kinds: []string{"service"}, Pool: 1}
+			}
+			busy = 1
+			mu.Unlock()
+			time.Sleep(350 * time.Millisecond)
+			mu.Lock()
+			busy = 0
+			mu.Unlock()
+			sf.Ended("service", 350*time.Millisecond)
+			return nil
+		})
+		if acct.Dropped != 0 || len(acct.Saturated) != 0 {
+			t.Errorf("Run = %+v; want no generator drop and no saturated window", acct)
+		}
+		if len(acct.Shortfall) != 1 {
+			t.Fatalf("shortfall = %+v; want one, for journey service", acct.Shortfall)
+		}
+		s := acct.Shortfall[0]
+		if s.Journey != "service" || s.Pool != 1 || s.Dropped == 0 || acct.Started+s.Dropped != acct.Scheduled || s.More < 2 || s.More > 4 {
+			t.Errorf("shortfall %+v, accounting %+v; want the starts the one persona could not take, and 2-4 more personas", s, acct)
 		}
 	})
 }

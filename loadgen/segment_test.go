@@ -46,11 +46,11 @@ func TestSegmentsMakeTheWholeRun(t *testing.T) {
 		)
 		var scheduled int64
 		synctest.Test(t, func(t *testing.T) {
-			acct := Run(context.Background(), Plan{Pacer: pacer, Duration: 2 * time.Second, Segment: seg}, func(_ context.Context, tk Tick) bool {
+			acct := Run(context.Background(), Plan{Pacer: pacer, Duration: 2 * time.Second, Segment: seg}, func(_ context.Context, tk Tick) error {
 				mu.Lock()
 				got[tk.N] = tk.Offset
 				mu.Unlock()
-				return true
+				return nil
 			})
 			scheduled = acct.Scheduled
 			if acct.Started != acct.Scheduled {

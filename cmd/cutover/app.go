@@ -85,7 +85,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-45s %s\n", c.usage, c.summary)
 	}
 	fmt.Fprintln(w, "\nexit codes: 0 pass, 1 parity regression, 2 usage or config error, 3 aborted,")
-	fmt.Fprintln(w, "            4 precondition failed, 5 performance regression only")
+	fmt.Fprintln(w, "            4 precondition failed, 5 performance regression only, 6 inconclusive")
 }
 
 // flags parses a subcommand's flags; positional arguments may come before or after

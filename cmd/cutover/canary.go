@@ -71,6 +71,8 @@ func cmdCanary(ctx context.Context, st *state, args []string) error {
 	switch res.Verdict {
 	case analysis.VerdictAborted:
 		return exitcode.With(fmt.Errorf("aborted: %s", res.Summary.Meta.Aborted), exitcode.Aborted)
+	case analysis.VerdictInconclusive:
+		return verdictErr(res.Summary, res.Summary.Options.Gate)
 	case analysis.VerdictFail:
 		if res.New == nil {
 			return verdictErr(res.Summary, res.Summary.Options.Gate)

@@ -79,6 +79,15 @@ func verdictErr(sum *analysis.Summary, gate analysis.Gate) error {
 	switch sum.Verdict {
 	case analysis.VerdictAborted:
 		return exitcode.With(fmt.Errorf("aborted: %s", sum.Meta.Aborted), exitcode.Aborted)
+	case analysis.VerdictInconclusive:
+		first := ""
+		if len(sum.Inconclusive) > 0 {
+			first = ": " + sum.Inconclusive[0]
+		}
+		if len(sum.Preconditions) > 0 {
+			return exitcode.With(fmt.Errorf("inconclusive: %d step(s) failed on every attempt%s", len(sum.Preconditions), first), exitcode.Precondition)
+		}
+		return exitcode.With(fmt.Errorf("inconclusive: %d reason(s)%s", len(sum.Inconclusive), first), exitcode.Inconclusive)
 	case analysis.VerdictFail:
 		failing := sum.Failing(gate)
 		for _, f := range failing {

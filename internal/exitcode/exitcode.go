@@ -18,10 +18,16 @@ const (
 	Usage Code = 2
 	// Aborted: stopped by a signal or a safety rule; a partial report was written.
 	Aborted Code = 3
-	// Precondition: a stack unreachable, or the personas differ between stacks.
+	// Precondition: a stack unreachable, the personas differ between stacks, or
+	// a step failed on (nearly) every attempt on one side, so what stood behind
+	// it could not be measured.
 	Precondition Code = 4
 	// Performance: only performance regressions (latency, error rate) fail.
 	Performance Code = 5
+	// Inconclusive: nothing trustworthy fails, but the run did not see enough to
+	// pass: a class its journeys should judge was judged too thinly, or a
+	// latency verdict would rest on an unhealthy generator.
+	Inconclusive Code = 6
 )
 
 type coded struct {

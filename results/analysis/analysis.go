@@ -70,27 +70,33 @@ func (a *Analysis) Summary(meta Meta, acct record.Accounting) Summary {
 	s := Summary{Schema: SummarySchema, Meta: meta, Generator: acct, Options: a.opt, Notices: []Notice{}, Steps: []StepSummary{}}
 	perf, gate := a.opt.Perf, a.opt.Gate
 	s.Findings = append(a.cmp.Findings(), a.stats.PerfFindings(perf)...)
+	s.Shared = a.cmp.Shared()
+	if a.opt.SharedFails {
+		s.Findings, s.Shared = append(s.Findings, s.Shared...), nil
+	}
 	for _, k := range a.stats.Keys() {
 		ss := StepSummary{Journey: k.Journey, Step: k.Step,
 			Legacy: sideSummary(a.stats.Side(k, record.Legacy)), Candidate: sideSummary(a.stats.Side(k, record.Candidate)),
-			SaturatedShare: a.stats.saturatedShare(k, meta.Start, acct.Saturated)}
+			UnhealthyShare: a.stats.unhealthyShare(k)}
 		if r, ok := a.stats.P50Ratio(k, perf.MinSamples, perf.Seed); ok {
 			ss.Ratio = &r
 		}
+		if judged, why, _ := a.stats.perfJudgement(k, perf); !judged {
+			ss.NotJudged = why
+		}
 		s.Steps = append(s.Steps, ss)
 	}
-	share := map[StepKey]float64{}
-	for _, ss := range s.Steps {
-		share[StepKey{ss.Journey, ss.Step}] = ss.SaturatedShare
-	}
-	for i := range s.Findings {
-		f := &s.Findings[i]
-		f.Severity = gate.Severity(f.Class)
-		if sh := share[StepKey{f.Journey, f.Step}]; f.Class == LatencyRegression && sh > 0 {
-			f.Untrusted = true
-			f.Detail += fmt.Sprintf("; %.0f%% of its samples ran while the generator was saturated: not trustworthy", 100*sh)
+	for _, fs := range [][]Finding{s.Findings, s.Shared} {
+		for i := range fs {
+			f := &fs[i]
+			f.Severity = gate.Severity(f.Class)
+			f.Fails = gate.Fails(*f)
 		}
-		f.Fails = gate.Fails(*f)
+	}
+	for i := range s.Shared {
+		s.Shared[i].Fails = false
+	}
+	for _, f := range s.Findings {
 		if !f.Class.Performance() {
 			s.Disagreed += f.Count
 		}
@@ -99,17 +105,25 @@ func (a *Analysis) Summary(meta Meta, acct record.Accounting) Summary {
 	if s.Findings == nil {
 		s.Findings = []Finding{}
 	}
+	if s.Shared == nil {
+		s.Shared = []Finding{}
+	}
 	if len(acct.Saturated) > 0 {
 		s.Notices = append(s.Notices, Notice{Class: GeneratorSaturated, Detail: saturationDetail(acct)})
 	}
+	if d := healthDetail(acct); d != "" {
+		s.Notices = append(s.Notices, Notice{Class: GeneratorSaturated, Detail: d})
+	}
+	s.Preconditions = a.stats.preconditions()
+	in := &causeInput{opt: a.opt.Causes, findings: s.Findings, cmp: a.cmp, table: a.table, tableIDs: a.tableIDs,
+		stats: a.stats, perf: perf}
+	s.Coverage = in.coverage(a.opt.Coverage, s.Preconditions)
 	if !a.cmp.noUnits {
-		in := &causeInput{opt: a.opt.Causes, findings: s.Findings, cmp: a.cmp, table: a.table, tableIDs: a.tableIDs,
-			stats: a.stats, perf: perf}
 		s.Causes = in.causes()
 		s.CohortBy = in.cohortBy()
 		// An A/A run tests no candidate: there is no readiness to judge.
 		if !meta.AA {
-			s.Cohorts = in.cohorts(s.Causes, s.CohortBy, meta.Aborted != "")
+			s.Cohorts = in.cohorts(s.Causes, s.CohortBy, meta.Aborted != "", s.Coverage)
 		}
 		for i := range s.Causes {
 			s.Causes[i].steps, s.Causes[i].personas = nil, nil
@@ -129,15 +143,66 @@ func (a *Analysis) Summary(meta Meta, acct record.Accounting) Summary {
 		}
 	}
 	s.Timeline = a.stats.Timeline(meta.Start)
-	switch {
-	case meta.Aborted != "":
-		s.Verdict = VerdictAborted
-	case len(s.Failing(gate)) > 0:
-		s.Verdict = VerdictFail
-	default:
-		s.Verdict = VerdictPass
-	}
+	s.Verdict, s.Inconclusive = verdict(&s, gate)
 	return s
+}
+
+// verdict judges the run: a trustworthy failing parity finding fails it
+// whatever else happened; a step that failed on every attempt (a precondition)
+// makes it inconclusive before a performance finding can fail it, since an
+// outage that stops every login is not "only performance"; a failing
+// performance finding fails it next; a class judged too thinly, or a latency
+// verdict resting on an unhealthy generator, makes it inconclusive; else it
+// passes.
+func verdict(s *Summary, g Gate) (string, []string) {
+	var parity, perf bool
+	for _, f := range s.Failing(g) {
+		if f.Class.Performance() {
+			perf = true
+		} else {
+			parity = true
+		}
+	}
+	var why []string
+	for _, p := range s.Preconditions {
+		why = append(why, "precondition: "+p.Text())
+	}
+	preconds := len(why) > 0
+	for _, c := range s.Coverage {
+		if c.Blocking() {
+			why = append(why, fmt.Sprintf("%s %s", c.Class, c.Text()))
+		}
+	}
+	switch {
+	case s.Meta.Aborted != "":
+		return VerdictAborted, nil
+	case parity:
+		return VerdictFail, why
+	case preconds:
+		return VerdictInconclusive, why
+	case perf:
+		return VerdictFail, why
+	case len(why) > 0:
+		return VerdictInconclusive, why
+	}
+	return VerdictPass, nil
+}
+
+// healthDetail says where the generator was unhealthy, from the monitor's
+// windows; "" when it never was.
+func healthDetail(acct record.Accounting) string {
+	if len(acct.Unhealthy) == 0 {
+		return ""
+	}
+	ws := make([]string, 0, len(acct.Unhealthy))
+	for i, w := range acct.Unhealthy {
+		if i == 5 {
+			ws = append(ws, fmt.Sprintf("and %d more", len(acct.Unhealthy)-5))
+			break
+		}
+		ws = append(ws, w.String())
+	}
+	return fmt.Sprintf("the generator itself was unhealthy in %s: steps measured then are set apart from the latency and error-rate verdicts", strings.Join(ws, ", "))
 }
 
 // saturationDetail says where the generator fell behind and what it means.

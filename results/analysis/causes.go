@@ -110,7 +110,6 @@ type Cause struct {
 	Classes    []CauseClass `json:"classes"`
 	Findings   []FindingRef `json:"findings"`
 	Units      int          `json:"units"`
-	Untrusted  bool         `json:"untrusted,omitempty"`
 	// steps and personas are the units of the cause (indexes into the
 	// comparison's personas), for the cohort table.
 	steps    []StepKey
@@ -148,6 +147,7 @@ type FindingRef struct {
 	Journey     string `json:"journey"`
 	Step        string `json:"step"`
 	PersonaKind string `json:"persona_kind,omitempty"`
+	Check       string `json:"check,omitempty"`
 }
 
 // causeInput is what grouping reads: the summary's findings (severities and
@@ -268,7 +268,7 @@ func (in *causeInput) foldPersonas(cs *causeSet, c *Cause, cls Class, personas [
 	}
 	for _, fi := range slices.Sorted(maps.Keys(rows)) {
 		k := in.cmp.order[fi]
-		ref := FindingRef{k.class, k.journey, k.step, k.kind}
+		ref := FindingRef{k.class, k.journey, k.step, k.kind, k.check}
 		if k.class == cls && !slices.Contains(c.Findings, ref) {
 			c.Findings = append(c.Findings, ref)
 		}
@@ -347,11 +347,10 @@ func (c *Cause) settle(rows map[FindingRef]Finding) {
 			c.Severity = f.Severity
 		}
 		c.Fails = c.Fails || f.Fails
-		c.Untrusted = c.Untrusted || f.Untrusted
 	}
 	slices.SortFunc(c.Findings, func(a, b FindingRef) int {
-		return strings.Compare(string(a.Class)+"\x00"+a.Journey+"\x00"+a.Step+"\x00"+a.PersonaKind,
-			string(b.Class)+"\x00"+b.Journey+"\x00"+b.Step+"\x00"+b.PersonaKind)
+		return strings.Compare(string(a.Class)+"\x00"+a.Journey+"\x00"+a.Step+"\x00"+a.PersonaKind+"\x00"+a.Check,
+			string(b.Class)+"\x00"+b.Journey+"\x00"+b.Step+"\x00"+b.PersonaKind+"\x00"+b.Check)
 	})
 	c.Units = len(c.personas) + len(c.steps)
 	c.Title = causeTitle(c)

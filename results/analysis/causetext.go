@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -40,7 +41,11 @@ func causeTitle(c *Cause) string {
 		if c.Level == LevelStep {
 			unit = "step"
 		}
-		parts = append(parts, fmt.Sprintf("%s on %d %s", cc.Class, cc.Affected, plural(cc.Affected, unit)))
+		name := string(cc.Class)
+		if checks := c.checks(cc.Class); len(checks) > 0 {
+			name += " (" + strings.Join(checks, ", ") + ")"
+		}
+		parts = append(parts, fmt.Sprintf("%s on %d %s", name, cc.Affected, plural(cc.Affected, unit)))
 	}
 	title := c.FactorText()
 	if c.Level == LevelStep && c.ExplainedBy != ExplainedByFactor && len(c.Findings) <= 3 {
@@ -106,4 +111,15 @@ func plural(n int, s string) string {
 		return s
 	}
 	return s + "s"
+}
+
+// checks lists the token checks the cause's findings of class failed, once each.
+func (c *Cause) checks(class Class) []string {
+	var out []string
+	for _, f := range c.Findings {
+		if f.Class == class && f.Check != "" && !slices.Contains(out, f.Check) {
+			out = append(out, f.Check)
+		}
+	}
+	return out
 }

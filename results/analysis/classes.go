@@ -47,6 +47,7 @@ const (
 	ServiceAccountScopeWidened   Class = "SERVICE_ACCOUNT_SCOPE_WIDENED"
 	ServiceAccountLongLivedToken Class = "SERVICE_ACCOUNT_LONG_LIVED_TOKEN"
 	ServiceAccountRefreshIssued  Class = "SERVICE_ACCOUNT_REFRESH_ISSUED"
+	TokenInvalid                 Class = "TOKEN_INVALID"
 	AuditEventMissing            Class = "AUDIT_EVENT_MISSING"
 	LatencyRegression            Class = "LATENCY_REGRESSION"
 	ErrorRateRegression          Class = "ERROR_RATE_REGRESSION"
@@ -72,7 +73,7 @@ var Classes = []Class{
 	LogoutTokenStillActive, OverPermission, UnderPermission, AuthzError, BreakglassDenied,
 	BreakglassNoReasonAccepted, BreakglassOverPermission, BreakglassNotExpired, BreakglassNotAudited,
 	ServiceAccountDenied, ServiceAccountScopeWidened, ServiceAccountLongLivedToken,
-	ServiceAccountRefreshIssued, AuditEventMissing, LatencyRegression, ErrorRateRegression,
+	ServiceAccountRefreshIssued, TokenInvalid, AuditEventMissing, LatencyRegression, ErrorRateRegression,
 	GeneratorSaturated, ProvisioningDrift,
 }
 
@@ -85,7 +86,7 @@ var severities = map[Class]Severity{
 	BreakglassDenied: Critical, BreakglassNoReasonAccepted: High, BreakglassOverPermission: Critical,
 	BreakglassNotExpired: Critical, BreakglassNotAudited: Critical,
 	ServiceAccountDenied: High, ServiceAccountScopeWidened: Critical,
-	ServiceAccountLongLivedToken: High, ServiceAccountRefreshIssued: Medium,
+	ServiceAccountLongLivedToken: High, ServiceAccountRefreshIssued: Medium, TokenInvalid: Critical,
 	AuditEventMissing: High, LatencyRegression: Medium, ErrorRateRegression: High,
 }
 

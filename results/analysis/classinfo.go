@@ -57,6 +57,7 @@ var classInfo = map[Class]ClassInfo{
 	ServiceAccountScopeWidened:   {"a service token grants more than the legacy permissions mapped", "RFC 6749 s3.3; OWASP NHI5:2025", []string{record.StepServiceToken}},
 	ServiceAccountLongLivedToken: {"a service token lives longer than 1h or never expires", "OWASP NHI7:2025", []string{record.StepServiceToken}},
 	ServiceAccountRefreshIssued:  {"client_credentials returned a refresh token", "RFC 6749 s4.4.3", []string{record.StepServiceToken}},
+	TokenInvalid:                 {"a token the candidate issued fails validation: signature, algorithm (none, HMAC, confusion), kid, iss, aud, azp, exp, nbf, iat, nonce, at_hash, typ", "OIDC Core s3.1.3.7; RFC 9068 s4; RFC 8725", []string{record.StepLogin, record.StepRefresh, record.StepRefreshFamily, record.StepServiceToken, record.StepBreakglass, record.StepBreakglassNoReason, record.StepBreakglassInelig}},
 	AuditEventMissing:            {"an auditable action left no event on candidate where legacy has one", "HIPAA 164.312(b); ASVS 5.0 16.3", []string{record.StepAudit}},
 	LatencyRegression:            {"a step is slower on candidate beyond tolerance, with statistical confidence", "", nil},
 	ErrorRateRegression:          {"candidate availability errors (5xx, timeouts, refused) exceed legacy beyond tolerance", "", nil},

@@ -15,6 +15,9 @@ const (
 	// before its schedule ended.
 	CohortIncomplete   = "incomplete"
 	CohortNotExercised = "not exercised"
+	// CohortInconclusive: no failing cause touches it, but a class the journeys
+	// should judge was not judged for its personas (Missing says which).
+	CohortInconclusive = "inconclusive"
 )
 
 // Cohort is one migration cohort's readiness: whether any cause that fails the
@@ -32,6 +35,9 @@ type Cohort struct {
 	// causes that touch it without failing the run.
 	BlockedBy []string `json:"blocked_by"`
 	Warnings  []string `json:"warnings,omitempty"`
+	// Missing lists the classes not judged for the cohort's personas, which
+	// keep an otherwise passing cohort inconclusive.
+	Missing []Class `json:"missing,omitempty"`
 }
 
 // cohortBy returns the attribute cohorts are cut by: the configured one, or the
@@ -52,7 +58,7 @@ func (in *causeInput) cohortBy() string {
 }
 
 // cohorts judges every cohort's readiness against the causes.
-func (in *causeInput) cohorts(causes []Cause, by string, aborted bool) []Cohort {
+func (in *causeInput) cohorts(causes []Cause, by string, aborted bool, coverage []ClassCoverage) []Cohort {
 	// Personas without the attribute are a cohort too, so that no failing
 	// cause goes unseen.
 	unknown := "(no " + by + ")"
@@ -139,6 +145,11 @@ func (in *causeInput) cohorts(causes []Cause, by string, aborted bool) []Cohort 
 			}
 		}
 	}
+	in.missing(coverage, cohortOf, func(name string, c Class) {
+		if a := all[name]; !slices.Contains(a.c.Missing, c) {
+			a.c.Missing = append(a.c.Missing, c)
+		}
+	})
 	out := make([]Cohort, 0, len(all))
 	for _, a := range all {
 		a.c.Affected = len(a.personas)
@@ -149,6 +160,8 @@ func (in *causeInput) cohorts(causes []Cause, by string, aborted bool) []Cohort 
 			a.c.Status = CohortNotExercised
 		case aborted:
 			a.c.Status = CohortIncomplete
+		case len(a.c.Missing) > 0:
+			a.c.Status = CohortInconclusive
 		default:
 			a.c.Status = CohortPass
 		}
@@ -156,4 +169,35 @@ func (in *causeInput) cohorts(causes []Cause, by string, aborted bool) []Cohort 
 	}
 	slices.SortFunc(out, func(a, b Cohort) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// missing calls note for every cohort whose personas a blocking coverage gap
+// concerns: a parity class that personas of the cohort ran the steps of without
+// being judged, or that no persona reached; a performance class whose verdict
+// an unhealthy generator took away (every cohort that ran).
+func (in *causeInput) missing(coverage []ClassCoverage, cohortOf []string, note func(cohort string, c Class)) {
+	for _, cov := range coverage {
+		if !cov.Blocking() {
+			continue
+		}
+		bit := classBit[cov.Class]
+		var slots []int
+		for k, i := range in.cmp.steps {
+			if slices.Contains(cov.Class.Info().Steps, k.Step) {
+				slots = append(slots, i)
+			}
+		}
+		for i, u := range in.cmp.unitList {
+			concerned := cov.Level == LevelStep || len(slots) == 0
+			for _, si := range slots {
+				if si/64 < len(u.steps) && u.steps[si/64]&(1<<(si%64)) != 0 && u.exercised&bit == 0 {
+					concerned = true
+					break
+				}
+			}
+			if concerned {
+				note(cohortOf[i], cov.Class)
+			}
+		}
+	}
 }

@@ -62,8 +62,9 @@ type Finding struct {
 	Detail string `json:"detail,omitempty"`
 	// Fails reports whether the finding fails the run under the thresholds.
 	Fails bool `json:"fails"`
-	// Untrusted marks a latency finding measured while the generator was saturated.
-	Untrusted bool `json:"untrusted,omitempty"`
+	// Check names the validation the tokens of a TOKEN_INVALID finding failed
+	// ("id_token.nonce"); one finding per check.
+	Check string `json:"check,omitempty"`
 }
 
 // Text renders the example on one line, as the reports show it.
@@ -92,11 +93,13 @@ func (f Finding) ExampleText() string {
 }
 
 // Ref returns the reference a cause folds f by.
-func (f Finding) Ref() FindingRef { return FindingRef{f.Class, f.Journey, f.Step, f.PersonaKind} }
+func (f Finding) Ref() FindingRef {
+	return FindingRef{f.Class, f.Journey, f.Step, f.PersonaKind, f.Check}
+}
 
 type findingKey struct {
-	class               Class
-	journey, step, kind string
+	class                      Class
+	journey, step, kind, check string
 }
 
 // Comparer pairs legacy and candidate records as they stream in and turns every
@@ -107,6 +110,10 @@ type Comparer struct {
 	pending  map[record.Key]*record.Record
 	findings map[findingKey]*Finding
 	order    []findingKey
+	// shared holds the one-sided policy findings legacy shows too ("present on
+	// both stacks"): reported, not regressions.
+	shared      map[findingKey]*Finding
+	sharedOrder []findingKey
 	// findingIndex is each finding's place in order.
 	findingIndex map[findingKey]int
 	// Compared counts candidate records judged; Uncomparable those that could not be
@@ -146,7 +153,7 @@ type unit struct {
 // NewComparer returns a Comparer with the given options.
 func NewComparer(opt CompareOptions) *Comparer {
 	return &Comparer{opt: opt.withDefaults(), pending: make(map[record.Key]*record.Record), findings: make(map[findingKey]*Finding),
-		findingIndex: make(map[findingKey]int), units: make(map[string]*unit), steps: make(map[StepKey]int)}
+		shared: make(map[findingKey]*Finding), findingIndex: make(map[findingKey]int), units: make(map[string]*unit), steps: make(map[StepKey]int)}
 }
 
 // unitOf returns the unit of r's persona, creating it; nil for records of no
@@ -230,11 +237,23 @@ func (c *Comparer) Findings() []Finding {
 	return out
 }
 
+// Shared returns the one-sided policy findings that legacy shows as well:
+// present on both stacks, so not something the cutover introduces. Call it after
+// Findings.
+func (c *Comparer) Shared() []Finding {
+	out := make([]Finding, 0, len(c.sharedOrder))
+	for _, k := range c.sharedOrder {
+		out = append(out, *c.shared[k])
+	}
+	SortFindings(out)
+	return out
+}
+
 // SortFindings orders findings by severity, then class, journey, step and kind.
 func SortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
-		return findingLess(a.Severity, b.Severity, findingKey{a.Class, a.Journey, a.Step, a.PersonaKind}, findingKey{b.Class, b.Journey, b.Step, b.PersonaKind})
+		return findingLess(a.Severity, b.Severity, findingKey{a.Class, a.Journey, a.Step, a.PersonaKind, a.Check}, findingKey{b.Class, b.Journey, b.Step, b.PersonaKind, b.Check})
 	})
 }
 
@@ -244,8 +263,8 @@ func findingLess(sa, sb Severity, a, b findingKey) bool {
 	if severityRank[sa] != severityRank[sb] {
 		return severityRank[sa] < severityRank[sb]
 	}
-	return strings.Join([]string{string(a.class), a.journey, a.step, a.kind}, "\x00") <
-		strings.Join([]string{string(b.class), b.journey, b.step, b.kind}, "\x00")
+	return strings.Join([]string{string(a.class), a.journey, a.step, a.kind, a.check}, "\x00") <
+		strings.Join([]string{string(b.class), b.journey, b.step, b.kind, b.check}, "\x00")
 }
 
 func keyLess(a, b record.Key) bool {
@@ -266,6 +285,14 @@ func (c *Comparer) judge(leg, cand *record.Record) {
 	if u != nil {
 		c.ran(u, cand)
 	}
+	if cand.Outcome == record.Invalid {
+		c.Compared++
+		c.judgeInvalid(leg, cand)
+		if u != nil {
+			u.exercised |= classBit[TokenInvalid]
+		}
+		return
+	}
 	if cand.Outcome != record.OK {
 		// Availability errors go to ERROR_RATE_REGRESSION through the step
 		// statistics; unsupported and skipped steps decide nothing.
@@ -281,6 +308,10 @@ func (c *Comparer) judge(leg, cand *record.Record) {
 		could |= classBit[rule.allowed] | classBit[rule.denied] | classBit[AuthzError]
 	}
 	candAllowed, legAllowed := cand.Facts.Decision == record.Allow, legOK && leg.Facts.Decision == record.Allow
+	if candAllowed && slices.Contains(TokenInvalid.Info().Steps, cand.Step) {
+		// The tokens the step was given were validated and passed.
+		could |= classBit[TokenInvalid]
+	}
 	switch cand.Step {
 	case record.StepLogin:
 		c.judgeLogin(leg, legOK, cand)
@@ -292,7 +323,8 @@ func (c *Comparer) judge(leg, cand *record.Record) {
 		}
 	case record.StepRefresh:
 		if !c.opt.AA && cand.Facts.Rotated != nil && !*cand.Facts.Rotated {
-			c.add(RefreshNotRotated, cand, "rotated", "not rotated")
+			legToo := legOK && leg.Facts.Rotated != nil && !*leg.Facts.Rotated
+			c.policy(legToo, RefreshNotRotated, cand, "rotated", "not rotated")
 		}
 		if len(cand.Facts.Widened) > 0 {
 			c.add(ScopeWidenedOnRefresh, cand, "", "added "+strings.Join(cand.Facts.Widened, " "))
@@ -358,8 +390,17 @@ func (c *Comparer) judgeLogin(leg *record.Record, legOK bool, cand *record.Recor
 	if f.Decision != record.Allow {
 		return
 	}
-	if len(f.MissingClaims) > 0 {
-		c.add(ClaimMissing, cand, "", "missing "+strings.Join(f.MissingClaims, " "))
+	if missing := f.MissingClaims; len(missing) > 0 {
+		// A claim legacy's tokens lack too is the provider's, not the cutover's.
+		legMissing := []string{}
+		if legOK && leg.Facts.Decision == record.Allow {
+			legMissing = leg.Facts.MissingClaims
+		}
+		if only := minus(missing, legMissing); len(only) > 0 {
+			c.add(ClaimMissing, cand, "", "missing "+strings.Join(only, " "))
+		} else if !c.opt.AA {
+			c.policy(true, ClaimMissing, cand, "missing "+strings.Join(legMissing, " "), "missing "+strings.Join(missing, " "))
+		}
 	}
 	if legOK && leg.Facts.Decision == record.Allow && !sameSet(leg.Facts.Roles, f.Roles) {
 		c.add(RoleMappingDrift, cand, strings.Join(leg.Facts.Roles, " "), strings.Join(f.Roles, " "))
@@ -380,11 +421,12 @@ func (c *Comparer) judgeServiceToken(leg *record.Record, legOK bool, cand *recor
 	if c.opt.AA {
 		return
 	}
-	if f.TTL < 0 || time.Duration(f.TTL)*time.Second > c.opt.MaxAccessTTL {
-		c.add(ServiceAccountLongLivedToken, cand, fmt.Sprintf("<= %s", c.opt.MaxAccessTTL), ttlString(f.TTL))
+	legAllowed := legOK && leg.Facts.Decision == record.Allow
+	if c.overPolicy(f.TTL) {
+		c.policy(legAllowed && c.overPolicy(leg.Facts.TTL), ServiceAccountLongLivedToken, cand, fmt.Sprintf("<= %s", c.opt.MaxAccessTTL), ttlString(f.TTL))
 	}
 	if f.RefreshIssued {
-		c.add(ServiceAccountRefreshIssued, cand, "no refresh token", "refresh token issued")
+		c.policy(legAllowed && leg.Facts.RefreshIssued, ServiceAccountRefreshIssued, cand, "no refresh token", "refresh token issued")
 	}
 }
 
@@ -395,8 +437,9 @@ func (c *Comparer) judgeTTL(class Class, leg *record.Record, legOK bool, cand *r
 	if ttl == 0 {
 		return
 	}
-	if !c.opt.AA && (ttl < 0 || time.Duration(ttl)*time.Second > c.opt.MaxAccessTTL) {
-		c.add(class, cand, fmt.Sprintf("<= %s (policy)", c.opt.MaxAccessTTL), ttlString(ttl))
+	if !c.opt.AA && c.overPolicy(ttl) {
+		legToo := legOK && leg.Facts.Decision == record.Allow && c.overPolicy(leg.Facts.TTL)
+		c.policy(legToo, class, cand, fmt.Sprintf("<= %s (policy)", c.opt.MaxAccessTTL), ttlString(ttl))
 		return
 	}
 	if c.opt.TTLTolerance > 0 && legOK && leg.Facts.TTL > 0 && ttl > 0 {
@@ -406,6 +449,42 @@ func (c *Comparer) judgeTTL(class Class, leg *record.Record, legOK bool, cand *r
 	}
 }
 
+// overPolicy reports whether a lifetime in seconds (-1: no expiry) exceeds the
+// access-token policy.
+func (c *Comparer) overPolicy(ttl int64) bool {
+	return ttl < 0 || time.Duration(ttl)*time.Second > c.opt.MaxAccessTTL
+}
+
+// policy files a one-sided policy finding: a regression when the candidate alone
+// breaks the policy, "present on both stacks" when legacy does too.
+func (c *Comparer) policy(legacyToo bool, class Class, cand *record.Record, legVal, candVal string) {
+	if legacyToo {
+		c.addShared(class, cand, legVal, candVal)
+		return
+	}
+	c.add(class, cand, legVal, candVal)
+}
+
+// judgeInvalid files a candidate token that failed validation as TOKEN_INVALID,
+// or as present on both stacks when legacy's failed the same check.
+func (c *Comparer) judgeInvalid(leg, cand *record.Record) {
+	legVal := "valid"
+	switch {
+	case leg == nil:
+		legVal = "did not run"
+	case leg.Outcome == record.Invalid:
+		legVal = "invalid: " + leg.Facts.Check
+	case leg.Outcome != record.OK:
+		legVal = string(leg.Outcome)
+	}
+	candVal := cand.Error
+	if leg != nil && leg.Outcome == record.Invalid && leg.Facts.Check == cand.Facts.Check {
+		c.addShared(TokenInvalid, cand, legVal, candVal)
+		return
+	}
+	c.add(TokenInvalid, cand, legVal, candVal)
+}
+
 func ttlString(s int64) string {
 	if s < 0 {
 		return "no expiry"
@@ -413,11 +492,34 @@ func ttlString(s int64) string {
 	return (time.Duration(s) * time.Second).String()
 }
 
+// addShared files a finding present on both stacks.
+func (c *Comparer) addShared(class Class, cand *record.Record, legVal, candVal string) {
+	k := findingKey{class: class, journey: cand.Journey, step: cand.Step, kind: cand.Kind, check: checkOf(class, cand)}
+	f, ok := c.shared[k]
+	if !ok {
+		f = &Finding{Class: class, Severity: class.Severity(), Journey: cand.Journey, Step: cand.Step, PersonaKind: cand.Kind, Check: k.check}
+		c.shared[k] = f
+		c.sharedOrder = append(c.sharedOrder, k)
+	}
+	f.Count++
+	if len(f.Examples) < c.opt.Examples {
+		f.Examples = append(f.Examples, Example{Persona: cand.Persona, Iteration: cand.Iteration, Target: cand.Target, Legacy: legVal, Candidate: candVal})
+	}
+}
+
+// checkOf is the check of a TOKEN_INVALID record ("" for other classes).
+func checkOf(class Class, r *record.Record) string {
+	if class == TokenInvalid {
+		return r.Facts.Check
+	}
+	return ""
+}
+
 func (c *Comparer) add(class Class, cand *record.Record, legVal, candVal string) {
-	k := findingKey{class: class, journey: cand.Journey, step: cand.Step, kind: cand.Kind}
+	k := findingKey{class: class, journey: cand.Journey, step: cand.Step, kind: cand.Kind, check: checkOf(class, cand)}
 	f, ok := c.findings[k]
 	if !ok {
-		f = &Finding{Class: class, Severity: class.Severity(), Journey: cand.Journey, Step: cand.Step, PersonaKind: cand.Kind}
+		f = &Finding{Class: class, Severity: class.Severity(), Journey: cand.Journey, Step: cand.Step, PersonaKind: cand.Kind, Check: k.check}
 		c.findings[k] = f
 		c.findingIndex[k] = len(c.order)
 		c.order = append(c.order, k)

@@ -47,7 +47,7 @@ func TestComparerClasses(t *testing.T) {
 		{"reuse accepted", analysis.CompareOptions{}, nil, rec(record.Candidate, record.StepRefreshReplay, "", record.Facts{Decision: record.Allow, Expected: record.Deny}), []analysis.Class{analysis.RefreshReuseAccepted}},
 		{"scope widened on refresh", analysis.CompareOptions{}, nil, rec(record.Candidate, record.StepRefresh, "", record.Facts{Decision: record.Allow, Widened: []string{"admin.users"}}), []analysis.Class{analysis.ScopeWidenedOnRefresh}},
 		{"service widened", analysis.CompareOptions{}, rec(record.Legacy, record.StepServiceToken, "", record.Facts{Decision: record.Allow, Scopes: []string{"a"}, TTL: -1}), rec(record.Candidate, record.StepServiceToken, "", record.Facts{Decision: record.Allow, Scopes: []string{"a", "b"}, TTL: 300}), []analysis.Class{analysis.ServiceAccountScopeWidened}},
-		{"service long-lived with refresh", analysis.CompareOptions{}, rec(record.Legacy, record.StepServiceToken, "", record.Facts{Decision: record.Allow, TTL: -1}), rec(record.Candidate, record.StepServiceToken, "", record.Facts{Decision: record.Allow, TTL: -1, RefreshIssued: true}), []analysis.Class{analysis.ServiceAccountLongLivedToken, analysis.ServiceAccountRefreshIssued}},
+		{"service long-lived with refresh", analysis.CompareOptions{}, rec(record.Legacy, record.StepServiceToken, "", record.Facts{Decision: record.Allow, TTL: 300}), rec(record.Candidate, record.StepServiceToken, "", record.Facts{Decision: record.Allow, TTL: -1, RefreshIssued: true}), []analysis.Class{analysis.ServiceAccountLongLivedToken, analysis.ServiceAccountRefreshIssued}},
 		{"break-glass without reason", analysis.CompareOptions{}, nil, rec(record.Candidate, record.StepBreakglassNoReason, "", record.Facts{Decision: record.Allow, Expected: record.Deny}), []analysis.Class{analysis.BreakglassNoReasonAccepted}},
 		{"break-glass not audited", analysis.CompareOptions{}, nil, rec(record.Candidate, record.StepBreakglassAudit, "", record.Facts{Decision: record.Deny, Expected: record.Allow}), []analysis.Class{analysis.BreakglassNotAudited}},
 		{"no legacy twin and no expectation", analysis.CompareOptions{}, nil, rec(record.Candidate, record.StepProbe, "t", record.Facts{Decision: record.Allow}), nil},
@@ -98,5 +98,61 @@ func TestFindingExamplesAndCounts(t *testing.T) {
 	}
 	if e := f.Examples[0]; e.Legacy != record.Deny || e.Candidate != "allow (HTTP 200)" {
 		t.Errorf("example = %+v; want legacy deny, candidate allow (HTTP 200)", e)
+	}
+}
+
+// TestComparerShared: a one-sided policy finding legacy shows too is present on
+// both stacks, not a regression; one the candidate alone shows stays one; a token
+// that fails validation is TOKEN_INVALID with its check, never an error.
+func TestComparerShared(t *testing.T) {
+	long := int64((24 * time.Hour).Seconds())
+	invalid := func(side record.Side, check string) *record.Record {
+		r := rec(side, record.StepLogin, "", record.Facts{Check: check})
+		r.Outcome, r.Error = record.Invalid, check+" failed"
+		return r
+	}
+	tests := []struct {
+		name         string
+		opt          analysis.CompareOptions
+		leg, cand    *record.Record
+		want, shared []analysis.Class
+	}{
+		{"claim missing on both", analysis.CompareOptions{}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow, MissingClaims: []string{"jti", "client_id"}}),
+			rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Allow, MissingClaims: []string{"client_id", "jti"}}), nil, []analysis.Class{analysis.ClaimMissing}},
+		{"claim missing on both, A/A", analysis.CompareOptions{AA: true}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow, MissingClaims: []string{"jti"}}),
+			rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Allow, MissingClaims: []string{"jti"}}), nil, nil},
+		{"one more claim missing on the candidate", analysis.CompareOptions{}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow, MissingClaims: []string{"jti"}}),
+			rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Allow, MissingClaims: []string{"jti", "roles"}}), []analysis.Class{analysis.ClaimMissing}, nil},
+		{"ttl over policy on both", analysis.CompareOptions{}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow, TTL: long}),
+			rec(record.Candidate, record.StepLogin, "", record.Facts{Decision: record.Allow, TTL: long}), nil, []analysis.Class{analysis.TTLDrift}},
+		{"API keys and service tokens that never expire", analysis.CompareOptions{}, rec(record.Legacy, record.StepServiceToken, "", record.Facts{Decision: record.Allow, TTL: -1}),
+			rec(record.Candidate, record.StepServiceToken, "", record.Facts{Decision: record.Allow, TTL: -1}), nil, []analysis.Class{analysis.ServiceAccountLongLivedToken}},
+		{"not rotated on both", analysis.CompareOptions{}, rec(record.Legacy, record.StepRefresh, "", record.Facts{Decision: record.Allow, Rotated: record.Bool(false)}),
+			rec(record.Candidate, record.StepRefresh, "", record.Facts{Decision: record.Allow, Rotated: record.Bool(false)}), nil, []analysis.Class{analysis.RefreshNotRotated}},
+		{"candidate token invalid", analysis.CompareOptions{}, rec(record.Legacy, record.StepLogin, "", record.Facts{Decision: record.Allow}),
+			invalid(record.Candidate, "id_token.alg"), []analysis.Class{analysis.TokenInvalid}, nil},
+		{"token invalid on both", analysis.CompareOptions{}, invalid(record.Legacy, "id_token.nonce"), invalid(record.Candidate, "id_token.nonce"), nil, []analysis.Class{analysis.TokenInvalid}},
+	}
+	for _, tt := range tests {
+		for _, order := range []string{"legacy first", "candidate first"} {
+			c := analysis.NewComparer(tt.opt)
+			recs := []*record.Record{tt.leg, tt.cand}
+			if order == "candidate first" {
+				recs = []*record.Record{tt.cand, tt.leg}
+			}
+			for _, r := range recs {
+				c.Add(r)
+			}
+			got, shared := classes(c.Findings()), classes(c.Shared())
+			if !slices.Equal(got, tt.want) || !slices.Equal(shared, tt.shared) {
+				t.Errorf("%s, %s: findings %v, shared %v; want %v, %v", tt.name, order, got, shared, tt.want, tt.shared)
+			}
+			if tt.cand.Outcome == record.Invalid {
+				fs := append(c.Findings(), c.Shared()...)
+				if len(fs) != 1 || fs[0].Check != tt.cand.Facts.Check {
+					t.Errorf("%s: %+v; want one finding naming check %s", tt.name, fs, tt.cand.Facts.Check)
+				}
+			}
+		}
 	}
 }

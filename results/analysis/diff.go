@@ -14,6 +14,7 @@ type DiffFinding struct {
 	Journey     string   `json:"journey"`
 	Step        string   `json:"step"`
 	PersonaKind string   `json:"persona_kind"`
+	Check       string   `json:"check,omitempty"`
 	CountA      int      `json:"count_a"`
 	CountB      int      `json:"count_b"`
 	// Fails reports whether the finding fails run B (or A, for a fixed one).
@@ -82,7 +83,7 @@ func NewDiff(a, b *Summary, ha, hb *Stats) Diff {
 	d := Diff{A: a.Meta, B: b.Meta, VerdictA: a.Verdict, VerdictB: b.Verdict, NoHistograms: ha == nil || hb == nil,
 		CohortByA: a.CohortBy, CohortByB: b.CohortBy, NoCausesA: a.Schema == SummarySchemaV1}
 	d.diffCauses(a, b)
-	key := func(f Finding) findingKey { return findingKey{f.Class, f.Journey, f.Step, f.PersonaKind} }
+	key := func(f Finding) findingKey { return findingKey{f.Class, f.Journey, f.Step, f.PersonaKind, f.Check} }
 	inA := map[findingKey]Finding{}
 	for _, f := range a.Findings {
 		inA[key(f)] = f
@@ -90,7 +91,7 @@ func NewDiff(a, b *Summary, ha, hb *Stats) Diff {
 	inB := map[findingKey]bool{}
 	for _, f := range b.Findings {
 		inB[key(f)] = true
-		df := DiffFinding{Class: f.Class, Severity: f.Severity, Journey: f.Journey, Step: f.Step, PersonaKind: f.PersonaKind, CountB: f.Count, Fails: f.Fails, Example: f.ExampleText()}
+		df := DiffFinding{Class: f.Class, Severity: f.Severity, Journey: f.Journey, Step: f.Step, PersonaKind: f.PersonaKind, Check: f.Check, CountB: f.Count, Fails: f.Fails, Example: f.ExampleText()}
 		if fa, ok := inA[key(f)]; ok {
 			df.CountA = fa.Count
 			d.Persisting = append(d.Persisting, df)
@@ -100,7 +101,7 @@ func NewDiff(a, b *Summary, ha, hb *Stats) Diff {
 	}
 	for _, f := range a.Findings {
 		if !inB[key(f)] {
-			d.Fixed = append(d.Fixed, DiffFinding{Class: f.Class, Severity: f.Severity, Journey: f.Journey, Step: f.Step, PersonaKind: f.PersonaKind, CountA: f.Count, Fails: f.Fails, Example: f.ExampleText()})
+			d.Fixed = append(d.Fixed, DiffFinding{Class: f.Class, Severity: f.Severity, Journey: f.Journey, Step: f.Step, PersonaKind: f.PersonaKind, Check: f.Check, CountA: f.Count, Fails: f.Fails, Example: f.ExampleText()})
 		}
 	}
 	stepsA := map[StepKey]StepSummary{}
@@ -189,7 +190,7 @@ func (d *Diff) diffCauses(a, b *Summary) {
 func SortDiffFindings(fs []DiffFinding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := fs[i], fs[j]
-		return findingLess(a.Severity, b.Severity, findingKey{a.Class, a.Journey, a.Step, a.PersonaKind}, findingKey{b.Class, b.Journey, b.Step, b.PersonaKind})
+		return findingLess(a.Severity, b.Severity, findingKey{a.Class, a.Journey, a.Step, a.PersonaKind, a.Check}, findingKey{b.Class, b.Journey, b.Step, b.PersonaKind, b.Check})
 	})
 }
 

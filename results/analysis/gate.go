@@ -37,10 +37,14 @@ func (g Gate) Fails(f Finding) bool {
 
 // Options configure an Analysis.
 type Options struct {
-	Compare CompareOptions `json:"compare"`
-	Perf    PerfOptions    `json:"perf"`
-	Gate    Gate           `json:"gate"`
-	Causes  CauseOptions   `json:"causes"`
+	Compare  CompareOptions  `json:"compare"`
+	Perf     PerfOptions     `json:"perf"`
+	Gate     Gate            `json:"gate"`
+	Causes   CauseOptions    `json:"causes"`
+	Coverage CoverageOptions `json:"coverage"`
+	// SharedFails counts the policy findings present on both stacks as
+	// regressions (thresholds.shared: fail); by default they are reported apart.
+	SharedFails bool `json:"shared_fails,omitempty"`
 }
 
 // WithDefaults returns o with every unset setting at its default, as the summary
@@ -49,6 +53,7 @@ func (o Options) WithDefaults() Options {
 	o.Compare = o.Compare.withDefaults()
 	o.Perf = o.Perf.withDefaults()
 	o.Causes = o.Causes.withDefaults()
+	o.Coverage = o.Coverage.withDefaults()
 	if o.Gate.FailOn == nil {
 		o.Gate.FailOn = []Severity{}
 	}

@@ -89,6 +89,7 @@ func ReadHistograms(r io.Reader, name string) (*Stats, error) {
 			}
 			s := &p.sides[i]
 			s.Count, s.Errors = src.Count, src.Errors
+			s.Healthy = nil // histograms.json keeps every sample together
 			if dropped := s.Hist.Merge(h); dropped > 0 {
 				return nil, fmt.Errorf("%s: step %s: %d values out of range", name, k, dropped)
 			}

@@ -41,13 +41,82 @@ func (k StepKey) String() string { return k.Journey + "/" + k.Step }
 
 // SideStats are one side's figures for one step.
 type SideStats struct {
+	// Count is the steps the side performed: answered, errored or invalid. A
+	// step the side did not perform (unsupported by the stack, skipped) is
+	// counted apart, never as a measurement.
 	Count  int64 `json:"count"`
 	Errors int64 `json:"errors"`
+	// Invalid counts steps whose tokens failed validation (TOKEN_INVALID).
+	Invalid int64 `json:"invalid,omitempty"`
+	// Unsupported and Skipped count the steps not performed, with the commonest
+	// reason of each.
+	Unsupported int64        `json:"unsupported,omitempty"`
+	Skipped     int64        `json:"skipped,omitempty"`
+	NotRun      reasonCounts `json:"-"`
 	// Hist holds the latencies of the steps that got an answer (OK outcomes).
 	Hist *hdrhistogram.Histogram `json:"-"`
+	// Healthy holds the answered latencies measured while the generator was
+	// healthy, HealthyCount and HealthyErrors the steps performed then: what the
+	// latency and error-rate verdicts are judged on. Nil Healthy (statistics read
+	// back from histograms.json) judges on everything.
+	Healthy                     *hdrhistogram.Histogram `json:"-"`
+	HealthyCount, HealthyErrors int64
+	// Failures counts the availability errors by their text, for the steps that
+	// fail on (nearly) every attempt (preconditions).
+	Failures reasonCounts `json:"-"`
 	// perSecond counts answered steps per second of the run, for the share of a
 	// step measured inside windows where the generator was saturated.
 	perSecond []int32
+}
+
+// judged returns the histogram and the counts the verdicts are judged on.
+func (s *SideStats) judged() (h *hdrhistogram.Histogram, count, errs int64) {
+	if s.Healthy == nil {
+		return s.Hist, s.Count, s.Errors
+	}
+	return s.Healthy, s.HealthyCount, s.HealthyErrors
+}
+
+// reasonCounts counts texts (why a step did not run, how it failed), keeping at
+// most maxReasons distinct ones: a stack that words every error differently
+// must not grow it without bound.
+type reasonCounts struct {
+	texts  []string
+	counts []int64
+}
+
+const maxReasons = 16
+
+func (rc *reasonCounts) add(text string) {
+	for i, t := range rc.texts {
+		if t == text {
+			rc.counts[i]++
+			return
+		}
+	}
+	if len(rc.texts) < maxReasons {
+		rc.texts, rc.counts = append(rc.texts, text), append(rc.counts, 1)
+	}
+}
+
+// Top returns the commonest text and its count.
+func (rc reasonCounts) Top() (string, int64) {
+	var best string
+	var n int64
+	for i, t := range rc.texts {
+		if rc.counts[i] > n {
+			best, n = t, rc.counts[i]
+		}
+	}
+	return best, n
+}
+
+func (rc *reasonCounts) merge(o reasonCounts) {
+	for i, t := range o.texts {
+		for range o.counts[i] {
+			rc.add(t)
+		}
+	}
 }
 
 // Quantile returns the latency at quantile q (0..100) of the answered steps.
@@ -107,7 +176,7 @@ func sideIndex(s record.Side) int {
 func (st *Stats) step(k StepKey) *stepStats {
 	p, ok := st.steps[k]
 	if !ok {
-		p = &stepStats{sides: [2]SideStats{{Hist: newHist()}, {Hist: newHist()}}}
+		p = &stepStats{sides: [2]SideStats{{Hist: newHist(), Healthy: newHist()}, {Hist: newHist(), Healthy: newHist()}}}
 		st.steps[k] = p
 		st.order = append(st.order, k)
 	}
@@ -130,7 +199,21 @@ func (st *Stats) Add(r *record.Record) {
 	p := st.step(StepKey{r.Journey, r.Step})
 	si := sideIndex(r.Side)
 	s := &p.sides[si]
+	switch r.Outcome {
+	case record.Unsupported:
+		s.Unsupported++
+		s.NotRun.add("unsupported: " + r.Error)
+		return
+	case record.Skipped:
+		s.Skipped++
+		s.NotRun.add("skipped: " + r.Error)
+		return
+	}
 	s.Count++
+	healthy := !r.Unhealthy
+	if healthy {
+		s.HealthyCount++
+	}
 	if si == 1 && len(r.Endpoints) > 0 {
 		p.callers++
 	next:
@@ -149,12 +232,21 @@ func (st *Stats) Add(r *record.Record) {
 	sec := max(int(r.Start.Sub(st.origin)/time.Second), 0)
 	ts := st.second(si, sec)
 	switch r.Outcome {
+	case record.Invalid:
+		s.Invalid++
 	case record.Error:
 		s.Errors++
+		s.Failures.add(r.Error)
+		if healthy {
+			s.HealthyErrors++
+		}
 		ts.errors++
 	case record.OK:
 		v := clampLatency(r.Latency)
 		_ = s.Hist.RecordValue(v) // in range by construction
+		if healthy {
+			_ = s.Healthy.RecordValue(v)
+		}
 		if ts.hist == nil {
 			ts.hist = newSecondHist()
 		}
@@ -214,7 +306,20 @@ func (st *Stats) Merge(o *Stats) {
 			d, s := &dst.sides[i], &src.sides[i]
 			d.Count += s.Count
 			d.Errors += s.Errors
+			d.Invalid += s.Invalid
+			d.Unsupported += s.Unsupported
+			d.Skipped += s.Skipped
+			d.NotRun.merge(s.NotRun)
+			d.Failures.merge(s.Failures)
 			d.Hist.Merge(s.Hist)
+			switch {
+			case s.Healthy == nil:
+				d.Healthy = nil // judged on everything from here on
+			case d.Healthy != nil:
+				d.Healthy.Merge(s.Healthy)
+				d.HealthyCount += s.HealthyCount
+				d.HealthyErrors += s.HealthyErrors
+			}
 		}
 	}
 	if st.origin.IsZero() {
@@ -315,7 +420,8 @@ func (st *Stats) P50Ratio(k StepKey, minSamples int64, seed uint64) (r Ratio, ok
 	}
 	if !p.judged {
 		p.judged = true
-		leg, cand := p.sides[0].Hist, p.sides[1].Hist
+		leg, _, _ := p.sides[0].judged()
+		cand, _, _ := p.sides[1].judged()
 		if leg.TotalCount() >= minSamples && cand.TotalCount() >= minSamples && minSamples > 0 {
 			r := ratioCI(cand, leg, seed^stepSeed(k))
 			p.ratio = &r
@@ -338,37 +444,85 @@ func stepSeed(k StepKey) uint64 {
 	return h
 }
 
-// PerfFindings returns LATENCY_REGRESSION and ERROR_RATE_REGRESSION findings.
-// Steps inside windows where the generator was saturated are still measured, but
-// their latency findings are marked untrusted (see Summary).
+// PerfFindings returns LATENCY_REGRESSION and ERROR_RATE_REGRESSION findings,
+// judged on the samples taken while the generator was healthy (see
+// record.Record.Unhealthy): a step is judged when both sides have MinSamples
+// such answers; the others are listed by PerfCoverage, never guessed.
 func (st *Stats) PerfFindings(opt PerfOptions) []Finding {
 	opt = opt.withDefaults()
 	var out []Finding
 	for _, k := range st.Keys() {
 		o := opt.forStep(k)
 		leg, cand := st.Side(k, record.Legacy), st.Side(k, record.Candidate)
+		lh, ln, le := leg.judged()
+		ch, cn, ce := cand.judged()
 		r, ok := st.P50Ratio(k, o.MinSamples, o.Seed)
-		if ok && r.Low > o.LatencyRatio && cand.Quantile(50)-leg.Quantile(50) > o.LatencyMinDelta {
+		lp50, cp50 := time.Duration(lh.ValueAtQuantile(50)), time.Duration(ch.ValueAtQuantile(50))
+		if ok && r.Low > o.LatencyRatio && cp50-lp50 > o.LatencyMinDelta {
 			out = append(out, Finding{
 				Class: LatencyRegression, Severity: LatencyRegression.Severity(), Journey: k.Journey, Step: k.Step,
-				Count: int(cand.Hist.TotalCount()), Examples: []Example{},
+				Count: int(ch.TotalCount()), Examples: []Example{},
 				Detail: fmt.Sprintf("p50 %s vs %s: candidate/legacy %.2fx (95%% CI %.2f-%.2f) > tolerance %.2fx and +%s",
-					cand.Quantile(50).Round(10*time.Microsecond), leg.Quantile(50).Round(10*time.Microsecond), r.Value, r.Low, r.High, o.LatencyRatio, o.LatencyMinDelta),
+					cp50.Round(10*time.Microsecond), lp50.Round(10*time.Microsecond), r.Value, r.Low, r.High, o.LatencyRatio, o.LatencyMinDelta),
 			})
 		}
-		if leg.Count == 0 || cand.Count == 0 {
+		if ln == 0 || cn == 0 {
 			continue
 		}
-		pl, pc := float64(leg.Errors)/float64(leg.Count), float64(cand.Errors)/float64(cand.Count)
-		if pc-pl > o.ErrorRateDelta && zTwoProportion(cand.Errors, cand.Count, leg.Errors, leg.Count) > 2.326 {
+		pl, pc := float64(le)/float64(ln), float64(ce)/float64(cn)
+		if pc-pl > o.ErrorRateDelta && zTwoProportion(ce, cn, le, ln) > 2.326 {
 			out = append(out, Finding{
 				Class: ErrorRateRegression, Severity: ErrorRateRegression.Severity(), Journey: k.Journey, Step: k.Step,
-				Count: int(cand.Errors), Examples: []Example{},
+				Count: int(ce), Examples: []Example{},
 				Detail: fmt.Sprintf("error rate %.2f%% vs %.2f%% (tolerance +%.2f points)", 100*pc, 100*pl, 100*o.ErrorRateDelta),
 			})
 		}
 	}
 	return out
+}
+
+// perfJudgement says whether step k got a latency verdict and, when it did
+// not, why: a side that did not perform it, too few answers, or too few answers
+// from a healthy generator (untrusted: enough were measured, but not soundly).
+func (st *Stats) perfJudgement(k StepKey, opt PerfOptions) (judged bool, reason string, untrusted bool) {
+	o := opt.withDefaults().forStep(k)
+	leg, cand := st.Side(k, record.Legacy), st.Side(k, record.Candidate)
+	if leg == nil || cand == nil || leg.Count == 0 || cand.Count == 0 {
+		return false, "performed on one side only", false
+	}
+	lh, _, _ := leg.judged()
+	ch, _, _ := cand.judged()
+	min := o.MinSamples
+	switch {
+	case lh.TotalCount() >= min && ch.TotalCount() >= min:
+		return true, "", false
+	case leg.Hist.TotalCount() >= min && cand.Hist.TotalCount() >= min:
+		return false, fmt.Sprintf("only %d legacy and %d candidate answers of %d and %d ran on a healthy generator (min_samples %d)",
+			lh.TotalCount(), ch.TotalCount(), leg.Hist.TotalCount(), cand.Hist.TotalCount(), min), true
+	}
+	return false, fmt.Sprintf("too few answers: legacy %d, candidate %d (min_samples %d)", leg.Hist.TotalCount(), cand.Hist.TotalCount(), min), false
+}
+
+// unhealthyShare is the share of step k's performed steps (both sides) that ran
+// while the generator was unhealthy.
+func (st *Stats) unhealthyShare(k StepKey) float64 {
+	p, ok := st.steps[k]
+	if !ok {
+		return 0
+	}
+	var all, healthy int64
+	for i := range p.sides {
+		s := &p.sides[i]
+		if s.Healthy == nil {
+			return 0
+		}
+		all += s.Count
+		healthy += s.HealthyCount
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(all-healthy) / float64(all)
 }
 
 // saturatedShare returns the share of step k's answered samples (both sides) that

@@ -11,17 +11,24 @@ import (
 
 // SummarySchema names the version of summary.json (documented in results/SCHEMA.md); it
 // changes when a field changes meaning or goes away, not when one is added.
-const SummarySchema = "cutover.summary/v2"
+const SummarySchema = "cutover.summary/v3"
 
-// SummarySchemaV1 is the previous version, still read: it has no causes and no
-// cohorts.
-const SummarySchemaV1 = "cutover.summary/v1"
+// SummarySchemaV2 and SummarySchemaV1 are the previous versions, still read: v2
+// has no coverage, preconditions or shared findings, and no inconclusive
+// verdict; v1 has no causes and no cohorts either.
+const (
+	SummarySchemaV2 = "cutover.summary/v2"
+	SummarySchemaV1 = "cutover.summary/v1"
+)
 
 // Verdicts of a run.
 const (
-	VerdictPass    = "pass"
-	VerdictFail    = "fail"
-	VerdictAborted = "aborted"
+	VerdictPass = "pass"
+	VerdictFail = "fail"
+	// VerdictInconclusive: no trustworthy finding fails the run, but the run did
+	// not see enough to pass it (Summary.Inconclusive says what).
+	VerdictInconclusive = "inconclusive"
+	VerdictAborted      = "aborted"
 )
 
 // Meta describes the run.
@@ -46,13 +53,19 @@ type Meta struct {
 
 // SideSummary holds one side's figures for one step.
 type SideSummary struct {
-	Count  int64   `json:"count"`
-	Errors int64   `json:"errors"`
-	P50    float64 `json:"p50_ms"`
-	P90    float64 `json:"p90_ms"`
-	P95    float64 `json:"p95_ms"`
-	P99    float64 `json:"p99_ms"`
-	Max    float64 `json:"max_ms"`
+	// Count is the steps performed (answered, errored, invalid); Unsupported and
+	// Skipped those not performed, NotRun the commonest reason.
+	Count       int64   `json:"count"`
+	Errors      int64   `json:"errors"`
+	Invalid     int64   `json:"invalid,omitempty"`
+	Unsupported int64   `json:"unsupported,omitempty"`
+	Skipped     int64   `json:"skipped,omitempty"`
+	NotRun      string  `json:"not_run,omitempty"`
+	P50         float64 `json:"p50_ms"`
+	P90         float64 `json:"p90_ms"`
+	P95         float64 `json:"p95_ms"`
+	P99         float64 `json:"p99_ms"`
+	Max         float64 `json:"max_ms"`
 }
 
 // ErrorRate returns errors over count, 0 when nothing ran.
@@ -73,8 +86,13 @@ type StepSummary struct {
 	// have enough samples.
 	Ratio *Ratio `json:"p50_ratio,omitempty"`
 	// SaturatedShare is the share of the step's samples that started while the
-	// generator was saturated; above zero its latency verdict is not trustworthy.
+	// generator was saturated (summaries before v3; see UnhealthyShare).
 	SaturatedShare float64 `json:"saturated_share,omitempty"`
+	// UnhealthyShare is the share of the step's samples taken while the
+	// generator was unhealthy: they are set apart from its verdicts.
+	UnhealthyShare float64 `json:"unhealthy_share,omitempty"`
+	// NotJudged says why the step got no latency verdict, when it got none.
+	NotJudged string `json:"not_judged,omitempty"`
 }
 
 // Notice is an observation that is not a regression but changes how the report
@@ -125,11 +143,21 @@ type Summary struct {
 	Causes []Cause `json:"causes"`
 	// CohortBy is the persona attribute the cohort table is cut by; Cohorts is
 	// the readiness of each cohort.
-	CohortBy string        `json:"cohort_by"`
-	Cohorts  []Cohort      `json:"cohorts"`
-	Findings []Finding     `json:"findings"`
-	Notices  []Notice      `json:"notices"`
-	Steps    []StepSummary `json:"steps"`
+	CohortBy string    `json:"cohort_by"`
+	Cohorts  []Cohort  `json:"cohorts"`
+	Findings []Finding `json:"findings"`
+	// Shared are one-sided policy findings legacy shows too: present on both
+	// stacks, reported, not regressions (unless thresholds.shared says fail).
+	Shared []Finding `json:"shared"`
+	// Coverage says, per class, what the run judged and what it did not, and why.
+	Coverage []ClassCoverage `json:"coverage"`
+	// Preconditions are the steps that failed on (nearly) every attempt on one
+	// side: what stood behind them could not be measured.
+	Preconditions []Precondition `json:"preconditions"`
+	// Inconclusive says why an inconclusive run could not pass, one line each.
+	Inconclusive []string      `json:"inconclusive,omitempty"`
+	Notices      []Notice      `json:"notices"`
+	Steps        []StepSummary `json:"steps"`
 	// Compared and Uncomparable count the candidate steps judged against legacy or the
 	// expected table, and those that could not be (the legacy twin errored).
 	Compared     int `json:"compared"`
@@ -158,8 +186,9 @@ func (s *Summary) Failing(g Gate) []Finding {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func sideSummary(s *SideStats) SideSummary {
+	why, _ := s.NotRun.Top()
 	return SideSummary{
-		Count: s.Count, Errors: s.Errors,
+		Count: s.Count, Errors: s.Errors, Invalid: s.Invalid, Unsupported: s.Unsupported, Skipped: s.Skipped, NotRun: why,
 		P50: ms(s.Quantile(50)), P90: ms(s.Quantile(90)), P95: ms(s.Quantile(95)), P99: ms(s.Quantile(99)),
 		Max: ms(time.Duration(s.Hist.Max())),
 	}
@@ -178,7 +207,7 @@ func ReadSummary(r io.Reader, name string) (*Summary, error) {
 	if err := json.NewDecoder(r).Decode(&s); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if s.Schema != SummarySchema && s.Schema != SummarySchemaV1 {
+	if s.Schema != SummarySchema && s.Schema != SummarySchemaV2 && s.Schema != SummarySchemaV1 {
 		return nil, fmt.Errorf("%s: schema %q; want %q", name, s.Schema, SummarySchema)
 	}
 	return &s, nil

@@ -92,8 +92,9 @@ type Options struct {
 type Result struct {
 	Dir     string
 	Summary *analysis.Summary
-	// Verdict is pass, fail (a failing finding the baseline does not have) or
-	// aborted.
+	// Verdict is pass, fail (a failing finding the baseline does not have),
+	// inconclusive (the check did not see enough: a precondition, a class not
+	// judged) or aborted.
 	Verdict string
 	// New lists the failing findings the baseline does not have.
 	New []analysis.DiffFinding
@@ -190,9 +191,15 @@ func (c *Canary) Check(ctx context.Context, dir string) (*Result, error) {
 		}
 		d := analysis.NewDiff(c.baseline, sum, base, h)
 		res.New = d.NewFailing()
-		res.Verdict = analysis.VerdictPass
-		if len(res.New) > 0 {
+		switch {
+		case len(res.New) > 0:
 			res.Verdict = analysis.VerdictFail
+		case sum.Verdict == analysis.VerdictInconclusive:
+			// The baseline forgives known findings, never what the check did
+			// not see.
+			res.Verdict = analysis.VerdictInconclusive
+		default:
+			res.Verdict = analysis.VerdictPass
 		}
 	}
 	rerr := c.m.observe(dir, res, c.opt.Now())

@@ -62,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.steps, m.latency, m.findings, m.newFind, m.verdict, m.causes, m.cohorts, m.runs, m.lastRun, m.errors)
-	for _, v := range []string{analysis.VerdictPass, analysis.VerdictFail, analysis.VerdictAborted} {
+	for _, v := range []string{analysis.VerdictPass, analysis.VerdictFail, analysis.VerdictInconclusive, analysis.VerdictAborted} {
 		m.verdict.WithLabelValues(v)
 		m.runs.WithLabelValues(v)
 	}
@@ -87,7 +87,7 @@ func (m *Metrics) observe(dir string, res *Result, now time.Time) error {
 	for _, f := range res.New {
 		m.newFind.WithLabelValues(string(f.Class)).Add(1)
 	}
-	for _, v := range []string{analysis.VerdictPass, analysis.VerdictFail, analysis.VerdictAborted} {
+	for _, v := range []string{analysis.VerdictPass, analysis.VerdictFail, analysis.VerdictInconclusive, analysis.VerdictAborted} {
 		g := 0.0
 		if v == res.Verdict {
 			g = 1
@@ -100,7 +100,7 @@ func (m *Metrics) observe(dir string, res *Result, now time.Time) error {
 	}
 	m.cohorts.Reset()
 	for _, c := range res.Summary.Cohorts {
-		for _, st := range []string{analysis.CohortPass, analysis.CohortFail, analysis.CohortNotExercised} {
+		for _, st := range []string{analysis.CohortPass, analysis.CohortFail, analysis.CohortInconclusive, analysis.CohortNotExercised} {
 			g := 0.0
 			if st == c.Status {
 				g = 1

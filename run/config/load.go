@@ -39,6 +39,22 @@ type Load struct {
 	Raw []Raw `yaml:"raw"`
 	// Browser, when set, runs a share of the starts in a real browser.
 	Browser *Browser `yaml:"browser"`
+	// Health bounds a healthy load generator; steps measured while it was not
+	// are set apart from the latency and error-rate verdicts.
+	Health Health `yaml:"health"`
+}
+
+// Health are the limits of a healthy generator, each checked per 100ms
+// interval; zero keeps the default (10ms, 10ms, 10ms, 0.95).
+type Health struct {
+	// MaxHiccup is how late a timer may fire.
+	MaxHiccup time.Duration `yaml:"max_hiccup"`
+	// MaxSchedLatency bounds the Go scheduler's latency, 99th percentile.
+	MaxSchedLatency time.Duration `yaml:"max_sched_latency"`
+	// MaxGCPause bounds the longest GC pause.
+	MaxGCPause time.Duration `yaml:"max_gc_pause"`
+	// MaxCPU bounds the share of its cores the process uses.
+	MaxCPU float64 `yaml:"max_cpu"`
 }
 
 // Pairings.
@@ -271,6 +287,17 @@ func (f *File) validateLoad(p *problems) {
 	}
 	if l.MaxDelay < 0 {
 		p.add(at("max_delay"), "is %s; want >= 0", l.MaxDelay)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"max_hiccup", l.Health.MaxHiccup}, {"max_sched_latency", l.Health.MaxSchedLatency}, {"max_gc_pause", l.Health.MaxGCPause}} {
+		if d.v < 0 {
+			p.add(at("health", d.key), "is %s; want > 0", d.v)
+		}
+	}
+	if c := l.Health.MaxCPU; c < 0 || c > 1 {
+		p.add(at("health", "max_cpu"), "is %v; want a share of the cores in (0, 1]", c)
 	}
 	if l.Pairing != PairSimultaneous && l.Pairing != PairRandomOrder {
 		p.add(at("pairing"), "is %q; want %s or %s", l.Pairing, PairSimultaneous, PairRandomOrder)

@@ -35,7 +35,29 @@ type Thresholds struct {
 	// Steps override the performance tolerances of single steps, keyed by
 	// "journey/step".
 	Steps map[string]StepThreshold `yaml:"steps"`
+	// Coverage is how much of each class a run must judge before it may pass;
+	// less makes it inconclusive.
+	Coverage Coverage `yaml:"coverage"`
+	// Shared is what a one-sided policy finding legacy shows too does: "report"
+	// (the default: listed as present on both stacks, not failing) or "fail".
+	Shared string `yaml:"shared"`
 }
+
+// Coverage is the floor of what a run must judge.
+type Coverage struct {
+	// MinPerKind is how many personas of every kind that ran a class's steps
+	// must have been judged for it (default 1).
+	MinPerKind int `yaml:"min_per_kind"`
+	// Optional lists classes whose gaps are reported without making the run
+	// inconclusive (a break-glass time box the run does not wait for, say).
+	Optional []string `yaml:"optional"`
+}
+
+// What thresholds.shared may say.
+const (
+	SharedReport = "report"
+	SharedFail   = "fail"
+)
 
 // ClassThreshold overrides how one class is judged.
 type ClassThreshold struct {
@@ -84,6 +106,17 @@ func (f *File) validateThresholds(p *problems) {
 		if s := t.Classes[name].Severity; s != "" && !slices.Contains(severityNames, s) {
 			p.add(at("classes", name, "severity"), "%q is not a severity (critical, high, medium, low)", s)
 		}
+	}
+	if t.Coverage.MinPerKind < 0 {
+		p.add(at("coverage", "min_per_kind"), "is %d; want >= 1", t.Coverage.MinPerKind)
+	}
+	for i, name := range t.Coverage.Optional {
+		if c := analysis.Class(name); !slices.Contains(analysis.Classes, c) || c.Severity() == analysis.Info {
+			p.add(at("coverage", "optional", strconv.Itoa(i)), "%q is not a regression class of DOMAIN.md", name)
+		}
+	}
+	if t.Shared != "" && t.Shared != SharedReport && t.Shared != SharedFail {
+		p.add(at("shared"), "is %q; want %s or %s", t.Shared, SharedReport, SharedFail)
 	}
 	for _, key := range sortedKeys(t.Steps) {
 		j, step, ok := strings.Cut(key, "/")

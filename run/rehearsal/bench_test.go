@@ -105,7 +105,7 @@ func pipelineHeap(b *testing.B, m memRun) (heap uint64, records int) {
 	before := liveHeap()
 	start := time.Date(2026, 1, 15, 9, 0, 0, 0, time.UTC)
 	a := analysis.New(analysis.Options{}, start)
-	p := newPipeline(rw, a, nil)
+	p := newPipeline(rw, a, nil, nil)
 	records = m.feed(start, p.emit)
 	if err := p.close(); err != nil {
 		b.Fatal(err)

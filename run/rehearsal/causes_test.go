@@ -54,21 +54,27 @@ func TestCausesOfDrifts(t *testing.T) {
 				dur = 16 * time.Second
 			}
 			sum := runDemoFor(t, tt.drifts, dur)
-			// A latency cause measured while the generator was saturated (a
-			// loaded machine: -race, other packages' tests) is marked untrusted;
-			// it is the machine's, not the drift's, unless the drift's is wanted.
+			// Latency and error rates are judged only on steps measured while the
+			// generator was healthy: a loaded machine (-race, other packages'
+			// tests) takes samples away, it must never add a cause. Where it took
+			// so many that the slow token endpoint could not be judged, the run
+			// says so (inconclusive coverage) instead of passing.
 			var got []string
 			trusted := map[string]bool{}
 			for _, c := range sum.Causes {
-				if line := causeLine(c); !c.Untrusted || slices.Contains(tt.want, line) {
-					got = append(got, line)
-					trusted[c.ID] = true
-				} else {
-					t.Logf("drifts %s: untrusted cause left out: %s", tt.drifts, c.Title)
-				}
+				got = append(got, causeLine(c))
+				trusted[c.ID] = true
 			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("drifts %s: causes %q; want %q\n%s", tt.drifts, got, tt.want, describeCauses(sum))
+			want := tt.want
+			if strings.HasPrefix(tt.drifts, "slow-token") && !slices.Contains(got, token) && latencyUnjudged(sum) {
+				t.Logf("drifts %s: the generator was too unhealthy to judge latency (%v); the run is %s", tt.drifts, sum.Inconclusive, sum.Verdict)
+				if sum.Verdict == analysis.VerdictPass {
+					t.Errorf("drifts %s: latency not judged, yet the run passes", tt.drifts)
+				}
+				want = slices.DeleteFunc(slices.Clone(want), func(w string) bool { return w == token })
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("drifts %s: causes %q; want %q\n%s", tt.drifts, got, want, describeCauses(sum))
 			}
 			for _, c := range sum.Causes {
 				if !trusted[c.ID] {
@@ -96,13 +102,13 @@ func TestCausesOfDrifts(t *testing.T) {
 					t.Errorf("drifts %s: cohort %s is %s, blocked by %v", tt.drifts, co.Name, co.Status, co.BlockedBy)
 				case co.Affected > 0 && !blocked:
 					t.Errorf("drifts %s: cohort %s has %d affected personas but is blocked by %v", tt.drifts, co.Name, co.Affected, co.BlockedBy)
-				case len(tt.want) == 0 && blocked:
+				case len(want) == 0 && blocked:
 					t.Errorf("drifts %s: clean stacks, yet cohort %s is blocked by %v", tt.drifts, co.Name, co.BlockedBy)
-				case strings.HasPrefix(tt.drifts, "slow-token") && !blocked:
+				case strings.HasPrefix(tt.drifts, "slow-token") && !blocked && slices.Contains(want, token):
 					t.Errorf("drifts %s: cohort %s is not blocked by the slow token endpoint (blocked by %v)", tt.drifts, co.Name, co.BlockedBy)
 				}
 			}
-			if len(tt.want) > 0 && !anyBlocked {
+			if len(want) > 0 && !anyBlocked {
 				t.Errorf("drifts %s: no cohort blocked; cohorts %+v", tt.drifts, sum.Cohorts)
 			}
 			if len(sum.Cohorts) != 3 || sum.CohortBy != record.AttrWave {
@@ -121,4 +127,15 @@ func describeCauses(s *analysis.Summary) string {
 		}
 	}
 	return b.String() + describe(s)
+}
+
+// latencyUnjudged reports whether the run could not judge latency on some step
+// because too few of its samples came from a healthy generator.
+func latencyUnjudged(s *analysis.Summary) bool {
+	for _, c := range s.Coverage {
+		if c.Class == analysis.LatencyRegression && c.Blocking() {
+			return true
+		}
+	}
+	return false
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -134,8 +135,12 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 	if rule := abortRule(cfg); rule != nil {
 		watch = loadgen.NewWatch(*rule, start)
 	}
+	// The generator watches its own health: steps it measured while starved are
+	// set apart from the latency and error-rate verdicts.
+	health := loadgen.StartHealth(healthOptions(cfg))
+	defer health.Stop()
 	seen := 0
-	sink := newPipeline(recs, a, func(r *record.Record) {
+	sink := newPipeline(recs, a, health, func(r *record.Record) {
 		m.record(r)
 		if seen++; seen%64 == 0 {
 			m.findings.Store(int64(a.FindingsSoFar()))
@@ -155,6 +160,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 		Drain:       cfg.Load.Drain,
 		Live:        &m.live,
 		Segment:     opt.Segment,
+		Shortfalls:  new(loadgen.Shortfalls),
 	}
 	if !opt.Segment.Whole() {
 		fmt.Fprintf(opt.Log, "cutover: segment %s: the starts n with n mod %d = %d, driven by %d of the %d personas\n",
@@ -170,9 +176,11 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 	for _, r := range raws {
 		rawWG.Go(func() { loadgen.Attack(runCtx, r, sink.emit) })
 	}
-	acct := loadgen.Run(runCtx, plan, journeyJob(cfg, driven, runner, [2]journeys.Stack{legacy, candidate}, brow, &m, sink.emit))
+	acct := loadgen.Run(runCtx, plan, journeyJob(cfg, driven, runner, [2]journeys.Stack{legacy, candidate}, brow, &m, plan.Shortfalls, sink.emit))
 	rawWG.Wait()
 	stopProgress()
+	health.Stop()
+	acct.Health, acct.Unhealthy = healthAccount(health.Report())
 
 	meta := analysis.Meta{
 		Name: cfg.Name, Version: opt.Version, Seed: cfg.Seed, ConfigHash: cfg.Hash,
@@ -197,11 +205,11 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 // journeyJob runs one scheduled journey: the journey the mix picks, for an idle
 // persona of its kinds, on both stacks: at the same instant, or one after the
 // other in an order drawn from the seed (load.pairing).
-func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runner, stacks [2]journeys.Stack, brow *browserShare, m *meter, emit func(*record.Record)) loadgen.Job {
+func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runner, stacks [2]journeys.Stack, brow *browserShare, m *meter, short *loadgen.Shortfalls, emit func(*record.Record)) loadgen.Job {
 	pool := loadgen.NewPool(len(pop.Personas), cfg.Seed)
 	mix := mix(cfg)
 	sides := [2]record.Side{record.Legacy, record.Candidate}
-	return func(ctx context.Context, t loadgen.Tick) bool {
+	return func(ctx context.Context, t loadgen.Tick) error {
 		j := cfg.Journeys[mix.Pick(t)]
 		// The seed picks the starts that run in a real browser (load.browser).
 		inBrowser, kinds := brow.takes(t.N), j.Kinds
@@ -209,14 +217,22 @@ func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runn
 			kinds = brow.kinds
 		}
 		i, ok := pool.Acquire(t.N, func(i int) bool { return slices.Contains(kinds, pop.Personas[i].Kind) })
-		if !ok {
-			return false
+		name := j.Name
+		if inBrowser {
+			name = "browser"
 		}
-		defer pool.Release(i)
+		if !ok {
+			return &loadgen.NoIdlePersona{Journey: name, Kinds: kindNames(kinds), Pool: countKinds(pop, kinds)}
+		}
+		began := time.Now()
+		defer func() {
+			pool.Release(i)
+			short.Ended(name, time.Since(began))
+		}()
 		p := pop.Personas[i]
 		if inBrowser {
 			brow.run(ctx, p, journeys.Iteration{N: t.N, Intended: t.Intended}, emit)
-			return true
+			return nil
 		}
 		run := func(k int, intended time.Time) {
 			m.begun[k].Add(1)
@@ -227,14 +243,58 @@ func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runn
 			run(first, t.Intended)
 			// The second side was meant to start when the first was done.
 			run(1-first, time.Now())
-			return true
+			return nil
 		}
 		var wg sync.WaitGroup
 		wg.Go(func() { run(1, t.Intended) })
 		run(0, t.Intended)
 		wg.Wait()
-		return true
+		return nil
 	}
+}
+
+func kindNames(kinds []personas.Kind) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return out
+}
+
+// countKinds counts the personas of pop of one of kinds.
+func countKinds(pop personas.Population, kinds []personas.Kind) int {
+	n := 0
+	for _, p := range pop.Personas {
+		if slices.Contains(kinds, p.Kind) {
+			n++
+		}
+	}
+	return n
+}
+
+// healthOptions are the limits of a healthy generator (load.health).
+func healthOptions(cfg *config.File) loadgen.HealthOptions {
+	h := cfg.Load.Health
+	return loadgen.HealthOptions{MaxHiccup: h.MaxHiccup, MaxSchedLatency: h.MaxSchedLatency, MaxGCPause: h.MaxGCPause, MaxCPU: h.MaxCPU}
+}
+
+// healthAccount turns what the monitor saw into the run's accounting.
+func healthAccount(r loadgen.HealthReport) (*record.Health, []record.Window) {
+	h := &record.Health{
+		Intervals: r.Intervals, Unhealthy: r.Unhealthy,
+		WorstHiccup: r.Worst.Hiccup, WorstSchedP99: r.Worst.SchedP99, WorstGCPause: r.Worst.GCPause, WorstCPU: r.Worst.CPU,
+	}
+	var ws []record.Window
+	for _, w := range r.Windows {
+		ws = append(ws, record.Window{From: w.From, To: w.To})
+		for _, why := range w.Reasons {
+			kind, _, _ := strings.Cut(why, " ")
+			if !slices.ContainsFunc(h.Reasons, func(s string) bool { return strings.HasPrefix(s, kind) }) {
+				h.Reasons = append(h.Reasons, why)
+			}
+		}
+	}
+	return h, ws
 }
 
 // redactor knows the population's secrets, so the records writer removes them

@@ -85,12 +85,34 @@ func AnalysisOptions(cfg *config.File) analysis.Options {
 		}
 		perf.Steps[key] = analysis.StepTolerance{LatencyRatio: s.LatencyRatio, LatencyMinDelta: s.LatencyMinDelta, ErrorRateDelta: s.ErrorRateDelta}
 	}
-	return analysis.Options{
-		Compare: analysis.CompareOptions{AA: cfg.Mode == config.ModeAA, MaxAccessTTL: t.MaxAccessTTL, TTLTolerance: t.TTLTolerance, Examples: t.Examples},
-		Perf:    perf,
-		Gate:    gate,
-		Causes:  analysis.CauseOptions{CohortBy: cfg.Personas.CohortBy},
+	cov := analysis.CoverageOptions{MinPerKind: t.Coverage.MinPerKind, Planned: plannedSteps(cfg)}
+	for _, c := range t.Coverage.Optional {
+		cov.Optional = append(cov.Optional, analysis.Class(c))
 	}
+	return analysis.Options{
+		Compare:     analysis.CompareOptions{AA: cfg.Mode == config.ModeAA, MaxAccessTTL: t.MaxAccessTTL, TTLTolerance: t.TTLTolerance, Examples: t.Examples},
+		Perf:        perf,
+		Gate:        gate,
+		Causes:      analysis.CauseOptions{CohortBy: cfg.Personas.CohortBy},
+		Coverage:    cov,
+		SharedFails: t.Shared == config.SharedFail,
+	}
+}
+
+// plannedSteps lists the steps the configured journeys record, for every kind
+// that runs them, in a stable order.
+func plannedSteps(cfg *config.File) []string {
+	var out []string
+	for _, j := range cfg.Journeys {
+		for _, k := range j.Kinds {
+			for _, s := range journeys.Steps(j, k) {
+				if !slices.Contains(out, s) {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // browserSites resolves how the browser meets each side; in A/A mode the
