@@ -34,6 +34,9 @@ type Options struct {
 	Population personas.Population
 	// Drifts switches the candidate into deliberate regressions.
 	Drifts Drifts
+	// Dialects switches the candidate into behaviours of real providers that are
+	// not regressions (see Dialects).
+	Dialects DialectSet
 	// Seed drives the flaky-5xx drift; 0 means Population.Seed.
 	Seed uint64
 	// Now is the clock of both stacks; nil means time.Now.
@@ -162,7 +165,7 @@ func Listen(ctx context.Context, opt Options) (*Pair, error) {
 		AccessTokenTTL: opt.AccessTokenTTL, RefreshTokenTTL: opt.RefreshTokenTTL, SessionTTL: opt.AbsoluteTimeout,
 		BreakGlassTTL: opt.BreakGlassTTL, LockoutThreshold: opt.LockoutThreshold, LockoutDuration: opt.LockoutDuration,
 		BcryptCost: opt.BcryptCost, IntrospectionSecret: introSecret, ProvisionerSecret: provSecret,
-		Drifts: opt.Drifts.candidate(opt.Seed),
+		Drifts: opt.Drifts.candidate(opt.Seed), Dialect: opt.Dialects.candidate(),
 	})
 	p.IntrospectionClientID, p.ProvisionerClientID = candidate.IntrospectionClientID, candidate.ProvisionerClientID
 	p.IntrospectionClientSecret, p.ProvisionerClientSecret = personas.NewSecret(introSecret), personas.NewSecret(provSecret)

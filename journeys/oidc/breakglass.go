@@ -16,14 +16,14 @@ import (
 func (o *Adapter) BreakGlass(ctx context.Context, s *adapter.Session, patient, reason string) (*adapter.Grant, error) {
 	bg := o.cfg.BreakGlass
 	if bg == nil {
-		return nil, adapter.ErrUnsupported
+		return nil, fmt.Errorf("%w: no break-glass method configured (stacks.<side>.oidc.breakglass)", adapter.ErrUnsupported)
 	}
 	reasonParam := cmp.Or(bg.ReasonParam, "reason")
 	fill := func(t string) string { return strings.ReplaceAll(t, "{patient}", patient) }
 	switch bg.Method {
 	case "token_exchange":
 		if !o.offers(grantTokenExchange) {
-			return nil, adapter.ErrUnsupported
+			return nil, unoffered(grantTokenExchange)
 		}
 		form := url.Values{
 			"grant_type":         {grantTokenExchange},
@@ -63,7 +63,7 @@ func (o *Adapter) BreakGlass(ctx context.Context, s *adapter.Session, patient, r
 		return o.grant(ctx, s, tok)
 	case "http":
 		if bg.HTTP == nil {
-			return nil, adapter.ErrUnsupported
+			return nil, fmt.Errorf("%w: break-glass method http without its request (breakglass.http)", adapter.ErrUnsupported)
 		}
 		return bg.HTTP.Obtain(ctx, o.tr, o.api, s, patient, reason)
 	}

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -53,4 +54,17 @@ func (o *Adapter) Check(ctx context.Context) error {
 
 func (o *Adapter) offers(grant string) bool {
 	return o.meta.GrantTypesSupported == nil || slices.Contains(o.meta.GrantTypesSupported, grant)
+}
+
+// unoffered is the error of a grant the provider's discovery does not list.
+func unoffered(grant string) error {
+	return fmt.Errorf("%w: grant %s is not in the discovery's grant_types_supported", adapter.ErrUnsupported, grant)
+}
+
+// noIntrospection says why the adapter cannot introspect.
+func (o *Adapter) noIntrospection() string {
+	if o.cfg.Introspection == nil {
+		return "no introspection client configured (stacks.<side>.oidc.introspection)"
+	}
+	return "discovery has no introspection_endpoint (set introspection.endpoint if the provider serves one)"
 }

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -27,7 +28,7 @@ func (o *Adapter) Credentials(s *adapter.Session) []string {
 // Active implements Introspector with RFC 7662 introspection.
 func (o *Adapter) Active(ctx context.Context, s *adapter.Session, credential string) (bool, error) {
 	if o.cfg.Introspection == nil || o.meta.IntrospectionEndpoint == "" {
-		return false, adapter.ErrUnsupported
+		return false, fmt.Errorf("%w: %s", adapter.ErrUnsupported, o.noIntrospection())
 	}
 	tok := s.Cred.Access
 	if credential == "refresh_token" {

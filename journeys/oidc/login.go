@@ -17,7 +17,7 @@ import (
 func (o *Adapter) Login(ctx context.Context, p personas.Persona) (*adapter.Session, error) {
 	if o.cfg.Login == grantPassword {
 		if !o.offers(grantPassword) {
-			return nil, adapter.ErrUnsupported
+			return nil, unoffered(grantPassword)
 		}
 		tok, err := o.token(ctx, url.Values{
 			"grant_type": {grantPassword}, "username": {p.Username}, "password": {p.Secret.Reveal()},

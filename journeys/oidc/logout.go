@@ -13,7 +13,7 @@ import (
 // tokens and/or RP-initiated logout, as configured.
 func (o *Adapter) Logout(ctx context.Context, s *adapter.Session) error {
 	if len(o.cfg.Logout) == 0 {
-		return adapter.ErrUnsupported
+		return fmt.Errorf("%w: discovery has neither revocation_endpoint nor end_session_endpoint", adapter.ErrUnsupported)
 	}
 	for _, m := range o.cfg.Logout {
 		var err error
@@ -34,7 +34,7 @@ func (o *Adapter) Logout(ctx context.Context, s *adapter.Session) error {
 
 func (o *Adapter) revokeAll(ctx context.Context, s *adapter.Session) error {
 	if o.meta.RevocationEndpoint == "" {
-		return adapter.ErrUnsupported
+		return fmt.Errorf("%w: discovery has no revocation_endpoint", adapter.ErrUnsupported)
 	}
 	for _, t := range []struct{ tok, hint string }{{s.Cred.Refresh, "refresh_token"}, {s.Cred.Access, "access_token"}} {
 		if t.tok == "" {
@@ -70,7 +70,7 @@ func (o *Adapter) revoke(ctx context.Context, tok, hint string) error {
 func (o *Adapter) endSession(ctx context.Context, s *adapter.Session) error {
 	const op = "oidc end_session"
 	if o.meta.EndSessionEndpoint == "" {
-		return adapter.ErrUnsupported
+		return fmt.Errorf("%w: discovery has no end_session_endpoint", adapter.ErrUnsupported)
 	}
 	q := url.Values{"client_id": {o.cfg.ClientID}}
 	if s.Cred.IDToken != "" {

@@ -14,7 +14,7 @@ import (
 // the persona's username is its client id, its secret the client secret.
 func (o *Adapter) ServiceLogin(ctx context.Context, p personas.Persona) (*adapter.Session, error) {
 	if !o.offers("client_credentials") {
-		return nil, adapter.ErrUnsupported
+		return nil, unoffered("client_credentials")
 	}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	a := adapter.ClientAuth{ID: p.Username, Secret: p.Secret.Reveal()}

@@ -28,8 +28,26 @@ import (
 // at them, edited by edit and validated.
 func demo(t *testing.T, drift string, edit func(*config.File)) (*config.File, *stacks.Pair) {
 	t.Helper()
-	placeholder := func(string) string { return "http://127.0.0.1" }
-	cfg, err := config.Parse("demo.yaml", examples.Demo, placeholder)
+	drifts, err := stacks.ParseDrifts(drift)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return demoWith(t, stacks.Options{Drifts: drifts}, edit)
+}
+
+// demoWith starts the embedded stacks with opt (drifts, dialects; seeded with
+// the demo's population) and returns the demo config pointed at them, edited
+// by edit and validated.
+func demoWith(t *testing.T, opt stacks.Options, edit func(*config.File)) (*config.File, *stacks.Pair) {
+	t.Helper()
+	pair, err := stacks.Listen(context.Background(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pair.Close() })
+	env := map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
+		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(), "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal()}
+	cfg, err := config.Parse("demo.yaml", examples.Demo, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,18 +55,7 @@ func demo(t *testing.T, drift string, edit func(*config.File)) (*config.File, *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	drifts, err := stacks.ParseDrifts(drift)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := stacks.Start(context.Background(), stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pair.Close() })
-	env := map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
-		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(), "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal()}
-	if cfg, err = config.Parse("demo.yaml", examples.Demo, func(k string) string { return env[k] }); err != nil {
+	if err := pair.Serve(context.Background(), pop); err != nil {
 		t.Fatal(err)
 	}
 	if edit != nil {

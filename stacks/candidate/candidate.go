@@ -110,6 +110,24 @@ type Config struct {
 	// RoleMap maps legacy roles; the zero value is DefaultRoleMap().
 	RoleMap RoleMap
 	Drifts  Drifts
+	Dialect Dialect
+}
+
+// Dialect switches the candidate into behaviours real providers have that are
+// not the embedded default and not regressions either, so the harness's
+// reading of them can be tested; the zero value is the embedded default.
+type Dialect struct {
+	// NoRevocation: discovery lists no revocation_endpoint, and there is none.
+	NoRevocation bool
+	// OpaqueAccessTokens: access tokens are random handles, known to clients
+	// only through introspection.
+	OpaqueAccessTokens bool
+	// IntrospectionInactive: introspection answers active:false for every
+	// access token, as a provider does to an introspection client it restricts
+	// to other audiences.
+	IntrospectionInactive bool
+	// NoJTI: access tokens carry neither jti nor client_id.
+	NoJTI bool
 }
 
 func (c Config) withDefaults() Config {

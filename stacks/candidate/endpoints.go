@@ -17,7 +17,9 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /authorize", s.authorize)
 	s.mux.HandleFunc("POST /login", s.login)
 	s.mux.HandleFunc("POST /token", s.token)
-	s.mux.HandleFunc("POST /revoke", s.revoke)
+	if !s.cfg.Dialect.NoRevocation {
+		s.mux.HandleFunc("POST /revoke", s.revoke)
+	}
 	s.mux.HandleFunc("POST /introspect", s.introspect)
 	s.mux.HandleFunc("GET /userinfo", s.userinfo)
 	s.mux.HandleFunc("POST /userinfo", s.userinfo)
@@ -30,7 +32,7 @@ func (s *Server) routes() {
 
 func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 	iss := s.cfg.Issuer
-	respond.JSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                         iss,
 		"authorization_endpoint":                         iss + "/authorize",
 		"token_endpoint":                                 iss + "/token",
@@ -51,7 +53,11 @@ func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 		"scim_endpoint":                                  iss + "/scim/v2",
 		"resource_identifier":                            Audience,
 		"breakglass_token_ttl_s":                         int64(s.cfg.BreakGlassTTL / time.Second),
-	})
+	}
+	if s.cfg.Dialect.NoRevocation {
+		delete(doc, "revocation_endpoint")
+	}
+	respond.JSON(w, http.StatusOK, doc)
 }
 
 func (s *Server) scopesSupported() []string {
@@ -122,6 +128,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := r.PostForm.Get("token")
 	ac, acErr := s.verifyAccess(tok)
+	raw := s.unwrap(tok)
 	s.mu.Lock()
 	var user, endGrant string
 	if rt, ok := s.tokens.refresh[digest(tok)]; ok {
@@ -129,8 +136,8 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 			s.revokeGrant(g)
 			user = g.user
 		}
-	} else if acErr == nil && ac.ClientID == c.id {
-		if at := s.tokens.access[ac.ID]; at != nil {
+	} else if acErr == nil && s.issuedTo(ac, raw, c.id) {
+		if at := s.tokens.access[accessKey(raw, ac)]; at != nil {
 			at.revoked = true
 			endGrant = at.breakGlass
 			if g := s.tokens.grants[at.grant]; g != nil && at.breakGlass == "" {
@@ -148,6 +155,21 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// issuedTo reports whether access token raw (claims ac) was issued to client:
+// its client_id claim, or without one (the no-jti dialect) its grant's client.
+// Callers hold s.mu.
+func (s *Server) issuedTo(ac *AccessClaims, raw, client string) bool {
+	if ac.ClientID != "" {
+		return ac.ClientID == client
+	}
+	at := s.tokens.access[accessKey(raw, ac)]
+	if at == nil {
+		return false
+	}
+	g := s.tokens.grants[at.grant]
+	return g != nil && g.client == client
+}
+
 // introspect is the RFC 7662 introspection endpoint, for the introspection client.
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	c, err := s.authClient(r)
@@ -157,7 +179,10 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := r.PostForm.Get("token")
 	inactive := map[string]any{"active": false}
-	if ac, err := s.parseAccess(tok); err == nil {
+	if ac, err := s.parseAccess(tok); err == nil && s.cfg.Dialect.IntrospectionInactive {
+		respond.JSON(w, http.StatusOK, inactive)
+		return
+	} else if err == nil {
 		respond.JSON(w, http.StatusOK, map[string]any{
 			"active": true, "token_type": "Bearer", "scope": ac.Scope, "client_id": ac.ClientID,
 			"sub": ac.Subject, "aud": ac.Audience, "iss": ac.Issuer, "jti": ac.ID,

@@ -74,9 +74,16 @@ func (s *Server) mintAccess(sub, clientID string, scopes, roles []string, grantI
 	if !s.cfg.Drifts.RolesClaimDropped {
 		c.Roles = roles
 	}
+	if s.cfg.Dialect.NoJTI {
+		c.ID, c.ClientID = "", ""
+	}
 	tok, err := s.sign(AccessTokenType, c)
 	if err != nil {
 		return "", err
+	}
+	if s.cfg.Dialect.NoJTI {
+		// State without a jti is kept under the token's own digest.
+		jti = accessKey(tok, &c)
 	}
 	if s.tokens.minted++; s.tokens.minted >= pruneEvery {
 		s.prune(now)
@@ -89,7 +96,22 @@ func (s *Server) mintAccess(sub, clientID string, scopes, roles []string, grantI
 	if g, ok := s.tokens.grants[grantID]; ok {
 		g.jtis = append(g.jtis, jti)
 	}
+	if s.cfg.Dialect.OpaqueAccessTokens {
+		handle := respond.ID() + respond.ID()
+		s.tokens.opaque[handle] = opaqueToken{jwt: tok, expires: now.Add(ttl)}
+		return handle, nil
+	}
 	return tok, nil
+}
+
+// accessKey is the key of an access token's state: its jti, or a digest of the
+// token when it has none (the no-jti dialect).
+func accessKey(tok string, c *AccessClaims) string {
+	if c.ID != "" {
+		return c.ID
+	}
+	d := digest(tok)
+	return "digest:" + base64.RawURLEncoding.EncodeToString(d[:12])
 }
 
 var errTokenRevoked = errors.New("token revoked")
@@ -97,16 +119,31 @@ var errTokenRevoked = errors.New("token revoked")
 // parseAccess verifies an access token: signature, typ, iss, aud, exp, and that the
 // provider has not revoked it or its grant.
 func (s *Server) parseAccess(tok string) (*AccessClaims, error) {
+	tok = s.unwrap(tok)
 	c, err := s.verifyAccess(tok)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if !s.accessLive(c.ID) {
+	if !s.accessLive(accessKey(tok, c)) {
 		return nil, errTokenRevoked
 	}
 	return c, nil
+}
+
+// unwrap returns the JWT behind an opaque access token (the token itself
+// otherwise).
+func (s *Server) unwrap(tok string) string {
+	if !s.cfg.Dialect.OpaqueAccessTokens {
+		return tok
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if o, ok := s.tokens.opaque[tok]; ok {
+		return o.jwt
+	}
+	return tok
 }
 
 // accessLive reports whether the provider still honours access token jti. Callers
@@ -122,6 +159,7 @@ func (s *Server) accessLive(jti string) bool {
 // verifyAccess checks what an access token says about itself: signature, typ, iss,
 // aud and exp. It takes no lock.
 func (s *Server) verifyAccess(tok string) (*AccessClaims, error) {
+	tok = s.unwrap(tok)
 	c := &AccessClaims{}
 	t, err := jwt.ParseWithClaims(tok, c, func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodES256.Alg()}),

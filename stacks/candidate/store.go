@@ -71,8 +71,17 @@ type tokenStore struct {
 	sessions     map[string]*ssoSession
 	grants       map[string]*grant
 	refresh      map[[32]byte]*refreshToken
-	access       map[string]*accessToken // by jti
-	minted       int                     // access tokens since the last prune
+	access       map[string]*accessToken // by jti (by accessKey without one)
+	// opaque maps the handles of the opaque-access-tokens dialect to the JWTs
+	// behind them.
+	opaque map[string]opaqueToken
+	minted int // access tokens since the last prune
+}
+
+// opaqueToken is the JWT behind an opaque access token.
+type opaqueToken struct {
+	jwt     string
+	expires time.Time
 }
 
 // pruneEvery is how many access tokens are minted between two sweeps of dead state,
@@ -87,6 +96,7 @@ func newTokenStore() tokenStore {
 		grants:       make(map[string]*grant),
 		refresh:      make(map[[32]byte]*refreshToken),
 		access:       make(map[string]*accessToken),
+		opaque:       make(map[string]opaqueToken),
 	}
 }
 
@@ -129,6 +139,11 @@ func (s *Server) prune(now time.Time) {
 	for k, v := range t.access {
 		if now.After(v.expires) {
 			delete(t.access, k)
+		}
+	}
+	for k, v := range t.opaque {
+		if now.After(v.expires) {
+			delete(t.opaque, k)
 		}
 	}
 	for k, v := range t.codes {
