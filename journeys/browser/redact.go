@@ -2,30 +2,25 @@ package browser
 
 import (
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
+
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Redacted replaces every value the evidence must not show.
 const Redacted = "[redacted]"
 
-// tokenLike matches what looks like a credential in text: a run of 20 or more
-// token characters (base64url, base32, hex, JWT segments joined by dots) with at
-// least one digit somewhere. Words and names do not match; session ids, CSRF
-// tokens, codes, JWTs and random state values do.
-var tokenLike = regexp.MustCompile(`[A-Za-z0-9_\-+/=~.]{20,}`)
-
+// redactTokens replaces what looks like a credential in text, as the records'
+// redactor sees it (record.LooksRandom): a run of 20 or more token characters
+// (base64 with + and /, base64url, base32, hex, JWT segments joined by dots)
+// that is random rather than words. Session ids, CSRF tokens, codes, JWTs and
+// random state values go; words, names and paths stay.
 func redactTokens(s string) string {
-	return tokenLike.ReplaceAllStringFunc(s, func(m string) string {
-		if strings.ContainsAny(m, "0123456789") {
-			return Redacted
-		}
-		return m
-	})
+	return record.RandomRuns(s, func(string) string { return Redacted })
 }
 
 // safeQuery are the query parameters whose values help a reader and carry no
@@ -58,12 +53,13 @@ func RedactURL(raw string) string {
 		u.RawQuery = q.Encode()
 	}
 	// Path segments are redacted one by one, after escaping: it can join what was
-	// apart ("0!0..." -> "0%210...").
+	// apart ("0!0..." -> "0%210..."); then the whole, for a token that a slash
+	// (standard base64) cut into short segments.
 	segs := strings.Split(u.String(), "/")
 	for i, seg := range segs {
 		segs[i] = redactTokens(seg)
 	}
-	return strings.Join(segs, "/")
+	return redactTokens(strings.Join(segs, "/"))
 }
 
 // urlAttrs are attributes whose values are URLs.

@@ -86,9 +86,34 @@ func (r *Redactor) Record(rec *Record) {
 var credentialShapes = []*regexp.Regexp{
 	regexp.MustCompile(`(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?)`),
 	regexp.MustCompile(`(?i)\b(?:bearer|basic|dpop)\s+([A-Za-z0-9._~+/=-]{6,})`),
-	regexp.MustCompile(`(?i)(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|cookie|session[_-]?id|assertion|code[_-]?verifier|authorization)"?\s*[:=]\s*"?([^\s"&,;]{4,})`),
+	// The value of a credential-named key in a query string, a form or a cookie
+	// (key=value), or in JSON ("key": "value").
+	regexp.MustCompile(`(?i)(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|cookie|session[_-]?id|assertion|code[_-]?verifier|authorization)(?:=|"\s*:\s*")([^\s"&,;]{4,})`),
 	// An authorization code in a query string or form (code=..., not "code: 503").
 	regexp.MustCompile(`(?i)\bcode=([^\s"&,;#]{4,})`),
+}
+
+// namedValue is a credential-named key followed by ": " in a message ("token:
+// x", "password: x"), where what follows is usually a word of the message
+// ("oidc token: signature is invalid"): its value is replaced only when it looks
+// like a credential (credentialLike).
+var namedValue = regexp.MustCompile(`(?i)(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|cookie|session[_-]?id|assertion|authorization)\s*:\s*([^\s"&,;]{4,})`)
+
+// credentialLike reports whether a value after "key: " is a credential rather
+// than the next word of a message: digits in it, or mixed case, or random.
+func credentialLike(v string) bool {
+	var upper, lower, digits int
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= 'A' && c <= 'Z':
+			upper++
+		case c >= 'a' && c <= 'z':
+			lower++
+		case c >= '0' && c <= '9':
+			digits++
+		}
+	}
+	return len(v) >= 6 && (digits >= 2 || upper >= 1 && lower >= 1 && digits >= 1 || upper >= 2 && lower >= 2) || LooksRandom(v)
 }
 
 // String returns s with every credential replaced.
@@ -102,15 +127,16 @@ func (r *Redactor) String(s string) string {
 	s = r.knownSecrets(s)
 	if mayHoldCredential(s) {
 		for _, re := range credentialShapes {
-			s = r.replaceLastGroup(re, s)
+			s = r.replaceLastGroup(re, s, nil)
 		}
+		s = r.replaceLastGroup(namedValue, s, credentialLike)
 	}
 	return r.randomRuns(s)
 }
 
 // replaceLastGroup replaces the last group of every match of re in s, unless it
-// is already a placeholder.
-func (r *Redactor) replaceLastGroup(re *regexp.Regexp, s string) string {
+// is already a placeholder or only (when not nil) says it is not a credential.
+func (r *Redactor) replaceLastGroup(re *regexp.Regexp, s string, only func(string) bool) string {
 	ms := re.FindAllStringSubmatchIndex(s, -1)
 	if ms == nil {
 		return s
@@ -119,7 +145,7 @@ func (r *Redactor) replaceLastGroup(re *regexp.Regexp, s string) string {
 	last := 0
 	for _, m := range ms {
 		from, to := m[len(m)-2], m[len(m)-1]
-		if from < 0 || strings.HasPrefix(s[from:], redactedPrefix) {
+		if from < 0 || strings.HasPrefix(s[from:], redactedPrefix) || only != nil && !only(s[from:to]) {
 			continue
 		}
 		b.WriteString(s[last:from])
@@ -179,62 +205,131 @@ func (r *Redactor) knownSecrets(s string) string {
 	return b.String()
 }
 
-// randomRunLen is the length from which a run of token characters is taken for
-// an opaque credential (session ids, refresh tokens and codes are 20 to 64 such
-// characters; role names and persona ids are words), when it mixes letters and
-// digits or holds a segment (between "_" and "-") of randomSegmentLen characters
-// that is not a lowercase word, like a base32 session id.
-const (
-	randomRunLen     = 20
-	randomSegmentLen = 16
-)
+// RandomRunLen is the length from which a run of token characters can be taken
+// for an opaque credential: session ids, refresh tokens, codes and API keys are 20
+// to 64 such characters; role names, persona ids and paths are words.
+const RandomRunLen = 20
 
-// randomRuns replaces the runs of [A-Za-z0-9_-] that look random.
-func (r *Redactor) randomRuns(s string) string {
-	if len(s) < randomRunLen {
+// tokenChar reports the characters of the alphabets credentials are written in:
+// base64 (with + / =), base64url (with - _), hex, base32, and the dots and tildes
+// of JWTs and RFC 6749 tokens.
+func tokenChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '+' || c == '/' || c == '=' || c == '-' || c == '_' || c == '.' || c == '~'
+}
+
+// LooksRandom reports whether a run of token characters looks like a credential
+// rather than words: long enough, and random in one of the ways encoded secrets
+// are (many digits, as numbers and hex have; mixed case and digits, as base64 and
+// base64url have; mixed case with upper-case pairs, or changing character class
+// at most characters, as base64 does even without digits; a long word of letters
+// and digits, as ids in hex or base32 are; a long word in upper case, as base32
+// is). Paths, role names and messages are words
+// between separators: "wave-3/sha256-salted", "/api/patients/patient-00012/record"
+// and "ROLE_CLINICAL_RECORDS_ADMIN" do not look random.
+func LooksRandom(run string) bool {
+	if len(run) < RandomRunLen {
+		return false
+	}
+	var upper, lower, digits, pairs, word, mixedWord, oddWord, changes int
+	var wordLetters, wordDigits, wordUpper int
+	class := func(c byte) int {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			return 0
+		case c >= 'a' && c <= 'z':
+			return 1
+		case c >= '0' && c <= '9':
+			return 2
+		}
+		return 3
+	}
+	endWord := func() {
+		if wordLetters > 0 && wordDigits > 0 {
+			mixedWord = max(mixedWord, word)
+		}
+		if word >= 16 && (wordUpper > 0 || wordDigits > 0) {
+			oddWord = max(oddWord, word)
+		}
+		word, wordLetters, wordDigits, wordUpper = 0, 0, 0, 0
+	}
+	for i := 0; i < len(run); i++ {
+		c := run[i]
+		if i > 0 && class(c) != class(run[i-1]) {
+			changes++
+		}
+		switch {
+		case c >= 'A' && c <= 'Z':
+			upper++
+			wordLetters++
+			wordUpper++
+			word++
+			if i+1 < len(run) && run[i+1] >= 'A' && run[i+1] <= 'Z' {
+				pairs++
+			}
+		case c >= 'a' && c <= 'z':
+			lower++
+			wordLetters++
+			word++
+		case c >= '0' && c <= '9':
+			digits++
+			wordDigits++
+			word++
+		default:
+			endWord()
+		}
+	}
+	endWord()
+	switch {
+	case digits >= 12:
+		return true
+	case upper >= 2 && lower >= 2 && digits >= 2:
+		return true
+	case upper >= 3 && lower >= 3 && pairs >= 2:
+		return true
+	case upper >= 2 && lower >= 2 && 5*changes >= 2*(len(run)-1):
+		// Random base64 changes class at two characters of three; words in
+		// CamelCase at one of five or six.
+		return true
+	case mixedWord >= 10 && digits >= 3:
+		return true
+	}
+	return oddWord > 0
+}
+
+// RandomRuns returns s with every run of token characters that LooksRandom
+// replaced by mark's placeholder. Runs that already end a placeholder are kept.
+func RandomRuns(s string, mark func(string) string) string {
+	if len(s) < RandomRunLen {
 		return s
 	}
 	var b strings.Builder
-	last, start := 0, 0
-	var letters, digits, seg int
-	var segOdd, oddSegment bool // the current / some segment has an uppercase letter or digit
-	flush := func(end int) {
-		random := letters >= 2 && digits >= 2 || oddSegment || seg >= randomSegmentLen && segOdd
-		if end-start >= randomRunLen && random && !strings.HasSuffix(s[:start], redactedPrefix) {
-			b.WriteString(s[last:start])
-			b.WriteString(r.mark(s[start:end]))
-			last = end
+	last := 0
+	for i := 0; i < len(s); {
+		if !tokenChar(s[i]) {
+			i++
+			continue
 		}
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9' || c >= 'A' && c <= 'Z':
-			if c <= '9' {
-				digits++
-			} else {
-				letters++
-			}
-			seg++
-			segOdd = true
-		case c >= 'a' && c <= 'z':
-			letters++
-			seg++
-		case c == '_' || c == '-':
-			oddSegment = oddSegment || seg >= randomSegmentLen && segOdd
-			seg, segOdd = 0, false
-		default:
-			flush(i)
-			start, letters, digits, seg, segOdd, oddSegment = i+1, 0, 0, 0, false, false
+		j := i
+		for j < len(s) && tokenChar(s[j]) {
+			j++
 		}
+		if LooksRandom(s[i:j]) && !strings.HasSuffix(s[:i], redactedPrefix) {
+			b.WriteString(s[last:i])
+			b.WriteString(mark(s[i:j]))
+			last = j
+		}
+		i = j
 	}
-	flush(len(s))
 	if last == 0 {
 		return s
 	}
 	b.WriteString(s[last:])
 	return b.String()
 }
+
+// randomRuns replaces the runs of s that look random.
+func (r *Redactor) randomRuns(s string) string { return RandomRuns(s, r.mark) }
 
 // mark returns the placeholder of a secret value.
 func (r *Redactor) mark(v string) string {

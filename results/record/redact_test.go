@@ -2,6 +2,7 @@ package record_test
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"errors"
 	"reflect"
 	"regexp"
@@ -43,6 +44,16 @@ func TestRedactorString(t *testing.T) {
 		{"ROLE_CLINICAL_RECORDS_ADMIN", []string{"ROLE_CLINICAL_RECORDS_ADMIN"}, nil},
 		{"interoperability-specialist", []string{"interoperability-specialist"}, nil},
 		{"123e4567-e89b-12d3-a456-426614174000", nil, []string{"426614174000"}},
+		// Standard base64, with / and +, is a credential alphabet too.
+		{"role wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY granted", []string{"role", "granted"}, []string{"wJalrXUtnFEMI", "bPxRfiCYEXAMPLEKEY"}},
+		{"dGhpcyBpcyBhIHN0YW5kYXJk+YmFzZTY0/dG9rZW4=", nil, []string{"dGhpcyBpcyBhIHN0YW5k"}},
+		// The words of an error message stay, whatever key they follow.
+		{"oidc token: signature is invalid", []string{"oidc token: signature is invalid"}, nil},
+		{"oidc token refresh_token: unavailable (HTTP 500)", []string{"oidc token refresh_token: unavailable (HTTP 500)"}, nil},
+		{"session: expired after 900s", []string{"session: expired after 900s"}, nil},
+		{"token: sk_live_4eC39HqLyjWDarjtT1zdp7dc", []string{"token:"}, []string{"sk_live_4eC39HqLyjWDarjtT1zdp7dc"}},
+		{"wave-3/sha256-salted", []string{"wave-3/sha256-salted"}, nil},
+		{"GET /api/patients/patient-00012/record", []string{"GET /api/patients/patient-00012/record"}, nil},
 	}
 	for _, tt := range tests {
 		got := r.String(tt.in)
@@ -172,5 +183,56 @@ func TestRedactorRecordEndpoints(t *testing.T) {
 	record.NewRedactor(secret).Record(clean)
 	if !slices.Equal(clean.Endpoints, want) {
 		t.Errorf("redacted endpoints = %q; want %q untouched", clean.Endpoints, want)
+	}
+}
+
+// TestRedactorAlphabets plants secrets of every alphabet credentials come in
+// (standard base64 with / and +, base64url, hex, printable ASCII), as a stack
+// would echo them into a role, an error or a target: known to the run (the
+// personas' passwords, API keys, client secrets), every one is gone from the
+// redacted text, and no 8-character piece of one is left; unknown to the run,
+// every one long enough to be a token (20 characters of a token alphabet) is
+// gone too.
+func TestRedactorAlphabets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 19))
+	alphabets := map[string]string{
+		"base64":    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+		"base64url": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+		"hex":       "0123456789abcdef",
+		"printable": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~ ",
+	}
+	gen := func(alpha string, n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alpha[rng.IntN(len(alpha))]
+		}
+		return string(b)
+	}
+	templates := []string{"%s", "role %s", "refused (HTTP 401): %s", "GET /api/x?key=%s", `{"roles":["%s"]}`, "a %s b", "%s%s"}
+	for name, alpha := range alphabets {
+		for i := range 300 {
+			n := 20 + rng.IntN(44)
+			secret := gen(alpha, n)
+			if name == "base64" && i%3 == 0 {
+				secret += "=="
+			}
+			known := record.NewRedactor(secret)
+			unknown := record.NewRedactor()
+			tmpl := templates[i%len(templates)]
+			in := strings.ReplaceAll(tmpl, "%s", secret)
+			got := known.String(in)
+			for k := 0; k+8 <= len(secret); k++ {
+				if piece := secret[k : k+8]; strings.Contains(got, piece) && !strings.Contains(in, "[redacted:") && !strings.Contains(strings.ReplaceAll(tmpl, "%s", ""), piece) {
+					t.Fatalf("%s secret, known: String(%q) = %q keeps %q", name, in, got, piece)
+				}
+			}
+			if name == "printable" {
+				continue // unknown free text is not a token shape; only known secrets go
+			}
+			got = unknown.String(in)
+			if strings.Contains(got, secret[:16]) {
+				t.Errorf("%s secret, unknown: String(%q) = %q keeps its first 16 characters", name, in, got)
+			}
+		}
 	}
 }
