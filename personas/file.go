@@ -4,7 +4,10 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,4 +235,27 @@ func checkExport(pop Population) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// MaxAccountsFile is the largest accounts file read: about half a million
+// accounts, far more than a rehearsal drives, and a bound on the memory a
+// mistaken path (a database dump) can take.
+const MaxAccountsFile = 64 << 20
+
+// ReadFile reads an accounts file: CSV when its name ends in .csv, JSON Lines
+// otherwise. A file larger than MaxAccountsFile is refused before it is read.
+func ReadFile(path string, resolve SecretResolver) (Population, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Population{}, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > MaxAccountsFile {
+		return Population{}, fmt.Errorf("%s: %d MiB, larger than the %d MiB an accounts file may be", path, fi.Size()>>20, MaxAccountsFile>>20)
+	}
+	read := ReadJSONL
+	if strings.EqualFold(filepath.Ext(path), ".csv") {
+		read = ReadCSV
+	}
+	return read(io.LimitReader(f, MaxAccountsFile+1), path, resolve)
 }

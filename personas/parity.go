@@ -71,9 +71,10 @@ type Drift struct {
 	Count int `json:"count,omitempty"`
 }
 
-// String describes the drift in one line.
+// String describes the drift in one line, by persona id: a username is a
+// person's, and reports never name one.
 func (d Drift) String() string {
-	head := fmt.Sprintf("%s: %s (%s)", d.Side, d.PersonaID, d.Username)
+	head := fmt.Sprintf("%s: %s", d.Side, d.PersonaID)
 	switch d.Kind {
 	case DriftMissing:
 		return head + ": missing"

@@ -59,29 +59,29 @@ func TestParity(t *testing.T) {
 			return u
 		}, nil},
 		{"missing on candidate", nil, func(u []personas.StackUser) []personas.StackUser { return u[1:] },
-			[]string{"candidate: p1 (pat.one): missing"}},
+			[]string{"candidate: p1: missing"}},
 		{"billing clerk gets admin", nil, func(u []personas.StackUser) []personas.StackUser {
 			u[2].Roles = []string{"billing", "admin"}
 			return u
-		}, []string{"candidate: b1 (bill.one): roles [admin billing]; want [billing]"}},
+		}, []string{"candidate: b1: roles [admin billing]; want [billing]"}},
 		{"legacy role unmapped on candidate", nil, func(u []personas.StackUser) []personas.StackUser {
 			u[1].Roles = []string{"clinician", "breakglass-eligible"}
 			return u
-		}, []string{"candidate: c1 (doc.one): roles [breakglass-eligible clinician]; want [clinician clinician:breakglass]"}},
+		}, []string{"candidate: c1: roles [breakglass-eligible clinician]; want [clinician clinician:breakglass]"}},
 		{"legacy lost a role", func(u []personas.StackUser) []personas.StackUser {
 			u[1].Roles = []string{"clinician"}
 			return u
-		}, nil, []string{"legacy: c1 (doc.one): roles [clinician]; want [breakglass-eligible clinician]"}},
+		}, nil, []string{"legacy: c1: roles [clinician]; want [breakglass-eligible clinician]"}},
 		{"another id", func(u []personas.StackUser) []personas.StackUser {
 			u[0].ID = "patient-7"
 			return u
 		}, nil, []string{`legacy: p1 (pat.one): known as user id "patient-7"`}},
 		{"duplicate username", nil, func(u []personas.StackUser) []personas.StackUser {
 			return append(u, personas.StackUser{ID: "p1", Username: "Pat.One", Roles: []string{"patient"}})
-		}, []string{"candidate: p1 (pat.one): 2 users with this username"}},
+		}, []string{"candidate: p1: 2 users with this username"}},
 		{"everything missing", func([]personas.StackUser) []personas.StackUser { return nil }, func([]personas.StackUser) []personas.StackUser { return nil }, []string{
-			"legacy: p1 (pat.one): missing", "legacy: c1 (doc.one): missing", "legacy: b1 (bill.one): missing",
-			"candidate: p1 (pat.one): missing", "candidate: c1 (doc.one): missing", "candidate: b1 (bill.one): missing",
+			"legacy: p1: missing", "legacy: c1: missing", "legacy: b1: missing",
+			"candidate: p1: missing", "candidate: c1: missing", "candidate: b1: missing",
 		}},
 	}
 	for _, tt := range tests {

@@ -123,17 +123,7 @@ func personasProvision(ctx context.Context, st *state, args []string) error {
 // readPopulation reads a CSV or JSONL accounts file by its extension, resolving
 // env: references from the process environment and file: references from disk.
 func readPopulation(st *state, path string) (personas.Population, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return personas.Population{}, exitcode.With(err, exitcode.Usage)
-	}
-	defer f.Close()
-	res := &personas.Resolver{Env: environMap(st), ReadFile: os.ReadFile}
-	read := personas.ReadJSONL
-	if strings.EqualFold(filepath.Ext(path), ".csv") {
-		read = personas.ReadCSV
-	}
-	pop, err := read(f, path, res)
+	pop, err := personas.ReadFile(path, &personas.Resolver{Env: environMap(st), ReadFile: os.ReadFile})
 	if err != nil {
 		return personas.Population{}, exitcode.With(err, exitcode.Usage)
 	}

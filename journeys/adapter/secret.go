@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/cutover-dev/cutover/personas"
 )
 
@@ -18,6 +20,18 @@ type SecretRef struct {
 	File string `yaml:"file"`
 
 	value personas.Secret
+}
+
+// UnmarshalYAML reads {env: VAR} or {file: PATH}. A plain value where a
+// reference belongs is refused without being repeated (not even its start: it
+// is a secret), with what to write instead.
+func (r *SecretRef) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: a secret is written as a reference, never as its value: "+
+			"{env: VAR} (an environment variable) or {file: PATH} (a file holding it, relative to this file)", n.Line)}}
+	}
+	type plain SecretRef
+	return n.Decode((*plain)(r))
 }
 
 // Resolve reads the secret: env looks a variable up (the injected environment, not

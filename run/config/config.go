@@ -113,12 +113,24 @@ type Generate struct {
 
 // Read reads and validates the file at path, expanding ${VAR} from env.
 func Read(path string, env func(string) string) (*File, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFile+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("read config: %w", err)
+	case len(b) > MaxFile:
+		return nil, fmt.Errorf("%s: larger than %d KiB: a rehearsal file is configuration (is it the right file?)", path, MaxFile>>10)
+	}
 	return Parse(path, b, env)
 }
+
+// MaxFile is the largest rehearsal file read: configuration, not data (the
+// personas of an accounts file are read apart).
+const MaxFile = 1 << 20
 
 var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
@@ -282,20 +294,11 @@ func (f *File) readAccounts(env func(string) string) error {
 		path = filepath.Join(filepath.Dir(f.Path), path)
 	}
 	at := fmt.Sprintf("%s:%d: personas.file", f.Path, f.line("personas", "file"))
-	r, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", at, err)
-	}
-	defer r.Close()
 	res := &personas.Resolver{ReadFile: os.ReadFile, Getenv: func(k string) (string, bool) {
 		v := env(k)
 		return v, v != ""
 	}}
-	read := personas.ReadJSONL
-	if strings.EqualFold(filepath.Ext(path), ".csv") {
-		read = personas.ReadCSV
-	}
-	pop, err := read(r, path, res)
+	pop, err := personas.ReadFile(path, res)
 	if err != nil {
 		return fmt.Errorf("%s: %w", at, err)
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cutover-dev/cutover/personas"
 )
 
 func demoEnv(k string) string {
@@ -220,5 +223,46 @@ func TestPersonasFile(t *testing.T) {
 	both := strings.Replace(doc, "  file: accounts.csv", "  file: accounts.csv\n  generate: {count: 3}", 1)
 	if _, err := Parse(path, []byte(both), env); err == nil || !strings.Contains(err.Error(), "names both generate and file") {
 		t.Errorf("Parse with both = %v; want it refused", err)
+	}
+}
+
+// TestLiteralSecretIsRefused: a secret written as its value is refused at its
+// line with what to write instead, and the error repeats none of it.
+func TestLiteralSecretIsRefused(t *testing.T) {
+	const literal = "EGZJTK7QWERTYSECRETVALUE9"
+	doc := strings.Replace(string(readDemo(t)), "client_secret: {env: CUTOVER_INTROSPECTION_SECRET}", "client_secret: "+literal, 1)
+	_, err := Parse("demo.yaml", []byte(doc), demoEnv)
+	line := lineOf(t, doc, "client_secret: "+literal)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("demo.yaml:%d: a secret is written as a reference", line)) || !strings.Contains(err.Error(), "{env: VAR}") {
+		t.Fatalf("Parse = %v; want the literal refused at line %d with what to write", err, line)
+	}
+	for k := 0; k+3 <= len(literal); k++ {
+		if strings.Contains(err.Error(), literal[k:k+3]) && !strings.Contains("a secret is written as a reference", literal[k:k+3]) {
+			t.Fatalf("Parse error repeats %q of the secret: %v", literal[k:k+3], err)
+		}
+	}
+}
+
+// TestFileSizeLimits: a rehearsal file over MaxFile is refused before it is
+// parsed, with its size named; so is an accounts file over
+// personas.MaxAccountsFile.
+func TestFileSizeLimits(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(big, append(readDemo(t), bytes.Repeat([]byte("# padding\n"), MaxFile/10)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(big, demoEnv); err == nil || !strings.Contains(err.Error(), "larger than 1024 KiB") {
+		t.Errorf("Read(a %d KiB file) = %v; want it refused by size", (MaxFile+len(readDemo(t)))>>10, err)
+	}
+	accounts := filepath.Join(dir, "accounts.csv")
+	if err := os.WriteFile(accounts, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(accounts, personas.MaxAccountsFile+1); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	if _, err := personas.ReadFile(accounts, &personas.Resolver{}); err == nil || !strings.Contains(err.Error(), "larger than the 64 MiB") {
+		t.Errorf("ReadFile(a 64 MiB accounts file) = %v; want it refused by size", err)
 	}
 }

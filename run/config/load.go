@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/loadgen"
 )
 
@@ -202,8 +203,8 @@ type Raw struct {
 	// it, such a side is not attacked.
 	Legacy *RawRequest `yaml:"legacy"`
 	// ClientID and ClientSecret authenticate introspection requests.
-	ClientID     string `yaml:"client_id"`
-	ClientSecret string `yaml:"client_secret"`
+	ClientID     string             `yaml:"client_id"`
+	ClientSecret *adapter.SecretRef `yaml:"client_secret"`
 }
 
 // RawRequest is a request on a legacy stack, relative to its base_url.
@@ -444,7 +445,7 @@ func (f *File) validateRaw(p *problems, at []string, r Raw) {
 	if f.RawSides(r) == 0 && f.Mode != ModeAA {
 		p.add(in("endpoint"), "%s: no side can be attacked (an oidc side finds it through discovery; a legacy side needs raw.legacy)", r.Endpoint)
 	}
-	if r.Endpoint == RawIntrospection && (r.ClientID == "" || r.ClientSecret == "") {
+	if r.Endpoint == RawIntrospection && (r.ClientID == "" || r.ClientSecret == nil) {
 		p.add(in("client_id"), "and client_secret are needed to call introspection")
 	}
 }

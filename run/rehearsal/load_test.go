@@ -16,6 +16,7 @@ import (
 
 	"github.com/cutover-dev/cutover/examples"
 	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/results/analysis"
@@ -335,7 +336,7 @@ func TestRawAttacks(t *testing.T) {
 		{Endpoint: config.RawDiscovery, Profile: rate},
 		{Endpoint: config.RawJWKS, Profile: rate},
 		{Endpoint: config.RawClientCredentials, Profile: rate, Legacy: &config.RawRequest{Method: http.MethodGet, Path: "/api/whoami", Header: "X-API-Key"}},
-		{Endpoint: config.RawIntrospection, Profile: rate, ClientID: pair.IntrospectionClientID, ClientSecret: pair.IntrospectionClientSecret.Reveal()},
+		{Endpoint: config.RawIntrospection, Profile: rate, ClientID: pair.IntrospectionClientID, ClientSecret: ptr(adapter.NewSecretRef(pair.IntrospectionClientSecret))},
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -391,3 +392,5 @@ func TestRawAttacks(t *testing.T) {
 		t.Errorf("log does not announce the raw attacks:\n%s", log.String())
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

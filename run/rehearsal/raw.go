@@ -152,7 +152,7 @@ func oidcTarget(ctx context.Context, c *http.Client, r config.Raw, m *providerMe
 		}
 		body := []byte(url.Values{"token": {tok}, "token_type_hint": {"access_token"}}.Encode())
 		req, _ := http.NewRequest(http.MethodPost, m.Introspection, nil)
-		req.SetBasicAuth(url.QueryEscape(r.ClientID), url.QueryEscape(r.ClientSecret))
+		req.SetBasicAuth(url.QueryEscape(r.ClientID), url.QueryEscape(r.ClientSecret.Secret().Reveal()))
 		h := http.Header{"Content-Type": form["Content-Type"], "Authorization": req.Header["Authorization"]}
 		return func(_ uint64, t *vegeta.Target) error {
 			t.Method, t.URL, t.Header, t.Body = http.MethodPost, m.Introspection, h, body

@@ -246,7 +246,7 @@ func TestParityStopsARunWhosePersonasDiffer(t *testing.T) {
 		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(), "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal()})
 	out := t.TempDir()
 	_, err = Run(t.Context(), cfg, Options{Out: out})
-	if exitcode.Of(err) != exitcode.Precondition || !errors.Is(err, ErrProvisioningDrift) || !strings.Contains(err.Error(), gone.Username) {
+	if exitcode.Of(err) != exitcode.Precondition || !errors.Is(err, ErrProvisioningDrift) || !strings.Contains(err.Error(), gone.ID) || strings.Contains(err.Error(), gone.Username) {
 		t.Errorf("Run with %s missing on the candidate = %v (exit %d); want exit 4, PROVISIONING_DRIFT naming it", gone.ID, err, exitcode.Of(err))
 	}
 	if _, err := os.Stat(filepath.Join(out, RecordsFile)); err == nil {
