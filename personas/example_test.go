@@ -163,8 +163,8 @@ b1,billing,bill.one,pw-bill-one-long,w1,bcrypt,billing-clerk
 		fmt.Println(d)
 	}
 	// Output:
-	// candidate: p1 (pat.one): missing
-	// candidate: b1 (bill.one): roles [admin billing]; want [billing]
+	// candidate: p1: missing
+	// candidate: b1: roles [admin billing]; want [billing]
 }
 
 func ExampleSCIMClient_Provision() {

@@ -75,7 +75,7 @@ func TestParity(t *testing.T) {
 		{"another id", func(u []personas.StackUser) []personas.StackUser {
 			u[0].ID = "patient-7"
 			return u
-		}, nil, []string{`legacy: p1 (pat.one): known as user id "patient-7"`}},
+		}, nil, []string{`legacy: p1: known as user id "patient-7"`}},
 		{"duplicate username", nil, func(u []personas.StackUser) []personas.StackUser {
 			return append(u, personas.StackUser{ID: "p1", Username: "Pat.One", Roles: []string{"patient"}})
 		}, []string{"candidate: p1: 2 users with this username"}},
