@@ -54,6 +54,9 @@ func Attack(ctx context.Context, a Raw, emit func(*record.Record)) {
 	if a.LateAfter <= 0 {
 		a.LateAfter = 25 * time.Millisecond
 	}
+	if ctx.Err() != nil {
+		return // stopped before it began: not a single hit
+	}
 	client := *a.Client
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	var wg sync.WaitGroup

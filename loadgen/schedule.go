@@ -49,6 +49,9 @@ type Plan struct {
 	// Shortfalls, if set, is where the pool shortfalls are accounted, so that the
 	// Job can report the journeys that ended (Shortfalls.Ended).
 	Shortfalls *Shortfalls
+	// Hurry, once closed, ends the drain at once: the journeys in flight are
+	// cancelled (a second interrupt).
+	Hurry <-chan struct{}
 }
 
 // Live holds a run's counters as it goes. Run writes them; anyone may read them at
@@ -271,7 +274,7 @@ func Run(ctx context.Context, plan Plan, job Job) record.Accounting {
 		})
 		return true
 	})
-	drainAndWait(&wg, plan.Drain, cancelJobs)
+	drainAndWait(&wg, plan.Drain, plan.Hurry, cancelJobs)
 	acct := record.Accounting{
 		Scheduled: live.Scheduled.Load(), Started: live.Started.Load(),
 		Late: live.Late.Load(), Dropped: live.Dropped.Load(), Shortfall: short.list(),
@@ -310,21 +313,24 @@ func acquire(ctx context.Context, sem chan struct{}, deadline time.Time, timer *
 	}
 }
 
-// drainAndWait waits for the jobs in flight; after drain (if > 0) it cancels them
-// and keeps waiting, so no job outlives Run.
-func drainAndWait(wg *sync.WaitGroup, drain time.Duration, cancel context.CancelFunc) {
+// drainAndWait waits for the jobs in flight; after drain (if > 0), or once
+// hurry is closed, it cancels them and keeps waiting, so no job outlives Run.
+func drainAndWait(wg *sync.WaitGroup, drain time.Duration, hurry <-chan struct{}, cancel context.CancelFunc) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	var expired <-chan time.Time
 	if drain > 0 {
 		t := time.NewTimer(drain)
 		defer t.Stop()
-		select {
-		case <-done:
-			return
-		case <-t.C:
-			cancel()
-		}
+		expired = t.C
 	}
+	select {
+	case <-done:
+		return
+	case <-expired:
+	case <-hurry:
+	}
+	cancel()
 	<-done
 }
 

@@ -21,6 +21,9 @@ type state struct {
 	getenv         func(string) string
 	// environ lists the environment (nil: empty), for secret references.
 	environ func() []string
+	// hurry is closed by a second interrupt: a run's drain ends at once (nil:
+	// never).
+	hurry <-chan struct{}
 }
 
 // command is one subcommand.

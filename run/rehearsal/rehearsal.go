@@ -50,6 +50,9 @@ type Options struct {
 	// Population, if set, is the run's population, already built from the config
 	// (by a caller that seeded stacks with it); nil builds it.
 	Population *personas.Population
+	// Hurry, once closed, ends the drain at once (a second interrupt): the
+	// journeys in flight are cancelled and what was measured is written.
+	Hurry <-chan struct{}
 }
 
 // Files in the results folder.
@@ -88,15 +91,20 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 	defer guard.CloseIdleConnections()
 	// The journeys' requests are tapped: each step's record lists them.
 	tapped := journeys.Tap(guard)
+	// Setup: an interrupt here stops the run before any journey or attack sends
+	// a request (a request of the setup itself, in flight, is cancelled).
 	legacy, candidate, err := adapters(ctx, cfg, tapped, pop)
-	if err != nil {
-		return nil, exitcode.With(err, exitcode.Precondition)
+	if err := setupErr(ctx, "building the adapters", err); err != nil {
+		return nil, err
 	}
 	notices, err := preflight(ctx, cfg, pop, legacy, candidate)
-	if err != nil {
-		return nil, exitcode.With(err, exitcode.Precondition)
+	if err := setupErr(ctx, "checking the stacks", err); err != nil {
+		return nil, err
 	}
 	raws, err := rawAttacks(ctx, cfg, pop, &http.Client{Transport: guard, Timeout: cfg.Load.StepTimeout})
+	if ctx.Err() != nil {
+		return nil, setupErr(ctx, "preparing the raw attacks", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -104,8 +112,8 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 		raws[i].Segment = opt.Segment
 	}
 	brow, err := startBrowser(ctx, cfg, opt.Out)
-	if err != nil {
-		return nil, exitcode.With(err, exitcode.Precondition)
+	if err := setupErr(ctx, "starting the browser", err); err != nil {
+		return nil, err
 	}
 	defer brow.close()
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
@@ -161,6 +169,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 		Live:        &m.live,
 		Segment:     opt.Segment,
 		Shortfalls:  new(loadgen.Shortfalls),
+		Hurry:       opt.Hurry,
 	}
 	if !opt.Segment.Whole() {
 		fmt.Fprintf(opt.Log, "cutover: segment %s: the starts n with n mod %d = %d, driven by %d of the %d personas\n",
@@ -200,6 +209,19 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 	sum := a.Summary(meta, acct)
 	sum.Notices = append(sum.Notices, notices...)
 	return &sum, errors.Join(werr, results.Write(opt.Out, &sum, a.Stats()))
+}
+
+// setupErr is the error of a setup stage: an interrupt (ctx done) aborts the
+// run, exit 3, with nothing sent after it; another failure is a precondition,
+// exit 4.
+func setupErr(ctx context.Context, stage string, err error) error {
+	if ctx.Err() != nil {
+		return exitcode.With(fmt.Errorf("interrupted while %s: the run stopped before any traffic", stage), exitcode.Aborted)
+	}
+	if err != nil {
+		return exitcode.With(err, exitcode.Precondition)
+	}
+	return nil
 }
 
 // journeyJob runs one scheduled journey: the journey the mix picks, for an idle
