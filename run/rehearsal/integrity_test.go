@@ -8,12 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/run/config"
 	"github.com/cutover-dev/cutover/stacks"
+	"github.com/cutover-dev/cutover/stacks/tokenfault"
 )
 
 // The verdict never passes what the run did not see: these runs point the demo
@@ -273,5 +275,53 @@ func TestUnderACPUHog(t *testing.T) {
 		if !tt.ok(sum) {
 			t.Errorf("%s beside a busy core: verdict %s; want %s\n%s", tt.drift, sum.Verdict, tt.want, describe(sum))
 		}
+	}
+}
+
+// TestTokenFaultsAreTokenInvalid fronts the embedded candidate with a proxy that
+// re-signs its tokens with one fault at a time: an unsigned token, HMAC, a
+// foreign key, a wrong issuer, audience or nonce, an expired one... Each run
+// fails on TOKEN_INVALID (a parity failure, exit 1) naming the check that
+// failed, in a cause of its own; none passes, and none is filed as performance.
+func TestTokenFaultsAreTokenInvalid(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end runs on the embedded stacks")
+	}
+	cfg, pair := demoWith(t, stacks.Options{BreakGlassTTL: 4 * time.Second}, nil)
+	for _, f := range tokenfault.Faults {
+		t.Run(f.Name, func(t *testing.T) {
+			proxy, err := tokenfault.Start(pair.CandidateURL, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer proxy.Close()
+			c := *cfg
+			cand := *c.Stacks.Candidate.OIDC
+			cand.Issuer = proxy.URL
+			c.Stacks.Candidate.OIDC = &cand
+			c.Journeys = []journeys.Journey{{Name: "session", Kinds: []personas.Kind{personas.Patient, personas.Clinician}, Steps: []string{journeys.StepsLogin, journeys.StepsProbes, journeys.StepsLogout}, Weight: 1}}
+			c.Load.Profile.Journey = ""
+			constant(10, 1500*time.Millisecond)(&c)
+			sum, err := Run(t.Context(), &c, Options{Out: t.TempDir()})
+			if err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			want := f.Token + "." + f.Check
+			var found, perfOnly = false, true
+			for _, fd := range sum.Failing(sum.Options.Gate) {
+				found = found || fd.Class == analysis.TokenInvalid && fd.Check == want
+				perfOnly = perfOnly && fd.Class.Performance()
+			}
+			if sum.Verdict != analysis.VerdictFail || !found || perfOnly {
+				t.Errorf("%s (%s): verdict %s; want a failing TOKEN_INVALID naming %s\n%s", f.Name, f.Description, sum.Verdict, want, describe(sum))
+			}
+			titled := false
+			for _, cs := range sum.Causes {
+				titled = titled || strings.Contains(cs.Title, "TOKEN_INVALID ("+want)
+			}
+			if !titled {
+				t.Errorf("%s: no cause names TOKEN_INVALID (%s):\n%s", f.Name, want, describeCauses(sum))
+			}
+		})
 	}
 }
