@@ -1,6 +1,7 @@
 package rehearsal
 
 import (
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,12 +27,18 @@ import (
 // runWith runs the demo's journeys at 20/s for 4s on the embedded stacks with
 // dialects, edited by edit, and returns the summary and the results folder.
 func runWith(t *testing.T, dialects string, edit func(*config.File)) (*analysis.Summary, string) {
+	return runWithPeople(t, dialects, nil, edit)
+}
+
+// runWithPeople is runWith with people editing the personas section before the
+// population is built.
+func runWithPeople(t *testing.T, dialects string, people, edit func(*config.File)) (*analysis.Summary, string) {
 	t.Helper()
 	d, err := stacks.ParseDialects(dialects)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, _ := demoWith(t, stacks.Options{Dialects: d, BreakGlassTTL: 4 * time.Second}, func(cfg *config.File) {
+	cfg, _ := demoWith(t, stacks.Options{Dialects: d, BreakGlassTTL: 4 * time.Second}, people, func(cfg *config.File) {
 		constant(20, 4*time.Second)(cfg)
 		cfg.Load.Drain = 20 * time.Second
 		if edit != nil {
@@ -73,7 +80,7 @@ func reportsSay(t *testing.T, dir string, want ...string) {
 			t.Fatal(err)
 		}
 		for _, w := range want {
-			if !strings.Contains(string(b), w) {
+			if !strings.Contains(string(b), w) && !strings.Contains(string(b), html.EscapeString(w)) {
 				t.Errorf("%s does not say %q", f, w)
 			}
 		}
@@ -199,14 +206,18 @@ func TestPoolShortfall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end run on the embedded stacks")
 	}
-	sum, _ := runWith(t, "", func(cfg *config.File) {
+	sum, _ := runWithPeople(t, "", func(cfg *config.File) {
 		cfg.Personas.Generate.Count = 40
 		cfg.Personas.Generate.Mix = map[personas.Kind]float64{personas.Patient: 0.6, personas.Clinician: 0.2, personas.Admin: 0.05, personas.Billing: 0.05, personas.Auditor: 0.075, personas.Service: 0.025}
+	}, func(cfg *config.File) {
 		for i := range cfg.Journeys {
 			if cfg.Journeys[i].Name == "service" {
 				cfg.Journeys[i].Weight = 3
 			}
 		}
+		// 75 service journeys a second for one account: a start often comes while
+		// the previous journey is still going.
+		constant(100, 3*time.Second)(cfg)
 	})
 	var sf *record.Shortfall
 	for i, s := range sum.Generator.Shortfall {
@@ -263,7 +274,7 @@ func TestUnderACPUHog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg, _ := demoWith(t, stacks.Options{Drifts: d, BreakGlassTTL: 4 * time.Second}, func(cfg *config.File) {
+		cfg, _ := demoWith(t, stacks.Options{Drifts: d, BreakGlassTTL: 4 * time.Second}, nil, func(cfg *config.File) {
 			constant(20, 8*time.Second)(cfg)
 			cfg.Load.Drain = 20 * time.Second
 		})
@@ -287,7 +298,7 @@ func TestTokenFaultsAreTokenInvalid(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end runs on the embedded stacks")
 	}
-	cfg, pair := demoWith(t, stacks.Options{BreakGlassTTL: 4 * time.Second}, nil)
+	cfg, pair := demoWith(t, stacks.Options{BreakGlassTTL: 4 * time.Second}, nil, nil)
 	for _, f := range tokenfault.Faults {
 		t.Run(f.Name, func(t *testing.T) {
 			proxy, err := tokenfault.Start(pair.CandidateURL, f)

@@ -33,13 +33,13 @@ func demo(t *testing.T, drift string, edit func(*config.File)) (*config.File, *s
 	if err != nil {
 		t.Fatal(err)
 	}
-	return demoWith(t, stacks.Options{Drifts: drifts}, edit)
+	return demoWith(t, stacks.Options{Drifts: drifts}, nil, edit)
 }
 
 // demoWith starts the embedded stacks with opt (drifts, dialects; seeded with
-// the demo's population) and returns the demo config pointed at them, edited
-// by edit and validated.
-func demoWith(t *testing.T, opt stacks.Options, edit func(*config.File)) (*config.File, *stacks.Pair) {
+// the demo's population, after people edits the personas section) and returns
+// the demo config pointed at them, edited by edit and validated.
+func demoWith(t *testing.T, opt stacks.Options, people, edit func(*config.File)) (*config.File, *stacks.Pair) {
 	t.Helper()
 	pair, err := stacks.Listen(context.Background(), opt)
 	if err != nil {
@@ -51,6 +51,9 @@ func demoWith(t *testing.T, opt stacks.Options, edit func(*config.File)) (*confi
 	cfg, err := config.Parse("demo.yaml", examples.Demo, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
+	}
+	if people != nil {
+		people(cfg)
 	}
 	pop, err := Population(cfg)
 	if err != nil {
