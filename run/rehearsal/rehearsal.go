@@ -331,7 +331,7 @@ func redactor(pop personas.Population) *record.Redactor {
 
 // adapters builds both sides; in A/A mode the candidate is the legacy stack again.
 func adapters(ctx context.Context, cfg *config.File, tr http.RoundTripper, pop personas.Population) (journeys.Stack, journeys.Stack, error) {
-	jopts := []adapter.Option{adapter.WithPersonas(pop)}
+	jopts := []adapter.Option{adapter.WithPersonas(pop), adapter.WithSetupTimeout(cfg.Load.StepTimeout)}
 	leg, err := newAdapter(ctx, "legacy", cfg.Stacks.Legacy, tr, jopts)
 	if err != nil {
 		return nil, nil, err
