@@ -85,8 +85,9 @@ func jsonFields(v any, path string, out map[string][]string, mapPaths []string) 
 
 // TestSummaryMatchesSchema checks SCHEMA.md against real summaries both ways:
 // every field written is documented with its type, and every documented field is
-// written by at least one of a parity run and an aborted A/A run with every
-// optional setting.
+// written by at least one of a parity run, an aborted A/A run with every
+// optional setting, a run that saw too little to pass and one whose candidate
+// alone fails a token check.
 func TestSummaryMatchesSchema(t *testing.T) {
 	doc := schemaFields(t)
 	parity, _ := fixture.Golden.Summary(fixture.Options)
@@ -108,9 +109,20 @@ func TestSummaryMatchesSchema(t *testing.T) {
 	lenient := fixture.Options
 	lenient.Gate.Classes = map[analysis.Class]analysis.ClassRule{analysis.OverPermission: {Fail: record.Bool(false)}, analysis.RoleMappingDrift: {Fail: record.Bool(false)}}
 	warned, _ := fixture.Golden.Summary(lenient)
+	// A run that saw too little to pass: steps unsupported and skipped, a
+	// precondition, coverage gaps, findings present on both stacks, a pool
+	// shortfall; and the same with the candidate alone failing a token check
+	// (a TOKEN_INVALID finding and its cause, naming the check), judged with
+	// what both stacks show failing it.
+	thin, _ := fixture.Thin.Summary(fixture.ThinOptions)
+	sharedOpt := fixture.ThinOptions
+	sharedOpt.SharedFails = true
+	nonce := fixture.Thin
+	nonce.NonceDrift = true
+	thinShared, _ := nonce.Summary(sharedOpt)
 
 	seen := map[string][]string{}
-	for _, s := range []analysis.Summary{parity, aa, warned} {
+	for _, s := range []analysis.Summary{parity, aa, warned, thin, thinShared} {
 		b, err := json.Marshal(s)
 		if err != nil {
 			t.Fatal(err)
@@ -132,8 +144,10 @@ func TestSummaryMatchesSchema(t *testing.T) {
 			undocumented = append(undocumented, path)
 			continue
 		}
+		// "array or null": a type a field is written with either way.
+		wants := strings.Split(want, " or ")
 		for _, typ := range types {
-			if typ != want && !(typ == "integer" && want == "number") {
+			if !slices.Contains(wants, typ) && !(typ == "integer" && slices.Contains(wants, "number")) {
 				wrongType = append(wrongType, path+": "+typ+", documented "+want)
 			}
 		}
@@ -156,6 +170,14 @@ func TestSummaryMatchesSchema(t *testing.T) {
 		"generator.scheduled", "generator.started", "generator.late", "generator.dropped"} {
 		if _, ok := doc[must]; !ok {
 			t.Errorf("SCHEMA.md does not document %s, which issue 8 requires", must)
+		}
+	}
+	// v3: a verdict never passes what it did not see.
+	for _, must := range []string{"inconclusive", "coverage[].class", "coverage[].status", "coverage[].gaps[].reason", "preconditions[].error",
+		"shared[].class", "findings[].check", "steps[].unhealthy_share", "steps[].not_judged", "steps[].candidate.unsupported",
+		"steps[].candidate.not_run", "cohorts[].missing", "generator.shortfall[].more", "generator.health.unhealthy", "generator.unhealthy"} {
+		if _, ok := doc[must]; !ok {
+			t.Errorf("SCHEMA.md does not document %s, which v3 adds", must)
 		}
 	}
 }

@@ -17,13 +17,14 @@ var (
 	HIPAAAccess    = Control{"164.312(a)(1)", "Access control: allow access only to persons or software programs granted access rights", "HIPAA Security Rule"}
 	HIPAAEmergency = Control{"164.312(a)(2)(ii)", "Emergency access procedure: obtain necessary ePHI during an emergency", "HIPAA Security Rule"}
 	HIPAAAudit     = Control{"164.312(b)", "Audit controls: record and examine activity in systems that contain ePHI", "HIPAA Security Rule"}
+	HIPAAAuthn     = Control{"164.312(d)", "Person or entity authentication: verify that a person or entity seeking access to ePHI is the one claimed", "HIPAA Security Rule"}
 	NHI1           = Control{"NHI1:2025", "Improper offboarding", "OWASP Non-Human Identities Top 10"}
 	NHI5           = Control{"NHI5:2025", "Overprivileged NHI", "OWASP Non-Human Identities Top 10"}
 	NHI7           = Control{"NHI7:2025", "Long-lived secrets", "OWASP Non-Human Identities Top 10"}
 )
 
 // Controls lists the controls in the order the evidence section shows them.
-var Controls = []Control{CSFPRAA05, HIPAAAccess, HIPAAEmergency, HIPAAAudit, NHI1, NHI5, NHI7}
+var Controls = []Control{CSFPRAA05, HIPAAAccess, HIPAAEmergency, HIPAAAudit, HIPAAAuthn, NHI1, NHI5, NHI7}
 
 // classControls maps each class to the controls a finding of it (or its
 // absence) evidences.
@@ -43,5 +44,6 @@ var classControls = map[analysis.Class][]Control{
 	analysis.ServiceAccountScopeWidened:   {NHI5, CSFPRAA05},
 	analysis.ServiceAccountLongLivedToken: {NHI7},
 	analysis.ServiceAccountRefreshIssued:  {NHI7},
+	analysis.TokenInvalid:                 {HIPAAAuthn, HIPAAAccess},
 	analysis.AuditEventMissing:            {HIPAAAudit},
 }

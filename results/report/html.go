@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,14 +18,29 @@ var htmlSource string
 // htmlTemplate renders report.html: one self-contained page (inline CSS and SVG,
 // no script, no external asset), so it works offline and as a CI artefact.
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":     pct,
-	"ratio":   ratioText,
-	"example": analysis.Example.Text,
-	"dur":     func(d time.Duration) string { return d.Round(time.Millisecond).String() },
-	"time":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"share":   func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
-	"ms":      func(v float64) string { return fmt.Sprintf("%.2f", v) },
-	"cls":     func(s string) string { return strings.ReplaceAll(s, " ", "-") },
+	"pct":           pct,
+	"ratio":         ratioText,
+	"example":       analysis.Example.Text,
+	"dur":           func(d time.Duration) string { return d.Round(time.Millisecond).String() },
+	"time":          func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"share":         func(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) },
+	"ms":            func(v float64) string { return fmt.Sprintf("%.2f", v) },
+	"cls":           func(s string) string { return strings.ReplaceAll(s, " ", "-") },
+	"unhealthy":     unhealthyText,
+	"covReason":     coverageReason,
+	"answered":      answered,
+	"htmlStepNotes": htmlStepNotes,
+	"notPerformed":  notPerformed,
+	"health":        healthText,
+	"shortfall":     shortfallText,
+	"missing":       func(c analysis.Cohort) string { return strings.TrimPrefix(missingText(c, 0), "not judged: ") },
+	"units": func(c analysis.ClassCoverage) string {
+		unit := map[string]string{analysis.LevelStep: "step"}[c.Level]
+		if unit == "" {
+			unit = "persona"
+		}
+		return fmt.Sprintf("%d %s", c.Units, plural(c.Units, unit, unit+"s"))
+	},
 }).Parse(htmlSource))
 
 // severityGroup is the findings of one severity.
@@ -47,15 +63,28 @@ type htmlView struct {
 	Checks     []check
 	Evidence   []evidenceRow
 	Plots      []plot
-	// Untrusted marks the causes measured while the generator was saturated.
-	Untrusted map[string]bool
+	// CoverageCount counts the classes by coverage ("" before v3);
+	// NoCoverage says so. Gaps are the classes not judged or judged in part.
+	CoverageCount string
+	NoCoverage    string
+	Gaps          []analysis.ClassCoverage
+	// ShortfallDropped counts the starts no idle persona could take.
+	ShortfallDropped int64
 }
 
 // WriteHTML writes report.html.
 func WriteHTML(w io.Writer, s *analysis.Summary) error {
-	v := htmlView{S: s, Failing: failingCount(s), Checks: parityChecks(s), Untrusted: map[string]bool{}}
-	for _, c := range s.Causes {
-		v.Untrusted[c.ID] = c.Untrusted
+	v := htmlView{S: s, Failing: failingCount(s), Checks: parityChecks(s), CoverageCount: coverageCount(s)}
+	if v.CoverageCount == "" {
+		v.NoCoverage = noCoverage(s)
+	}
+	for _, sf := range s.Generator.Shortfall {
+		v.ShortfallDropped += sf.Dropped
+	}
+	for _, c := range s.Coverage {
+		if c.Status == analysis.CoverageNotJudged || c.Status == analysis.CoveragePartial {
+			v.Gaps = append(v.Gaps, c)
+		}
 	}
 	for _, sv := range []analysis.Severity{analysis.Critical, analysis.High, analysis.Medium, analysis.Low} {
 		g := severityGroup{Severity: sv}
@@ -84,15 +113,51 @@ func WriteHTML(w io.Writer, s *analysis.Summary) error {
 	return htmlTemplate.Execute(w, v)
 }
 
-// controlStatus folds the checks of a control: the worst of them, and "not
-// exercised" only when none ran.
+// controlStatus folds the checks of a control: fail, found or on both stacks
+// when any check is; pass only when every check the run's journeys could judge was judged
+// and passed; partial when some passed and others were not judged (or only
+// in part); not exercised when none was judged. A control is never shown as
+// passing on checks the run did not judge.
 func controlStatus(cs []check) string {
-	status := checkNotExercised
-	rank := map[string]int{checkNotExercised: 0, checkPass: 1, checkFound: 2, checkFail: 3}
-	for _, c := range cs {
-		if rank[c.Status] > rank[status] {
-			status = c.Status
+	has := func(st string) bool { return slices.ContainsFunc(cs, func(c check) bool { return c.Status == st }) }
+	switch {
+	case has(checkFail):
+		return checkFail
+	case has(checkFound):
+		return checkFound
+	case has(checkShared):
+		return checkShared
+	case has(checkPartial), has(checkPass) && has(checkNotJudged):
+		return checkPartial
+	case has(checkPass):
+		return checkPass
+	}
+	return checkNotExercised
+}
+
+// htmlStepNotes says, under a step's row of report.html, what its figures
+// leave out: why it got no latency verdict, the steps a side did not perform
+// (when it performed others: a side that performed none says why in its
+// cells) and the share of samples set apart because the generator was
+// unhealthy.
+func htmlStepNotes(st analysis.StepSummary) []string {
+	var out []string
+	if st.Ratio == nil && st.NotJudged != "" {
+		out = append(out, "no latency verdict: "+st.NotJudged)
+	}
+	for _, sd := range []struct {
+		side string
+		s    analysis.SideSummary
+	}{{"legacy", st.Legacy}, {"candidate", st.Candidate}} {
+		if np := notPerformed(sd.s); np != "" && sd.s.Count > 0 {
+			out = append(out, sd.side+" "+np)
 		}
 	}
-	return status
+	switch {
+	case st.UnhealthyShare > 0:
+		out = append(out, unhealthyText(st.UnhealthyShare)+" (those samples are not judged)")
+	case st.SaturatedShare > 0:
+		out = append(out, fmt.Sprintf("%.0f%% measured while the generator was saturated", 100*st.SaturatedShare))
+	}
+	return out
 }

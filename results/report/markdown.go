@@ -14,12 +14,17 @@ import (
 const markdownFindings = 20
 
 // WriteMarkdown writes report.md: short enough for a pull-request comment,
-// findings first, latencies folded away.
+// the verdict and what the run did not see first, findings next, latencies
+// folded away.
 func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	icon := map[string]string{analysis.VerdictPass: "✅", analysis.VerdictFail: "❌", analysis.VerdictAborted: "⚠️"}[s.Verdict]
+	icon := map[string]string{analysis.VerdictPass: "✅", analysis.VerdictFail: "❌", analysis.VerdictInconclusive: "❔", analysis.VerdictAborted: "⚠️"}[s.Verdict]
 	p("### %s cutover %s: `%s`\n\n", icon, strings.ToUpper(s.Verdict), md(s.Meta.Name))
+	if s.Verdict == analysis.VerdictInconclusive {
+		p("**Inconclusive:** the run did not see enough to pass it (%d %s, marked ❗ under coverage): %s.\n\n",
+			len(s.Inconclusive), plural(len(s.Inconclusive), "reason", "reasons"), md(firstReason(s)))
+	}
 	switch n := failingCount(s); {
 	case s.Meta.Aborted != "":
 		p("**Aborted:** %s. The figures below cover what ran.\n\n", md(s.Meta.Aborted))
@@ -30,6 +35,7 @@ func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 	default:
 		p("No regression found (fail on: %s).\n\n", severityList(s))
 	}
+	writeCoverageMarkdown(&b, s)
 	if nf := s.NoiseFloor; nf != nil {
 		p("**A/A noise floor:** %d of %d comparisons disagreed (%s); ideally none.\n\n", nf.Disagreed, nf.Compared, pct(nf.Rate))
 	}
@@ -43,23 +49,19 @@ func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 				p("\n%d more cause(s) in report.html and summary.json.\n", len(s.Causes)-i)
 				break
 			}
-			mark := gateMark(c.Fails, c.Untrusted)
 			var ev []string
 			for _, cc := range c.Classes {
 				ev = append(ev, md(cc.Evidence))
 			}
-			p("| %s | %s | %s | %s | %s |\n", mark, c.ID, c.Severity, md(c.Title), strings.Join(ev, "<br>"))
+			p("| %s | %s | %s | %s | %s |\n", gateMark(c.Fails), c.ID, c.Severity, md(c.Title), strings.Join(ev, "<br>"))
 		}
 		p("\n")
 	}
 	if len(s.Cohorts) > 0 {
 		p("**Cohort readiness** (by %s):\n\n| cohort | status | personas | exercised | blocked by |\n|---|---|---:|---:|---|\n", md(s.CohortBy))
 		for _, c := range s.Cohorts {
-			icon := map[string]string{analysis.CohortPass: "✅", analysis.CohortFail: "❌", analysis.CohortIncomplete: "⚠️", analysis.CohortNotExercised: "➖"}[c.Status]
-			p("| %s | %s %s | %d | %d | %s |\n", md(c.Name), icon, c.Status, c.Personas, c.Exercised, md(cohortCauses(s, c)))
-		}
-		if hasUntrustedCause(s) {
-			p("\n? measured while the generator was saturated: not trustworthy.\n")
+			icon := map[string]string{analysis.CohortPass: "✅", analysis.CohortFail: "❌", analysis.CohortInconclusive: "❔", analysis.CohortIncomplete: "⚠️", analysis.CohortNotExercised: "➖"}[c.Status]
+			p("| %s | %s %s | %d | %d | %s |\n", md(c.Name), icon, c.Status, c.Personas, c.Exercised, md(cohortCauses(c, 0)))
 		}
 		p("\n")
 	}
@@ -72,28 +74,62 @@ func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 				p("\n%d more finding row(s) in report.html and summary.json.\n", len(s.Findings)-i)
 				break
 			}
-			mark := gateMark(f.Fails, f.Untrusted)
-			p("| %s | %s | %s | `%s` | %s/%s | %s | %d | %s |\n", mark, dash(causeOf[f.Ref()]), f.Severity, f.Class, md(f.Journey), md(f.Step), md(dash(f.PersonaKind)), f.Count, md(f.ExampleText()))
+			p("| %s | %s | %s | %s | %s/%s | %s | %d | %s |\n", gateMark(f.Fails), dash(causeOf[f.Ref()]), f.Severity, mdClass(f), md(f.Journey), md(f.Step), md(dash(f.PersonaKind)), f.Count, md(f.ExampleText()))
 		}
 		p("\n</details>\n\n")
+	}
+	if len(s.Shared) > 0 {
+		p("**Present on both stacks** (%d): legacy shows these too, so the cutover does not introduce them; reported, never failing the run.\n\n", len(s.Shared))
+		p("| severity | class | journey/step | kind | count | first example |\n|---|---|---|---|---:|---|\n")
+		for i, f := range s.Shared {
+			if i == markdownFindings {
+				p("\n%d more in report.html and summary.json.\n", len(s.Shared)-i)
+				break
+			}
+			p("| %s | %s | %s/%s | %s | %d | %s |\n", f.Severity, mdClass(f), md(f.Journey), md(f.Step), md(dash(f.PersonaKind)), f.Count, md(f.ExampleText()))
+		}
+		p("\n")
 	}
 	g := s.Generator
 	p("Generator: scheduled %d, started %d, late %d, dropped %d. Compared %d candidate steps (%d uncomparable, %d disagreed).\n",
 		g.Scheduled, g.Started, g.Late, g.Dropped, s.Compared, s.Uncomparable, s.Disagreed)
+	if h := g.Health; h != nil {
+		p("Generator health: %s.\n", md(healthText(h)))
+	}
+	for _, sf := range g.Shortfall {
+		p("Pool shortfall (too few personas, not the generator): %s.\n", md(shortfallText(sf)))
+	}
 	p("Run: seed %d, config `%s`, %s, started %s, cutover %s.\n\n", s.Meta.Seed, md(s.Meta.ConfigHash),
 		s.Meta.Duration.Round(time.Millisecond), s.Meta.Start.UTC().Format(time.RFC3339), md(s.Meta.Version))
 	if len(s.Steps) > 0 {
 		p("<details><summary>Latency per step (ms) and error rates</summary>\n\n")
 		p("| journey/step | legacy n | err | p50 | p95 | p99 | candidate n | err | p50 | p95 | p99 | p50 ratio [95%% CI] |\n")
 		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
-		for _, st := range s.Steps {
-			l, c := st.Legacy, st.Candidate
-			r := ratioText(st.Ratio)
-			if st.SaturatedShare > 0 {
-				r += " ⚠️"
+		side := func(sd analysis.SideSummary) string {
+			if sd.Count == 0 {
+				return md(dash(sd.NotRun)) + " | - | - | - | -"
 			}
-			p("| %s/%s | %d | %s | %.1f | %.1f | %.1f | %d | %s | %.1f | %.1f | %.1f | %s |\n", md(st.Journey), md(st.Step),
-				l.Count, pct(l.ErrorRate()), l.P50, l.P95, l.P99, c.Count, pct(c.ErrorRate()), c.P50, c.P95, c.P99, r)
+			n := fmt.Sprint(sd.Count)
+			if np := notPerformed(sd); np != "" {
+				n += " (" + md(np) + ")"
+			}
+			if !answered(sd) {
+				return fmt.Sprintf("%s | %s | - | - | -", n, pct(sd.ErrorRate()))
+			}
+			return fmt.Sprintf("%s | %s | %.1f | %.1f | %.1f", n, pct(sd.ErrorRate()), sd.P50, sd.P95, sd.P99)
+		}
+		for _, st := range s.Steps {
+			r := ratioText(st.Ratio)
+			if st.Ratio == nil && st.NotJudged != "" {
+				r += " (" + md(st.NotJudged) + ")"
+			}
+			switch {
+			case st.UnhealthyShare > 0:
+				r += " ⚠️ " + unhealthyText(st.UnhealthyShare)
+			case st.SaturatedShare > 0:
+				r += fmt.Sprintf(" ⚠️ %.0f%% measured while the generator was saturated", 100*st.SaturatedShare)
+			}
+			p("| %s/%s | %s | %s | %s |\n", md(st.Journey), md(st.Step), side(st.Legacy), side(st.Candidate), r)
 		}
 		p("\n</details>\n")
 	}
@@ -101,21 +137,99 @@ func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 	return err
 }
 
-// gateMark marks a row that fails the run, or passes it, and one measured while
-// the generator was saturated.
-func gateMark(fails, untrusted bool) string {
-	mark := "❌"
-	if !fails {
-		mark = "➖"
+// writeCoverageMarkdown writes what the run did not see: one line counting the
+// judged classes when it saw everything; else the preconditions and the
+// classes not judged or judged in part, ❗ marking what keeps the run from
+// passing, then the count.
+func writeCoverageMarkdown(b *strings.Builder, s *analysis.Summary) {
+	count := coverageCount(s)
+	if count == "" {
+		fmt.Fprintf(b, "**Coverage:** %s.\n\n", md(noCoverage(s)))
+		return
 	}
-	if untrusted {
-		mark += "⚠️"
+	items := coverageItems(s)
+	if len(items) == 0 {
+		fmt.Fprintf(b, "**Coverage:** %s.\n\n", count)
+		return
 	}
-	return mark
+	b.WriteString("**Coverage**")
+	if hasBlocking(items) {
+		b.WriteString(" (❗ keeps the run from passing)")
+	}
+	b.WriteString(":\n\n")
+	for _, it := range items {
+		mark := ""
+		if it.Blocking {
+			mark = "❗ "
+		}
+		names := "precondition"
+		if it.Precondition == nil {
+			quoted := make([]string, len(it.Classes))
+			for i, c := range it.Classes {
+				quoted[i] = "`" + string(c) + "`"
+			}
+			names = strings.Join(quoted, ", ")
+		}
+		if it.Optional {
+			names += " (optional)"
+		}
+		fmt.Fprintf(b, "- %s%s: %s\n", mark, names, md(it.Text))
+	}
+	fmt.Fprintf(b, "\n%s.\n\n", count)
+}
+
+// firstReason is the first reason an inconclusive run could not pass.
+func firstReason(s *analysis.Summary) string {
+	if len(s.Inconclusive) == 0 {
+		return "the summary does not say why"
+	}
+	return s.Inconclusive[0]
+}
+
+// gateMark marks a row that fails the run, or passes it.
+func gateMark(fails bool) string {
+	if fails {
+		return "❌"
+	}
+	return "➖"
+}
+
+// mdClass renders a finding's class as code, with the token check it failed.
+func mdClass(f analysis.Finding) string {
+	out := "`" + string(f.Class) + "`"
+	if f.Check != "" {
+		out += " (`" + codeEscaper.Replace(f.Check) + "`)"
+	}
+	return out
 }
 
 // md escapes text for a Markdown table cell: pipes, emphasis, code spans, HTML
-// and line breaks.
-var mdEscaper = strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "'", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\n", " ", "\r", " ")
+// and line breaks. An underscore inside a word (grant_types_supported,
+// REFRESH_FAILED) cannot start emphasis in GitHub Markdown and stays as it is,
+// so the text reads the same raw and rendered; one at a word's edge is escaped.
+var mdEscaper = strings.NewReplacer("|", `\|`, "*", `\*`, "`", "'", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\n", " ", "\r", " ")
 
-func md(s string) string { return mdEscaper.Replace(s) }
+func md(s string) string {
+	s = mdEscaper.Replace(s)
+	if !strings.Contains(s, "_") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '_' && !(i > 0 && wordByte(s[i-1]) && i+1 < len(s) && wordByte(s[i+1])) {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// wordByte reports whether c is a letter or digit (or any byte of a UTF-8
+// sequence): an underscore between two of them is inside a word.
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c >= 0x80
+}
+
+// codeEscaper escapes text for a code span in a Markdown table cell, where a
+// backslash shows as itself but a pipe still ends the cell.
+var codeEscaper = strings.NewReplacer("`", "'", "|", `\|`, "\n", " ", "\r", " ")

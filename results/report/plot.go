@@ -19,10 +19,12 @@ type plot struct {
 	Left, Top, Right, Bottom float64
 	Series                   []series
 	XTicks, YTicks           []tick
-	// Bands are the windows where the generator was saturated.
-	Bands []band
-	YUnit string
-	Empty bool
+	// Bands are the windows where the generator was saturated (behind its
+	// schedule), Unhealthy those where it was itself unhealthy (its steps set
+	// apart from the verdicts).
+	Bands, Unhealthy []band
+	YUnit            string
+	Empty            bool
 }
 
 type series struct {
@@ -156,7 +158,7 @@ func errorPlot(s *analysis.Summary) plot {
 	return p
 }
 
-// timeAxis sets the x ticks and saturated bands, and returns the x of an offset
+// timeAxis sets the x ticks and the saturated and unhealthy bands, and returns the x of an offset
 // in seconds.
 func (p *plot) timeAxis(s *analysis.Summary) func(float64) float64 {
 	end := s.Meta.Duration.Seconds()
@@ -173,6 +175,10 @@ func (p *plot) timeAxis(s *analysis.Summary) func(float64) float64 {
 	for _, w := range s.Generator.Saturated {
 		x0, x1 := x(w.From.Seconds()), x(w.To.Seconds())
 		p.Bands = append(p.Bands, band{X: x0, W: max(x1-x0, 1)})
+	}
+	for _, w := range s.Generator.Unhealthy {
+		x0, x1 := x(w.From.Seconds()), x(w.To.Seconds())
+		p.Unhealthy = append(p.Unhealthy, band{X: x0, W: max(x1-x0, 1)})
 	}
 	// Points sit at the middle of their bucket.
 	return func(t float64) float64 { return x(t + bucket/2) }

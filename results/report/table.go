@@ -10,27 +10,51 @@ import (
 	"github.com/cutover-dev/cutover/results/analysis"
 )
 
-// Terminal limits: the summary above the latency table must fit one screen.
+// Terminal limits: the summary above the latency table must fit one screen,
+// and no line of it may wrap at tableWidth characters.
 const (
-	tableCauses     = 6
-	tableCohorts    = 8
-	tableNoticeText = 150
+	tableCauses  = 6
+	tableCohorts = 8
+	tableWidth   = 158
+	// At most this many classes a cohort misses, findings present on both
+	// stacks and coverage lines are named; the rest are counted.
+	tableMissing    = 3
+	tableShared     = 3
+	tableCoverageAt = 6
 )
 
-// WriteTable writes the terminal summary: verdict and generator accounting, the
-// root causes with their evidence, the cohort readiness, then per-step latencies
-// side by side. The finding rows by step are in the reports (WriteFindings
-// prints them here).
+// WriteTable writes the terminal summary: verdict and generator accounting,
+// what the run did not see (coverage: one line when it saw everything), the
+// root causes with their evidence, the cohort readiness, then per-step
+// latencies side by side. The finding rows by step are in the reports
+// (WriteFindings prints them here).
 func WriteTable(w io.Writer, s *analysis.Summary) error {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	line := func(prefix, text string) { p("%s\n", clipLine(prefix, text, tableWidth)) }
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	tp := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }
 	tp("verdict: %s\trun: %s\tseed: %d\tduration: %s\n", strings.ToUpper(s.Verdict), s.Meta.Name, s.Meta.Seed, s.Meta.Duration.Round(time.Millisecond))
 	g := s.Generator
-	tp("generator: scheduled %d\tstarted %d\tlate %d\tdropped %d\tsaturated windows %d\n", g.Scheduled, g.Started, g.Late, g.Dropped, len(g.Saturated))
+	gen := fmt.Sprintf("generator: scheduled %d\tstarted %d\tlate %d\tdropped %d\tsaturated windows %d", g.Scheduled, g.Started, g.Late, g.Dropped, len(g.Saturated))
+	if h := g.Health; h != nil {
+		gen += fmt.Sprintf("\tunhealthy %d of %d intervals", h.Unhealthy, h.Intervals)
+	}
+	tp("%s\n", gen)
 	tp("compared: %d candidate steps\tuncomparable: %d\tdisagreed: %d\n", s.Compared, s.Uncomparable, s.Disagreed)
 	tw.Flush()
+	writeCoverageText(&b, s, line)
+	if len(s.Shared) > 0 {
+		var rows []string
+		for i, f := range s.Shared {
+			if i == tableShared {
+				rows = append(rows, fmt.Sprintf("%d more", len(s.Shared)-i))
+				break
+			}
+			rows = append(rows, fmt.Sprintf("%s %s/%s x%d", classCheck(f), f.Step, dash(f.PersonaKind), f.Count))
+		}
+		line("present on both stacks (not regressions, never failing): ", strings.Join(rows, ", "))
+	}
 	if s.Meta.Aborted != "" {
 		p("aborted: %s\n", s.Meta.Aborted)
 	}
@@ -38,7 +62,10 @@ func WriteTable(w io.Writer, s *analysis.Summary) error {
 		p("noise floor (A/A): %d of %d comparisons disagreed (%s)\n", nf.Disagreed, nf.Compared, pct(nf.Rate))
 	}
 	for _, n := range s.Notices {
-		p("%s: %s\n", n.Class, clip(n.Detail, tableNoticeText))
+		line(string(n.Class)+": ", n.Detail)
+	}
+	for _, sf := range g.Shortfall {
+		line("pool shortfall (not the generator): ", shortfallText(sf))
 	}
 	p("\n")
 	writeCausesText(&b, s)
@@ -48,6 +75,56 @@ func WriteTable(w io.Writer, s *analysis.Summary) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeCoverageText writes what the run did not see: one line counting the
+// judged classes when it saw everything; else the preconditions and the
+// classes not judged or judged in part, "!" marking what keeps the run from
+// passing, then the count.
+func writeCoverageText(b *strings.Builder, s *analysis.Summary, line func(prefix, text string)) {
+	count := coverageCount(s)
+	if count == "" {
+		line("coverage: ", noCoverage(s))
+		return
+	}
+	items := coverageItems(s)
+	if len(items) == 0 {
+		line("coverage: ", count)
+		return
+	}
+	switch {
+	case s.Verdict == analysis.VerdictInconclusive:
+		b.WriteString("inconclusive: the run did not see enough to pass it (! below)\n")
+	case hasBlocking(items):
+		b.WriteString("coverage (! would keep the run from passing):\n")
+	default:
+		b.WriteString("coverage:\n")
+	}
+	for i, it := range items {
+		if i == tableCoverageAt {
+			fmt.Fprintf(b, "  ... %d more in report.md\n", len(items)-i)
+			break
+		}
+		mark := "  "
+		if it.Blocking {
+			mark = "! "
+		}
+		name := it.Names()
+		if it.Optional {
+			name += " (optional)"
+		}
+		line("  "+mark+name+": ", it.Text)
+	}
+	line("  ", count)
+}
+
+// clipLine joins prefix and text, shortening text so that the line stays
+// within width characters.
+func clipLine(prefix, text string, width int) string {
+	if len(prefix)+len(text) <= width {
+		return prefix + text
+	}
+	return prefix + clip(text, max(width-len(prefix)-len(clipMore), 20))
 }
 
 // writeCausesText writes the causes, one header line and one evidence line per
@@ -68,20 +145,35 @@ func writeCausesText(b *strings.Builder, s *analysis.Summary) {
 			fmt.Fprintf(b, "      %s\n", cc.Evidence)
 		}
 	}
+	// Rows no cause folds (what both stacks show, made to fail the run by
+	// thresholds.shared; a v1 summary) are listed rather than lost.
+	causeOf := causeOfFinding(s)
+	var loose []analysis.Finding
+	for _, f := range s.Findings {
+		if causeOf[f.Ref()] == "" {
+			loose = append(loose, f)
+		}
+	}
+	for i, f := range loose {
+		if i == tableCauses {
+			fmt.Fprintf(b, "  ... %d more finding row(s) in report.md\n", len(loose)-i)
+			break
+		}
+		sev := string(f.Severity)
+		if !f.Fails {
+			sev += " (passes)"
+		}
+		fmt.Fprintf(b, "  -   %-8s %s %s/%s %s x%d\n", sev, classCheck(f), f.Journey, f.Step, dash(f.PersonaKind), f.Count)
+	}
 	b.WriteString("\n")
 }
 
-// causeMarks says when a cause does not fail the run or was measured while the
-// generator was saturated.
+// causeMarks says when a cause does not fail the run.
 func causeMarks(c analysis.Cause) string {
-	m := ""
 	if !c.Fails {
-		m += " (passes the thresholds)"
+		return " (passes the thresholds)"
 	}
-	if c.Untrusted {
-		m += " (untrusted: generator saturated)"
-	}
-	return m
+	return ""
 }
 
 // writeCohortsText writes the cohort readiness table.
@@ -103,57 +195,52 @@ func writeCohortsText(b *strings.Builder, s *analysis.Summary) {
 			fmt.Fprintf(tw, "  ... %d more\t\t\t\t\n", len(s.Cohorts)-i)
 			break
 		}
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", c.Name, c.Personas, c.Exercised, c.Status, cohortCauses(s, c))
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", c.Name, c.Personas, c.Exercised, c.Status, cohortCauses(c, tableMissing))
 	}
 	tw.Flush()
-	if hasUntrustedCause(s) {
-		b.WriteString("  ? measured while the generator was saturated: not trustworthy, run again on a quieter machine\n")
-	}
 	b.WriteString("\n")
 }
 
-// cohortCauses lists the causes blocking a cohort, then those that only warn;
-// "?" marks a cause measured while the generator was saturated.
-func cohortCauses(s *analysis.Summary, c analysis.Cohort) string {
-	untrusted := map[string]bool{}
-	for _, cs := range s.Causes {
-		untrusted[cs.ID] = cs.Untrusted
+// cohortCauses lists the causes blocking a cohort, then those that only warn,
+// then the classes it was not judged for (at most missing of them; <= 0: all).
+func cohortCauses(c analysis.Cohort, missing int) string {
+	var parts []string
+	if len(c.BlockedBy) > 0 {
+		parts = append(parts, strings.Join(c.BlockedBy, " "))
 	}
-	ids := func(l []string) string {
-		out := make([]string, len(l))
-		for i, id := range l {
-			out[i] = id
-			if untrusted[id] {
-				out[i] += "?"
-			}
-		}
-		return strings.Join(out, " ")
-	}
-	out := ids(c.BlockedBy)
 	if len(c.Warnings) > 0 {
-		out = strings.TrimSpace(out + " (warn: " + ids(c.Warnings) + ")")
+		parts = append(parts, "(warn: "+strings.Join(c.Warnings, " ")+")")
 	}
-	return dash(out)
-}
-
-func hasUntrustedCause(s *analysis.Summary) bool {
-	for _, c := range s.Causes {
-		if c.Untrusted {
-			return true
+	if m := missingText(c, missing); m != "" {
+		if len(parts) > 0 {
+			m = "(" + m + ")"
 		}
+		parts = append(parts, m)
 	}
-	return false
+	return dash(strings.Join(parts, " "))
 }
 
-// writeSteps writes the per-step latency table.
+// writeSteps writes the per-step latency table. A side that did not perform
+// a step shows why instead of figures; NOTE says what the figures leave out.
 func writeSteps(w io.Writer, s *analysis.Summary) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	p := func(format string, a ...any) { fmt.Fprintf(tw, format, a...) }
-	p("JOURNEY\tSTEP\tLEGACY n/err\tp50\tp95\tp99\tCANDIDATE n/err\tp50\tp95\tp99\tRATIO p50\n")
+	p("JOURNEY\tSTEP\tLEGACY n/err\tp50\tp95\tp99\tCANDIDATE n/err\tp50\tp95\tp99\tRATIO p50\tNOTE\n")
+	side := func(sd analysis.SideSummary) string {
+		switch {
+		case sd.Count == 0:
+			return notPerformedWord(sd) + "\t-\t-\t-"
+		case !answered(sd):
+			return fmt.Sprintf("%d/%d\t-\t-\t-", sd.Count, sd.Errors)
+		}
+		return fmt.Sprintf("%d/%d\t%.1fms\t%.1fms\t%.1fms", sd.Count, sd.Errors, sd.P50, sd.P95, sd.P99)
+	}
 	for _, st := range s.Steps {
-		l, c := st.Legacy, st.Candidate
-		p("%s\t%s\t%d/%d\t%.1fms\t%.1fms\t%.1fms\t%d/%d\t%.1fms\t%.1fms\t%.1fms\t%s\n", st.Journey, st.Step,
-			l.Count, l.Errors, l.P50, l.P95, l.P99, c.Count, c.Errors, c.P50, c.P95, c.P99, ratioText(st.Ratio))
+		ratio := ratioText(st.Ratio)
+		if st.Ratio == nil && st.NotJudged != "" {
+			ratio += " (" + shortNotJudged(st.NotJudged) + ")"
+		}
+		p("%s\t%s\t%s\t%s\t%s\t%s\n", st.Journey, st.Step, side(st.Legacy), side(st.Candidate), ratio, strings.Join(stepNotes(st), "; "))
 	}
 	return tw.Flush()
 }
@@ -174,7 +261,7 @@ func WriteFindings(w io.Writer, s *analysis.Summary) error {
 		if !f.Fails {
 			sev += " (passes)"
 		}
-		p("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", dash(causeOf[f.Ref()]), sev, f.Class, f.Journey, f.Step, dash(f.PersonaKind), f.Count, f.ExampleText())
+		p("%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", dash(causeOf[f.Ref()]), sev, classCheck(f), f.Journey, f.Step, dash(f.PersonaKind), f.Count, f.ExampleText())
 	}
 	return tw.Flush()
 }
@@ -190,6 +277,9 @@ func causeOfFinding(s *analysis.Summary) map[analysis.FindingRef]string {
 	return out
 }
 
+// clipMore is what clip appends to a shortened text.
+const clipMore = " ... (in full in report.md)"
+
 // clip shortens s to about n characters at a clause boundary, saying where the
 // rest is.
 func clip(s string, n int) string {
@@ -203,7 +293,7 @@ func clip(s string, n int) string {
 	if cut <= 0 {
 		cut = n
 	}
-	return s[:cut] + " ... (in full in report.md)"
+	return s[:cut] + clipMore
 }
 
 func dash(s string) string {
