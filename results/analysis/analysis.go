@@ -115,6 +115,9 @@ func (a *Analysis) Summary(meta Meta, acct record.Accounting) Summary {
 		s.Notices = append(s.Notices, Notice{Class: GeneratorSaturated, Detail: d})
 	}
 	s.Preconditions = a.stats.preconditions()
+	if s.Preconditions == nil {
+		s.Preconditions = []Precondition{}
+	}
 	in := &causeInput{opt: a.opt.Causes, findings: s.Findings, cmp: a.cmp, table: a.table, tableIDs: a.tableIDs,
 		stats: a.stats, perf: perf}
 	s.Coverage = in.coverage(a.opt.Coverage, s.Preconditions)
@@ -211,6 +214,6 @@ func saturationDetail(acct record.Accounting) string {
 	for i, w := range acct.Saturated {
 		ws[i] = w.String()
 	}
-	return fmt.Sprintf("the generator could not keep the schedule in %s (late %d, dropped %d): latency measured there is not trustworthy",
+	return fmt.Sprintf("the generator could not keep the schedule in %s (late %d, dropped %d): late journeys are timed from their intended start, so the queueing shows as latency on both sides",
 		strings.Join(ws, ", "), acct.Late, acct.Dropped)
 }

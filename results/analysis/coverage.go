@@ -102,17 +102,25 @@ func (c ClassCoverage) Text() string {
 	case CoverageNotPlanned:
 		return c.Status
 	}
-	var gaps []string
+	// Gaps with one reason are told once: "admin 0 of 60, billing 0 of 60:
+	// unsupported: ...".
+	var gaps, reasons []string
+	byReason := map[string][]string{}
 	for _, g := range c.Gaps {
 		who := g.Kind
 		if who == "" {
 			who = g.Step
 		}
 		if g.Ran > 0 {
-			gaps = append(gaps, fmt.Sprintf("%s %d of %d: %s", who, g.Judged, g.Ran, g.Reason))
-		} else {
-			gaps = append(gaps, who+": "+g.Reason)
+			who = fmt.Sprintf("%s %d of %d", who, g.Judged, g.Ran)
 		}
+		if _, ok := byReason[g.Reason]; !ok {
+			reasons = append(reasons, g.Reason)
+		}
+		byReason[g.Reason] = append(byReason[g.Reason], who)
+	}
+	for _, r := range reasons {
+		gaps = append(gaps, strings.Join(byReason[r], ", ")+": "+r)
 	}
 	head := c.Status
 	if c.Units > 0 {
@@ -255,8 +263,8 @@ func (in *causeInput) personaCoverage(cls Class, opt CoverageOptions, preconds [
 		switch {
 		case planned:
 			c.Status, c.Reason = CoverageNotJudged, "no persona reached its steps ("+strings.Join(plannedOf(steps, opt.Planned), ", ")+"): an earlier step of the journeys failed"
-			if p := firstPrecondition(preconds); p != nil {
-				c.Reason += " (" + p.Journey + "/" + p.Step + " failed on every attempt)"
+			if p := gatingPrecondition(preconds); p != nil {
+				c.Reason += " (" + string(p.Side) + " " + p.Journey + "/" + p.Step + " failed on every attempt)"
 			}
 		default:
 			c.Status = CoverageNotPlanned
@@ -296,14 +304,15 @@ func plannedOf(steps, planned []string) []string {
 	return out
 }
 
-func firstPrecondition(ps []Precondition) *Precondition {
-	for i := range ps {
-		if ps[i].Side == record.Candidate {
-			return &ps[i]
+// gatingPrecondition returns the precondition that can stop a journey short: a
+// sign-in (login, service token) failing on every attempt; nil when none is.
+func gatingPrecondition(ps []Precondition) *Precondition {
+	for _, side := range []record.Side{record.Candidate, record.Legacy} {
+		for i := range ps {
+			if p := &ps[i]; p.Side == side && (p.Step == record.StepLogin || p.Step == record.StepServiceToken) {
+				return p
+			}
 		}
-	}
-	if len(ps) > 0 {
-		return &ps[0]
 	}
 	return nil
 }

@@ -2,8 +2,8 @@ package record_test
 
 import (
 	"bytes"
-	"math/rand/v2"
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"regexp"
 	"slices"
