@@ -102,7 +102,10 @@ func checkNothingLost(t *testing.T, sum *analysis.Summary, recs []*record.Record
 	t.Helper()
 	var counted int64
 	for _, st := range sum.Steps {
-		counted += st.Legacy.Count + st.Candidate.Count
+		for _, side := range []analysis.SideSummary{st.Legacy, st.Candidate} {
+			// Performed, and not performed (unsupported, skipped): every record.
+			counted += side.Count + side.Unsupported + side.Skipped
+		}
 	}
 	if counted != int64(len(recs)) {
 		t.Errorf("the summary counts %d steps; records.jsonl holds %d", counted, len(recs))
