@@ -27,7 +27,7 @@ func main() {
 // ends at once); either way every record measured is written. A third ends the
 // process at once, with exit 3.
 func interrupts() (ctx context.Context, hurry <-chan struct{}, stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	h := make(chan struct{})
 	sig := make(chan os.Signal, 3)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -41,7 +41,7 @@ func interrupts() (ctx context.Context, hurry <-chan struct{}, stop func()) {
 				switch n {
 				case 1:
 					fmt.Fprintf(os.Stderr, "\ncutover: %s: stopping; interrupt again to end the drain now\n", s)
-					cancel()
+					cancel(fmt.Errorf("%s signal received", s))
 				case 2:
 					fmt.Fprintf(os.Stderr, "\ncutover: %s: ending the drain; writing what was measured\n", s)
 					close(h)
@@ -54,6 +54,6 @@ func interrupts() (ctx context.Context, hurry <-chan struct{}, stop func()) {
 	return ctx, h, func() {
 		signal.Stop(sig)
 		close(done)
-		cancel()
+		cancel(nil)
 	}
 }
