@@ -16,9 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -194,38 +192,6 @@ func yamlErr(name string, err error) error {
 		return fmt.Errorf("%s:%s", name, rest)
 	}
 	return fmt.Errorf("%s: %s", name, msg)
-}
-
-func (f *File) defaults() {
-	if f.Mode == "" {
-		f.Mode = ModeParity
-	}
-	if f.Load.MaxInFlight == 0 {
-		f.Load.MaxInFlight = 256
-	}
-	if f.Load.StepTimeout == 0 {
-		f.Load.StepTimeout = 10 * time.Second
-	}
-	if f.Load.Drain == 0 {
-		f.Load.Drain = 15 * time.Second
-	}
-	if f.Load.MaxRate == 0 {
-		f.Load.MaxRate = 200
-	}
-	f.Load.defaults()
-	if f.Thresholds.FailOn == nil {
-		f.Thresholds.FailOn = []string{"critical", "high", "medium"}
-	}
-	if f.Thresholds.MaxAccessTTL == 0 {
-		f.Thresholds.MaxAccessTTL = time.Hour
-	}
-	f.adapterDefaults()
-	for i := range f.Journeys {
-		// An explicit weight 0 is kept: such a journey runs only as a surge's journey.
-		if f.Journeys[i].Weight == 0 && f.node("journeys", strconv.Itoa(i), "weight") == nil {
-			f.Journeys[i].Weight = 1
-		}
-	}
 }
 
 // line returns the line of the node at a path of mapping keys and sequence indexes

@@ -1,101 +1,15 @@
 package config
 
 import (
-	"cmp"
-	"errors"
-	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
-	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/personas"
 )
-
-// The adapter, journey and probe parts of the rehearsal file: defaults, checks,
-// and the resolution of secret references.
-
-func (f *File) adapterDefaults() {
-	bg := &f.BreakGlass
-	if bg.Action == "" {
-		bg.Action = "read"
-	}
-	a := &f.Audit
-	if a.Within == 0 {
-		a.Within = 2 * time.Second
-	}
-	if a.Poll == 0 {
-		a.Poll = 100 * time.Millisecond
-	}
-	if a.Skew == 0 {
-		a.Skew = time.Second
-	}
-}
-
-// secretRef is one secret reference of the file and the key path it sits at.
-type secretRef struct {
-	path []string
-	ref  *adapter.SecretRef
-}
-
-// secretRefs lists every secret reference of the file.
-func (f *File) secretRefs() []secretRef {
-	var out []secretRef
-	walkSecrets(reflect.ValueOf(&f.Stacks).Elem(), []string{"stacks"}, &out)
-	return out
-}
-
-var secretRefType = reflect.TypeFor[adapter.SecretRef]()
-
-// walkSecrets finds every secret reference under v, wherever a section holds one,
-// with its YAML path, so that no reference added to a config type can be missed.
-func walkSecrets(v reflect.Value, path []string, out *[]secretRef) {
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if !v.IsNil() {
-			walkSecrets(v.Elem(), path, out)
-		}
-	case reflect.Struct:
-		if v.Type() == secretRefType {
-			if r := v.Addr().Interface().(*adapter.SecretRef); r.Env != "" || r.File != "" {
-				*out = append(*out, secretRef{slices.Clone(path), r})
-			}
-			return
-		}
-		for i := range v.NumField() {
-			sf := v.Type().Field(i)
-			name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
-			if !sf.IsExported() || name == "-" {
-				continue
-			}
-			walkSecrets(v.Field(i), append(path, cmp.Or(name, strings.ToLower(sf.Name))), out)
-		}
-	case reflect.Slice, reflect.Array:
-		for i := range v.Len() {
-			walkSecrets(v.Index(i), append(path, strconv.Itoa(i)), out)
-		}
-	case reflect.Map:
-		// Map values are not addressable: secret references live in structs only.
-	}
-}
-
-// resolveSecrets resolves every secret reference through env (relative files from
-// the folder of the rehearsal file) and reports every failure with its line.
-func (f *File) resolveSecrets(env func(string) string) error {
-	p := &problems{f: f}
-	dir := filepath.Dir(f.Path)
-	for _, r := range f.secretRefs() {
-		if err := r.ref.Resolve(env, dir); err != nil {
-			p.add(r.path, "%v", err)
-		}
-	}
-	return errors.Join(p.errs...)
-}
 
 // checkPaths checks JSONPath queries; empty ones are skipped.
 func (p *problems) checkPaths(at func(...string) []string, paths map[string]string) {
@@ -287,74 +201,25 @@ func (f *File) validateOIDC(p *problems, side func(...string) []string, o *oidc.
 		f.validateAudit(p, func(k ...string) []string { return at(append([]string{"audit"}, k...)...) }, o.Audit, true)
 	}
 }
-
-// validateSteps checks a journey's step groups: known names, a session before
-// the groups that need one, and the plans the groups rely on.
-func (f *File) validateSteps(p *problems, at func(...string) []string, j journeys.Journey) {
-	signedIn := false
-	for k, s := range j.Steps {
-		path := at("steps", strconv.Itoa(k))
-		if !slices.Contains(journeys.StepGroups, s) {
-			p.add(path, "%q is not a step (%s)", s, strings.Join(journeys.StepGroups, ", "))
-			continue
+func (f *File) validateSide(p *problems, name string, s Side) {
+	at := func(k ...string) []string { return append([]string{"stacks", name}, k...) }
+	switch s.Adapter {
+	case "legacy":
+		if s.Legacy == nil {
+			p.add(at("legacy"), "missing: the legacy adapter needs its description")
+			return
 		}
-		if journeys.NeedsSession(s) && !signedIn {
-			p.add(path, "%q needs a login or service step before it", s)
+		f.validateLegacy(p, at, s.Legacy)
+	case "oidc":
+		if s.OIDC == nil {
+			p.add(at("oidc"), "missing: the oidc adapter needs its description")
+			return
 		}
-		if s == journeys.StepsLogin || s == journeys.StepsService {
-			signedIn = true
-		}
-		switch s {
-		case journeys.StepsBreakglass:
-			f.validateBreakGlassPlan(p)
-		case journeys.StepsService:
-			for i, kind := range j.Kinds {
-				if kind != personas.Service {
-					p.add(at("kinds", strconv.Itoa(i)), "%q runs the service step, which is for service personas", kind)
-				}
-			}
-		}
+		f.validateOIDC(p, at, s.OIDC)
+	default:
+		p.add(at("adapter"), "is %q; want legacy or oidc", s.Adapter)
 	}
-}
-
-func (f *File) validateBreakGlassPlan(p *problems) {
-	bg := f.BreakGlass
-	at := func(k ...string) []string { return append([]string{"breakglass"}, k...) }
-	if bg.Reason == "" {
-		p.add(at("reason"), "is empty: the break-glass step needs the reason it gives")
+	if s.AuthZEN != nil {
+		f.checkURL(p, at("authzen", "url"), s.AuthZEN.URL)
 	}
-	typ, sel, ok := strings.Cut(bg.Resource, ":")
-	if !ok || sel == "" {
-		p.add(at("resource"), "is %q; want type:selector, e.g. record:unassigned", bg.Resource)
-		return
-	}
-	for _, side := range []string{"legacy", "candidate"} {
-		if _, ok := f.SideResources(side)[typ][bg.Action]; !ok {
-			p.add(at("action"), "no %s request template for %s %s (resources.%s.%s)", side, bg.Action, typ, typ, bg.Action)
-		}
-	}
-	if bg.MaxWait < 0 {
-		p.add(at("max_wait"), "is %s; want >= 0", bg.MaxWait)
-	}
-}
-
-// validatePlans checks the audit bounds and the request templates.
-func (f *File) validatePlans(p *problems) {
-	a := f.Audit
-	if a.Within < 0 || a.Poll <= 0 || a.Skew < 0 {
-		p.add([]string{"audit"}, "within %s, poll %s, skew %s: want within >= 0, poll > 0, skew >= 0", a.Within, a.Poll, a.Skew)
-	}
-	if f.Load.StepTimeout > 0 && a.Within >= f.Load.StepTimeout {
-		p.add([]string{"audit", "within"}, "is %s; want less than load.step_timeout %s, or the step times out first", a.Within, f.Load.StepTimeout)
-	}
-	check := func(at []string, rs journeys.Resources) {
-		for typ, actions := range rs {
-			for action, t := range actions {
-				p.checkTemplate(append(slices.Clone(at), typ, action), t, "id")
-			}
-		}
-	}
-	check([]string{"resources"}, f.Resources)
-	check([]string{"stacks", "legacy", "resources"}, f.Stacks.Legacy.Resources)
-	check([]string{"stacks", "candidate", "resources"}, f.Stacks.Candidate.Resources)
 }
