@@ -33,13 +33,16 @@ import (
 type HealthOptions struct {
 	// Interval is the length of an interval (default 100ms).
 	Interval time.Duration
-	// MaxHiccup is the longest a timer may fire late (default 10ms).
+	// MaxHiccup is the longest a timer may fire late (default 50ms).
 	MaxHiccup time.Duration
-	// MaxSchedLatency bounds the scheduler latency's 99th percentile (default 10ms).
+	// MaxSchedLatency bounds the scheduler latency's 99th percentile (default
+	// 50ms).
 	MaxSchedLatency time.Duration
-	// MaxGCPause bounds the longest GC pause (default 10ms).
+	// MaxGCPause bounds the longest GC pause (default 50ms).
 	MaxGCPause time.Duration
-	// MaxCPU bounds the share of the process's cores in use (default 0.95).
+	// MaxCPU, when set, bounds the share of the process's cores in use. It is
+	// off by default: a busy process measures well as long as its timers and
+	// its scheduler keep up, which the other signals see.
 	MaxCPU float64
 	// Keep is how far back intervals are kept for Healthy (default 10m).
 	Keep time.Duration
@@ -52,13 +55,10 @@ func (o HealthOptions) withDefaults() HealthOptions {
 		}
 	}
 	def(&o.Interval, 100*time.Millisecond)
-	def(&o.MaxHiccup, 10*time.Millisecond)
-	def(&o.MaxSchedLatency, 10*time.Millisecond)
-	def(&o.MaxGCPause, 10*time.Millisecond)
+	def(&o.MaxHiccup, 50*time.Millisecond)
+	def(&o.MaxSchedLatency, 50*time.Millisecond)
+	def(&o.MaxGCPause, 50*time.Millisecond)
 	def(&o.Keep, 10*time.Minute)
-	if o.MaxCPU <= 0 {
-		o.MaxCPU = 0.95
-	}
 	return o
 }
 
@@ -198,7 +198,9 @@ func (h *Health) close(now time.Time, prev, cur metricState) {
 		SchedP99: secondsOf(quantileDelta(prev.sched, cur.sched, 0.99)),
 		GCPause:  secondsOf(quantileDelta(prev.gc, cur.gc, 1)),
 	}
-	if wall := cur.at.Sub(prev.at); wall > 0 && cur.cpu > 0 {
+	// A tick that came late is followed by one right away: a share over a few
+	// microseconds means nothing.
+	if wall := cur.at.Sub(prev.at); wall >= h.opt.Interval/2 && cur.cpu > 0 {
 		iv.CPU = float64(cur.cpu-prev.cpu) / (float64(wall) * float64(runtime.GOMAXPROCS(0)))
 	}
 	h.mu.Lock()
@@ -214,7 +216,7 @@ func (h *Health) close(now time.Time, prev, cur metricState) {
 	if iv.GCPause > h.opt.MaxGCPause {
 		why = append(why, fmt.Sprintf("GC pause %s", iv.GCPause.Round(time.Millisecond)))
 	}
-	if iv.CPU > h.opt.MaxCPU {
+	if h.opt.MaxCPU > 0 && iv.CPU > h.opt.MaxCPU {
 		why = append(why, fmt.Sprintf("CPU %.0f%% of its cores", 100*iv.CPU))
 	}
 	iv.Reason = strings.Join(why, ", ")
@@ -254,18 +256,22 @@ func (h *Health) Through() time.Time {
 	return h.through
 }
 
-// Healthy reports whether every interval overlapping [from, to] was healthy, and
-// the reasons of the first that was not. Intervals not sampled yet, or no longer
-// kept, count as healthy: call it once Through has passed to.
+// Healthy reports whether the generator measured the span [from, to] soundly:
+// whether no interval overlapping it was unhealthy by more than a fifth of the
+// span (a 60ms hiccup distorts a 100ms step, not a 2s one), and the reasons of
+// the first that was. Intervals not sampled yet, or no longer kept, count as
+// healthy: call it once Through has passed to.
 func (h *Health) Healthy(from, to time.Time) (bool, string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	i, _ := slices.BinarySearchFunc(h.ring, from, func(iv Interval, t time.Time) int {
 		return iv.Start.Add(h.opt.Interval).Compare(t)
 	})
+	span := to.Sub(from)
 	for ; i < len(h.ring) && !h.ring[i].Start.After(to); i++ {
-		if !h.ring[i].Healthy() {
-			return false, h.ring[i].Reason
+		iv := h.ring[i]
+		if !iv.Healthy() && 5*max(iv.Hiccup, iv.SchedP99, iv.GCPause) > span {
+			return false, iv.Reason
 		}
 	}
 	return true, ""

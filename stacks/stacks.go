@@ -96,6 +96,7 @@ type Pair struct {
 	Candidate *candidate.Server
 
 	// listeners are bound by Listen and handed to the servers by Serve.
+	listenMu  sync.Mutex
 	listeners []net.Listener
 	// seed is Options.Seed (0: the population's).
 	seed     uint64
@@ -186,24 +187,32 @@ func (p *Pair) Serve(ctx context.Context, pop personas.Population) error {
 		_ = p.closeListeners()
 		return err
 	}
+	p.listenMu.Lock()
+	ls := p.listeners
+	p.listeners = nil
+	p.listenMu.Unlock()
 	for i, h := range []http.Handler{p.Legacy, p.Candidate} {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		p.servers = append(p.servers, srv)
-		l := p.listeners[i]
+		l := ls[i]
 		go func() { _ = srv.Serve(l) }()
 	}
-	p.listeners = nil
 	p.stop = context.AfterFunc(ctx, func() { _ = p.Close() })
 	return nil
 }
 
-// closeListeners releases the addresses of a pair that never served.
+// closeListeners releases the addresses of a pair that never served. Close
+// may run from several goroutines at once (a cancelled context and a deferred
+// call): the listeners are taken under a lock.
 func (p *Pair) closeListeners() error {
+	p.listenMu.Lock()
+	ls := p.listeners
+	p.listeners = nil
+	p.listenMu.Unlock()
 	var errs []error
-	for _, l := range p.listeners {
+	for _, l := range ls {
 		errs = append(errs, l.Close())
 	}
-	p.listeners = nil
 	return errors.Join(errs...)
 }
 

@@ -62,7 +62,9 @@ func TestDemoEndToEnd(t *testing.T) {
 		want     []string
 		wantCode []exitcode.Code
 	}{
-		{"none", nil, []exitcode.Code{exitcode.Pass, exitcode.Performance}},
+		// A 2s run may not judge every class (too few break-glass journeys):
+		// inconclusive is its honest verdict.
+		{"none", nil, []exitcode.Code{exitcode.Pass, exitcode.Performance, exitcode.Inconclusive}},
 		{"patient-sees-others", []string{"OVER_PERMISSION"}, []exitcode.Code{exitcode.Regression}},
 		{"lazy-migration-broken", []string{"LOGIN_FAILED"}, []exitcode.Code{exitcode.Regression}},
 	}
@@ -201,8 +203,8 @@ func TestStacksServesUntilInterrupted(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errs := cli(t, nil, "run", rf, "--out", filepath.Join(dir, "run"))
-	if code != exitcode.Pass && code != exitcode.Performance {
-		t.Errorf("run on the served stacks = %d; want 0 (no drift)\n%s\n%s", code, out, errs)
+	if code != exitcode.Pass && code != exitcode.Performance && code != exitcode.Inconclusive {
+		t.Errorf("run on the served stacks = %d; want no parity regression (no drift)\n%s\n%s", code, out, errs)
 	}
 	pf, _ := os.ReadFile(filepath.Join(dir, "personas.jsonl"))
 	if !bytes.Contains(pf, []byte(`"kind":"clinician"`)) || bytes.Contains(pf, []byte("secret")) {

@@ -19,7 +19,9 @@ func demoRun(t *testing.T, drift string, extra ...string) string {
 	out := t.TempDir()
 	args := append([]string{"demo", "--duration", "2s", "--rate", "15", "--drift", drift, "--no-browser", "--out", out}, extra...)
 	code, stdout, stderr := cli(t, nil, args...)
-	if code != exitcode.Pass && code != exitcode.Regression && code != exitcode.Performance {
+	// A 2s demo may reach too few break-glass journeys to judge them:
+	// inconclusive, as it should be.
+	if code != exitcode.Pass && code != exitcode.Regression && code != exitcode.Performance && code != exitcode.Inconclusive {
 		t.Fatalf("demo --drift %s exited %d\n%s\n%s", drift, code, stdout, stderr)
 	}
 	return out
@@ -99,7 +101,7 @@ func TestReportRejudgesWithNewThresholds(t *testing.T) {
 	env := demoEnv
 	code, stdout, stderr := cli(t, env, "report", dir, "--config", cfg)
 	s := readSummary(t, dir)
-	if code != exitcode.Pass && code != exitcode.Performance {
+	if code != exitcode.Pass && code != exitcode.Performance && code != exitcode.Inconclusive {
 		t.Errorf("report --config lenient = %d; want the parity finding no longer failing\n%s\n%s", code, stdout, stderr)
 	}
 	for _, f := range s.Findings {
@@ -152,8 +154,8 @@ func TestDiff(t *testing.T) {
 	if got := section(stdout, "causes new in B:"); !strings.Contains(got, "kind=patient: OVER_PERMISSION") {
 		t.Errorf("diff: new causes section lacks the patients' cause:\n%s", stdout)
 	}
-	if !regexp.MustCompile(`wave-1\s+pass\s+fail\s+-\s+C1`).MatchString(stdout) {
-		t.Errorf("diff: the cohorts do not go from pass to fail, blocked by C1:\n%s", stdout)
+	if !regexp.MustCompile(`wave-1\s+(pass|inconclusive)\s+fail\s+-\s+C1`).MatchString(stdout) {
+		t.Errorf("diff: the cohorts do not go from pass (or inconclusive, in a short run) to fail, blocked by C1:\n%s", stdout)
 	}
 	if !regexp.MustCompile(`session\s+login\s`).MatchString(stdout) || !strings.Contains(stdout, "B/A p50") {
 		t.Errorf("diff: no latency deltas per step:\n%s", stdout)

@@ -69,10 +69,16 @@ type SideStats struct {
 	perSecond []int32
 }
 
-// judged returns the histogram and the counts the verdicts are judged on.
+// judged returns the histogram and the counts the verdicts are judged on: the
+// samples a healthy generator took. The error rate is judged on every sample
+// when no error came while the generator was unhealthy: leaving out answers
+// that were fine would only cost the test its power.
 func (s *SideStats) judged() (h *hdrhistogram.Histogram, count, errs int64) {
 	if s.Healthy == nil {
 		return s.Hist, s.Count, s.Errors
+	}
+	if s.Errors == s.HealthyErrors {
+		return s.Healthy, s.Count, s.Errors
 	}
 	return s.Healthy, s.HealthyCount, s.HealthyErrors
 }

@@ -46,7 +46,7 @@ type Load struct {
 }
 
 // Health are the limits of a healthy generator, each checked per 100ms
-// interval; zero keeps the default (10ms, 10ms, 10ms, 0.95).
+// interval; zero keeps the default (50ms, 50ms, 50ms, and no CPU limit).
 type Health struct {
 	// MaxHiccup is how late a timer may fire.
 	MaxHiccup time.Duration `yaml:"max_hiccup"`
