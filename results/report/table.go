@@ -1,21 +1,26 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/results/record"
 )
 
 // Terminal limits: the summary above the latency table must fit one screen,
 // and no line of it may wrap at tableWidth characters.
 const (
-	tableCauses  = 6
-	tableCohorts = 8
-	tableWidth   = 158
+	tableCauses = 6
+	// The causes' evidence lines stop at this many (the causes' titles go on).
+	tableEvidence = 6
+	tableCohorts  = 8
+	tableWidth    = 158
 	// At most this many classes a cohort misses, findings present on both
 	// stacks and coverage lines are named; the rest are counted.
 	tableMissing    = 3
@@ -64,8 +69,8 @@ func WriteTable(w io.Writer, s *analysis.Summary) error {
 	for _, n := range s.Notices {
 		line(string(n.Class)+": ", n.Detail)
 	}
-	for _, sf := range g.Shortfall {
-		line("pool shortfall (not the generator): ", shortfallText(sf))
+	if len(g.Shortfall) > 0 {
+		line("pool shortfall (not the generator): ", shortfallsText(g.Shortfall))
 	}
 	p("\n")
 	writeCausesText(&b, s)
@@ -135,6 +140,7 @@ func writeCausesText(b *strings.Builder, s *analysis.Summary) {
 		return
 	}
 	fmt.Fprintf(b, "causes: %d for %d finding rows (rows by step: report.md, report.html, summary.json)\n", len(s.Causes), len(s.Findings))
+	evidence := 0
 	for i, c := range s.Causes {
 		if i == tableCauses {
 			fmt.Fprintf(b, "  ... %d more cause(s) in report.md\n", len(s.Causes)-i)
@@ -142,7 +148,11 @@ func writeCausesText(b *strings.Builder, s *analysis.Summary) {
 		}
 		fmt.Fprintf(b, "  %-3s %-8s %s%s\n", c.ID, c.Severity, c.Title, causeMarks(c))
 		for _, cc := range c.Classes {
+			if evidence == tableEvidence {
+				break
+			}
 			fmt.Fprintf(b, "      %s\n", cc.Evidence)
+			evidence++
 		}
 	}
 	// Rows no cause folds (what both stacks show, made to fail the run by
@@ -301,4 +311,22 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// shortfallsText folds a run's pool shortfalls into one line: one is told in
+// full; several are counted, the journeys that dropped most first, each with
+// about how many more personas it needed (report.md tells each in full).
+func shortfallsText(sfs []record.Shortfall) string {
+	if len(sfs) == 1 {
+		return shortfallText(sfs[0])
+	}
+	sfs = slices.Clone(sfs)
+	slices.SortStableFunc(sfs, func(a, b record.Shortfall) int { return cmp.Compare(b.Dropped, a.Dropped) })
+	var total int64
+	parts := make([]string, len(sfs))
+	for i, sf := range sfs {
+		total += sf.Dropped
+		parts[i] = fmt.Sprintf("%s %d (about %d more personas)", sf.Journey, sf.Dropped, sf.More)
+	}
+	return fmt.Sprintf("%d starts dropped, every persona they could use busy: %s (each in report.md)", total, strings.Join(parts, ", "))
 }

