@@ -59,14 +59,25 @@ func TestCausesOfDrifts(t *testing.T) {
 			// tests) takes samples away, it must never add a cause. Where it took
 			// so many that the slow token endpoint could not be judged, the run
 			// says so (inconclusive coverage) instead of passing.
+			slow := strings.HasPrefix(tt.drifts, "slow-token")
+			// Where the generator was too unhealthy to judge most steps' latency,
+			// the few judged steps that show the slow endpoint are too few for
+			// its factor to be significant: their cause is then explained by
+			// no single factor, and neither its split nor its absence is held
+			// against the run (which must not pass).
+			unjudged := slow && latencyUnjudged(sum)
 			var got []string
 			trusted := map[string]bool{}
 			for _, c := range sum.Causes {
+				if unjudged && len(c.Factors) == 0 && slices.Equal(c.ClassNames(), []string{string(analysis.LatencyRegression)}) {
+					t.Logf("drifts %s: %s explained by no single factor: %s", tt.drifts, c.ID, describeCauses(sum))
+					continue
+				}
 				got = append(got, causeLine(c))
 				trusted[c.ID] = true
 			}
 			want := tt.want
-			if strings.HasPrefix(tt.drifts, "slow-token") && !slices.Contains(got, token) && latencyUnjudged(sum) {
+			if unjudged && !slices.Contains(got, token) {
 				t.Logf("drifts %s: the generator was too unhealthy to judge latency (%v); the run is %s", tt.drifts, sum.Inconclusive, sum.Verdict)
 				if sum.Verdict == analysis.VerdictPass {
 					t.Errorf("drifts %s: latency not judged, yet the run passes", tt.drifts)
@@ -102,9 +113,9 @@ func TestCausesOfDrifts(t *testing.T) {
 					t.Errorf("drifts %s: cohort %s is %s, blocked by %v", tt.drifts, co.Name, co.Status, co.BlockedBy)
 				case co.Affected > 0 && !blocked:
 					t.Errorf("drifts %s: cohort %s has %d affected personas but is blocked by %v", tt.drifts, co.Name, co.Affected, co.BlockedBy)
-				case len(want) == 0 && blocked:
+				case len(tt.want) == 0 && blocked:
 					t.Errorf("drifts %s: clean stacks, yet cohort %s is blocked by %v", tt.drifts, co.Name, co.BlockedBy)
-				case strings.HasPrefix(tt.drifts, "slow-token") && !blocked && slices.Contains(want, token):
+				case slow && !blocked && slices.Contains(want, token):
 					t.Errorf("drifts %s: cohort %s is not blocked by the slow token endpoint (blocked by %v)", tt.drifts, co.Name, co.BlockedBy)
 				}
 			}
