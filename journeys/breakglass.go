@@ -30,19 +30,30 @@ func (x *run) breakglass(ctx context.Context) bool {
 		return true // nobody to break the glass for
 	}
 	target := probe.Target()
+	// A grant for the patient from an earlier journey that still lives (or may)
+	// on this side can answer for the new requests: they run under it, unjudged.
+	prior := x.grantState(patient, nil)
+	if prior.kind != "" {
+		prior.kind, prior.note = record.StateGrantHeld, "asked again while it "+prior.note
+	}
+	from := x.j.Name + "/"
 	if !x.p.BreakGlass {
 		_ = x.step(ctx, record.StepBreakglassInelig, target, func(ctx context.Context, f *record.Facts) error {
 			f.Expected = record.Deny
+			prior.set(f)
+			sent := x.r.now()
 			g, err := bg.BreakGlass(ctx, x.sess, patient, plan.Reason)
-			x.end(bg, g)
+			x.settle(bg, patient, g, err, sent, from+record.StepBreakglassInelig)
 			return decided(f, err)
 		})
 		return true
 	}
 	_ = x.step(ctx, record.StepBreakglassNoReason, target, func(ctx context.Context, f *record.Facts) error {
 		f.Expected = record.Deny
+		prior.set(f)
+		sent := x.r.now()
 		g, err := bg.BreakGlass(ctx, x.sess, patient, "")
-		x.end(bg, g)
+		x.settle(bg, patient, g, err, sent, from+record.StepBreakglassNoReason)
 		return decided(f, err)
 	})
 	var (
@@ -51,11 +62,15 @@ func (x *run) breakglass(ctx context.Context) bool {
 	)
 	err := x.step(ctx, record.StepBreakglass, target, func(ctx context.Context, f *record.Facts) error {
 		f.Expected = record.Allow
+		prior.set(f)
 		var err error
 		sent = x.r.now()
-		if g, err = bg.BreakGlass(ctx, x.sess, patient, plan.Reason); err != nil {
+		g, err = bg.BreakGlass(ctx, x.sess, patient, plan.Reason)
+		if err != nil {
+			x.grantFailed(patient, err, sent, from+record.StepBreakglass)
 			return err
 		}
+		x.granted(patient, g, sent, from+record.StepBreakglass+" allow")
 		f.Decision, f.TTL = record.Allow, ttlSeconds(g.TTL)
 		return nil
 	})
@@ -65,7 +80,7 @@ func (x *run) breakglass(ctx context.Context) bool {
 	req, err := x.r.Resources[x.side].request(probe, patient)
 	if err != nil {
 		x.emit(x.configError(record.StepBreakglassAccess, target, err))
-		x.end(bg, g)
+		x.end(bg, patient, g)
 		return true
 	}
 	// A harness slower than the time box (a very short box under heavy load) would
@@ -76,7 +91,7 @@ func (x *run) breakglass(ctx context.Context) bool {
 		why := fmt.Sprintf("the harness reached the access %s after asking, too late in the %s time box for a verdict", x.r.now().Sub(sent).Round(time.Millisecond), g.TTL)
 		x.skip(record.StepBreakglassAccess, target, record.Skipped, why)
 		x.skip(record.StepBreakglassAudit, adapter.AuditBreakglassAccess, record.Skipped, why)
-		x.end(bg, g)
+		x.end(bg, patient, g)
 		return true
 	}
 	accessed := x.request(ctx, record.StepBreakglassAccess, target, record.Allow, g.Session, req) == record.Allow
@@ -97,27 +112,46 @@ func (x *run) breakglass(ctx context.Context) bool {
 	switch {
 	case g.TTL <= 0:
 		x.skip(record.StepBreakglassExpired, target, record.Skipped, "the stack announced no time box for the grant")
-		x.end(bg, g)
+		x.end(bg, patient, g)
 	case g.TTL > plan.MaxWait:
 		x.skip(record.StepBreakglassExpired, target, record.Skipped,
 			fmt.Sprintf("time box %s is longer than breakglass.max_wait %s: expiry not checked", g.TTL, plan.MaxWait))
-		x.end(bg, g)
+		x.end(bg, patient, g)
 	default:
 		// Announced lifetimes are whole seconds, rounded down: wait one more.
 		if err := x.r.wait(ctx, g.TTL+time.Second); err != nil {
 			return false
 		}
-		x.request(ctx, record.StepBreakglassExpired, target, record.Deny, g.Session, req)
+		if x.request(ctx, record.StepBreakglassExpired, target, record.Deny, g.Session, req) == record.Deny {
+			x.grantEnded(patient) // seen to end
+		}
 	}
 	return true
 }
 
 // end ends a grant that must not stay open, best effort: it is not a step.
-func (x *run) end(bg BreakGlasser, g *adapter.Grant) {
+// A grant the stack would not end lives on in the ledger until its time box
+// ends.
+func (x *run) end(bg BreakGlasser, patient string, g *adapter.Grant) {
 	if g == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), x.r.StepTimeout)
 	defer cancel()
-	_ = bg.EndBreakGlass(ctx, g)
+	if bg.EndBreakGlass(ctx, g) == nil {
+		x.grantEnded(patient)
+	}
+}
+
+// settle notes the answer to a grant request that must be refused (no reason,
+// an ineligible persona) sent at sent by step from, and ends a grant it got.
+func (x *run) settle(bg BreakGlasser, patient string, g *adapter.Grant, err error, sent time.Time, from string) {
+	if err != nil {
+		if x.grantState(patient, nil).kind == "" {
+			x.grantFailed(patient, err, sent, from)
+		}
+		return
+	}
+	x.granted(patient, g, sent, from+" allow")
+	x.end(bg, patient, g)
 }

@@ -45,15 +45,25 @@ const (
 	// StepsAudit checks that the journey's auditable actions (login, logout,
 	// denials) appear in the stack's audit feed within the bound.
 	StepsAudit = "audit"
+	// StepsWrongPassword signs in with a wrong password on purpose, as many
+	// times as WrongPasswordPlan says: each must be refused, and together they
+	// may set off the side's lockout, which the later sign-ins run under.
+	StepsWrongPassword = "wrong_password"
 )
 
 // StepGroups lists the step groups a journey may name.
-var StepGroups = []string{StepsLogin, StepsProbes, StepsRefresh, StepsLogout, StepsBreakglass, StepsService, StepsAudit}
+var StepGroups = []string{StepsLogin, StepsProbes, StepsRefresh, StepsLogout, StepsBreakglass, StepsService, StepsAudit, StepsWrongPassword}
 
 // NeedsSession reports whether group needs a session from an earlier login or
 // service group.
 func NeedsSession(group string) bool {
-	return group != StepsLogin && group != StepsService
+	return group != StepsLogin && group != StepsService && group != StepsWrongPassword
+}
+
+// WrongPasswordPlan is what the wrong_password group does.
+type WrongPasswordPlan struct {
+	// Attempts is how many wrong passwords it sends (default 1).
+	Attempts int `yaml:"attempts"`
 }
 
 // Iteration is one scheduled run of a journey.
@@ -96,8 +106,13 @@ type Runner struct {
 	// policy decision point instead of requesting the resources.
 	PDP        map[record.Side]*adapter.AuthZEN
 	Targets    *Targets
-	BreakGlass BreakGlassPlan
-	Audit      AuditPlan
+	BreakGlass    BreakGlassPlan
+	Audit         AuditPlan
+	WrongPassword WrongPasswordPlan
+	// Policy tells, per side, what configuration knows of its lockout and its
+	// break-glass grants; the runner keeps the state the run creates (see
+	// StatePolicy) and records it with every decision it bears on.
+	Policy map[record.Side]StatePolicy
 	// StepTimeout bounds each step.
 	StepTimeout time.Duration
 	// Transport carries the PDP requests.
@@ -108,6 +123,8 @@ type Runner struct {
 	// Wait pauses a journey (break-glass expiry, audit polling); nil waits on a
 	// timer. Tests that run the stacks on an injected clock advance it here.
 	Wait func(ctx context.Context, d time.Duration) error
+
+	ledger ledger
 }
 
 func (r *Runner) now() time.Time {
@@ -180,6 +197,8 @@ func (r *Runner) Run(ctx context.Context, j Journey, side record.Side, st Stack,
 			ok = x.service(ctx)
 		case StepsAudit:
 			ok = x.audit(ctx)
+		case StepsWrongPassword:
+			ok = x.wrongPassword(ctx)
 		}
 		if !ok {
 			return
@@ -314,6 +333,10 @@ func Steps(j Journey, kind personas.Kind) []string {
 				record.StepBreakglassExpired, record.StepBreakglassInelig)
 		case StepsAudit:
 			add(record.StepAudit)
+		case StepsWrongPassword:
+			if human {
+				add(record.StepLoginWrongPassword)
+			}
 		}
 	}
 	return out

@@ -2,9 +2,11 @@ package journeys
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results/record"
 )
 
@@ -15,11 +17,22 @@ func (x *run) login(ctx context.Context) bool {
 	return x.signIn(ctx, "")
 }
 
-// signIn logs the persona in and records the login step under target.
+// signIn logs the persona in and records the login step under target. A
+// lockout the run's refused sign-ins set off (configured) makes the expected
+// answer a refusal; a refusal that looks like a lockout nobody configured
+// leaves the step unjudged (see signedIn).
 func (x *run) signIn(ctx context.Context, target string) bool {
 	err := x.step(ctx, record.StepLogin, target, func(ctx context.Context, f *record.Facts) error {
 		f.Expected = record.Allow
+		pre := x.lockState()
+		if pre.kind != "" {
+			f.Expected = record.Deny
+			pre.set(f)
+		}
 		s, err := x.st.Login(ctx, x.p)
+		if post := x.signedIn(err, true, x.j.Name+"/"+record.StepLogin); pre.kind == "" && post.kind != "" {
+			post.set(f)
+		}
 		if err != nil {
 			return err
 		}
@@ -60,4 +73,29 @@ func (x *run) service(ctx context.Context) bool {
 		return nil
 	})
 	return err == nil
+}
+
+// wrongPassword signs in with a wrong password WrongPassword.Attempts times:
+// each must be refused (an accepted one is signed out at once). Service
+// personas have no password to get wrong.
+func (x *run) wrongPassword(ctx context.Context) bool {
+	if !x.p.Human() {
+		return true
+	}
+	wrong := x.p
+	// Never the right one, and nothing of it shows: a hash of it, prefixed.
+	wrong.Secret = personas.NewSecret("wrong-" + x.p.Secret.Hash())
+	for i := range max(1, x.r.WrongPassword.Attempts) {
+		_ = x.step(ctx, record.StepLoginWrongPassword, fmt.Sprintf("attempt %d", i+1), func(ctx context.Context, f *record.Facts) error {
+			f.Expected = record.Deny
+			x.lockState().set(f)
+			s, err := x.st.Login(ctx, wrong)
+			x.signedIn(err, false, x.j.Name+"/"+record.StepLoginWrongPassword)
+			if err == nil {
+				_ = x.st.Logout(ctx, s)
+			}
+			return decided(f, err)
+		})
+	}
+	return true
 }

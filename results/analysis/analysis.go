@@ -132,6 +132,11 @@ func (a *Analysis) Summary(meta Meta, acct record.Accounting) Summary {
 			s.Causes[i].steps, s.Causes[i].personas = nil, nil
 		}
 	}
+	s.StateApart = a.cmp.StateApart()
+	for _, g := range s.StateApart {
+		s.NotComparable += g.Count
+	}
+	consequences(s.Causes, s.StateApart)
 	if s.Causes == nil {
 		s.Causes = []Cause{}
 	}

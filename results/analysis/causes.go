@@ -110,6 +110,9 @@ type Cause struct {
 	Classes    []CauseClass `json:"classes"`
 	Findings   []FindingRef `json:"findings"`
 	Units      int          `json:"units"`
+	// Consequences are the steps not compared because of state the cause's
+	// steps left the candidate in (see StateGroup).
+	Consequences []Consequence `json:"consequences,omitempty"`
 	// steps and personas are the units of the cause (indexes into the
 	// comparison's personas), for the cohort table.
 	steps    []StepKey

@@ -100,6 +100,7 @@ type decisionRule struct{ allowed, denied Class }
 // and a wrongly denied decision raise.
 var decisionRules = map[string]decisionRule{
 	record.StepLogin:              {denied: LoginFailed},
+	record.StepLoginWrongPassword: {allowed: OverPermission},
 	record.StepProbe:              {allowed: OverPermission, denied: UnderPermission},
 	record.StepRefresh:            {denied: RefreshFailed},
 	record.StepRefreshReplay:      {allowed: RefreshReuseAccepted},

@@ -119,6 +119,12 @@ type Comparer struct {
 	// Compared counts candidate records judged; Uncomparable those that could not be
 	// (the legacy side errored or never ran).
 	Compared, Uncomparable int
+	// apart groups the decision steps not compared because their sides ran
+	// under different state the run created (see StateGroup).
+	apart      map[stateKey]*StateGroup
+	apartOrder []stateKey
+	// apartSteps counts them per step name, for the coverage's reasons.
+	apartSteps map[string]int64
 
 	// The personas judged, for root-cause grouping: which classes each could have
 	// shown, which it showed, which steps it ran (see Causes).
@@ -153,7 +159,8 @@ type unit struct {
 // NewComparer returns a Comparer with the given options.
 func NewComparer(opt CompareOptions) *Comparer {
 	return &Comparer{opt: opt.withDefaults(), pending: make(map[record.Key]*record.Record), findings: make(map[findingKey]*Finding),
-		shared: make(map[findingKey]*Finding), findingIndex: make(map[findingKey]int), units: make(map[string]*unit), steps: make(map[StepKey]int)}
+		shared: make(map[findingKey]*Finding), findingIndex: make(map[findingKey]int), units: make(map[string]*unit), steps: make(map[StepKey]int),
+		apart: make(map[stateKey]*StateGroup), apartSteps: make(map[string]int64)}
 }
 
 // unitOf returns the unit of r's persona, creating it; nil for records of no
@@ -299,6 +306,9 @@ func (c *Comparer) judge(leg, cand *record.Record) {
 		return
 	}
 	legOK := leg != nil && leg.Outcome == record.OK
+	if _, decision := decisionRules[cand.Step]; decision && c.stateApart(leg, legOK, cand) {
+		return
+	}
 	c.Compared++
 	// could holds the classes this record could have raised, for grouping.
 	var could uint64

@@ -342,6 +342,11 @@ func (in *causeInput) notJudgedWhy(steps []string) string {
 			consider("the candidate's tokens failed validation (TOKEN_INVALID)", s.Invalid)
 		}
 	}
+	for _, step := range steps {
+		if n := in.cmp.apartSteps[step]; n > 0 {
+			consider("not compared: the two sides ran under different state (a grant, a lockout; see state_apart)", n)
+		}
+	}
 	if best != "" && most >= performed {
 		return best
 	}

@@ -164,6 +164,11 @@ type Summary struct {
 	Uncomparable int `json:"uncomparable"`
 	// Disagreed counts the comparisons that raised a parity finding.
 	Disagreed int `json:"disagreed"`
+	// StateApart groups the decision steps not compared because their two
+	// sides ran under different state the run created (a grant, a lockout);
+	// NotComparable counts them.
+	StateApart    []StateGroup `json:"state_apart"`
+	NotComparable int          `json:"not_comparable"`
 	// NoiseFloor is set in A/A runs.
 	NoiseFloor *NoiseFloor `json:"noise_floor,omitempty"`
 	Timeline   Timeline    `json:"timeline"`

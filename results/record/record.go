@@ -116,6 +116,57 @@ type Facts struct {
 	// Check names the validation a token failed, on an Invalid step:
 	// "id_token.nonce", "access_token.alg".
 	Check string `json:"check,omitempty"`
+	// State is the state the run itself created on this side that bears on
+	// this step's decision (one of the State kinds: a break-glass grant held, an
+	// account locked by refused sign-ins); empty when it created none. Two sides
+	// whose steps ran under different state are not compared (see StateSure).
+	State string `json:"state,omitempty"`
+	// StateNote says what the state is, in words ("holds break-glass grant
+	// 3f2a1c for patient-00012 since 10:02:11, until 10:07:11"); StateFrom names
+	// the step that made it, "journey/step", and how that step ended ("error",
+	// "deny", "allow"): "breakglass/breakglass.request error".
+	StateNote string `json:"state_note,omitempty"`
+	StateFrom string `json:"state_from,omitempty"`
+}
+
+// State kinds (Facts.State). A sure state is known on its side; an unsure one
+// leaves the step's decision unknowable, so the step is never compared.
+const (
+	// StateGrantCovers: a live break-glass grant for the step's patient opens
+	// the credential the step used (the grant rides on it, or the side's grants
+	// cover every session of the persona).
+	StateGrantCovers = "grant:covers"
+	// StateGrantElsewhere: a live grant for the patient rides on another
+	// credential, and the side's grants are known to open only their own.
+	StateGrantElsewhere = "grant:elsewhere"
+	// StateGrantUnknown: a live grant for the patient rides on another
+	// credential, and whether it opens this one is not configured.
+	StateGrantUnknown = "grant:unknown-scope"
+	// StateGrantUncertain: the request for a grant got no answer (an
+	// availability error): the stack may or may not hold one.
+	StateGrantUncertain = "grant:uncertain"
+	// StateGrantExpiring: the step ran so near the grant's end that the stack's
+	// clock may put it on either side.
+	StateGrantExpiring = "grant:expiring"
+	// StateGrantHeld: asking for a grant while one from an earlier journey
+	// still lives: the answer may be the old grant's.
+	StateGrantHeld = "grant:held"
+	// StateLocked: the side's configured lockout locks the account after the
+	// refused sign-ins the run made.
+	StateLocked = "lockout:locked"
+	// StateLockProbable: a sign-in with the right password was refused after
+	// refused ones, on a side whose lockout is not configured (or the answer
+	// named a lock): probably a lockout.
+	StateLockProbable = "lockout:probable"
+)
+
+// StateSure reports whether a step that ran under state kind can be judged.
+func StateSure(kind string) bool {
+	switch kind {
+	case StateGrantUncertain, StateGrantExpiring, StateGrantUnknown, StateGrantHeld, StateLockProbable:
+		return false
+	}
+	return true
 }
 
 // Key identifies the pair of records, one per side, that must agree.

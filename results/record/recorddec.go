@@ -334,6 +334,12 @@ func (f *Facts) field(d *plainDecoder, key []byte) bool {
 		return ok
 	case "check":
 		return once(&d.factsSeen, 10) && d.string(&f.Check)
+	case "state":
+		return once(&d.factsSeen, 11) && d.string(&f.State)
+	case "state_note":
+		return once(&d.factsSeen, 12) && d.string(&f.StateNote)
+	case "state_from":
+		return once(&d.factsSeen, 13) && d.string(&f.StateFrom)
 	}
 	return false
 }

@@ -2,7 +2,10 @@ package record
 
 // Step names: the vocabulary journeys record under and the comparison reads.
 const (
-	StepLogin              = "login"
+	StepLogin = "login"
+	// StepLoginWrongPassword is a sign-in the journey makes with a wrong
+	// password on purpose: it must be refused, and it counts toward a lockout.
+	StepLoginWrongPassword = "login.wrong_password"
 	StepProbe              = "probe"
 	StepRefresh            = "refresh"
 	StepRefreshReplay      = "refresh.replay"
@@ -27,7 +30,7 @@ const (
 
 // StepNames lists every step name records use.
 var StepNames = []string{
-	StepLogin, StepProbe, StepRefresh, StepRefreshReplay, StepRefreshFamily, StepLogout, StepLogoutProbe,
+	StepLogin, StepLoginWrongPassword, StepProbe, StepRefresh, StepRefreshReplay, StepRefreshFamily, StepLogout, StepLogoutProbe,
 	StepLogoutRefresh, StepLogoutIntrospect, StepBreakglass, StepBreakglassNoReason, StepBreakglassAccess,
 	StepBreakglassExpired, StepBreakglassInelig, StepBreakglassAudit, StepServiceToken, StepServiceProbe, StepAudit,
 }

@@ -53,6 +53,9 @@ func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 			for _, cc := range c.Classes {
 				ev = append(ev, md(cc.Evidence))
 			}
+			for _, q := range c.Consequences {
+				ev = append(ev, "consequence: "+md(q.Text()))
+			}
 			p("| %s | %s | %s | %s | %s |\n", gateMark(c.Fails), c.ID, c.Severity, md(c.Title), strings.Join(ev, "<br>"))
 		}
 		p("\n")
@@ -87,6 +90,23 @@ func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 				break
 			}
 			p("| %s | %s | %s/%s | %s | %d | %s |\n", f.Severity, mdClass(f), md(f.Journey), md(f.Step), md(dash(f.PersonaKind)), f.Count, md(f.ExampleText()))
+		}
+		p("\n")
+	}
+	if len(s.StateApart) > 0 {
+		p("**Not compared: state the run created** (%d %s): their two sides ran under different state (a break-glass grant one side holds, an account one side locked), so a difference would be the state's, not a regression; where a cause's step made it, the cause lists it as a consequence.\n\n",
+			s.NotComparable, plural(s.NotComparable, "step", "steps"))
+		p("| journey/step | kind | side | state | from | count | first example |\n|---|---|---|---|---|---:|---|\n")
+		for i, g := range s.StateApart {
+			if i == markdownFindings {
+				p("\n%d more in report.html and summary.json.\n", len(s.StateApart)-i)
+				break
+			}
+			ex := ""
+			if len(g.Examples) > 0 {
+				ex = g.Examples[0].Text()
+			}
+			p("| %s/%s | %s | %s | %s | %s | %d | %s |\n", md(g.Journey), md(g.Step), md(dash(g.PersonaKind)), g.Side, md(g.State), md(dash(g.From)), g.Count, md(ex))
 		}
 		p("\n")
 	}

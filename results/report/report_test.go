@@ -103,6 +103,7 @@ func TestFixtureFindings(t *testing.T) {
 	}
 	want := []string{
 		"OVER_PERMISSION probe billing",
+		"ERROR_RATE_REGRESSION breakglass.request ",
 		"ERROR_RATE_REGRESSION probe ",
 		"LOGIN_FAILED login patient",
 		"ROLE_MAPPING_DRIFT login billing",

@@ -46,7 +46,7 @@ func WriteTable(w io.Writer, s *analysis.Summary) error {
 		gen += fmt.Sprintf("\tunhealthy %d of %d intervals", h.Unhealthy, h.Intervals)
 	}
 	tp("%s\n", gen)
-	tp("compared: %d candidate steps\tuncomparable: %d\tdisagreed: %d\n", s.Compared, s.Uncomparable, s.Disagreed)
+	tp("compared: %d candidate steps\tuncomparable: %d\tdisagreed: %d\tnot compared for their state: %d\n", s.Compared, s.Uncomparable, s.Disagreed, s.NotComparable)
 	tw.Flush()
 	writeCoverageText(&b, s, line)
 	if len(s.Shared) > 0 {
@@ -152,6 +152,13 @@ func writeCausesText(b *strings.Builder, s *analysis.Summary) {
 				break
 			}
 			fmt.Fprintf(b, "      %s\n", cc.Evidence)
+			evidence++
+		}
+		for _, q := range c.Consequences {
+			if evidence == tableEvidence {
+				break
+			}
+			fmt.Fprintf(b, "      consequence: %s\n", q.Text())
 			evidence++
 		}
 	}

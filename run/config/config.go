@@ -41,6 +41,8 @@ type File struct {
 	// BreakGlass and Audit tune the break-glass and audit step groups.
 	BreakGlass journeys.BreakGlassPlan `yaml:"breakglass"`
 	Audit      journeys.AuditPlan      `yaml:"audit"`
+	// WrongPassword tunes the wrong_password step group.
+	WrongPassword journeys.WrongPasswordPlan `yaml:"wrong_password"`
 	Load       Load                    `yaml:"load"`
 	Parity     Parity                  `yaml:"parity"`
 	Thresholds Thresholds              `yaml:"thresholds"`
@@ -75,6 +77,10 @@ type Side struct {
 	Resources journeys.Resources `yaml:"resources"`
 	// AuthZEN, when set, evaluates this side's probes at a policy decision point.
 	AuthZEN *adapter.AuthZEN `yaml:"authzen"`
+	// State is what the side's lockout and break-glass grants do (lockout,
+	// breakglass_covers): the harness compares only steps that ran under like
+	// state, and where this is silent it learns what it can from the answers.
+	State journeys.StatePolicy `yaml:",inline"`
 }
 
 // Personas says where the population comes from.

@@ -62,6 +62,9 @@ func (f *File) validateBreakGlassPlan(p *problems) {
 
 // validatePlans checks the audit bounds and the request templates.
 func (f *File) validatePlans(p *problems) {
+	if n := f.WrongPassword.Attempts; n < 0 || n > 100 {
+		p.add([]string{"wrong_password", "attempts"}, "is %d; want 0 (one attempt) to 100", n)
+	}
 	a := f.Audit
 	if a.Within < 0 || a.Poll <= 0 || a.Skew < 0 {
 		p.add([]string{"audit"}, "within %s, poll %s, skew %s: want within >= 0, poll > 0, skew >= 0", a.Within, a.Poll, a.Skew)

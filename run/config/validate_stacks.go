@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/journeys/oidc"
@@ -203,6 +204,12 @@ func (f *File) validateOIDC(p *problems, side func(...string) []string, o *oidc.
 }
 func (f *File) validateSide(p *problems, name string, s Side) {
 	at := func(k ...string) []string { return append([]string{"stacks", name}, k...) }
+	if l := s.State.Lockout; l != nil && (l.Attempts < 1 || l.Duration <= 0) {
+		p.add(at("lockout"), "attempts %d, duration %s: want attempts >= 1 and a duration > 0 (leave lockout out if the stack has none, or it is not known)", l.Attempts, l.Duration)
+	}
+	if c := s.State.BreakGlassCovers; c != "" && !slices.Contains(journeys.GrantCovers, c) {
+		p.add(at("breakglass_covers"), "is %q; want %s (what a live grant opens: every session of the persona, or only the credential it rides on)", c, strings.Join(journeys.GrantCovers, " or "))
+	}
 	switch s.Adapter {
 	case "legacy":
 		if s.Legacy == nil {

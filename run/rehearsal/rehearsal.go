@@ -394,8 +394,10 @@ func preflight(ctx context.Context, cfg *config.File, pop personas.Population, l
 // newRunner builds the journey runner of a run from the config.
 func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) *journeys.Runner {
 	pdp := map[record.Side]*adapter.AuthZEN{record.Legacy: cfg.Stacks.Legacy.AuthZEN, record.Candidate: cfg.Stacks.Candidate.AuthZEN}
+	policy := map[record.Side]journeys.StatePolicy{record.Legacy: cfg.Stacks.Legacy.State, record.Candidate: cfg.Stacks.Candidate.State}
 	if cfg.Mode == config.ModeAA {
 		pdp[record.Candidate] = cfg.Stacks.Legacy.AuthZEN
+		policy[record.Candidate] = cfg.Stacks.Legacy.State
 	}
 	for side, p := range pdp {
 		if p == nil {
@@ -403,13 +405,15 @@ func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) 
 		}
 	}
 	return &journeys.Runner{
-		Probes:      cfg.Probes,
-		Resources:   map[record.Side]journeys.Resources{record.Legacy: cfg.SideResources("legacy"), record.Candidate: cfg.SideResources("candidate")},
-		PDP:         pdp,
-		Targets:     journeys.NewTargets(pop),
-		BreakGlass:  cfg.BreakGlass,
-		Audit:       cfg.Audit,
-		StepTimeout: cfg.Load.StepTimeout,
-		Transport:   tr,
+		Probes:        cfg.Probes,
+		Resources:     map[record.Side]journeys.Resources{record.Legacy: cfg.SideResources("legacy"), record.Candidate: cfg.SideResources("candidate")},
+		PDP:           pdp,
+		Targets:       journeys.NewTargets(pop),
+		BreakGlass:    cfg.BreakGlass,
+		Audit:         cfg.Audit,
+		WrongPassword: cfg.WrongPassword,
+		Policy:        policy,
+		StepTimeout:   cfg.Load.StepTimeout,
+		Transport:     tr,
 	}
 }
