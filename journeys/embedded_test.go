@@ -1,6 +1,7 @@
 package journeys_test
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"testing"
@@ -19,6 +20,23 @@ import (
 // configured as examples/demo.yaml configures them.
 func embeddedAdapters(t *testing.T, clk *testClock, drifts string) (*legacy.Adapter, *oidc.Adapter, personas.Population) {
 	t.Helper()
+	return embeddedWith(t, clk, embedOptions{Drifts: drifts})
+}
+
+// embedOptions vary the embedded stacks and adapters of a test.
+type embedOptions struct {
+	Drifts string
+	// BreakGlassTTL is the stacks' time box (2s when 0).
+	BreakGlassTTL time.Duration
+	// NoEnd leaves the legacy adapter without a way to end a grant early.
+	NoEnd bool
+	// Stacks edits the stacks' options.
+	Stacks func(*stacks.Options)
+}
+
+func embeddedWith(t *testing.T, clk *testClock, o embedOptions) (*legacy.Adapter, *oidc.Adapter, personas.Population) {
+	t.Helper()
+	drifts := o.Drifts
 	pop, err := personas.Generate(11, personas.GenerateOptions{Count: 40, UnassignedShare: 0.3})
 	if err != nil {
 		t.Fatal(err)
@@ -27,13 +45,17 @@ func embeddedAdapters(t *testing.T, clk *testClock, drifts string) (*legacy.Adap
 	if err != nil {
 		t.Fatal(err)
 	}
-	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop, Drifts: d, Now: clk.Now, BreakGlassTTL: 2 * time.Second})
+	opt := stacks.Options{Population: pop, Drifts: d, Now: clk.Now, BreakGlassTTL: cmp.Or(o.BreakGlassTTL, 2*time.Second)}
+	if o.Stacks != nil {
+		o.Stacks(&opt)
+	}
+	pair, err := stacks.Start(t.Context(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pair.Close() })
 	feed := &adapter.AuditConfig{Feed: adapter.RequestTemplate{Method: "GET", Path: "/api/audit?since={since}&actor={actor}"}, Auditor: adapter.Auditor{Persona: personas.Auditor}}
-	leg, err := legacy.New(legacy.Config{
+	lc := legacy.Config{
 		BaseURL: pair.LegacyURL,
 		Login:   legacy.Login{Mode: "form", Path: "/login", FormID: "login-form"},
 		Session: legacy.SessionCarrier{Cookie: "LEGACY_SESSION"},
@@ -50,7 +72,11 @@ func embeddedAdapters(t *testing.T, clk *testClock, drifts string) (*legacy.Adap
 			GrantID: "grant_id", ExpiresIn: "expires_in", End: &adapter.RequestTemplate{Method: "DELETE", Path: "/api/breakglass/{grant_id}"},
 		},
 		Audit: feed,
-	}, journeys.Tap(http.DefaultTransport), adapter.WithPersonas(pop), adapter.WithClock(clk.Now))
+	}
+	if o.NoEnd {
+		lc.BreakGlass.End = nil
+	}
+	leg, err := legacy.New(lc, journeys.Tap(http.DefaultTransport), adapter.WithPersonas(pop), adapter.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

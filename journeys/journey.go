@@ -104,8 +104,8 @@ type Runner struct {
 	Resources map[record.Side]Resources
 	// PDP, for a side that has one, evaluates that side's probes at an AuthZEN
 	// policy decision point instead of requesting the resources.
-	PDP        map[record.Side]*adapter.AuthZEN
-	Targets    *Targets
+	PDP           map[record.Side]*adapter.AuthZEN
+	Targets       *Targets
 	BreakGlass    BreakGlassPlan
 	Audit         AuditPlan
 	WrongPassword WrongPasswordPlan

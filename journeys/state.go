@@ -2,8 +2,6 @@ package journeys
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
@@ -88,6 +86,8 @@ type held struct {
 	// lockedUntil and lockFrom are the lock a configured lockout put on.
 	refused     int
 	lastRefused time.Time
+	// refusedFrom is the step of the last refusal: "journey/step deny".
+	refusedFrom string
 	lockedUntil time.Time
 	lockFrom    string
 }
@@ -154,10 +154,10 @@ func (x *run) grantState(patient string, s *adapter.Session) state {
 			delete(h.grants, patient)
 			return state{}
 		case now.After(hg.until.Add(-margin)):
-			return state{record.StateGrantExpiring, fmt.Sprintf("break-glass grant %s for %s ends at %s, too near to tell", hg.id, patient, clock(hg.until)), hg.from}
+			return state{record.StateGrantExpiring, fmt.Sprintf("its break-glass grant%s for %s ends at %s, too near to tell", ref(hg.id), patient, clock(hg.until)), hg.from}
 		}
 	}
-	note := fmt.Sprintf("holds break-glass grant %s for %s since %s", hg.id, patient, clock(hg.since))
+	note := fmt.Sprintf("holds a break-glass grant%s for %s since %s", ref(hg.id), patient, clock(hg.since))
 	if !hg.until.IsZero() {
 		note += ", until " + clock(hg.until)
 	}
@@ -177,7 +177,7 @@ func (x *run) granted(patient string, g *adapter.Grant, since time.Time, from st
 	l := &x.r.ledger
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	hg := &heldGrant{g: g, id: shortHash(fmt.Sprintf("%p", g)), since: since, from: from}
+	hg := &heldGrant{g: g, id: g.Ref(), since: since, from: from}
 	if g.TTL > 0 {
 		hg.until = since.Add(g.TTL)
 		l.longest[x.side] = max(l.longest[x.side], g.TTL)
@@ -232,7 +232,7 @@ func (x *run) signedIn(err error, right bool, from string) state {
 	h := l.of(x.p.ID, x.side)
 	now := x.r.now()
 	if err == nil {
-		h.refused, h.lockedUntil, h.lockFrom = 0, time.Time{}, ""
+		h.refused, h.lockedUntil, h.lockFrom, h.refusedFrom = 0, time.Time{}, "", ""
 		return state{}
 	}
 	var re *adapter.RefusedError
@@ -247,9 +247,9 @@ func (x *run) signedIn(err error, right bool, from string) state {
 		// The lock ran out: the side counts afresh.
 		h.refused, h.lockedUntil, h.lockFrom = 0, time.Time{}, ""
 	}
-	before := h.refused
+	before, prevFrom := h.refused, h.refusedFrom
 	h.refused++
-	h.lastRefused = now
+	h.lastRefused, h.refusedFrom = now, from+" deny"
 	if lock != nil && lock.Attempts > 0 && h.refused >= lock.Attempts && h.lockedUntil.IsZero() {
 		h.lockedUntil, h.lockFrom = now.Add(lock.Duration), from+" deny"
 	}
@@ -257,19 +257,22 @@ func (x *run) signedIn(err error, right bool, from string) state {
 		return state{}
 	}
 	announced := re.Status == 423 || lockWords.MatchString(re.Reason)
+	origin := cmp.Or(h.lockFrom, prevFrom, from+" deny")
 	switch {
 	case announced:
-		return state{record.StateLockProbable, fmt.Sprintf("refused with %s, a lockout's answer, after %d refused sign-ins in a row", re.Error(), before), cmp.Or(h.lockFrom, from+" deny")}
+		return state{record.StateLockProbable, fmt.Sprintf("%s: a lockout's answer, after %d refused sign-ins in a row", re.Error(), before), origin}
 	case lock == nil && before >= probableLockAfter:
-		return state{record.StateLockProbable, fmt.Sprintf("refused after %d refused sign-ins in a row: probably a lockout (set lockout to judge it)", before), from + " deny"}
+		return state{record.StateLockProbable, fmt.Sprintf("refused after %d refused sign-ins in a row: probably a lockout (set lockout to judge it)", before), origin}
 	}
 	return state{}
 }
 
-// shortHash names a grant in notes without its id.
-func shortHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:3])
+// ref is a grant's reference in a note: " 3f2a1c", or nothing.
+func ref(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " " + id
 }
 
 func clock(t time.Time) string { return t.UTC().Format("15:04:05") }

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -35,7 +36,7 @@ var Catalogue = []Drift{
 	{"breakglass-not-audited", "BREAKGLASS_NOT_AUDITED", "no audit event for emergency access"},
 	{"service-scope-widened", "SERVICE_ACCOUNT_SCOPE_WIDENED", "service tokens get every scope"},
 	{"slow-token", "LATENCY_REGRESSION", "token endpoint adds latency (default 40ms; slow-token=80ms)"},
-	{"flaky-5xx", "ERROR_RATE_REGRESSION", "a share of candidate requests (default 5%; flaky-5xx=0.1) answer 503"},
+	{"flaky-5xx", "ERROR_RATE_REGRESSION", "a share of candidate requests (default 5%; flaky-5xx=0.1) answer 503; flaky-5xx=0.3@breakglass fails only break-glass requests"},
 }
 
 // Defaults of the drift parameters.
@@ -44,12 +45,21 @@ const (
 	DefaultFlaky5xx  = 0.05
 )
 
+// Scopes of flaky-5xx: every request (the default), or only the break-glass
+// requests (token exchanges), so that legacy holds grants the candidate may not.
+const (
+	FlakyAll        = "all"
+	FlakyBreakGlass = "breakglass"
+)
+
 // Drifts is a set of switched-on drifts with their parameters. The zero value has no
 // drift.
 type Drifts struct {
 	on        map[string]bool
 	slowToken time.Duration
 	flaky     float64
+	// flakyScope is FlakyAll or FlakyBreakGlass.
+	flakyScope string
 }
 
 // Has reports whether drift name is on.
@@ -82,6 +92,9 @@ func (d Drifts) Flaky5xx() float64 {
 	return d.flaky
 }
 
+// Flaky5xxScope is what flaky-5xx fails: FlakyAll or FlakyBreakGlass.
+func (d Drifts) Flaky5xxScope() string { return cmp.Or(d.flakyScope, FlakyAll) }
+
 // String returns the drifts in the syntax ParseDrifts reads: "none", or names joined
 // by commas with the parameters spelled out.
 func (d Drifts) String() string {
@@ -95,6 +108,9 @@ func (d Drifts) String() string {
 			names[i] = n + "=" + d.slowToken.String()
 		case "flaky-5xx":
 			names[i] = n + "=" + strconv.FormatFloat(d.flaky, 'g', -1, 64)
+			if d.Flaky5xxScope() != FlakyAll {
+				names[i] += "@" + d.flakyScope
+			}
 		}
 	}
 	return strings.Join(names, ",")
@@ -102,7 +118,8 @@ func (d Drifts) String() string {
 
 // ParseDrifts reads a comma-separated list of drift names ("" and "none" mean no
 // drift). slow-token takes a duration (slow-token=80ms) and flaky-5xx a share in
-// (0, 1] (flaky-5xx=0.1). Unknown names are an error that lists the valid ones.
+// (0, 1], optionally scoped to the break-glass requests (flaky-5xx=0.1,
+// flaky-5xx=0.3@breakglass). Unknown names are an error that lists the valid ones.
 func ParseDrifts(s string) (Drifts, error) {
 	d := Drifts{on: make(map[string]bool), slowToken: DefaultSlowToken, flaky: DefaultFlaky5xx}
 	s = strings.TrimSpace(s)
@@ -130,9 +147,17 @@ func ParseDrifts(s string) (Drifts, error) {
 			}
 			d.slowToken = v
 		case "flaky-5xx":
-			v, err := strconv.ParseFloat(param, 64)
+			share, scope, scoped := strings.Cut(param, "@")
+			if scoped && scope != FlakyAll && scope != FlakyBreakGlass {
+				return Drifts{}, fmt.Errorf("drifts: flaky-5xx=%q: scope %q; want %s or %s", param, scope, FlakyAll, FlakyBreakGlass)
+			}
+			d.flakyScope = scope
+			if share == "" && scoped {
+				break
+			}
+			v, err := strconv.ParseFloat(share, 64)
 			if err != nil || !(v > 0 && v <= 1) {
-				return Drifts{}, fmt.Errorf("drifts: flaky-5xx=%q: want a share in (0, 1] such as 0.1", param)
+				return Drifts{}, fmt.Errorf("drifts: flaky-5xx=%q: want a share in (0, 1] such as 0.1, optionally scoped: 0.3@breakglass", param)
 			}
 			d.flaky = v
 		default:
@@ -159,7 +184,17 @@ func (d Drifts) candidate(seed uint64) candidate.Drifts {
 		BreakGlassNotAudited: d.Has("breakglass-not-audited"),
 		ServiceScopeWidened:  d.Has("service-scope-widened"),
 		SlowToken:            d.SlowToken(),
-		Flaky5xx:             d.Flaky5xx(),
+		Flaky5xx:             d.flakyOf(FlakyAll),
+		FlakyBreakGlass:      d.flakyOf(FlakyBreakGlass),
 		Seed:                 seed,
 	}
+}
+
+// flakyOf is the share flaky-5xx fails of the requests of scope; 0 when it is
+// off or scoped elsewhere.
+func (d Drifts) flakyOf(scope string) float64 {
+	if d.Flaky5xxScope() != scope {
+		return 0
+	}
+	return d.Flaky5xx()
 }

@@ -9,6 +9,7 @@
 package stacks
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,9 @@ type Options struct {
 	// stacks (5 and 15m); negative disables lockout.
 	LockoutThreshold int
 	LockoutDuration  time.Duration
+	// CandidateLockoutThreshold, when not 0, is the candidate's own threshold
+	// (a stricter or laxer lockout than legacy's; negative disables it).
+	CandidateLockoutThreshold int
 	// BreakGlassTTL is the time box of emergency access on both stacks (30m).
 	BreakGlassTTL time.Duration
 	// AccessTokenTTL is the candidate access token lifetime (5m; 24h under drift
@@ -164,7 +168,7 @@ func Listen(ctx context.Context, opt Options) (*Pair, error) {
 	p.Candidate = candidate.New(candidate.Config{
 		Issuer: p.CandidateURL, Now: opt.Now,
 		AccessTokenTTL: opt.AccessTokenTTL, RefreshTokenTTL: opt.RefreshTokenTTL, SessionTTL: opt.AbsoluteTimeout,
-		BreakGlassTTL: opt.BreakGlassTTL, LockoutThreshold: opt.LockoutThreshold, LockoutDuration: opt.LockoutDuration,
+		BreakGlassTTL: opt.BreakGlassTTL, LockoutThreshold: cmp.Or(opt.CandidateLockoutThreshold, opt.LockoutThreshold), LockoutDuration: opt.LockoutDuration,
 		BcryptCost: opt.BcryptCost, IntrospectionSecret: introSecret, ProvisionerSecret: provSecret,
 		Drifts: opt.Drifts.candidate(opt.Seed), Dialect: opt.Dialects.candidate(),
 	})

@@ -1,6 +1,8 @@
 package adapter
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"time"
 
@@ -33,6 +35,16 @@ type Grant struct {
 	TTL time.Duration
 	// id is the stack's grant id, for ending it early.
 	id string
+}
+
+// Ref names the grant in notes and reports without its id: a short hash of
+// it, or "" when the stack gave none.
+func (g *Grant) Ref() string {
+	if g == nil || g.id == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("cutover-grant:" + g.id))
+	return hex.EncodeToString(sum[:3])
 }
 
 // Request is a resource request, already resolved from its template.

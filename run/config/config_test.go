@@ -112,7 +112,20 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			edit: func(s string) string {
 				return strings.Replace(s, "allow_hosts: [127.0.0.1, localhost]", "allow_hosts: [localhost]", 1)
 			},
-			want: []string{`demo.yaml:19: stacks.legacy.legacy.base_url: host "127.0.0.1" is not in stacks.allow_hosts`},
+			want: []string{`demo.yaml:26: stacks.legacy.legacy.base_url: host "127.0.0.1" is not in stacks.allow_hosts`},
+		},
+		{
+			name: "state rules that cannot be",
+			edit: func(s string) string {
+				s = strings.Replace(s, "lockout: {attempts: 5, duration: 15m}\n    breakglass_covers: persona", "lockout: {attempts: 0, duration: 15m}\n    breakglass_covers: everyone", 1)
+				s = strings.Replace(s, "audit: {within: 2s", "wrong_password: {attempts: -1}\naudit: {within: 2s", 1)
+				return s
+			},
+			want: []string{
+				"demo.yaml:@attempts: 0@: stacks.legacy.lockout: attempts 0, duration 15m0s: want attempts >= 1",
+				`demo.yaml:@everyone@: stacks.legacy.breakglass_covers: is "everyone"; want persona or credential`,
+				"demo.yaml:@attempts: -1@: wrong_password.attempts: is -1; want 0 (one attempt) to 100",
+			},
 		},
 		{
 			name: "probe without a request template",

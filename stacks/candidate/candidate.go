@@ -75,6 +75,9 @@ type Drifts struct {
 	SlowToken time.Duration
 	// Flaky5xx is the share of requests answered 503; 0 is off.
 	Flaky5xx float64
+	// FlakyBreakGlass is the share of break-glass requests (token exchanges)
+	// answered 503 before any grant is made; 0 is off.
+	FlakyBreakGlass float64
 	// Seed drives the choice of flaky requests, so a run is reproducible.
 	Seed uint64
 }
@@ -403,7 +406,8 @@ func (d directory) Users() []ehr.UserSummary {
 
 // ServeHTTP implements http.Handler, with the flaky-5xx and slow-token drifts in front.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.Drifts.Flaky5xx > 0 && !metadataPath(r.URL.Path) && s.flakyNext() {
+	if s.cfg.Drifts.Flaky5xx > 0 && !metadataPath(r.URL.Path) && s.flakyNext(s.cfg.Drifts.Flaky5xx) ||
+		s.cfg.Drifts.FlakyBreakGlass > 0 && r.URL.Path == "/token" && r.PostFormValue("grant_type") == grantTokenExchange && s.flakyNext(s.cfg.Drifts.FlakyBreakGlass) {
 		w.Header().Set("Retry-After", "1")
 		respond.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "")
 		return
@@ -435,9 +439,10 @@ func (s *Server) Reseed(seed uint64) {
 	s.flaky = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 }
 
-// flakyNext draws the next request's fate from the seeded generator.
-func (s *Server) flakyNext() bool {
+// flakyNext draws the next request's fate from the seeded generator: true
+// with probability share.
+func (s *Server) flakyNext(share float64) bool {
 	s.flakyMu.Lock()
 	defer s.flakyMu.Unlock()
-	return s.flaky.Float64() < s.cfg.Drifts.Flaky5xx
+	return s.flaky.Float64() < share
 }
