@@ -43,9 +43,9 @@ type File struct {
 	Audit      journeys.AuditPlan      `yaml:"audit"`
 	// WrongPassword tunes the wrong_password step group.
 	WrongPassword journeys.WrongPasswordPlan `yaml:"wrong_password"`
-	Load       Load                    `yaml:"load"`
-	Parity     Parity                  `yaml:"parity"`
-	Thresholds Thresholds              `yaml:"thresholds"`
+	Load          Load                       `yaml:"load"`
+	Parity        Parity                     `yaml:"parity"`
+	Thresholds    Thresholds                 `yaml:"thresholds"`
 
 	// Path and Hash identify the file the config came from.
 	Path string `yaml:"-"`
