@@ -28,39 +28,18 @@ func TestSIGINTLeavesAPartialReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildBinary(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "demo", "--duration", "1m", "--drift", "none", "--no-browser", "--out", dir)
+	cmd := exec.Command(buildBinary(t), "demo", "--duration", "1m", "--drift", "none", "--no-browser", "--out", dir)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	kill := time.AfterFunc(3*time.Minute, func() { cmd.Process.Kill() })
-	defer kill.Stop()
+	p := launch(t, cmd)
 	// The first progress line says the schedule is running.
-	var log strings.Builder
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		log.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "  target ") {
-			break
-		}
-	}
+	p.until(func(line string) bool { return strings.Contains(line, "  target ") })
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	for sc.Scan() {
-		log.WriteString(sc.Text() + "\n")
-	}
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != int(exitcode.Aborted) {
-		t.Fatalf("cutover demo after SIGINT: %v; want exit %d\nstderr:\n%s\nstdout:\n%s", err, exitcode.Aborted, log.String(), stdout.String())
+	if code := p.wait(); code != int(exitcode.Aborted) {
+		t.Fatalf("cutover demo after SIGINT: exit %d; want %d\nstderr:\n%s\nstdout:\n%s", code, exitcode.Aborted, p.log.String(), stdout.String())
 	}
 	s := readSummary(t, dir)
 	if s.Verdict != analysis.VerdictAborted || !strings.Contains(s.Meta.Aborted, "interrupt signal received") {
@@ -76,6 +55,53 @@ func TestSIGINTLeavesAPartialReport(t *testing.T) {
 	if !strings.Contains(stdout.String(), "verdict: ABORTED") {
 		t.Errorf("stdout lacks the aborted verdict:\n%s", stdout.String())
 	}
+}
+
+// process is a started cutover whose stderr the test reads line by line.
+type process struct {
+	cmd *exec.Cmd
+	sc  *bufio.Scanner
+	log strings.Builder
+}
+
+// launch starts cmd with its stderr piped to the test, killed after three
+// minutes if it has not ended by then.
+func launch(t *testing.T, cmd *exec.Cmd) *process {
+	t.Helper()
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	kill := time.AfterFunc(3*time.Minute, func() { _ = cmd.Process.Kill() })
+	t.Cleanup(func() { kill.Stop() })
+	return &process{cmd: cmd, sc: bufio.NewScanner(stderr)}
+}
+
+// until reads stderr up to the first line done accepts, or its end.
+func (p *process) until(done func(line string) bool) {
+	for p.sc.Scan() {
+		p.log.WriteString(p.sc.Text() + "\n")
+		if done(p.sc.Text()) {
+			return
+		}
+	}
+}
+
+// wait reads the rest of stderr and returns the exit code (-1: killed).
+func (p *process) wait() int {
+	p.until(func(string) bool { return false })
+	err := p.cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }
 
 var (
@@ -209,43 +235,20 @@ func TestSecondSIGINTEndsTheDrain(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	bin := buildBinary(t)
 	url, count := countingStacks(t, 0, 10*time.Minute)
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "run", stacksFile(t, url, 10*time.Minute), "--out", dir)
-	stderr, err := cmd.StderrPipe()
+	cmd := exec.Command(buildBinary(t), "run", stacksFile(t, url, 10*time.Minute), "--out", dir)
 	cmd.Env = append(os.Environ(), "CUTOVER_INTROSPECTION_SECRET=x", "CUTOVER_PROVISIONER_SECRET=x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	kill := time.AfterFunc(3*time.Minute, func() { cmd.Process.Kill() })
-	defer kill.Stop()
-	var log strings.Builder
-	sc := bufio.NewScanner(stderr)
-	for sc.Scan() {
-		log.WriteString(sc.Text() + "\n")
-		if _, traffic := count(); traffic > 0 && strings.Contains(sc.Text(), "  target ") {
-			break
-		}
-	}
+	p := launch(t, cmd)
+	p.until(func(line string) bool {
+		_, traffic := count()
+		return traffic > 0 && strings.Contains(line, "  target ")
+	})
 	_ = cmd.Process.Signal(os.Interrupt)
-	for sc.Scan() {
-		log.WriteString(sc.Text() + "\n")
-		if strings.Contains(sc.Text(), "interrupt again to end the drain") {
-			break
-		}
-	}
+	p.until(func(line string) bool { return strings.Contains(line, "interrupt again to end the drain") })
 	_ = cmd.Process.Signal(os.Interrupt)
-	for sc.Scan() {
-		log.WriteString(sc.Text() + "\n")
-	}
-	err = cmd.Wait()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != int(exitcode.Aborted) {
-		t.Fatalf("cutover run after two interrupts: %v; want exit %d (killed after 3 minutes means the drain was not ended)\n%s", err, exitcode.Aborted, log.String())
+	if code := p.wait(); code != int(exitcode.Aborted) {
+		t.Fatalf("cutover run after two interrupts: exit %d; want %d (killed after 3 minutes means the drain was not ended)\n%s", code, exitcode.Aborted, p.log.String())
 	}
 	if s := readSummary(t, dir); s.Verdict != analysis.VerdictAborted {
 		t.Errorf("summary.json verdict %q; want aborted", s.Verdict)

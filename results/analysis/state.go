@@ -143,17 +143,31 @@ func (q Consequence) Text() string {
 }
 
 // consequences hangs each group whose candidate state a step made on the
-// causes with a finding on that step: the availability error or the refusal
-// that left the candidate without what legacy holds.
+// causes with a finding of that step that its outcome raises: the availability
+// error (ERROR_RATE_REGRESSION) or the refusal (LOGIN_FAILED, BREAKGLASS_DENIED)
+// that left the candidate without what legacy holds, or the wrong allow
+// (BREAKGLASS_NO_REASON_ACCEPTED) that left it with more.
 func consequences(causes []Cause, groups []StateGroup) {
 	for _, g := range groups {
 		if g.Side != record.Candidate || g.From == "" {
 			continue
 		}
-		journey, step, _ := g.Origin()
+		journey, step, outcome := g.Origin()
+		var class Class
+		switch rule := decisionRules[step]; outcome {
+		case string(record.Error):
+			class = ErrorRateRegression
+		case record.Deny:
+			class = rule.denied
+		case record.Allow:
+			class = rule.allowed
+		}
+		if class == "" {
+			continue
+		}
 		for i := range causes {
 			c := &causes[i]
-			if !slices.ContainsFunc(c.Findings, func(f FindingRef) bool { return f.Journey == journey && f.Step == step }) {
+			if !slices.ContainsFunc(c.Findings, func(f FindingRef) bool { return f.Class == class && f.Journey == journey && f.Step == step }) {
 				continue
 			}
 			j := slices.IndexFunc(c.Consequences, func(q Consequence) bool {

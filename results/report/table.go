@@ -66,8 +66,18 @@ func WriteTable(w io.Writer, s *analysis.Summary) error {
 	if nf := s.NoiseFloor; nf != nil {
 		p("noise floor (A/A): %d of %d comparisons disagreed (%s)\n", nf.Disagreed, nf.Compared, pct(nf.Rate))
 	}
+	// One line per notice class: the generator's schedule and its health are
+	// one story (report.md tells each in full).
+	var classes []analysis.Class
+	details := map[analysis.Class][]string{}
 	for _, n := range s.Notices {
-		line(string(n.Class)+": ", n.Detail)
+		if _, ok := details[n.Class]; !ok {
+			classes = append(classes, n.Class)
+		}
+		details[n.Class] = append(details[n.Class], n.Detail)
+	}
+	for _, c := range classes {
+		line(string(c)+": ", strings.Join(details[c], "; "))
 	}
 	if len(g.Shortfall) > 0 {
 		line("pool shortfall (not the generator): ", shortfallsText(g.Shortfall))
@@ -154,11 +164,8 @@ func writeCausesText(b *strings.Builder, s *analysis.Summary) {
 			fmt.Fprintf(b, "      %s\n", cc.Evidence)
 			evidence++
 		}
-		for _, q := range c.Consequences {
-			if evidence == tableEvidence {
-				break
-			}
-			fmt.Fprintf(b, "      consequence: %s\n", q.Text())
+		if len(c.Consequences) > 0 && evidence < tableEvidence {
+			fmt.Fprintf(b, "%s\n", clipLine("      consequences: ", consequencesText(c.Consequences), tableWidth))
 			evidence++
 		}
 	}
@@ -336,4 +343,16 @@ func shortfallsText(sfs []record.Shortfall) string {
 		parts[i] = fmt.Sprintf("%s %d (about %d more personas)", sf.Journey, sf.Dropped, sf.More)
 	}
 	return fmt.Sprintf("%d starts dropped, every persona they could use busy: %s (each in report.md)", total, strings.Join(parts, ", "))
+}
+
+// consequencesText tells a cause's consequences on one line: how many steps
+// were not compared for the state it left, and where.
+func consequencesText(qs []analysis.Consequence) string {
+	n := 0
+	parts := make([]string, len(qs))
+	for i, q := range qs {
+		n += q.Count
+		parts[i] = fmt.Sprintf("%s/%s %d (%s)", q.Journey, q.Step, q.Count, q.State)
+	}
+	return fmt.Sprintf("%d %s not compared for the state it left the candidate in: %s", n, plural(n, "step", "steps"), strings.Join(parts, ", "))
 }

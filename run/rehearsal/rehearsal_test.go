@@ -51,28 +51,44 @@ func runDemo(t *testing.T, drifts string) *analysis.Summary {
 	return runDemoFor(t, drifts, 3*time.Second)
 }
 
-// runDemoFor is runDemo at 30 journeys a second for dur.
-func runDemoFor(t *testing.T, drifts string, dur time.Duration) *analysis.Summary {
+// demoStacks starts the embedded stacks with the demo's population (and seed)
+// and opt, closed when the test ends.
+func demoStacks(t *testing.T, opt stacks.Options) (*stacks.Pair, personas.Population) {
 	t.Helper()
-	d, err := stacks.ParseDrifts(drifts)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := demoConfig(t, placeholderEnv)
 	pop, err := Population(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop, Drifts: d, Seed: cfg.Seed, BreakGlassTTL: 4 * time.Second})
+	opt.Population, opt.Seed = pop, cfg.Seed
+	pair, err := stacks.Start(t.Context(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pair.Close() })
-	cfg = demoConfig(t, map[string]string{
+	return pair, pop
+}
+
+// runDemoFor is runDemo at 30 journeys a second for dur.
+func runDemoFor(t *testing.T, drifts string, dur time.Duration) *analysis.Summary {
+	t.Helper()
+	return runDemoWith(t, drifts, dur, func(*config.File) {})
+}
+
+// runDemoWith is runDemoFor with the config edited by edit.
+func runDemoWith(t *testing.T, drifts string, dur time.Duration, edit func(*config.File)) *analysis.Summary {
+	t.Helper()
+	d, err := stacks.ParseDrifts(drifts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, _ := demoStacks(t, stacks.Options{Drifts: d, BreakGlassTTL: 4 * time.Second})
+	cfg := demoConfig(t, map[string]string{
 		"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
 		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(), "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal(),
 	})
 	constant(30, dur)(cfg)
+	edit(cfg)
 	sum, err := Run(t.Context(), cfg, Options{Out: t.TempDir()})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
@@ -215,16 +231,7 @@ func describe(s *analysis.Summary) string {
 // TestPreflightNamesTheDownStack points one side at a closed port: the run stops
 // before any load with exit 4, naming that side.
 func TestPreflightNamesTheDownStack(t *testing.T) {
-	cfg := demoConfig(t, placeholderEnv)
-	pop, err := Population(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pair.Close() })
+	pair, _ := demoStacks(t, stacks.Options{})
 	secret := pair.IntrospectionClientSecret.Reveal()
 	for _, tt := range []struct{ side, legacy, candidate string }{
 		{"legacy", "http://127.0.0.1:1", pair.CandidateURL},
@@ -242,16 +249,7 @@ func TestPreflightNamesTheDownStack(t *testing.T) {
 // directory (SCIM DELETE, as an offboarding script would): the run stops before
 // any load with PROVISIONING_DRIFT and exit 4, naming the persona.
 func TestParityStopsARunWhosePersonasDiffer(t *testing.T) {
-	cfg := demoConfig(t, placeholderEnv)
-	pop, err := Population(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pair.Close() })
+	pair, pop := demoStacks(t, stacks.Options{})
 	tok, err := pair.ProvisionerToken(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +259,7 @@ func TestParityStopsARunWhosePersonasDiffer(t *testing.T) {
 	if n, err := scim.Deprovision(t.Context(), personas.Population{Personas: []personas.Persona{gone}}); n != 1 || err != nil {
 		t.Fatalf("deprovision %s = %d, %v", gone.ID, n, err)
 	}
-	cfg = demoConfig(t, map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
+	cfg := demoConfig(t, map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_CANDIDATE_URL": pair.CandidateURL,
 		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(), "CUTOVER_PROVISIONER_SECRET": pair.ProvisionerClientSecret.Reveal()})
 	out := t.TempDir()
 	_, err = Run(t.Context(), cfg, Options{Out: out})
