@@ -45,7 +45,7 @@ func (x *run) auditStep(ctx context.Context, ar AuditReader, name, kind, subject
 // when not empty) shows up or deadline passes on the runner's clock.
 func (x *run) awaitEvent(ctx context.Context, ar AuditReader, kind, subject string, deadline time.Time) (bool, error) {
 	if x.sess.Subject == "" {
-		return false, adapter.ProtocolErr("audit feed", "the session has no subject to look events up by (configure the subject path)")
+		return false, adapter.ProtocolErr("audit feed", "the session has no subject to look events up by (legacy: set me.subject or service.subject; oidc: the access token is opaque and neither introspection nor an ID token says who it is)")
 	}
 	since := x.start.Add(-x.r.Audit.Skew)
 	for {

@@ -83,7 +83,7 @@ func embeddedWith(t *testing.T, clk *testClock, o embedOptions) (*legacy.Adapter
 	cand, err := oidc.New(t.Context(), oidc.Config{
 		Issuer: pair.CandidateURL, ClientID: pair.HarnessClientID, RedirectURI: pair.HarnessRedirectURI,
 		Scopes: []string{"openid", "profile", "offline_access"}, FormID: "login-form", Audience: pair.Audience,
-		Introspection: &oidc.Client{ClientID: pair.IntrospectionClientID, ClientSecret: adapter.NewSecretRef(pair.IntrospectionClientSecret)},
+		Introspection: &oidc.Client{ClientID: pair.IntrospectionClientID, ClientSecret: new(adapter.NewSecretRef(pair.IntrospectionClientSecret))},
 		BreakGlass:    &oidc.BreakGlass{Method: "token_exchange"},
 		Audit:         feed,
 	}, journeys.Tap(http.DefaultTransport), adapter.WithPersonas(pop), adapter.WithClock(clk.Now))

@@ -271,6 +271,8 @@ func outcomeOf(err error) (record.Outcome, string) {
 		return record.Invalid, err.Error()
 	case errors.Is(err, adapter.ErrUnsupported):
 		return record.Unsupported, err.Error()
+	case errors.Is(err, adapter.ErrUnverified):
+		return record.Unverified, err.Error()
 	default:
 		return record.Error, err.Error()
 	}

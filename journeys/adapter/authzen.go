@@ -31,7 +31,7 @@ const opPDP = "authzen evaluation"
 // error.
 func (a *AuthZEN) Evaluate(ctx context.Context, tr http.RoundTripper, s *Session, kind personas.Kind, action, typ, id string) (allow bool, status int, err error) {
 	if s.Subject == "" {
-		return false, 0, ProtocolErr(opPDP, "the session has no subject to evaluate (configure the subject path)")
+		return false, 0, ProtocolErr(opPDP, "the session has no subject to evaluate (legacy: set me.subject or service.subject; oidc: the access token is opaque and neither introspection nor an ID token says who it is)")
 	}
 	subjectType := cmp.Or(a.SubjectType, "user")
 	if kind == personas.Service {

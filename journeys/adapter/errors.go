@@ -15,6 +15,12 @@ import (
 // never as failures.
 var ErrUnsupported = errors.New("not supported by this stack")
 
+// ErrUnverified marks a step the stack answered in a way the harness cannot
+// complete or read as done (a logout page that needs script, a confirmation it
+// cannot find): the step is recorded unverified, and nothing that depends on it
+// is judged.
+var ErrUnverified = errors.New("unverified")
+
 // RefusedError is a stack's explicit "no": a login with bad credentials, a refresh
 // token it will not honour, a grant it declines. It is a decision, not an outage.
 type RefusedError struct {

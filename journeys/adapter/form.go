@@ -19,6 +19,23 @@ type Form struct {
 	Values url.Values
 	// Password names the first password input, if any.
 	Password string
+	// Submit is the name and value of the form's first named submit control
+	// (an input of type submit or image, or a button), which a browser sends
+	// when that control is clicked; empty when it has none.
+	Submit [2]string
+}
+
+// Submitted returns the values a browser sends when the form's first submit
+// control is clicked: its inputs and that control's name and value.
+func (f Form) Submitted() url.Values {
+	v := url.Values{}
+	for k, vs := range f.Values {
+		v[k] = append([]string(nil), vs...)
+	}
+	if f.Submit[0] != "" && !v.Has(f.Submit[0]) {
+		v.Set(f.Submit[0], f.Submit[1])
+	}
+	return v
 }
 
 // ParseForms returns every form of an HTML page. base resolves relative actions.
@@ -47,6 +64,10 @@ func ParseForms(r io.Reader, base *url.URL) ([]Form, error) {
 				}
 				forms = append(forms, nf)
 				return
+			case "button":
+				if typ := strings.ToLower(attr(n, "type")); f != nil && f.Submit[0] == "" && attr(n, "name") != "" && (typ == "" || typ == "submit") {
+					f.Submit = [2]string{attr(n, "name"), attr(n, "value")}
+				}
 			case "input":
 				if f != nil {
 					name, typ := attr(n, "name"), strings.ToLower(attr(n, "type"))
@@ -57,7 +78,11 @@ func ParseForms(r io.Reader, base *url.URL) ([]Form, error) {
 							f.Password = name
 						}
 						f.Values.Set(name, "")
-					case typ == "submit" || typ == "button" || typ == "image":
+					case typ == "submit" || typ == "image":
+						if f.Submit[0] == "" {
+							f.Submit = [2]string{name, attr(n, "value")}
+						}
+					case typ == "button":
 					case typ == "checkbox" || typ == "radio":
 						if hasAttr(n, "checked") {
 							f.Values.Add(name, cmp.Or(attr(n, "value"), "on"))

@@ -144,20 +144,34 @@ func PathOnly(p string) string {
 	return path
 }
 
-// ClientAuth is how a confidential client authenticates at a token, revocation or
-// introspection endpoint.
+// ClientAuth is how a client authenticates at a token, revocation or
+// introspection endpoint (RFC 6749 s2.3, OIDC Core s9).
 type ClientAuth struct {
 	ID     string
 	Secret string
 	// Post sends the credentials in the form (client_secret_post) instead of
 	// HTTP Basic (client_secret_basic).
 	Post bool
+	// Assertion, when set, signs a fresh client assertion (private_key_jwt,
+	// RFC 7523 s2.2) sent instead of a secret.
+	Assertion func() (string, error)
 }
+
+// ClientAssertionType is the client_assertion_type of a JWT client assertion.
+const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // PostForm posts an OAuth form, with client authentication when a is not nil (a
 // public client sends its id in the form).
 func PostForm(ctx context.Context, tr http.RoundTripper, u string, form url.Values, a ClientAuth, op string) (*http.Response, error) {
 	switch {
+	case a.Assertion != nil:
+		assertion, err := a.Assertion()
+		if err != nil {
+			return nil, fmt.Errorf("%s: client assertion: %w", op, err)
+		}
+		form.Set("client_id", a.ID)
+		form.Set("client_assertion_type", ClientAssertionType)
+		form.Set("client_assertion", assertion)
 	case a.Secret == "":
 		if a.ID != "" {
 			form.Set("client_id", a.ID)
@@ -172,7 +186,7 @@ func PostForm(ctx context.Context, tr http.RoundTripper, u string, form url.Valu
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	if a.Secret != "" && !a.Post {
+	if a.Secret != "" && !a.Post && a.Assertion == nil {
 		// RFC 6749 s2.3.1: both parts form-encoded before Basic.
 		req.SetBasicAuth(url.QueryEscape(a.ID), url.QueryEscape(a.Secret))
 	}

@@ -54,6 +54,9 @@ func selectPath(doc any, path string) ([]any, error) {
 	return p.Select(doc), nil
 }
 
+// ValuesAt returns every value path selects in doc (none is not an error).
+func ValuesAt(doc any, path string) ([]any, error) { return selectPath(doc, path) }
+
 // Lookup returns the one value path selects in doc: no node or several are
 // errors.
 func Lookup(doc any, path string) (any, error) {

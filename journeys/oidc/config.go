@@ -9,8 +9,12 @@ import "github.com/cutover-dev/cutover/journeys/adapter"
 type Config struct {
 	Issuer   string `yaml:"issuer"`
 	ClientID string `yaml:"client_id"`
-	// ClientSecret makes the harness client confidential (client_secret_basic).
+	// ClientSecret makes the harness client confidential (client_secret_basic
+	// unless AuthMethod says otherwise).
 	ClientSecret *adapter.SecretRef `yaml:"client_secret"`
+	// ClientAuth is how the harness client authenticates at the token,
+	// revocation and token exchange endpoints (RFC 6749 s2.3, OIDC Core s9).
+	ClientAuth `yaml:",inline"`
 	// RedirectURI is registered for the harness client; it is never contacted: the
 	// adapter captures the code from the redirect itself.
 	RedirectURI string   `yaml:"redirect_uri"`
@@ -22,6 +26,24 @@ type Config struct {
 	// FormID picks the login form by id; empty picks the first form with a password.
 	FormID        string `yaml:"form_id"`
 	UsernameField string `yaml:"username_field"`
+	// LoginIdentifier is what a persona signs in with, in the login form and the
+	// password grant: username (the default), email, or attribute:NAME (an
+	// attribute of the accounts file).
+	LoginIdentifier string `yaml:"login_identifier"`
+	// AuthorizationParams are added to every authorization request: prompt
+	// (some providers issue a refresh token for offline_access only with
+	// prompt=consent), acr_values, max_age, resource (RFC 8707), audience, or
+	// any other the provider wants.
+	AuthorizationParams map[string]string `yaml:"authorization_params"`
+	// TokenParams are added to every token request made for a person
+	// (authorization code, password and refresh grants): resource (RFC 8707),
+	// audience.
+	TokenParams map[string]string `yaml:"token_params"`
+	// Grants declares grant types the provider serves although its discovery
+	// document does not list them (password, client_credentials, refresh_token,
+	// urn:ietf:params:oauth:grant-type:token-exchange): they are used as if
+	// listed.
+	Grants []string `yaml:"grants"`
 	// APIBaseURL is where the protected resources live; empty means the issuer.
 	APIBaseURL string `yaml:"api_base_url"`
 	// Audience the access tokens must carry; empty skips the check. When set it
@@ -33,8 +55,15 @@ type Config struct {
 	// asymmetric one. "none" and HMAC algorithms are always refused.
 	Algorithms []string `yaml:"algorithms"`
 	// RolesClaim is the path of the roles in a token, an introspection answer or
-	// userinfo; default "roles".
+	// userinfo; default "roles". An RFC 9535 JSONPath: a dotted path reaches
+	// nested objects (realm_access.roles); a name with a hyphen, a dot or a slash
+	// is quoted in brackets (resource_access['my-client'].roles,
+	// ['https://example.com/roles']).
 	RolesClaim string `yaml:"roles_claim"`
+	// RolesFormat is how a roles claim that is one string is split: auto (the
+	// default: at commas and whitespace), space, comma, or list (the claim must
+	// be a JSON array; a string is one role).
+	RolesFormat string `yaml:"roles_format"`
 	// RolesFrom lists where roles are looked up, the first that has them winning:
 	// access_token, introspection, id_token, userinfo. Default: all four in that
 	// order.
@@ -46,8 +75,12 @@ type Config struct {
 	// (RP-initiated logout). Default: revoke when the provider offers it, else
 	// end_session.
 	Logout []string `yaml:"logout"`
-	// PostLogoutRedirectURI is sent with end_session; never contacted.
+	// PostLogoutRedirectURI is sent with end_session; never contacted. When set,
+	// a logout is done only when the provider redirects there.
 	PostLogoutRedirectURI string `yaml:"post_logout_redirect_uri"`
+	// LogoutConfirmation says how to answer a provider that asks the user to
+	// confirm an RP-initiated logout (OpenID RP-Initiated Logout 1.0 s2).
+	LogoutConfirmation *LogoutConfirmation `yaml:"logout_confirmation"`
 	// Introspection is the confidential client that may call the introspection
 	// endpoint (RFC 7662), and where that endpoint is when discovery does not say;
 	// without it nothing is introspected.
@@ -61,20 +94,50 @@ type Config struct {
 	Directory *Directory `yaml:"directory"`
 }
 
+// ClientAuth is how a client authenticates (RFC 6749 s2.3, OIDC Core s9).
+type ClientAuth struct {
+	// AuthMethod is none, client_secret_basic (the default with a secret),
+	// client_secret_post or private_key_jwt (RFC 7523: a signed assertion, as
+	// SMART on FHIR backend services require).
+	AuthMethod string `yaml:"auth_method"`
+	// PrivateKey signs the assertions of private_key_jwt: a PEM-encoded RSA,
+	// EC or Ed25519 private key (PKCS#8, PKCS#1 or SEC 1).
+	PrivateKey *adapter.SecretRef `yaml:"private_key"`
+	// KeyID is the kid of the assertions' header, when the provider holds
+	// several of the client's keys.
+	KeyID string `yaml:"key_id"`
+}
+
 // Client is a confidential OAuth client and the endpoint it calls.
 type Client struct {
-	ClientID     string            `yaml:"client_id"`
-	ClientSecret adapter.SecretRef `yaml:"client_secret"`
-	// AuthMethod is client_secret_basic (default) or client_secret_post.
-	AuthMethod string `yaml:"auth_method"`
+	ClientID     string             `yaml:"client_id"`
+	ClientSecret *adapter.SecretRef `yaml:"client_secret"`
+	ClientAuth   `yaml:",inline"`
 	// Endpoint is the URL the client calls, overriding discovery: a provider may
 	// serve introspection without advertising it (Ory Hydra serves it on its
 	// admin port only).
 	Endpoint string `yaml:"endpoint"`
+	// ServiceTokens is who introspects a service persona's tokens:
+	// introspection_client (this client, the default) or own_client (the
+	// service persona itself, for providers that let a client introspect only
+	// the tokens issued to it).
+	ServiceTokens string `yaml:"service_tokens"`
 }
 
-func (c *Client) auth() adapter.ClientAuth {
-	return adapter.ClientAuth{ID: c.ClientID, Secret: c.ClientSecret.Secret().Reveal(), Post: c.AuthMethod == "client_secret_post"}
+// Introspectors of service tokens.
+const (
+	ServiceTokensIntrospectionClient = "introspection_client"
+	ServiceTokensOwnClient           = "own_client"
+)
+
+// LogoutConfirmation picks and fills the form a provider shows to confirm a
+// logout. Without it, the one form of the page without a password field is
+// submitted as a browser would, with its first submit control.
+type LogoutConfirmation struct {
+	// FormID picks the form by id.
+	FormID string `yaml:"form_id"`
+	// Fields are set in the form before it is submitted (logout: "yes").
+	Fields map[string]string `yaml:"fields"`
 }
 
 // Service tunes the client_credentials grant of service personas.
@@ -87,8 +150,13 @@ type Service struct {
 	// client asks for what it held on legacy. Providers such as Ory Hydra and Okta
 	// grant no scope unless asked, and refuse a scope the client was not given.
 	PermissionScopes map[string]string `yaml:"permission_scopes"`
-	// AuthMethod is client_secret_basic (default) or client_secret_post.
-	AuthMethod string `yaml:"auth_method"`
+	// ClientAuth is how service personas authenticate: client_secret_basic (the
+	// default) or client_secret_post with the persona's secret, or
+	// private_key_jwt with PrivateKey (or PrivateKeys by client id).
+	ClientAuth `yaml:",inline"`
+	// PrivateKeys are the private_key_jwt keys of service personas by client id
+	// (username), when they do not share PrivateKey.
+	PrivateKeys map[string]*adapter.SecretRef `yaml:"private_keys"`
 }
 
 // BreakGlass says how a candidate grants emergency access.
@@ -117,6 +185,22 @@ type BreakGlass struct {
 const (
 	LogoutRevoke     = "revoke"
 	LogoutEndSession = "end_session"
+)
+
+// Formats of a roles claim that is one string.
+const (
+	RolesFormatAuto  = "auto"
+	RolesFormatSpace = "space"
+	RolesFormatComma = "comma"
+	RolesFormatList  = "list"
+)
+
+// Client authentication methods.
+const (
+	AuthNone              = "none"
+	AuthClientSecretBasic = "client_secret_basic"
+	AuthClientSecretPost  = "client_secret_post"
+	AuthPrivateKeyJWT     = "private_key_jwt"
 )
 
 // Sources of roles.

@@ -29,7 +29,7 @@ func (o *Adapter) Users(ctx context.Context) ([]personas.StackUser, error) {
 	if d.Scope != "" {
 		form.Set("scope", d.Scope)
 	}
-	tok, err := o.token(ctx, form, d.Client.auth())
+	tok, err := o.token(ctx, form, o.dirAuth)
 	if err != nil {
 		return nil, fmt.Errorf("scim directory: token: %w", err)
 	}

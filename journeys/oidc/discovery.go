@@ -25,6 +25,7 @@ type discovery struct {
 // Grant types.
 const (
 	grantPassword      = "password"
+	grantRefresh       = "refresh_token"
 	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
 	tokenTypeAccess    = "urn:ietf:params:oauth:token-type:access_token"
 )
@@ -52,13 +53,15 @@ func (o *Adapter) Check(ctx context.Context) error {
 	return cp.discover(ctx)
 }
 
+// offers reports whether the provider serves grant: its discovery lists it (or
+// lists none), or the configuration declares it (grants).
 func (o *Adapter) offers(grant string) bool {
-	return o.meta.GrantTypesSupported == nil || slices.Contains(o.meta.GrantTypesSupported, grant)
+	return o.meta.GrantTypesSupported == nil || slices.Contains(o.meta.GrantTypesSupported, grant) || slices.Contains(o.cfg.Grants, grant)
 }
 
 // unoffered is the error of a grant the provider's discovery does not list.
 func unoffered(grant string) error {
-	return fmt.Errorf("%w: grant %s is not in the discovery's grant_types_supported", adapter.ErrUnsupported, grant)
+	return fmt.Errorf("%w: grant %s is not in the discovery's grant_types_supported (if the provider serves it anyway, declare it: grants: [%s])", adapter.ErrUnsupported, grant, grant)
 }
 
 // noIntrospection says why the adapter cannot introspect.

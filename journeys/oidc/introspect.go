@@ -43,8 +43,13 @@ func (o *Adapter) Active(ctx context.Context, s *adapter.Session, credential str
 }
 
 func (o *Adapter) introspect(ctx context.Context, tok, hint string) (map[string]any, error) {
+	return o.introspectAs(ctx, tok, hint, o.introAuth)
+}
+
+// introspectAs is introspect as client a.
+func (o *Adapter) introspectAs(ctx context.Context, tok, hint string, a adapter.ClientAuth) (map[string]any, error) {
 	const op = "oidc introspection"
-	resp, err := adapter.PostForm(ctx, o.tr, o.meta.IntrospectionEndpoint, url.Values{"token": {tok}, "token_type_hint": {hint}}, o.cfg.Introspection.auth(), op)
+	resp, err := adapter.PostForm(ctx, o.tr, o.meta.IntrospectionEndpoint, url.Values{"token": {tok}, "token_type_hint": {hint}}, a, op)
 	if err != nil {
 		return nil, err
 	}

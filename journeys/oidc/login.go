@@ -1,9 +1,12 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,10 +22,14 @@ func (o *Adapter) Login(ctx context.Context, p personas.Persona) (*adapter.Sessi
 		if !o.offers(grantPassword) {
 			return nil, unoffered(grantPassword)
 		}
-		tok, err := o.token(ctx, url.Values{
-			"grant_type": {grantPassword}, "username": {p.Username}, "password": {p.Secret.Reveal()},
+		id, err := o.identifier(p)
+		if err != nil {
+			return nil, err
+		}
+		tok, err := o.token(ctx, o.userForm(url.Values{
+			"grant_type": {grantPassword}, "username": {id}, "password": {p.Secret.Reveal()},
 			"scope": {strings.Join(o.cfg.Scopes, " ")},
-		}, o.harness())
+		}), o.harness())
 		if err != nil {
 			return nil, err
 		}
@@ -62,6 +69,9 @@ func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.
 	if o.cfg.Audience != "" {
 		q.Set("audience", o.cfg.Audience)
 	}
+	for k, v := range o.cfg.AuthorizationParams {
+		q.Set(k, v)
+	}
 	for k, v := range extra {
 		q[k] = v
 	}
@@ -74,7 +84,11 @@ func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.
 		if err != nil {
 			return nil, adapter.ProtocolErr("oidc login page", "HTTP %d: %v", pg.status, err)
 		}
-		f.Values.Set(o.cfg.UsernameField, p.Username)
+		id, err := o.identifier(p)
+		if err != nil {
+			return nil, err
+		}
+		f.Values.Set(o.cfg.UsernameField, id)
 		f.Values.Set(f.Password, p.Secret.Reveal())
 		if pg, err = o.follow(ctx, c, f.Method, f.Action.String(), f.Values, o.cfg.RedirectURI); err != nil {
 			return nil, err
@@ -93,12 +107,12 @@ func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.
 	if code == "" {
 		return nil, adapter.ProtocolErr("oidc callback", "redirect without a code")
 	}
-	tok, err := o.token(ctx, url.Values{
+	tok, err := o.token(ctx, o.userForm(url.Values{
 		"grant_type":    {"authorization_code"},
 		"code":          {code},
 		"redirect_uri":  {o.cfg.RedirectURI},
 		"code_verifier": {verifier},
-	}, o.harness())
+	}), o.harness())
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +127,9 @@ type page struct {
 	forms  []adapter.Form
 	// query is the query of the stop URI, nil when a page answered instead.
 	query url.Values
+	// script reports that the page runs script (it has a script element): what
+	// it does cannot be seen without a browser.
+	script bool
 }
 
 const maxRedirects = 10
@@ -144,12 +161,17 @@ func (o *Adapter) follow(ctx context.Context, c *http.Client, method, target str
 		}
 		loc := resp.Header.Get("Location")
 		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" {
-			forms, err := adapter.ParseForms(resp.Body, resp.Request.URL)
+			body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 			adapter.Drain(resp)
+			if err != nil {
+				return page{}, adapter.TransportErr(op, err)
+			}
+			forms, err := adapter.ParseForms(bytes.NewReader(body), resp.Request.URL)
 			if err != nil {
 				return page{}, adapter.ProtocolErr(op, "HTTP %d: %v", resp.StatusCode, err)
 			}
-			return page{status: resp.StatusCode, forms: forms}, nil
+			script := bytes.Contains(bytes.ToLower(body), []byte("<script"))
+			return page{status: resp.StatusCode, forms: forms, script: script}, nil
 		}
 		adapter.Drain(resp)
 		next, err := resp.Request.URL.Parse(loc)
@@ -168,4 +190,42 @@ func (o *Adapter) follow(ctx context.Context, c *http.Client, method, target str
 func sameEndpoint(u *url.URL, stop string) bool {
 	s, err := url.Parse(stop)
 	return err == nil && u.Scheme == s.Scheme && u.Host == s.Host && u.Path == s.Path
+}
+
+// Login identifiers.
+const (
+	IdentifierUsername  = "username"
+	IdentifierEmail     = "email"
+	IdentifierAttribute = "attribute:"
+)
+
+// identifier is what p signs in with: its username, its e-mail address or an
+// attribute of the accounts file (login_identifier).
+func (o *Adapter) identifier(p personas.Persona) (string, error) {
+	switch li := o.cfg.LoginIdentifier; {
+	case li == "" || li == IdentifierUsername:
+		return p.Username, nil
+	case li == IdentifierEmail:
+		if p.Email == "" {
+			return "", fmt.Errorf("oidc login: persona %s has no e-mail address, and login_identifier is email", p.ID)
+		}
+		return p.Email, nil
+	case strings.HasPrefix(li, IdentifierAttribute):
+		name := strings.TrimPrefix(li, IdentifierAttribute)
+		if v := p.Attributes[name]; v != "" {
+			return v, nil
+		}
+		return "", fmt.Errorf("oidc login: persona %s has no attribute %q, and login_identifier is %s", p.ID, name, li)
+	default:
+		return "", fmt.Errorf("oidc login: login_identifier %q; want username, email or attribute:NAME", li)
+	}
+}
+
+// userForm adds the configured token_params to a token request made for a
+// person.
+func (o *Adapter) userForm(form url.Values) url.Values {
+	for k, v := range o.cfg.TokenParams {
+		form.Set(k, v)
+	}
+	return form
 }

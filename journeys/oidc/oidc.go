@@ -24,6 +24,13 @@ type Adapter struct {
 	opt   adapter.Options
 	audit *adapter.Feed
 
+	// harnessAuth, introAuth and dirAuth are how the harness client, the
+	// introspection client and the directory client authenticate.
+	harnessAuth, introAuth, dirAuth adapter.ClientAuth
+	// serviceAuth holds each service persona's authentication, built on first
+	// use (a private key is parsed once).
+	serviceAuth sync.Map
+
 	mu          sync.Mutex
 	keys        keyfunc.Keyfunc
 	keysFetched time.Time
@@ -62,6 +69,9 @@ func New(ctx context.Context, cfg Config, tr http.RoundTripper, opts ...adapter.
 	}
 	if in := cfg.Introspection; in != nil && in.Endpoint != "" {
 		o.meta.IntrospectionEndpoint = in.Endpoint
+	}
+	if err := o.clientAuths(); err != nil {
+		return nil, err
 	}
 	apiBase := cfg.APIBaseURL
 	if apiBase == "" {
@@ -119,14 +129,28 @@ func (o *Adapter) client(jar http.CookieJar) *http.Client {
 	return &http.Client{Transport: o.tr, Jar: jar, CheckRedirect: adapter.NoRedirect}
 }
 
-// harness is how the harness client authenticates.
-func (o *Adapter) harness() adapter.ClientAuth {
-	a := adapter.ClientAuth{ID: o.cfg.ClientID}
-	if o.cfg.ClientSecret != nil {
-		a.Secret = o.cfg.ClientSecret.Secret().Reveal()
+// clientAuths builds how each configured client authenticates.
+func (o *Adapter) clientAuths() error {
+	var err error
+	aud := o.meta.TokenEndpoint
+	if o.harnessAuth, err = o.cfg.ClientAuth.auth(o.cfg.ClientID, o.cfg.ClientSecret, aud); err != nil {
+		return fmt.Errorf("oidc: %w", err)
 	}
-	return a
+	if in := o.cfg.Introspection; in != nil {
+		if o.introAuth, err = in.ClientAuth.auth(in.ClientID, in.ClientSecret, aud); err != nil {
+			return fmt.Errorf("oidc: introspection: %w", err)
+		}
+	}
+	if d := o.cfg.Directory; d != nil {
+		if o.dirAuth, err = d.Client.ClientAuth.auth(d.Client.ClientID, d.Client.ClientSecret, aud); err != nil {
+			return fmt.Errorf("oidc: directory: %w", err)
+		}
+	}
+	return nil
 }
+
+// harness is how the harness client authenticates.
+func (o *Adapter) harness() adapter.ClientAuth { return o.harnessAuth }
 
 // Do implements Stack.
 func (o *Adapter) Do(ctx context.Context, s *adapter.Session, r adapter.Request) (int, error) {

@@ -40,7 +40,7 @@ var doctor = personas.Persona{ID: "d1", Kind: personas.Clinician, Username: "d1"
 // roles from introspection or userinfo, RP-initiated logout, a refresh token on
 // client_credentials, and capabilities the provider does not publish.
 func TestOIDCAnotherProvider(t *testing.T) {
-	intro := &Client{ClientID: "introspector", ClientSecret: adapter.NewSecretRef(personas.NewSecret("intro-secret"))}
+	intro := &Client{ClientID: "introspector", ClientSecret: new(adapter.NewSecretRef(personas.NewSecret("intro-secret")))}
 	t.Run("password grant, opaque tokens, introspection, end_session", func(t *testing.T) {
 		idp := testidp.New(t, func(p *testidp.IdP) { p.Opaque = true })
 		o := newTestOIDC(t, idp, Config{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
 )
@@ -11,11 +12,25 @@ import (
 // Refresh implements Refresher with the refresh_token grant.
 func (o *Adapter) Refresh(ctx context.Context, s *adapter.Session) (*adapter.Session, error) {
 	if s.Cred.Refresh == "" {
-		return nil, fmt.Errorf("%w: no refresh token was issued (is offline_access among the scopes?)", adapter.ErrUnsupported)
+		return nil, fmt.Errorf("%w: %s", adapter.ErrUnsupported, o.noRefreshToken())
 	}
-	tok, err := o.token(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Cred.Refresh}}, o.harness())
+	tok, err := o.token(ctx, o.userForm(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Cred.Refresh}}), o.harness())
 	if err != nil {
 		return nil, err
 	}
 	return o.session(ctx, tok, s, true)
+}
+
+// noRefreshToken says why a sign-in brought no refresh token, and what to set.
+func (o *Adapter) noRefreshToken() string {
+	switch {
+	case !o.offers(grantRefresh):
+		return "no refresh token was issued, and discovery does not list the refresh_token grant (declare it in grants if the provider serves it)"
+	case !slices.Contains(o.cfg.Scopes, "offline_access"):
+		return "no refresh token was issued: offline_access is not among the scopes (many providers issue refresh tokens only for it)"
+	case o.cfg.AuthorizationParams["prompt"] == "":
+		return "no refresh token was issued although offline_access was asked for: some providers want prompt=consent with it (authorization_params: {prompt: consent}), or the client lacks the refresh_token grant"
+	default:
+		return "no refresh token was issued although offline_access was asked for: is the refresh_token grant allowed to the client?"
+	}
 }

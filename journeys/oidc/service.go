@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -17,7 +18,10 @@ func (o *Adapter) ServiceLogin(ctx context.Context, p personas.Persona) (*adapte
 		return nil, unoffered("client_credentials")
 	}
 	form := url.Values{"grant_type": {"client_credentials"}}
-	a := adapter.ClientAuth{ID: p.Username, Secret: p.Secret.Reveal()}
+	a, err := o.serviceClient(p)
+	if err != nil {
+		return nil, err
+	}
 	if o.cfg.Audience != "" {
 		form.Set("audience", o.cfg.Audience)
 	}
@@ -29,11 +33,36 @@ func (o *Adapter) ServiceLogin(ctx context.Context, p personas.Persona) (*adapte
 		if len(scopes) > 0 {
 			form.Set("scope", strings.Join(scopes, " "))
 		}
-		a.Post = sv.AuthMethod == "client_secret_post"
 	}
 	tok, err := o.token(ctx, form, a)
 	if err != nil {
 		return nil, err
 	}
-	return o.session(ctx, tok, nil, false)
+	via := o.introAuth
+	if in := o.cfg.Introspection; in != nil && in.ServiceTokens == ServiceTokensOwnClient {
+		via = a
+	}
+	return o.sessionVia(ctx, tok, nil, false, via)
+}
+
+// serviceClient is how service persona p authenticates: with its secret, or
+// with its private key (service.private_keys, else service.private_key).
+func (o *Adapter) serviceClient(p personas.Persona) (adapter.ClientAuth, error) {
+	if a, ok := o.serviceAuth.Load(p.Username); ok {
+		return a.(adapter.ClientAuth), nil
+	}
+	var ca ClientAuth
+	if sv := o.cfg.Service; sv != nil {
+		ca = sv.ClientAuth
+		if k := sv.PrivateKeys[p.Username]; k != nil {
+			ca.PrivateKey = k
+		}
+	}
+	secret := adapter.NewSecretRef(p.Secret)
+	a, err := ca.auth(p.Username, &secret, o.meta.TokenEndpoint)
+	if err != nil {
+		return adapter.ClientAuth{}, fmt.Errorf("oidc service %s: %w", p.ID, err)
+	}
+	o.serviceAuth.Store(p.Username, a)
+	return a, nil
 }

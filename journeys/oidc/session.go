@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
 )
@@ -14,6 +15,11 @@ import (
 // refresh, lends what the answer may omit: the refresh token, the ID token, the
 // single sign-on cookies. human sessions look roles up; service sessions do not.
 func (o *Adapter) session(ctx context.Context, tok *tokenResponse, prev *adapter.Session, human bool) (*adapter.Session, error) {
+	return o.sessionVia(ctx, tok, prev, human, o.introAuth)
+}
+
+// sessionVia is session, an opaque access token introspected by the client via.
+func (o *Adapter) sessionVia(ctx context.Context, tok *tokenResponse, prev *adapter.Session, human bool, via adapter.ClientAuth) (*adapter.Session, error) {
 	s := &adapter.Session{Cred: adapter.Credential{
 		Header: "Authorization", Value: "Bearer " + tok.AccessToken, Access: tok.AccessToken,
 		Refresh: tok.RefreshToken, IDToken: tok.IDToken,
@@ -31,7 +37,7 @@ func (o *Adapter) session(ctx context.Context, tok *tokenResponse, prev *adapter
 	if tok.ExpiresIn > 0 {
 		s.TTL = time.Duration(tok.ExpiresIn) * time.Second
 	}
-	facts, err := o.accessFacts(ctx, tok.AccessToken)
+	facts, err := o.accessFacts(ctx, tok.AccessToken, via)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +66,11 @@ func (o *Adapter) session(ctx context.Context, tok *tokenResponse, prev *adapter
 		}
 	} else if tok.ExpiresIn == 0 {
 		s.TTL = -1 // neither the answer nor the token says when it ends
+	}
+	if s.Subject == "" && facts.id != nil {
+		// An opaque access token nobody introspects: the ID token says who
+		// signed in (OIDC Core s2), the same subject the token was issued for.
+		s.Subject, _ = facts.id["sub"].(string)
 	}
 	slices.Sort(s.Scopes)
 	s.Scopes = slices.Compact(s.Scopes)
@@ -93,7 +104,7 @@ type accessFacts struct {
 	id map[string]any
 }
 
-func (o *Adapter) accessFacts(ctx context.Context, access string) (accessFacts, error) {
+func (o *Adapter) accessFacts(ctx context.Context, access string, via adapter.ClientAuth) (accessFacts, error) {
 	if strings.Count(access, ".") == 2 {
 		claims, err := o.validate(ctx, access, expected{kind: adapter.TokenAccess, audience: o.cfg.Audience})
 		if err != nil {
@@ -104,12 +115,12 @@ func (o *Adapter) accessFacts(ctx context.Context, access string) (accessFacts, 
 	if o.cfg.Introspection == nil || o.meta.IntrospectionEndpoint == "" {
 		return accessFacts{}, nil
 	}
-	doc, err := o.introspect(ctx, access, "access_token")
+	doc, err := o.introspectAs(ctx, access, "access_token", via)
 	if err != nil {
 		return accessFacts{}, err
 	}
 	if active, _ := doc["active"].(bool); !active {
-		return accessFacts{}, adapter.ProtocolErr("oidc introspection", "a token just issued is not active")
+		return accessFacts{}, adapter.ProtocolErr("oidc introspection", "a token just issued is not active to client %s: a provider may let a client introspect only the tokens issued to it or to its audience (introspect with the harness client: introspection.client_id = client_id; service tokens: introspection.service_tokens: own_client)", via.ID)
 	}
 	return accessFacts{claims: doc, introspected: true}, nil
 }
@@ -171,11 +182,55 @@ func (o *Adapter) roles(ctx context.Context, s *adapter.Session, facts accessFac
 		if doc == nil {
 			continue
 		}
-		if roles, err := adapter.StringsAt(doc, o.cfg.RolesClaim); err == nil {
+		if roles, ok := o.rolesIn(doc); ok {
 			return adapter.MapRoles(roles, nil), nil
 		}
 	}
 	return []string{}, nil
+}
+
+// rolesIn reads the roles claim of doc in the configured format: a JSON array
+// of names, or one string split at commas and/or whitespace (roles_format).
+func (o *Adapter) rolesIn(doc map[string]any) ([]string, bool) {
+	nodes, err := adapter.ValuesAt(doc, o.cfg.RolesClaim)
+	if err != nil || len(nodes) == 0 {
+		return nil, false
+	}
+	out := []string{}
+	add := func(s string) {
+		var parts []string
+		switch o.cfg.RolesFormat {
+		case RolesFormatList:
+			parts = []string{s}
+		case RolesFormatSpace:
+			parts = strings.Fields(s)
+		case RolesFormatComma:
+			parts = strings.Split(s, ",")
+		default:
+			parts = strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+		}
+		for _, p := range parts {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	for _, v := range nodes {
+		switch t := v.(type) {
+		case string:
+			add(t)
+		case []any:
+			for _, e := range t {
+				if s, ok := e.(string); ok && strings.TrimSpace(s) != "" {
+					out = append(out, strings.TrimSpace(s)) // an array's names are kept whole
+				}
+			}
+		case nil:
+		default:
+			return nil, false
+		}
+	}
+	return out, true
 }
 
 func (o *Adapter) userinfo(ctx context.Context, s *adapter.Session) (map[string]any, error) {

@@ -204,9 +204,11 @@ func (st *Stats) Add(r *record.Record) {
 	si := sideIndex(r.Side)
 	s := &p.sides[si]
 	switch r.Outcome {
-	case record.Unsupported:
+	case record.Unsupported, record.Unverified:
+		// An unverified step is one the stack could not be seen to perform:
+		// counted with the unsupported ones, its reason kept as it is.
 		s.Unsupported++
-		s.NotRun.add("unsupported: " + r.Error)
+		s.NotRun.add(string(r.Outcome) + ": " + r.Error)
 		return
 	case record.Skipped:
 		s.Skipped++

@@ -42,6 +42,10 @@ const (
 	Unsupported Outcome = "unsupported"
 	// Skipped: an earlier step of the journey failed, so this one did not run.
 	Skipped Outcome = "skipped"
+	// Unverified: the step ran but the harness could not tell whether it took
+	// effect (a logout page that needs script); like Unsupported, nothing is
+	// judged on it or on the checks that depend on it.
+	Unverified Outcome = "unverified"
 )
 
 // Decisions a step observes or expects.

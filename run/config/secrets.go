@@ -44,8 +44,12 @@ func walkSecrets(v reflect.Value, path []string, out *[]secretRef) {
 		}
 		for i := range v.NumField() {
 			sf := v.Type().Field(i)
-			name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+			name, opts, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
 			if !sf.IsExported() || name == "-" {
+				continue
+			}
+			if opts == "inline" {
+				walkSecrets(v.Field(i), path, out)
 				continue
 			}
 			walkSecrets(v.Field(i), append(path, cmp.Or(name, strings.ToLower(sf.Name))), out)
@@ -55,7 +59,16 @@ func walkSecrets(v reflect.Value, path []string, out *[]secretRef) {
 			walkSecrets(v.Index(i), append(path, strconv.Itoa(i)), out)
 		}
 	case reflect.Map:
-		// Map values are not addressable: secret references live in structs only.
+		// Map values are not addressable: a map holds secret references by
+		// pointer (private_keys), found in its keys' order.
+		if v.Type().Elem().Kind() != reflect.Pointer {
+			return
+		}
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		for _, k := range keys {
+			walkSecrets(v.MapIndex(k), append(path, k.String()), out)
+		}
 	}
 }
 

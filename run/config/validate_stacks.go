@@ -177,12 +177,34 @@ func (f *File) validateOIDC(p *problems, side func(...string) []string, o *oidc.
 		}
 	}
 	p.checkPaths(at, map[string]string{"roles_claim": o.RolesClaim})
+	formats := []string{"", oidc.RolesFormatAuto, oidc.RolesFormatSpace, oidc.RolesFormatComma, oidc.RolesFormatList}
+	if !slices.Contains(formats, o.RolesFormat) {
+		p.add(at("roles_format"), "is %q; want auto, space, comma or list", o.RolesFormat)
+	}
+	switch li := o.LoginIdentifier; {
+	case li == "", li == oidc.IdentifierUsername, li == oidc.IdentifierEmail:
+	case strings.HasPrefix(li, oidc.IdentifierAttribute) && len(li) > len(oidc.IdentifierAttribute):
+	default:
+		p.add(at("login_identifier"), "is %q; want username, email or attribute:NAME (an attribute of the accounts file)", li)
+	}
+	checkClientAuth(p, at, o.ClientAuth, o.ClientSecret != nil, true)
 	if in := o.Introspection; in != nil {
 		if in.ClientID == "" {
 			p.add(at("introspection", "client_id"), "is empty")
 		}
+		checkClientAuth(p, func(k ...string) []string { return at(append([]string{"introspection"}, k...)...) }, in.ClientAuth, in.ClientSecret != nil, false)
+		if st := in.ServiceTokens; st != "" && st != oidc.ServiceTokensIntrospectionClient && st != oidc.ServiceTokensOwnClient {
+			p.add(at("introspection", "service_tokens"), "is %q; want introspection_client or own_client", st)
+		}
 		if in.Endpoint != "" {
 			f.checkURL(p, at("introspection", "endpoint"), in.Endpoint)
+		}
+	}
+	if sv := o.Service; sv != nil {
+		sat := func(k ...string) []string { return at(append([]string{"service"}, k...)...) }
+		checkClientAuth(p, sat, sv.ClientAuth, true, false)
+		for id, k := range sv.PrivateKeys {
+			checkClientAuth(p, func(kk ...string) []string { return sat(append([]string{"private_keys", id}, kk[1:]...)...) }, oidc.ClientAuth{AuthMethod: oidc.AuthPrivateKeyJWT, PrivateKey: k}, false, false)
 		}
 	}
 	if bg := o.BreakGlass; bg != nil {
@@ -202,6 +224,34 @@ func (f *File) validateOIDC(p *problems, side func(...string) []string, o *oidc.
 		f.validateAudit(p, func(k ...string) []string { return at(append([]string{"audit"}, k...)...) }, o.Audit, true)
 	}
 }
+// checkClientAuth checks a client's auth_method against what it holds: a
+// secret for the client_secret methods (unless public may be), a private key
+// that parses for private_key_jwt.
+func checkClientAuth(p *problems, at func(...string) []string, c oidc.ClientAuth, hasSecret, public bool) {
+	switch c.AuthMethod {
+	case "":
+		if !hasSecret && c.PrivateKey == nil && !public {
+			p.add(at("client_secret"), "is missing: the client authenticates with a secret (or auth_method private_key_jwt with private_key)")
+		}
+	case oidc.AuthNone:
+	case oidc.AuthClientSecretBasic, oidc.AuthClientSecretPost:
+		if !hasSecret {
+			p.add(at("client_secret"), "is missing: auth_method %s sends it", c.AuthMethod)
+		}
+	case oidc.AuthPrivateKeyJWT:
+		if c.PrivateKey == nil {
+			p.add(at("private_key"), "is missing: auth_method private_key_jwt signs with it (a PEM-encoded RSA, EC or Ed25519 key)")
+		}
+	default:
+		p.add(at("auth_method"), "is %q; want one of %s", c.AuthMethod, strings.Join(oidc.AuthMethods, ", "))
+	}
+	if c.PrivateKey != nil && c.PrivateKey.Secret().Reveal() != "" {
+		if _, err := oidc.NewAssertionSigner("x", "x", "", []byte(c.PrivateKey.Secret().Reveal())); err != nil {
+			p.add(at("private_key"), "%v", err)
+		}
+	}
+}
+
 func (f *File) validateSide(p *problems, name string, s Side) {
 	at := func(k ...string) []string { return append([]string{"stacks", name}, k...) }
 	if l := s.State.Lockout; l != nil && (l.Attempts < 1 || l.Duration <= 0) {
