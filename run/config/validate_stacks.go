@@ -224,6 +224,7 @@ func (f *File) validateOIDC(p *problems, side func(...string) []string, o *oidc.
 		f.validateAudit(p, func(k ...string) []string { return at(append([]string{"audit"}, k...)...) }, o.Audit, true)
 	}
 }
+
 // checkClientAuth checks a client's auth_method against what it holds: a
 // secret for the client_secret methods (unless public may be), a private key
 // that parses for private_key_jwt.
