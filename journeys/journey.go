@@ -113,6 +113,8 @@ type Runner struct {
 	// break-glass grants; the runner keeps the state the run creates (see
 	// StatePolicy) and records it with every decision it bears on.
 	Policy map[record.Side]StatePolicy
+	// Waits are the pauses a side's journeys make on purpose (see Waits).
+	Waits map[record.Side]Waits
 	// StepTimeout bounds each step.
 	StepTimeout time.Duration
 	// Transport carries the PDP requests.
@@ -125,6 +127,19 @@ type Runner struct {
 	Wait func(ctx context.Context, d time.Duration) error
 
 	ledger ledger
+}
+
+// Waits are pauses a side's journeys make between steps on purpose, so that a
+// time window of the stack can be probed: a provider that keeps a rotated
+// refresh token valid for a few seconds (a reuse window) refuses its replay
+// only once the window has passed. The pauses are not part of any step's
+// latency.
+type Waits struct {
+	// BeforeRefresh pauses between the sign-in and the first refresh.
+	BeforeRefresh time.Duration `yaml:"before_refresh"`
+	// BeforeReplay pauses between a refresh and the replay of the refresh
+	// token it replaced.
+	BeforeReplay time.Duration `yaml:"before_replay"`
 }
 
 func (r *Runner) now() time.Time {

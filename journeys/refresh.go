@@ -20,6 +20,10 @@ func (x *run) refresh(ctx context.Context) bool {
 		x.skip(record.StepRefresh, "", record.Unsupported, adapter.ErrUnsupported.Error())
 		return true
 	}
+	waits := x.r.Waits[x.side]
+	if waits.BeforeRefresh > 0 && x.r.wait(ctx, waits.BeforeRefresh) != nil {
+		return false // the run is ending
+	}
 	prev := x.sess
 	var rot *bool
 	err := x.step(ctx, record.StepRefresh, "", func(ctx context.Context, f *record.Facts) error {
@@ -49,6 +53,9 @@ func (x *run) refresh(ctx context.Context) bool {
 		x.skip(record.StepRefreshReplay, "", record.Skipped, why)
 		x.skip(record.StepRefreshFamily, "", record.Skipped, why)
 		return true
+	}
+	if waits.BeforeReplay > 0 && x.r.wait(ctx, waits.BeforeReplay) != nil {
+		return false
 	}
 	if _, refused := x.refuseRefresh(ctx, r, record.StepRefreshReplay, prev); !refused {
 		x.skip(record.StepRefreshFamily, "", record.Skipped, "the replayed refresh token was not refused")

@@ -11,7 +11,13 @@ package stacks
 import (
 	"cmp"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -88,6 +94,13 @@ type Pair struct {
 	// candidate's introspection endpoint.
 	IntrospectionClientID     string
 	IntrospectionClientSecret personas.Secret
+	// HarnessClientSecret is the harness client's secret, which it needs under
+	// the dialects that make it confidential (introspect-own-client,
+	// secret-post-only, private-key-jwt-only).
+	HarnessClientSecret personas.Secret
+	// ClientKeyPEM is the PEM-encoded private key of the harness and service
+	// clients under the private-key-jwt-only dialect (empty otherwise).
+	ClientKeyPEM personas.Secret
 	// ProvisionerClientID and ProvisionerClientSecret get a client_credentials token
 	// for the candidate's SCIM endpoint.
 	ProvisionerClientID     string
@@ -164,8 +177,19 @@ func Listen(ctx context.Context, opt Options) (*Pair, error) {
 		LockoutThreshold: opt.LockoutThreshold, LockoutDuration: opt.LockoutDuration,
 		BreakGlassTTL: opt.BreakGlassTTL, BcryptCost: opt.BcryptCost,
 	})
-	introSecret, provSecret := respond.ID(), respond.ID()
+	introSecret, provSecret, harnessSecret := respond.ID(), respond.ID(), respond.ID()
+	var clientKey crypto.PublicKey
+	if opt.Dialects.Has("private-key-jwt-only") {
+		k, pemKey, err := newClientKey()
+		if err != nil {
+			ll.Close()
+			cl.Close()
+			return nil, err
+		}
+		clientKey, p.ClientKeyPEM = k, personas.NewSecret(pemKey)
+	}
 	p.Candidate = candidate.New(candidate.Config{
+		HarnessSecret: harnessSecret, ClientKey: clientKey,
 		Issuer: p.CandidateURL, Now: opt.Now,
 		AccessTokenTTL: opt.AccessTokenTTL, RefreshTokenTTL: opt.RefreshTokenTTL, SessionTTL: opt.AbsoluteTimeout,
 		BreakGlassTTL: opt.BreakGlassTTL, LockoutThreshold: cmp.Or(opt.CandidateLockoutThreshold, opt.LockoutThreshold), LockoutDuration: opt.LockoutDuration,
@@ -174,7 +198,22 @@ func Listen(ctx context.Context, opt Options) (*Pair, error) {
 	})
 	p.IntrospectionClientID, p.ProvisionerClientID = candidate.IntrospectionClientID, candidate.ProvisionerClientID
 	p.IntrospectionClientSecret, p.ProvisionerClientSecret = personas.NewSecret(introSecret), personas.NewSecret(provSecret)
+	p.HarnessClientSecret = personas.NewSecret(harnessSecret)
 	return p, nil
+}
+
+// newClientKey makes the P-256 key pair of the private-key-jwt-only dialect:
+// its public half and its private half in PKCS#8 PEM.
+func newClientKey() (crypto.PublicKey, string, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, "", fmt.Errorf("stacks: client key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return nil, "", fmt.Errorf("stacks: client key: %w", err)
+	}
+	return k.Public(), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
 }
 
 // Serve seeds both stacks with pop and starts serving them; they run until Close,

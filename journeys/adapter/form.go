@@ -19,6 +19,8 @@ type Form struct {
 	Values url.Values
 	// Password names the first password input, if any.
 	Password string
+	// Types are the types of the form's inputs by name (text, email, ...).
+	Types map[string]string
 	// Submit is the name and value of the form's first named submit control
 	// (an input of type submit or image, or a button), which a browser sends
 	// when that control is clicked; empty when it has none.
@@ -71,6 +73,12 @@ func ParseForms(r io.Reader, base *url.URL) ([]Form, error) {
 			case "input":
 				if f != nil {
 					name, typ := attr(n, "name"), strings.ToLower(attr(n, "type"))
+					if name != "" {
+						if f.Types == nil {
+							f.Types = map[string]string{}
+						}
+						f.Types[name] = cmp.Or(typ, "text")
+					}
 					switch {
 					case name == "":
 					case typ == "password":

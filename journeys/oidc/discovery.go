@@ -20,6 +20,7 @@ type discovery struct {
 	UserinfoEndpoint      string   `json:"userinfo_endpoint"`
 	EndSessionEndpoint    string   `json:"end_session_endpoint"`
 	GrantTypesSupported   []string `json:"grant_types_supported"`
+	AuthMethodsSupported  []string `json:"token_endpoint_auth_methods_supported"`
 }
 
 // Grant types.

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -87,6 +88,9 @@ func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.
 		id, err := o.identifier(p)
 		if err != nil {
 			return nil, err
+		}
+		if f.Types[o.cfg.UsernameField] == "email" && !strings.Contains(id, "@") {
+			return nil, adapter.ProtocolErr("oidc login page", "the form's %s field asks for an e-mail address (type=email) and the persona's %s is not one: set login_identifier: email", o.cfg.UsernameField, cmp.Or(o.cfg.LoginIdentifier, IdentifierUsername))
 		}
 		f.Values.Set(o.cfg.UsernameField, id)
 		f.Values.Set(f.Password, p.Secret.Reveal())

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,7 +37,14 @@ func (o *Adapter) token(ctx context.Context, form url.Values, a adapter.ClientAu
 	}
 	status := resp.StatusCode
 	if status != http.StatusOK {
-		return nil, tokenError(resp, op)
+		err := tokenError(resp, op)
+		var re *adapter.RefusedError
+		if errors.As(err, &re) && (re.Reason == "invalid_client" || re.Reason == "unauthorized_client") && a.ID == o.cfg.ClientID {
+			// The harness client, not the persona, was refused: nothing the
+			// run would record of this side could be judged.
+			return nil, adapter.ProtocolErr(op, "the provider refused the harness client %s (%s, HTTP %d): check client_id, client_secret and auth_method%s", a.ID, re.Reason, re.Status, o.authMethodsHint())
+		}
+		return nil, err
 	}
 	var tok tokenResponse
 	if err := adapter.DecodeJSON(resp, op, &tok); err != nil {
@@ -63,4 +71,12 @@ func tokenError(resp *http.Response, op string) error {
 		adapter.Drain(resp)
 		return adapter.ProtocolErr(op, "HTTP %d is neither tokens nor an OAuth error", status)
 	}
+}
+
+// authMethodsHint names the client authentication methods discovery lists.
+func (o *Adapter) authMethodsHint() string {
+	if len(o.meta.AuthMethodsSupported) == 0 {
+		return ""
+	}
+	return " (discovery lists token_endpoint_auth_methods_supported: " + strings.Join(o.meta.AuthMethodsSupported, ", ") + ")"
 }

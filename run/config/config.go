@@ -81,6 +81,10 @@ type Side struct {
 	// breakglass_covers): the harness compares only steps that ran under like
 	// state, and where this is silent it learns what it can from the answers.
 	State journeys.StatePolicy `yaml:",inline"`
+	// Waits are pauses the side's journeys make on purpose (before_refresh,
+	// before_replay), to probe a time window such as a refresh token reuse
+	// window.
+	Waits journeys.Waits `yaml:"waits"`
 }
 
 // Personas says where the population comes from.

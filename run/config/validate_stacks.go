@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/adapter"
@@ -257,6 +258,9 @@ func (f *File) validateSide(p *problems, name string, s Side) {
 	at := func(k ...string) []string { return append([]string{"stacks", name}, k...) }
 	if l := s.State.Lockout; l != nil && (l.Attempts < 1 || l.Duration <= 0) {
 		p.add(at("lockout"), "attempts %d, duration %s: want attempts >= 1 and a duration > 0 (leave lockout out if the stack has none, or it is not known)", l.Attempts, l.Duration)
+	}
+	if w := s.Waits; w.BeforeRefresh < 0 || w.BeforeReplay < 0 || w.BeforeRefresh+w.BeforeReplay > 10*time.Minute {
+		p.add(at("waits"), "before_refresh %s, before_replay %s: want durations from 0 to a few minutes", w.BeforeRefresh, w.BeforeReplay)
 	}
 	if c := s.State.BreakGlassCovers; c != "" && !slices.Contains(journeys.GrantCovers, c) {
 		p.add(at("breakglass_covers"), "is %q; want %s (what a live grant opens: every session of the persona, or only the credential it rides on)", c, strings.Join(journeys.GrantCovers, " or "))

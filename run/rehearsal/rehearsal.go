@@ -395,9 +395,11 @@ func preflight(ctx context.Context, cfg *config.File, pop personas.Population, l
 func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) *journeys.Runner {
 	pdp := map[record.Side]*adapter.AuthZEN{record.Legacy: cfg.Stacks.Legacy.AuthZEN, record.Candidate: cfg.Stacks.Candidate.AuthZEN}
 	policy := map[record.Side]journeys.StatePolicy{record.Legacy: cfg.Stacks.Legacy.State, record.Candidate: cfg.Stacks.Candidate.State}
+	waits := map[record.Side]journeys.Waits{record.Legacy: cfg.Stacks.Legacy.Waits, record.Candidate: cfg.Stacks.Candidate.Waits}
 	if cfg.Mode == config.ModeAA {
 		pdp[record.Candidate] = cfg.Stacks.Legacy.AuthZEN
 		policy[record.Candidate] = cfg.Stacks.Legacy.State
+		waits[record.Candidate] = cfg.Stacks.Legacy.Waits
 	}
 	for side, p := range pdp {
 		if p == nil {
@@ -408,6 +410,7 @@ func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) 
 		Probes:        cfg.Probes,
 		Resources:     map[record.Side]journeys.Resources{record.Legacy: cfg.SideResources("legacy"), record.Candidate: cfg.SideResources("candidate")},
 		PDP:           pdp,
+		Waits:         waits,
 		Targets:       journeys.NewTargets(pop),
 		BreakGlass:    cfg.BreakGlass,
 		Audit:         cfg.Audit,

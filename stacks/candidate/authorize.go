@@ -24,7 +24,7 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <h1>Sign in to continue to {{.Client}}</h1>
 {{if .Error}}<p id="error" role="alert">{{.Error}}</p>{{end}}
 <form id="login-form" method="post" action="/login">
-<label>Username <input name="username" autocomplete="username"></label>
+{{if .Email}}<label>E-mail <input name="username" type="email" autocomplete="email"></label>{{else}}<label>Username <input name="username" autocomplete="username"></label>{{end}}
 <label>Password <input name="password" type="password" autocomplete="current-password"></label>
 <input type="hidden" name="auth_request" value="{{.AuthRequest}}">
 <button type="submit" id="login-submit">Sign in</button>
@@ -35,7 +35,10 @@ func (s *Server) renderLogin(w http.ResponseWriter, status int, client, authReq,
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = loginPage.Execute(w, struct{ Client, AuthRequest, Error string }{client, authReq, msg})
+	_ = loginPage.Execute(w, struct {
+		Client, AuthRequest, Error string
+		Email                      bool
+	}{client, authReq, msg, s.cfg.Dialect.EmailLogin})
 }
 
 // redirectError sends an authorization error back to the client (RFC 6749 s4.1.2.1).
@@ -79,6 +82,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	ar := &authRequest{
 		client: c.id, redirect: redirect, scopes: strings.Fields(q.Get("scope")), state: state,
 		nonce: q.Get("nonce"), challenge: q.Get("code_challenge"), expires: s.cfg.Now().Add(s.cfg.SessionTTL),
+		consent: slices.Contains(strings.Fields(q.Get("prompt")), "consent"),
 	}
 	prompt := q.Get("prompt")
 	if sid, sess, ok := s.ssoSession(r); ok && prompt != "login" {
@@ -126,7 +130,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		respond.Error(w, http.StatusBadRequest, "invalid_request", "unknown or expired authorization request; start again")
 		return
 	}
-	u, status := s.checkPassword(r.PostForm.Get("username"), r.PostForm.Get("password"))
+	name := r.PostForm.Get("username")
+	if s.cfg.Dialect.EmailLogin {
+		name = s.usernameByEmail(name)
+	}
+	u, status := s.checkPassword(name, r.PostForm.Get("password"))
 	switch status {
 	case http.StatusLocked:
 		s.renderLogin(w, status, ar.client, id, "Account locked. Try again later.")
@@ -143,6 +151,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sid, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	s.issueCode(w, r, ar, u.ID, sid, now)
+}
+
+// usernameByEmail is the username of the user with e-mail address email, or
+// "" (the email-login dialect signs users in by address only).
+func (s *Server) usernameByEmail(email string) string {
+	if email == "" || !strings.Contains(email, "@") {
+		return ""
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, u := range s.byName {
+		if strings.EqualFold(u.Email, email) {
+			return u.Username
+		}
+	}
+	return ""
 }
 
 // checkPassword authenticates a user with lockout, lazy migration and audit; it

@@ -9,6 +9,7 @@
 package candidate
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	crand "crypto/rand"
@@ -110,6 +111,12 @@ type Config struct {
 	// confidential clients; empty generates random ones (see Server.Clients).
 	IntrospectionSecret string
 	ProvisionerSecret   string
+	// HarnessSecret is the harness client's secret where a dialect makes it
+	// confidential; empty generates one (see Server.HarnessSecret).
+	HarnessSecret string
+	// ClientKey is the public key of the harness and service clients under
+	// the private-key-jwt-only dialect.
+	ClientKey crypto.PublicKey
 	// RoleMap maps legacy roles; the zero value is DefaultRoleMap().
 	RoleMap RoleMap
 	Drifts  Drifts
@@ -131,6 +138,46 @@ type Dialect struct {
 	IntrospectionInactive bool
 	// NoJTI: access tokens carry neither jti nor client_id.
 	NoJTI bool
+	// LogoutConfirm: end_session asks the user to confirm with a form (an
+	// anti-forgery field and a logout=yes button) and logs out only when it
+	// is posted back.
+	LogoutConfirm bool
+	// LogoutScript: end_session answers a page whose script would post the
+	// confirmation; without script nothing is logged out.
+	LogoutScript bool
+	// EmptyRefusals: the token endpoint refuses with its status and an empty
+	// body.
+	EmptyRefusals bool
+	// OmitGrants: discovery lists only authorization_code, although the
+	// other grants are served.
+	OmitGrants bool
+	// ConsentForRefresh: a refresh token is issued only to an authorization
+	// request that asked for offline_access with prompt=consent.
+	ConsentForRefresh bool
+	// EmailLogin: the login form takes the e-mail address, not the username.
+	EmailLogin bool
+	// JoinedRoles: the roles claim is one comma-joined string.
+	JoinedRoles bool
+	// IntrospectOwnClient: any confidential client may introspect, and
+	// learns only of the tokens issued to it; the harness client is
+	// confidential (HarnessSecret).
+	IntrospectOwnClient bool
+	// SecretPostOnly: confidential clients authenticate with
+	// client_secret_post only; the harness client is confidential.
+	SecretPostOnly bool
+	// PrivateKeyJWTOnly: the harness and service clients authenticate with
+	// private_key_jwt only (RFC 7523), signed with ClientKey.
+	PrivateKeyJWTOnly bool
+	// ReuseWindow keeps a rotated refresh token usable for this long: a
+	// replay within it is answered with fresh tokens, after it the family is
+	// revoked.
+	ReuseWindow time.Duration
+}
+
+// confidentialHarness reports whether the dialect makes the harness client
+// confidential.
+func (d Dialect) confidentialHarness() bool {
+	return d.IntrospectOwnClient || d.SecretPostOnly || d.PrivateKeyJWTOnly
 }
 
 func (c Config) withDefaults() Config {
@@ -163,6 +210,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ProvisionerSecret == "" {
 		c.ProvisionerSecret = respond.ID()
+	}
+	if c.HarnessSecret == "" {
+		c.HarnessSecret = respond.ID()
 	}
 	if c.RoleMap.Roles == nil {
 		c.RoleMap = DefaultRoleMap()
@@ -227,6 +277,8 @@ type client struct {
 	subject      string   // client_credentials subject
 	scopes       []string // client_credentials scopes
 	introspect   bool
+	// key verifies the client's private_key_jwt assertions.
+	key crypto.PublicKey
 }
 
 func (c *client) allows(grant string) bool { return slices.Contains(c.grants, grant) }
@@ -296,6 +348,13 @@ func (s *Server) registerBuiltinClients() {
 		postLogout: []string{"http://localhost/cutover/logged-out"},
 		grants:     []string{grantCode, grantRefresh, grantTokenExchange},
 	}
+	if d := s.cfg.Dialect; d.confidentialHarness() {
+		h := s.clients[HarnessClientID]
+		h.confidential, h.secret, h.introspect = true, sha256.Sum256([]byte(s.cfg.HarnessSecret)), d.IntrospectOwnClient
+		if d.PrivateKeyJWTOnly {
+			h.key = s.cfg.ClientKey
+		}
+	}
 	s.clients[PortalClientID] = &client{
 		id: PortalClientID, redirects: []string{iss + "/portal/callback"},
 		postLogout: []string{iss + "/portal/signed-out"},
@@ -314,6 +373,10 @@ func (s *Server) registerBuiltinClients() {
 
 // Issuer returns the issuer URL.
 func (s *Server) Issuer() string { return s.cfg.Issuer }
+
+// HarnessSecret returns the harness client's secret, which it needs where a
+// dialect makes it confidential.
+func (s *Server) HarnessSecret() string { return s.cfg.HarnessSecret }
 
 // Clients returns the ids and secrets of the built-in confidential clients: the
 // introspection client and the SCIM provisioner.
@@ -368,6 +431,11 @@ func (s *Server) AddServiceAccount(a ServiceAccount, secret string) {
 		secret: sha256.Sum256([]byte(secret)),
 		grants: []string{grantClientCredentials},
 		scopes: s.cfg.RoleMap.ServiceScopes(a.Permissions),
+		// Under introspect-own-client a client may introspect its own tokens.
+		introspect: s.cfg.Dialect.IntrospectOwnClient,
+	}
+	if s.cfg.Dialect.PrivateKeyJWTOnly {
+		s.clients[a.Username].key = s.cfg.ClientKey
 	}
 }
 

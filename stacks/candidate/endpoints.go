@@ -1,6 +1,7 @@
 package candidate
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -56,6 +57,16 @@ func (s *Server) discovery(w http.ResponseWriter, _ *http.Request) {
 	}
 	if s.cfg.Dialect.NoRevocation {
 		delete(doc, "revocation_endpoint")
+	}
+	if s.cfg.Dialect.OmitGrants {
+		doc["grant_types_supported"] = []string{grantCode}
+	}
+	switch {
+	case s.cfg.Dialect.PrivateKeyJWTOnly:
+		doc["token_endpoint_auth_methods_supported"] = []string{"private_key_jwt"}
+		doc["token_endpoint_auth_signing_alg_values_supported"] = []string{"RS384", "ES256", "ES384", "EdDSA"}
+	case s.cfg.Dialect.SecretPostOnly:
+		doc["token_endpoint_auth_methods_supported"] = []string{"client_secret_post"}
 	}
 	respond.JSON(w, http.StatusOK, doc)
 }
@@ -170,6 +181,13 @@ func (s *Server) issuedTo(ac *AccessClaims, raw, client string) bool {
 	return g != nil && g.client == client
 }
 
+// issuedToLocked is issuedTo, taking s.mu.
+func (s *Server) issuedToLocked(ac *AccessClaims, raw, client string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.issuedTo(ac, raw, client)
+}
+
 // introspect is the RFC 7662 introspection endpoint, for the introspection client.
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	c, err := s.authClient(r)
@@ -179,7 +197,8 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := r.PostForm.Get("token")
 	inactive := map[string]any{"active": false}
-	if ac, err := s.parseAccess(tok); err == nil && s.cfg.Dialect.IntrospectionInactive {
+	own := s.cfg.Dialect.IntrospectOwnClient
+	if ac, err := s.parseAccess(tok); err == nil && (s.cfg.Dialect.IntrospectionInactive || own && !s.issuedToLocked(ac, s.unwrap(tok), c.id)) {
 		respond.JSON(w, http.StatusOK, inactive)
 		return
 	} else if err == nil {
@@ -199,7 +218,7 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g := s.tokens.grants[rt.grant]
-	if !liveGrant(g, now) || rt.used && !s.cfg.Drifts.RefreshReuseAccepted {
+	if !liveGrant(g, now) || rt.used && !s.cfg.Drifts.RefreshReuseAccepted || own && g.client != c.id {
 		respond.JSON(w, http.StatusOK, inactive)
 		return
 	}
@@ -223,7 +242,7 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	respond.JSON(w, http.StatusOK, map[string]any{
-		"sub": u.ID, "preferred_username": u.Username, "name": u.Name, "email": u.Email, "roles": u.Roles,
+		"sub": u.ID, "preferred_username": u.Username, "name": u.Name, "email": u.Email, "roles": s.rolesClaim(u.Roles),
 	})
 }
 
@@ -248,11 +267,17 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	} else if ck, err := r.Cookie(SessionCookie); err == nil {
 		sid = ck.Value
 	}
-	redirect := r.Form.Get("post_logout_redirect_uri")
+	redirect, state := r.Form.Get("post_logout_redirect_uri"), r.Form.Get("state")
 	if redirect != "" {
 		c, ok := s.client(clientID)
 		if !ok || !slices.Contains(c.postLogout, redirect) {
 			respond.Error(w, http.StatusBadRequest, "invalid_request", "post_logout_redirect_uri is not registered")
+			return
+		}
+	}
+	if d := s.cfg.Dialect; d.LogoutConfirm || d.LogoutScript {
+		var ok bool
+		if sid, redirect, state, ok = s.confirmLogout(w, r, sid, redirect, state); !ok {
 			return
 		}
 	}
@@ -262,8 +287,8 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true})
 	if redirect != "" {
 		q := url.Values{}
-		if st := r.Form.Get("state"); st != "" {
-			q.Set("state", st)
+		if state != "" {
+			q.Set("state", state)
 		}
 		if len(q) > 0 {
 			redirect = withQuery(redirect, q)
@@ -294,3 +319,66 @@ func (s *Server) endSSO(sid string) string {
 	}
 	return sess.user
 }
+
+// pendingLogout is an end_session request waiting for the user's confirmation.
+type pendingLogout struct {
+	sid, redirect, state string
+	expires              time.Time
+}
+
+// confirmLogout asks the user to confirm an end_session request (the
+// logout-confirm and logout-script dialects): the first request gets the
+// confirmation page and false; the confirmation posted back (logout=yes with
+// the page's anti-forgery value) returns the request it confirms and true.
+func (s *Server) confirmLogout(w http.ResponseWriter, r *http.Request, sid, redirect, state string) (string, string, string, bool) {
+	now := s.cfg.Now()
+	if xsrf := r.PostForm.Get("xsrf"); r.Method == http.MethodPost && xsrf != "" {
+		s.mu.Lock()
+		p, ok := s.tokens.logouts[xsrf]
+		delete(s.tokens.logouts, xsrf)
+		s.mu.Unlock()
+		switch {
+		case !ok || !now.Before(p.expires):
+			respond.Error(w, http.StatusBadRequest, "invalid_request", "unknown or expired logout request; start again")
+			return "", "", "", false
+		case r.PostForm.Get("logout") != "yes":
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_, _ = w.Write([]byte(`<!doctype html><html><head><title>Still signed in</title></head><body><h1>You are still signed in.</h1></body></html>`))
+			return "", "", "", false
+		}
+		return p.sid, p.redirect, p.state, true
+	}
+	xsrf := respond.ID()
+	s.mu.Lock()
+	for k, p := range s.tokens.logouts {
+		if !now.Before(p.expires) {
+			delete(s.tokens.logouts, k)
+		}
+	}
+	s.tokens.logouts[xsrf] = pendingLogout{sid: sid, redirect: redirect, state: state, expires: now.Add(10 * time.Minute)}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	page := logoutConfirmPage
+	if s.cfg.Dialect.LogoutScript {
+		page = logoutScriptPage
+	}
+	_ = page.Execute(w, struct{ Action, XSRF string }{s.cfg.Issuer + "/end_session", xsrf})
+	return "", "", "", false
+}
+
+var logoutConfirmPage = template.Must(template.New("confirm").Parse(`<!doctype html><html><head><title>Sign out?</title></head><body>
+<h1>Do you want to sign out?</h1>
+<form id="logout-form" method="post" action="{{.Action}}">
+<input type="hidden" name="xsrf" value="{{.XSRF}}">
+<button type="submit" name="logout" value="yes">Yes, sign me out</button>
+<button type="submit" name="logout" value="no">No, stay signed in</button>
+</form></body></html>`))
+
+// logoutScriptPage confirms by script only, as single-page logout apps do.
+var logoutScriptPage = template.Must(template.New("script").Parse(`<!doctype html><html><head><title>Signing out</title></head><body>
+<h1 id="status">Signing out...</h1>
+<script>
+const body = new URLSearchParams({xsrf: {{.XSRF}}, logout: "yes"});
+fetch({{.Action}}, {method: "POST", body, redirect: "follow"}).then(r => { document.getElementById("status").textContent = "You are signed out."; if (r.redirected) location = r.url; });
+</script></body></html>`))

@@ -25,9 +25,11 @@ type BreakGlassClaim struct {
 // AccessClaims are the claims of an access token (RFC 9068 s2.2).
 type AccessClaims struct {
 	jwt.RegisteredClaims
-	ClientID   string           `json:"client_id"`
-	Scope      string           `json:"scope,omitempty"`
-	Roles      []string         `json:"roles,omitempty"`
+	ClientID string `json:"client_id"`
+	Scope    string `json:"scope,omitempty"`
+	// Roles is a list of names, or one comma-joined string under the
+	// joined-roles dialect.
+	Roles      any              `json:"roles,omitempty"`
 	SessionID  string           `json:"sid,omitempty"`
 	AuthTime   int64            `json:"auth_time,omitempty"`
 	BreakGlass *BreakGlassClaim `json:"breakglass,omitempty"`
@@ -36,12 +38,24 @@ type AccessClaims struct {
 // idClaims are the claims of an ID token.
 type idClaims struct {
 	jwt.RegisteredClaims
-	Nonce             string   `json:"nonce,omitempty"`
-	AuthTime          int64    `json:"auth_time,omitempty"`
-	SessionID         string   `json:"sid,omitempty"`
-	PreferredUsername string   `json:"preferred_username,omitempty"`
-	Name              string   `json:"name,omitempty"`
-	Roles             []string `json:"roles,omitempty"`
+	Nonce             string `json:"nonce,omitempty"`
+	AuthTime          int64  `json:"auth_time,omitempty"`
+	SessionID         string `json:"sid,omitempty"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	Name              string `json:"name,omitempty"`
+	Roles             any    `json:"roles,omitempty"`
+}
+
+// rolesClaim is how roles are written in a claim: a list, or one comma-joined
+// string under the joined-roles dialect.
+func (s *Server) rolesClaim(roles []string) any {
+	if len(roles) == 0 {
+		return nil
+	}
+	if s.cfg.Dialect.JoinedRoles {
+		return strings.Join(roles, ",")
+	}
+	return roles
 }
 
 func (s *Server) sign(typ string, claims jwt.Claims) (string, error) {
@@ -72,7 +86,7 @@ func (s *Server) mintAccess(sub, clientID string, scopes, roles []string, grantI
 		c.AuthTime = authTime.Unix()
 	}
 	if !s.cfg.Drifts.RolesClaimDropped {
-		c.Roles = roles
+		c.Roles = s.rolesClaim(roles)
 	}
 	if s.cfg.Dialect.NoJTI {
 		c.ID, c.ClientID = "", ""

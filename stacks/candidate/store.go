@@ -15,6 +15,8 @@ type authRequest struct {
 	nonce     string
 	challenge string
 	expires   time.Time
+	// consent: the request asked for prompt=consent.
+	consent bool
 }
 
 // code is an issued authorization code.
@@ -47,6 +49,8 @@ type grant struct {
 	expires time.Time
 	revoked bool
 	jtis    []string
+	// noRefresh: no refresh token for this grant (consent-for-refresh).
+	noRefresh bool
 }
 
 // refreshToken is the state of one refresh token, stored under its SHA-256.
@@ -54,6 +58,7 @@ type refreshToken struct {
 	grant  string
 	issued time.Time
 	used   bool
+	usedAt time.Time
 }
 
 // accessToken is what the provider remembers of an issued access token.
@@ -75,7 +80,12 @@ type tokenStore struct {
 	// opaque maps the handles of the opaque-access-tokens dialect to the JWTs
 	// behind them.
 	opaque map[string]opaqueToken
-	minted int // access tokens since the last prune
+	// assertions are the jti of client assertions seen, until they expire.
+	assertions map[string]time.Time
+	// logouts are the end_session requests awaiting confirmation, by their
+	// anti-forgery value.
+	logouts map[string]pendingLogout
+	minted  int // access tokens since the last prune
 }
 
 // opaqueToken is the JWT behind an opaque access token.
@@ -97,6 +107,8 @@ func newTokenStore() tokenStore {
 		refresh:      make(map[[32]byte]*refreshToken),
 		access:       make(map[string]*accessToken),
 		opaque:       make(map[string]opaqueToken),
+		assertions:   make(map[string]time.Time),
+		logouts:      make(map[string]pendingLogout),
 	}
 }
 

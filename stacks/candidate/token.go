@@ -49,23 +49,41 @@ func writeOAuthError(w http.ResponseWriter, err error) {
 	respond.Error(w, oe.status, oe.code, oe.desc)
 }
 
+// writeTokenError is writeOAuthError at the token endpoint, where the
+// empty-refusals dialect answers a refusal with its status and no body.
+func (s *Server) writeTokenError(w http.ResponseWriter, err error) {
+	var oe *oauthError
+	if s.cfg.Dialect.EmptyRefusals && errors.As(err, &oe) && oe.status < 500 {
+		w.WriteHeader(oe.status)
+		return
+	}
+	writeOAuthError(w, err)
+}
+
 // authClient parses the form of a token, revocation or introspection request and
-// authenticates its client: HTTP Basic or client_id/client_secret in the form; a
-// public client sends only its id.
+// authenticates its client: HTTP Basic or client_id/client_secret in the form, or
+// a private_key_jwt assertion (RFC 7523); a public client sends only its id. The
+// dialects narrow the methods a client may use.
 func (s *Server) authClient(r *http.Request) (*client, error) {
 	if err := r.ParseForm(); err != nil {
 		return nil, &oauthError{http.StatusBadRequest, "invalid_request", "bad form"}
+	}
+	bad := &oauthError{http.StatusUnauthorized, "invalid_client", "client authentication failed"}
+	if r.PostForm.Get("client_assertion_type") == clientAssertionType {
+		return s.assertedClient(r.PostForm.Get("client_id"), r.PostForm.Get("client_assertion"))
 	}
 	id, secret, basic := r.BasicAuth()
 	if !basic {
 		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
 	}
-	bad := &oauthError{http.StatusUnauthorized, "invalid_client", "client authentication failed"}
 	c, ok := s.client(id)
-	if !ok {
+	if !ok || c.key != nil {
 		return nil, bad
 	}
 	if c.confidential {
+		if basic && s.cfg.Dialect.SecretPostOnly {
+			return nil, bad
+		}
 		sum := sha256.Sum256([]byte(secret))
 		if subtle.ConstantTimeCompare(sum[:], c.secret[:]) != 1 {
 			return nil, bad
@@ -76,16 +94,55 @@ func (s *Server) authClient(r *http.Request) (*client, error) {
 	return c, nil
 }
 
+const clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+// assertedClient authenticates a client by its signed assertion: issuer and
+// subject the client, audience the token endpoint, not expired, its jti never
+// seen before (RFC 7523 s3).
+func (s *Server) assertedClient(id, assertion string) (*client, error) {
+	bad := &oauthError{http.StatusUnauthorized, "invalid_client", "client assertion rejected"}
+	var claims jwt.RegisteredClaims
+	var c *client
+	_, err := jwt.ParseWithClaims(assertion, &claims, func(t *jwt.Token) (any, error) {
+		iss, _ := t.Claims.GetIssuer()
+		if id != "" && iss != id {
+			return nil, errors.New("issuer is not the client")
+		}
+		var ok bool
+		if c, ok = s.client(iss); !ok || c.key == nil {
+			return nil, errors.New("client has no key")
+		}
+		return c.key, nil
+	}, jwt.WithValidMethods([]string{"RS256", "RS384", "RS512", "PS256", "PS384", "ES256", "ES384", "ES512", "EdDSA"}),
+		jwt.WithAudience(s.cfg.Issuer+"/token"), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
+	if err != nil || claims.Subject != claims.Issuer || claims.ID == "" {
+		return nil, bad
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, seen := s.tokens.assertions[claims.ID]; seen {
+		return nil, bad
+	}
+	for jti, exp := range s.tokens.assertions {
+		if now.After(exp) {
+			delete(s.tokens.assertions, jti)
+		}
+	}
+	s.tokens.assertions[claims.ID] = claims.ExpiresAt.Time
+	return c, nil
+}
+
 // token is the token endpoint.
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	c, err := s.authClient(r)
 	if err != nil {
-		writeOAuthError(w, err)
+		s.writeTokenError(w, err)
 		return
 	}
 	gt := r.PostForm.Get("grant_type")
 	if !c.allows(gt) {
-		writeOAuthError(w, &oauthError{http.StatusBadRequest, "unauthorized_client", "grant type not allowed for this client"})
+		s.writeTokenError(w, &oauthError{http.StatusBadRequest, "unauthorized_client", "grant type not allowed for this client"})
 		return
 	}
 	var resp map[string]any
@@ -100,7 +157,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		resp, err = s.exchangeToken(c, r)
 	}
 	if err != nil {
-		writeOAuthError(w, err)
+		s.writeTokenError(w, err)
 		return
 	}
 	w.Header().Set("Pragma", "no-cache")
@@ -159,6 +216,8 @@ func (s *Server) exchangeCode(c *client, codeValue, redirect, verifier string) (
 	g := &grant{
 		id: respond.ID(), user: u.ID, client: c.id, scopes: grantScopes(cd.scopes, u),
 		session: cd.session, expires: now.Add(s.cfg.RefreshTokenTTL),
+		// consent-for-refresh: offline access only where the user was asked.
+		noRefresh: s.cfg.Dialect.ConsentForRefresh && !(cd.consent && slices.Contains(cd.scopes, "offline_access")),
 	}
 	s.tokens.grants[g.id] = g
 	if sess, ok := s.tokens.sessions[cd.session]; ok {
@@ -176,7 +235,7 @@ func (s *Server) exchangeCode(c *client, codeValue, redirect, verifier string) (
 				ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTokenTTL)), IssuedAt: jwt.NewNumericDate(now),
 			},
 			Nonce: cd.nonce, AuthTime: cd.authTime.Unix(), SessionID: cd.session,
-			PreferredUsername: u.Username, Name: u.Name, Roles: u.Roles,
+			PreferredUsername: u.Username, Name: u.Name, Roles: s.rolesClaim(u.Roles),
 		})
 		if err != nil {
 			return nil, err
@@ -193,16 +252,20 @@ func (s *Server) issue(g *grant, u *User, authTime time.Time, keep string) (map[
 	if err != nil {
 		return nil, err
 	}
+	resp := map[string]any{
+		"access_token": at, "token_type": "Bearer", "expires_in": int64(s.cfg.AccessTokenTTL / time.Second),
+		"scope": strings.Join(g.scopes, " "),
+	}
+	if g.noRefresh {
+		return resp, nil
+	}
 	rt := keep
 	if rt == "" {
 		rt = respond.ID() + respond.ID()
 		s.tokens.refresh[digest(rt)] = &refreshToken{grant: g.id, issued: s.cfg.Now()}
 	}
-	return map[string]any{
-		"access_token": at, "token_type": "Bearer", "expires_in": int64(s.cfg.AccessTokenTTL / time.Second),
-		"refresh_token": rt, "scope": strings.Join(g.scopes, " "),
-		"refresh_expires_in": int64(g.expires.Sub(s.cfg.Now()) / time.Second),
-	}, nil
+	resp["refresh_token"], resp["refresh_expires_in"] = rt, int64(g.expires.Sub(s.cfg.Now())/time.Second)
+	return resp, nil
 }
 
 func (s *Server) refresh(c *client, token, scope string) (map[string]any, error) {
@@ -219,6 +282,9 @@ func (s *Server) refresh(c *client, token, scope string) (map[string]any, error)
 		return nil, invalidGrant("unknown refresh token")
 	case !liveGrant(g, now):
 		return nil, invalidGrant("refresh token revoked or expired")
+	case rt.used && s.cfg.Dialect.ReuseWindow > 0 && now.Sub(rt.usedAt) < s.cfg.Dialect.ReuseWindow:
+		// Inside the reuse window a rotated token still works (a client that
+		// lost the answer may retry): it is answered like a fresh one.
 	case rt.used && !s.cfg.Drifts.RefreshReuseAccepted:
 		// Reuse detection (RFC 9700 s4.14.2): a rotated token came back, so either
 		// the client or an attacker holds a stolen copy. End the whole family.
@@ -244,8 +310,8 @@ func (s *Server) refresh(c *client, token, scope string) (map[string]any, error)
 	keep := ""
 	if s.cfg.Drifts.RefreshNotRotated {
 		keep = token
-	} else {
-		rt.used = true
+	} else if !rt.used {
+		rt.used, rt.usedAt = true, now
 	}
 	// issue records the new access token on the grant by id, so a narrowed copy's
 	// token dies with the real grant.
