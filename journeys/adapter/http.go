@@ -163,11 +163,31 @@ const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 // PostForm posts an OAuth form, with client authentication when a is not nil (a
 // public client sends its id in the form).
 func PostForm(ctx context.Context, tr http.RoundTripper, u string, form url.Values, a ClientAuth, op string) (*http.Response, error) {
+	h := http.Header{}
+	if err := a.Apply(form, h); err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	req, err := NewRequest(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if v := h.Get("Authorization"); v != "" {
+		req.Header.Set("Authorization", v)
+	}
+	return Send(&http.Client{Transport: tr, CheckRedirect: NoRedirect}, req, op)
+}
+
+// Apply authenticates one request of the client: its id (and secret, or a
+// fresh assertion) in form, or HTTP Basic in h (RFC 6749 s2.3.1: both parts
+// form-encoded first).
+func (a ClientAuth) Apply(form url.Values, h http.Header) error {
 	switch {
 	case a.Assertion != nil:
 		assertion, err := a.Assertion()
 		if err != nil {
-			return nil, fmt.Errorf("%s: client assertion: %w", op, err)
+			return fmt.Errorf("client assertion: %w", err)
 		}
 		form.Set("client_id", a.ID)
 		form.Set("client_assertion_type", ClientAssertionType)
@@ -179,18 +199,10 @@ func PostForm(ctx context.Context, tr http.RoundTripper, u string, form url.Valu
 	case a.Post:
 		form.Set("client_id", a.ID)
 		form.Set("client_secret", a.Secret)
+	default:
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(a.ID)+":"+url.QueryEscape(a.Secret))))
 	}
-	req, err := NewRequest(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if a.Secret != "" && !a.Post && a.Assertion == nil {
-		// RFC 6749 s2.3.1: both parts form-encoded before Basic.
-		req.SetBasicAuth(url.QueryEscape(a.ID), url.QueryEscape(a.Secret))
-	}
-	return Send(&http.Client{Transport: tr, CheckRedirect: NoRedirect}, req, op)
+	return nil
 }
 
 // GetJSON GETs u (with s's credential when s is not nil) and decodes a 200 answer

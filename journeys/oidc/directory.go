@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -31,6 +32,10 @@ func (o *Adapter) Users(ctx context.Context) ([]personas.StackUser, error) {
 	}
 	tok, err := o.token(ctx, form, o.dirAuth)
 	if err != nil {
+		var re *adapter.RefusedError
+		if errors.As(err, &re) && re.Reason == "invalid_client" {
+			return nil, fmt.Errorf("scim directory: token: the provider refused directory.client %s (%s, HTTP %d): check its client_id, client_secret and auth_method%s", o.dirAuth.ID, re.Reason, re.Status, o.authMethodsHint())
+		}
 		return nil, fmt.Errorf("scim directory: token: %w", err)
 	}
 	base, err := url.Parse(d.URL)

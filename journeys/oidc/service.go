@@ -66,3 +66,12 @@ func (o *Adapter) serviceClient(p personas.Persona) (adapter.ClientAuth, error) 
 	o.serviceAuth.Store(p.Username, a)
 	return a, nil
 }
+
+// ServiceClientAuth is how service persona p authenticates at tokenURL by
+// cfg's service section (its secret, or its private key), for callers that
+// build requests themselves (raw attacks).
+func ServiceClientAuth(cfg *Config, p personas.Persona, tokenURL string) (adapter.ClientAuth, error) {
+	o := &Adapter{cfg: *cfg}
+	o.meta.TokenEndpoint = tokenURL
+	return o.serviceClient(p)
+}

@@ -1,6 +1,7 @@
 package rehearsal
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
+	"github.com/cutover-dev/cutover/journeys/adapter"
+	"github.com/cutover-dev/cutover/journeys/oidc"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results/record"
@@ -55,7 +58,7 @@ func rawAttacks(ctx context.Context, cfg *config.File, pop personas.Population, 
 					}
 					metas[sc.OIDC.Issuer] = meta
 				}
-				t, err = oidcTarget(ctx, client, r, meta, services)
+				t, err = oidcTarget(ctx, client, r, meta, sc.OIDC, services)
 			case sc.Adapter == "legacy" && r.Legacy != nil:
 				t, err = legacyTarget(sc.Legacy.BaseURL, *r.Legacy, services)
 			default:
@@ -110,7 +113,7 @@ func discover(ctx context.Context, c *http.Client, issuer string) (*providerMeta
 // population without one.
 var ErrNoServicePersona = errors.New("the population has no service persona to lend its credentials (personas.generate.mix: service)")
 
-func oidcTarget(ctx context.Context, c *http.Client, r config.Raw, m *providerMeta, services []personas.Persona) (loadgen.RawTarget, error) {
+func oidcTarget(ctx context.Context, c *http.Client, r config.Raw, m *providerMeta, side *oidc.Config, services []personas.Persona) (loadgen.RawTarget, error) {
 	get := func(u string) loadgen.RawTarget {
 		return func(_ uint64, t *vegeta.Target) error {
 			t.Method, t.URL = http.MethodGet, u
@@ -130,13 +133,38 @@ func oidcTarget(ctx context.Context, c *http.Client, r config.Raw, m *providerMe
 		if len(services) == 0 {
 			return nil, ErrNoServicePersona
 		}
-		// The bodies carry secrets: built once, kept in memory, never recorded.
-		bodies := make([][]byte, len(services))
+		// The bodies carry secrets: built once, kept in memory, never recorded;
+		// a client that signs assertions signs one per request (each has its
+		// own jti).
+		type client struct {
+			auth   adapter.ClientAuth
+			body   []byte
+			header http.Header
+		}
+		clients := make([]client, len(services))
 		for i, p := range services {
-			bodies[i] = []byte(clientCredentials(p).Encode())
+			a, err := oidc.ServiceClientAuth(side, p, m.Token)
+			if err != nil {
+				return nil, err
+			}
+			clients[i] = client{auth: a}
+			if a.Assertion == nil {
+				clients[i].body, clients[i].header, err = clientCredentials(a)
+				if err != nil {
+					return nil, err
+				}
+			}
 		}
 		return func(n uint64, t *vegeta.Target) error {
-			t.Method, t.URL, t.Header, t.Body = http.MethodPost, m.Token, form, bodies[n%uint64(len(bodies))]
+			cl := clients[n%uint64(len(clients))]
+			body, h := cl.body, cl.header
+			if body == nil {
+				var err error
+				if body, h, err = clientCredentials(cl.auth); err != nil {
+					return err
+				}
+			}
+			t.Method, t.URL, t.Header, t.Body = http.MethodPost, m.Token, h, body
 			return nil
 		}, nil
 	case config.RawIntrospection:
@@ -146,7 +174,11 @@ func oidcTarget(ctx context.Context, c *http.Client, r config.Raw, m *providerMe
 		if len(services) == 0 {
 			return nil, fmt.Errorf("a token to introspect: %w", ErrNoServicePersona)
 		}
-		tok, err := serviceToken(ctx, c, m.Token, services[0])
+		a, err := oidc.ServiceClientAuth(side, services[0], m.Token)
+		if err != nil {
+			return nil, err
+		}
+		tok, err := serviceToken(ctx, c, m.Token, services[0].ID, a)
 		if err != nil {
 			return nil, exitcode.With(fmt.Errorf("a token to introspect: %w", err), exitcode.Precondition)
 		}
@@ -162,17 +194,28 @@ func oidcTarget(ctx context.Context, c *http.Client, r config.Raw, m *providerMe
 	return nil, fmt.Errorf("unknown endpoint %q", r.Endpoint)
 }
 
-func clientCredentials(p personas.Persona) url.Values {
-	return url.Values{"grant_type": {"client_credentials"}, "client_id": {p.Username}, "client_secret": {p.Secret.Reveal()}}
+// clientCredentials is the body and headers of a client_credentials request
+// of client a.
+func clientCredentials(a adapter.ClientAuth) ([]byte, http.Header, error) {
+	form, h := url.Values{"grant_type": {"client_credentials"}}, http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	if err := a.Apply(form, h); err != nil {
+		return nil, nil, err
+	}
+	return []byte(form.Encode()), h, nil
 }
 
-// serviceToken gets an access token for p with the client_credentials grant.
-func serviceToken(ctx context.Context, c *http.Client, tokenURL string, p personas.Persona) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(clientCredentials(p).Encode()))
+// serviceToken gets an access token for service persona id (client a) with
+// the client_credentials grant.
+func serviceToken(ctx context.Context, c *http.Client, tokenURL, id string, a adapter.ClientAuth) (string, error) {
+	body, h, err := clientCredentials(a)
 	if err != nil {
 		return "", err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header = h
 	resp, err := c.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("token endpoint unavailable: %w", unwrapURL(err))
@@ -184,7 +227,7 @@ func serviceToken(ctx context.Context, c *http.Client, tokenURL string, p person
 	}
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&tok)
 	if resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
-		return "", fmt.Errorf("client_credentials for %s: HTTP %d %s", p.ID, resp.StatusCode, tok.Error)
+		return "", fmt.Errorf("client_credentials for %s: HTTP %d %s", id, resp.StatusCode, tok.Error)
 	}
 	return tok.AccessToken, nil
 }
