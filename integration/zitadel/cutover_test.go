@@ -236,4 +236,3 @@ func writeSample(t *testing.T, run zrun) {
 	}
 	t.Logf("wrote %s and %s to examples/zitadel", results.MarkdownFile, results.SummaryFile)
 }
-
