@@ -61,8 +61,9 @@ type Config struct {
 	// ['https://example.com/roles']).
 	RolesClaim string `yaml:"roles_claim"`
 	// RolesFormat is how a roles claim that is one string is split: auto (the
-	// default: at commas and whitespace), space, comma, or list (the claim must
-	// be a JSON array; a string is one role).
+	// default: at commas and whitespace), space, comma, or list (a string is
+	// one role). A JSON array's names are taken whole, an object's keys are
+	// its roles.
 	RolesFormat string `yaml:"roles_format"`
 	// RolesFrom lists where roles are looked up, the first that has them winning:
 	// access_token, introspection, id_token, userinfo. Default: all four in that

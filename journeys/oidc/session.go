@@ -190,7 +190,8 @@ func (o *Adapter) roles(ctx context.Context, s *adapter.Session, facts accessFac
 }
 
 // rolesIn reads the roles claim of doc in the configured format: a JSON array
-// of names, or one string split at commas and/or whitespace (roles_format).
+// of names, one string split at commas and/or whitespace (roles_format), or an
+// object whose keys are the roles.
 func (o *Adapter) rolesIn(doc map[string]any) ([]string, bool) {
 	nodes, err := adapter.ValuesAt(doc, o.cfg.RolesClaim)
 	if err != nil || len(nodes) == 0 {
@@ -224,6 +225,12 @@ func (o *Adapter) rolesIn(doc map[string]any) ([]string, bool) {
 				if s, ok := e.(string); ok && strings.TrimSpace(s) != "" {
 					out = append(out, strings.TrimSpace(s)) // an array's names are kept whole
 				}
+			}
+		case map[string]any:
+			// Roles as the keys of an object, each naming where the role holds
+			// (Zitadel's urn:zitadel:iam:org:project:roles).
+			for k := range t {
+				out = append(out, k)
 			}
 		case nil:
 		default:
