@@ -193,7 +193,7 @@ func yamlErr(name string, err error) error {
 	if errors.As(err, &te) {
 		errs := make([]error, 0, len(te.Errors))
 		for _, e := range te.Errors {
-			errs = append(errs, fmt.Errorf("%s:%s", name, strings.TrimPrefix(e, "line ")))
+			errs = append(errs, fmt.Errorf("%s:%s", name, unknownKey(strings.TrimPrefix(e, "line "))))
 		}
 		return errors.Join(errs...)
 	}
