@@ -26,6 +26,10 @@ type Config struct {
 	// FormID picks the login form by id; empty picks the first form with a password.
 	FormID        string `yaml:"form_id"`
 	UsernameField string `yaml:"username_field"`
+	// BrowserLogin signs users in through a real browser, for a login page a
+	// script renders (a single-page login app): the protocol journey goes on
+	// with the tokens the redirect brings. It needs Chromium.
+	BrowserLogin *BrowserLogin `yaml:"browser_login"`
 	// LoginIdentifier is what a persona signs in with, in the login form and the
 	// password grant: username (the default), email, or attribute:NAME (an
 	// attribute of the accounts file).
@@ -129,6 +133,21 @@ type Client struct {
 const (
 	ServiceTokensIntrospectionClient = "introspection_client"
 	ServiceTokensOwnClient           = "own_client"
+)
+
+// BrowserLogin are the CSS selectors of a script-rendered login form; each has
+// a default that fits most pages.
+type BrowserLogin struct {
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	Submit   string `yaml:"submit"`
+}
+
+// Default selectors of a browser login.
+const (
+	DefaultUsernameSelector = `input[autocomplete="username"], input[name="username"], input[type="email"]`
+	DefaultPasswordSelector = `input[type="password"]`
+	DefaultSubmitSelector   = `button[type="submit"], input[type="submit"], button:not([type])`
 )
 
 // LogoutConfirmation picks and fills the form a provider shows to confirm a

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -76,13 +77,22 @@ func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.
 	for k, v := range extra {
 		q[k] = v
 	}
-	pg, err := o.follow(ctx, c, http.MethodGet, o.meta.AuthorizationEndpoint+"?"+q.Encode(), nil, o.cfg.RedirectURI)
+	var pg page
+	var err error
+	if o.cfg.BrowserLogin != nil {
+		pg, err = o.browserAuthorize(ctx, o.meta.AuthorizationEndpoint+"?"+q.Encode(), p)
+	} else {
+		pg, err = o.follow(ctx, c, http.MethodGet, o.meta.AuthorizationEndpoint+"?"+q.Encode(), nil, o.cfg.RedirectURI)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if pg.query == nil {
 		f, err := adapter.LoginForm(pg.forms, o.cfg.FormID)
 		if err != nil {
+			if pg.script {
+				return nil, adapter.ProtocolErr("oidc login page", "HTTP %d: %v, and the page runs script: a script renders the form; set browser_login to sign in through a real browser", pg.status, err)
+			}
 			return nil, adapter.ProtocolErr("oidc login page", "HTTP %d: %v", pg.status, err)
 		}
 		id, err := o.identifier(p)
@@ -232,4 +242,28 @@ func (o *Adapter) userForm(form url.Values) url.Values {
 		form.Set(k, v)
 	}
 	return form
+}
+
+// browserAuthorize runs the authorization request in a real browser, which
+// signs p in on a page a script renders, and returns where it was redirected.
+func (o *Adapter) browserAuthorize(ctx context.Context, authURL string, p personas.Persona) (page, error) {
+	id, err := o.identifier(p)
+	if err != nil {
+		return page{}, err
+	}
+	bl := o.cfg.BrowserLogin
+	login := &adapter.BrowserLogin{
+		Username: cmp.Or(bl.Username, DefaultUsernameSelector), Password: cmp.Or(bl.Password, DefaultPasswordSelector),
+		Submit: cmp.Or(bl.Submit, DefaultSubmitSelector), Identifier: id, Secret: p.Secret,
+	}
+	u, err := o.opt.Browser.Complete(ctx, authURL, nil, login, o.cfg.RedirectURI)
+	switch {
+	case errors.Is(err, adapter.ErrNotRedirected):
+		// The form was submitted and the provider kept the browser on its
+		// page: a refused sign-in shows the form again.
+		return page{}, &adapter.RefusedError{Status: http.StatusOK, Reason: "browser_login_stayed_on_the_page"}
+	case err != nil:
+		return page{}, adapter.ProtocolErr("oidc browser login", "%v", err)
+	}
+	return page{status: http.StatusFound, query: u.Query()}, nil
 }

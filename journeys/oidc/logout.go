@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -105,6 +106,11 @@ func (o *Adapter) endSession(ctx context.Context, s *adapter.Session) error {
 			return adapter.ProtocolErr(op, "HTTP %d", pg.status)
 		}
 		f, found := o.confirmation(pg.forms)
+		if !found && pg.script && o.opt.Browser != nil && o.cfg.PostLogoutRedirectURI != "" {
+			// A page that finishes the logout by script: a real browser runs
+			// it, from the start, with the session's cookies.
+			return o.browserEndSession(ctx, o.meta.EndSessionEndpoint+"?"+q.Encode(), jar)
+		}
 		if !found || confirmed {
 			return o.logoutPage(pg, confirmed, found)
 		}
@@ -117,6 +123,21 @@ func (o *Adapter) endSession(ctx context.Context, s *adapter.Session) error {
 		confirmed = true
 		pg, err = o.follow(ctx, c, f.Method, f.Action.String(), v, o.cfg.PostLogoutRedirectURI)
 	}
+}
+
+// browserEndSession runs an RP-initiated logout in a real browser: done when the
+// page sends it to the post-logout redirect URI.
+func (o *Adapter) browserEndSession(ctx context.Context, target string, jar http.CookieJar) error {
+	u, err := o.opt.Browser.Complete(ctx, target, jar, nil, o.cfg.PostLogoutRedirectURI)
+	switch {
+	case errors.Is(err, adapter.ErrNotRedirected):
+		return fmt.Errorf("%w: oidc end_session: in a browser, the page's script did not reach post_logout_redirect_uri", adapter.ErrUnverified)
+	case err != nil:
+		return fmt.Errorf("%w: oidc end_session: the page needs script and the browser failed: %v", adapter.ErrUnverified, err)
+	case u.Query().Get("error") != "":
+		return &adapter.RefusedError{Status: http.StatusFound, Reason: u.Query().Get("error")}
+	}
+	return nil
 }
 
 // confirmation picks the logout confirmation form of a page: the one
@@ -152,7 +173,7 @@ func (o *Adapter) logoutPage(pg page, confirmed, asksAgain bool) error {
 	case confirmed && asksAgain:
 		return unverified("the confirmation form was shown again after it was submitted (set logout_confirmation.fields to what the provider wants)")
 	case o.cfg.PostLogoutRedirectURI != "" && pg.script:
-		return unverified("ended on a page that runs script (HTTP %d) instead of redirecting to post_logout_redirect_uri: finishing it needs a browser", pg.status)
+		return unverified("ended on a page that runs script (HTTP %d) instead of redirecting to post_logout_redirect_uri: finishing it needs a browser (install Chromium: make chromium)", pg.status)
 	case o.cfg.PostLogoutRedirectURI != "" && len(pg.forms) > 0:
 		return unverified("ended on a page with %d form(s) and no confirmation form to submit (HTTP %d) instead of redirecting to post_logout_redirect_uri: set logout_confirmation.form_id", len(pg.forms), pg.status)
 	case o.cfg.PostLogoutRedirectURI != "":

@@ -73,6 +73,9 @@ func New(ctx context.Context, cfg Config, tr http.RoundTripper, opts ...adapter.
 	if err := o.clientAuths(); err != nil {
 		return nil, err
 	}
+	if cfg.BrowserLogin != nil && o.opt.Browser == nil {
+		return nil, errors.New("oidc: browser_login: no browser is available to sign in with (install Chromium: make chromium)")
+	}
 	apiBase := cfg.APIBaseURL
 	if apiBase == "" {
 		apiBase = cfg.Issuer

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/cutover-dev/cutover/journeys/adapter"
+
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/browser"
 	"github.com/cutover-dev/cutover/loadgen"
@@ -70,4 +72,37 @@ func (b *browserShare) close() error {
 		return nil
 	}
 	return b.chromium.Close()
+}
+
+// pages completes, in Chromium, the pages of protocol journeys that need script
+// (a script-rendered login page, a logout confirmed by script). It is nil when
+// no Chromium is installed: such pages are then reported as such. Chromium
+// starts only when a page needs it.
+type pages struct{ c *browser.Completer }
+
+// pageBrowser returns the run's page completer, when Chromium can be found.
+func pageBrowser(cfg *config.File) *pages {
+	path := ""
+	if cfg.Load.Browser != nil {
+		path = cfg.Load.Browser.Chromium
+	}
+	exe, err := browser.LookExec(path)
+	if err != nil {
+		return nil
+	}
+	return &pages{browser.NewCompleter(browser.Options{ExecPath: exe}, cfg.Stacks.AllowHosts, cfg.Load.StepTimeout)}
+}
+
+// options gives the adapters the completer, when there is one.
+func (p *pages) options() []adapter.Option {
+	if p == nil {
+		return nil
+	}
+	return []adapter.Option{adapter.WithBrowser(p.c)}
+}
+
+func (p *pages) close() {
+	if p != nil {
+		_ = p.c.Close()
+	}
 }

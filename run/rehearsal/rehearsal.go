@@ -93,7 +93,9 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 	tapped := journeys.Tap(guard)
 	// Setup: an interrupt here stops the run before any journey or attack sends
 	// a request (a request of the setup itself, in flight, is cancelled).
-	legacy, candidate, err := adapters(ctx, cfg, tapped, pop)
+	pages := pageBrowser(cfg)
+	defer pages.close()
+	legacy, candidate, err := adapters(ctx, cfg, tapped, pop, pages.options()...)
 	if err := setupErr(ctx, "building the adapters", err); err != nil {
 		return nil, err
 	}
@@ -329,9 +331,10 @@ func redactor(pop personas.Population) *record.Redactor {
 	return record.NewRedactor(secrets...)
 }
 
-// adapters builds both sides; in A/A mode the candidate is the legacy stack again.
-func adapters(ctx context.Context, cfg *config.File, tr http.RoundTripper, pop personas.Population) (journeys.Stack, journeys.Stack, error) {
-	jopts := []adapter.Option{adapter.WithPersonas(pop), adapter.WithSetupTimeout(cfg.Load.StepTimeout)}
+// adapters builds both sides, with extra options; in A/A mode the candidate is
+// the legacy stack again.
+func adapters(ctx context.Context, cfg *config.File, tr http.RoundTripper, pop personas.Population, extra ...adapter.Option) (journeys.Stack, journeys.Stack, error) {
+	jopts := append([]adapter.Option{adapter.WithPersonas(pop), adapter.WithSetupTimeout(cfg.Load.StepTimeout)}, extra...)
 	leg, err := newAdapter(ctx, "legacy", cfg.Stacks.Legacy, tr, jopts)
 	if err != nil {
 		return nil, nil, err

@@ -31,10 +31,34 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 </form></body></html>
 `))
 
+// loginScriptPage is the login page of the login-script dialect: a script
+// renders the form, so the page's HTML has none.
+var loginScriptPage = template.Must(template.New("login-script").Parse(`<!doctype html>
+<html><head><title>Candidate IdP: sign in</title></head><body>
+<div id="app">Loading...</div>
+<script>
+const app = document.getElementById("app");
+app.textContent = "";
+const f = document.createElement("form");
+f.id = "login-form"; f.method = "post"; f.action = "/login";
+const add = (tag, attrs) => { const e = document.createElement(tag); Object.assign(e, attrs); f.appendChild(e); return e; };
+{{if .Error}}const p = document.createElement("p"); p.id = "error"; p.textContent = {{.Error}}; app.appendChild(p);{{end}}
+add("input", {name: "username", autocomplete: "username"});
+add("input", {name: "password", type: "password", autocomplete: "current-password"});
+add("input", {name: "auth_request", type: "hidden", value: {{.AuthRequest}}});
+add("button", {type: "submit", id: "login-submit", textContent: "Sign in"});
+app.appendChild(f);
+</script></body></html>
+`))
+
 func (s *Server) renderLogin(w http.ResponseWriter, status int, client, authReq, msg string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
+	if s.cfg.Dialect.LoginScript {
+		_ = loginScriptPage.Execute(w, struct{ AuthRequest, Error string }{authReq, msg})
+		return
+	}
 	_ = loginPage.Execute(w, struct {
 		Client, AuthRequest, Error string
 		Email                      bool

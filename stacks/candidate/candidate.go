@@ -145,6 +145,8 @@ type Dialect struct {
 	// LogoutScript: end_session answers a page whose script would post the
 	// confirmation; without script nothing is logged out.
 	LogoutScript bool
+	// LoginScript: a script renders the login form; the page's HTML has none.
+	LoginScript bool
 	// EmptyRefusals: the token endpoint refuses with its status and an empty
 	// body.
 	EmptyRefusals bool

@@ -379,6 +379,14 @@ var logoutConfirmPage = template.Must(template.New("confirm").Parse(`<!doctype h
 var logoutScriptPage = template.Must(template.New("script").Parse(`<!doctype html><html><head><title>Signing out</title></head><body>
 <h1 id="status">Signing out...</h1>
 <script>
-const body = new URLSearchParams({xsrf: {{.XSRF}}, logout: "yes"});
-fetch({{.Action}}, {method: "POST", body, redirect: "follow"}).then(r => { document.getElementById("status").textContent = "You are signed out."; if (r.redirected) location = r.url; });
+const f = document.createElement("form");
+f.method = "post";
+f.action = {{.Action}};
+for (const [k, v] of [["xsrf", {{.XSRF}}], ["logout", "yes"]]) {
+  const i = document.createElement("input");
+  i.type = "hidden"; i.name = k; i.value = v;
+  f.appendChild(i);
+}
+document.body.appendChild(f);
+f.submit();
 </script></body></html>`))
