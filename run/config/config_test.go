@@ -54,7 +54,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 				s = strings.Replace(s, "mode: parity", "mode: parity\ncolour: blue", 1)
 				return s
 			},
-			want: []string{"demo.yaml:7: cannot unmarshal !!str `forty-two` into uint64", "demo.yaml:9: field colour not found"},
+			want: []string{"demo.yaml:7: `forty-two` is not a whole number", "demo.yaml:9: unknown key colour"},
 		},
 		{
 			name: "semantic problems, all at once",

@@ -11,9 +11,48 @@ import (
 // unknownField is the YAML library's message for a key no type has.
 var unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 
+// wrongType is the YAML library's message for a value of the wrong kind.
+var wrongType = regexp.MustCompile("cannot unmarshal !!(\\w+)(?: (.+?))? into (\\S+)")
+
+// yamlKinds names the YAML tags of a value in the user's words.
+var yamlKinds = map[string]string{"map": "a mapping", "seq": "a list", "str": "text", "int": "a number", "float": "a number", "bool": "true or false", "null": "nothing"}
+
+// kinds names Go types in the user's words.
+func kindOf(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "int"):
+		return "a whole number"
+	case strings.HasPrefix(goType, "float"):
+		return "a number"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasSuffix(goType, "Duration"):
+		return "a duration such as 30s"
+	case strings.HasPrefix(goType, "[]"):
+		return "a list"
+	case strings.HasPrefix(goType, "map["):
+		return "a mapping of keys to values"
+	case goType == "string":
+		return "text"
+	}
+	return "a section of keys"
+}
+
 // unknownKey rewrites the YAML library's "field x not found in type pkg.T" in
-// the user's words, with the nearest key the file format has when one is close.
+// the user's words, with the nearest key the file format has when one is close,
+// and its "cannot unmarshal !!str x into T" as what the value should be.
 func unknownKey(msg string) string {
+	msg = wrongType.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := wrongType.FindStringSubmatch(m)
+		if sub[2] == "" {
+			got := yamlKinds[sub[1]]
+			if got == "" {
+				got = "a value"
+			}
+			return got + " where " + kindOf(sub[3]) + " is expected"
+		}
+		return sub[2] + " is not " + kindOf(sub[3])
+	})
 	return unknownField.ReplaceAllStringFunc(msg, func(m string) string {
 		key := unknownField.FindStringSubmatch(m)[1]
 		out := "unknown key " + key
