@@ -77,7 +77,7 @@ func (x *run) breakglass(ctx context.Context) bool {
 	if err != nil {
 		return true
 	}
-	req, err := x.r.Resources[x.side].request(probe, patient)
+	req, err := x.r.Resources[x.side].request(probe, patient, x.r.Targets)
 	if err != nil {
 		x.emit(x.configError(record.StepBreakglassAccess, target, err))
 		x.end(bg, patient, g)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -38,13 +39,17 @@ func (p Probe) Type() string {
 // side: "METHOD /path/{id}", or a mapping with a body.
 type Resources map[string]map[string]adapter.RequestTemplate
 
-// request resolves the probe against the side's templates for resource id.
-func (rs Resources) request(p Probe, id string) (adapter.Request, error) {
+// request resolves the probe against the side's templates for resource id: {id}
+// is the id, {attr.NAME} an attribute of the persona the id names (its record
+// number, {attr.mrn}, where a stack keys records by it).
+func (rs Resources) request(p Probe, id string, t *Targets) (adapter.Request, error) {
 	tmpl, ok := rs[p.Type()][p.Action]
 	if !ok {
 		return adapter.Request{}, fmt.Errorf("no request template for %s %s", p.Action, p.Type())
 	}
-	return tmpl.Expand(map[string]string{"id": id})
+	vars := map[string]string{"id": id}
+	maps.Copy(vars, t.attrs(id))
+	return tmpl.Expand(vars)
 }
 
 // Decide turns a probe's HTTP status into a decision: 2xx allow, 401/403 deny,
@@ -76,7 +81,7 @@ func (x *run) probes(ctx context.Context) bool {
 		if !ok {
 			continue
 		}
-		req, err := x.r.Resources[x.side].request(pr, id)
+		req, err := x.r.Resources[x.side].request(pr, id, x.r.Targets)
 		if err != nil {
 			x.emit(x.configError(name, pr.Target(), err))
 			continue

@@ -9,13 +9,16 @@ type Targets struct {
 	patients   []string
 	unassigned []string
 	panel      map[string]map[string]bool
+	// byID holds every persona, for the attributes a request template names.
+	byID map[string]personas.Persona
 }
 
 // NewTargets indexes pop for selector resolution.
 func NewTargets(pop personas.Population) *Targets {
-	t := &Targets{panel: make(map[string]map[string]bool)}
+	t := &Targets{panel: make(map[string]map[string]bool), byID: make(map[string]personas.Persona, len(pop.Personas))}
 	assigned := make(map[string]bool)
 	for _, p := range pop.Personas {
+		t.byID[p.ID] = p
 		if p.Kind == personas.Clinician {
 			set := make(map[string]bool, len(p.Panel))
 			for _, id := range p.Panel {
@@ -66,4 +69,28 @@ func (t *Targets) Resolve(selector string, p personas.Persona, n uint64) (string
 	default:
 		return selector, selector != ""
 	}
+}
+
+// attrs are the attributes of the persona with id, as template variables
+// attr.NAME: its username, e-mail, record number (mrn) and NPI, and every
+// attribute of the accounts file. None when no persona has that id (t may be
+// nil).
+func (t *Targets) attrs(id string) map[string]string {
+	if t == nil {
+		return nil
+	}
+	p, ok := t.byID[id]
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for k, v := range p.Attributes {
+		out["attr."+k] = v
+	}
+	for k, v := range map[string]string{"username": p.Username, "email": p.Email, "mrn": p.MRN, "npi": p.NPI} {
+		if v != "" {
+			out["attr."+k] = v
+		}
+	}
+	return out
 }

@@ -3,11 +3,14 @@ package adapter
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // RequestTemplate is a request with {placeholders}: "METHOD /path" in its short
@@ -39,7 +42,38 @@ func (t *RequestTemplate) UnmarshalYAML(unmarshal func(any) error) error {
 	return unmarshal((*plain)(t))
 }
 
-var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
+// placeholder is {name}, {name.sub} (a persona attribute: {attr.mrn}) or
+// {name:format} (a time: {since:unixms}).
+var placeholder = regexp.MustCompile(`\{([a-z_]+(?:\.[A-Za-z0-9_-]+)?)(?::([a-z0-9]+))?\}`)
+
+// TimeFormats are the formats a time placeholder may ask for: unix (seconds),
+// unixms (milliseconds), rfc3339 (the default, with nanoseconds) and date
+// (2006-01-02), all in UTC.
+var TimeFormats = []string{"unix", "unixms", "rfc3339", "date"}
+
+// formatValue applies format to a placeholder's value, which must then be an
+// RFC 3339 time.
+func formatValue(v, format string) (string, error) {
+	if format == "" {
+		return v, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return "", fmt.Errorf("format %s applies to a time", format)
+	}
+	t = t.UTC()
+	switch format {
+	case "unix":
+		return strconv.FormatInt(t.Unix(), 10), nil
+	case "unixms":
+		return strconv.FormatInt(t.UnixMilli(), 10), nil
+	case "rfc3339":
+		return t.Format(time.RFC3339Nano), nil
+	case "date":
+		return t.Format(time.DateOnly), nil
+	}
+	return "", fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(TimeFormats, ", "))
+}
 
 // Placeholders lists the placeholders a template uses, for configuration checks.
 func (t RequestTemplate) Placeholders() []string {
@@ -72,17 +106,30 @@ func (t RequestTemplate) Check() error {
 	if !slices.Contains([]string{"", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}, t.Method) {
 		return fmt.Errorf("method %q is not an HTTP method", t.Method)
 	}
+	for _, s := range append([]string{t.Path}, slices.Collect(maps.Values(t.Body))...) {
+		for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
+			if m[2] != "" && !slices.Contains(TimeFormats, m[2]) {
+				return fmt.Errorf("placeholder %s: unknown format %q (known: %s)", m[0], m[2], strings.Join(TimeFormats, ", "))
+			}
+		}
+	}
 	return nil
 }
 
 // Expand fills the placeholders from vars. An unknown placeholder is an error.
 func (t RequestTemplate) Expand(vars map[string]string) (Request, error) {
-	var missing []string
+	var missing, bad []string
 	fill := func(s string, esc func(string) string) string {
 		return placeholder.ReplaceAllStringFunc(s, func(m string) string {
-			v, ok := vars[m[1:len(m)-1]]
+			sub := placeholder.FindStringSubmatch(m)
+			v, ok := vars[sub[1]]
 			if !ok {
 				missing = append(missing, m)
+				return m
+			}
+			v, err := formatValue(v, sub[2])
+			if err != nil {
+				bad = append(bad, m+": "+err.Error())
 				return m
 			}
 			return esc(v)
@@ -117,7 +164,10 @@ func (t RequestTemplate) Expand(vars map[string]string) (Request, error) {
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		return Request{}, fmt.Errorf("template %s %s: unknown placeholder %s", t.Method, t.Path, strings.Join(slices.Compact(missing), ", "))
+		return Request{}, fmt.Errorf("template %s %s: unknown placeholder %s (or a persona without that attribute)", t.Method, t.Path, strings.Join(slices.Compact(missing), ", "))
+	}
+	if len(bad) > 0 {
+		return Request{}, fmt.Errorf("template %s %s: %s", t.Method, t.Path, strings.Join(bad, "; "))
 	}
 	return r, nil
 }

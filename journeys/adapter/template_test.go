@@ -108,3 +108,41 @@ func TestSecretRef(t *testing.T) {
 		}
 	}
 }
+
+// TestPlaceholderFormats: a time placeholder in the format the stack wants,
+// dotted names for persona attributes, and formats checked before a run.
+func TestPlaceholderFormats(t *testing.T) {
+	since := "2026-12-06T10:00:00.5Z"
+	for tmpl, want := range map[string]string{
+		"GET /audit?since={since}":          "/audit?since=2026-12-06T10%3A00%3A00.5Z",
+		"GET /audit?since={since:unixms}":   "/audit?since=1796551200500",
+		"GET /audit?since={since:unix}":     "/audit?since=1796551200",
+		"GET /audit?day={since:date}":       "/audit?day=2026-12-06",
+		"GET /fhir/Patient/{attr.mrn}":      "/fhir/Patient/MRN-0042",
+		"GET /audit/{actor}?t={since:unix}": "/audit/u1?t=1796551200",
+	} {
+		var rt RequestTemplate
+		if err := rt.UnmarshalYAML(func(v any) error { *(v.(*string)) = tmpl; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Check(); err != nil {
+			t.Errorf("%s: Check: %v", tmpl, err)
+		}
+		r, err := rt.Expand(map[string]string{"since": since, "attr.mrn": "MRN-0042", "actor": "u1"})
+		if err != nil || r.Path != want {
+			t.Errorf("%s: %q, %v; want %q", tmpl, r.Path, err, want)
+		}
+	}
+	bad := RequestTemplate{Method: "GET", Path: "/audit?since={since:epoch}"}
+	if err := bad.Check(); err == nil || !strings.Contains(err.Error(), "unixms") {
+		t.Errorf("unknown format: Check %v; want the known formats named", err)
+	}
+	notTime := RequestTemplate{Method: "GET", Path: "/x/{actor:unix}"}
+	if _, err := notTime.Expand(map[string]string{"actor": "u1"}); err == nil || !strings.Contains(err.Error(), "applies to a time") {
+		t.Errorf("format of a non-time: %v", err)
+	}
+	missing := RequestTemplate{Method: "GET", Path: "/fhir/Patient/{attr.mrn}"}
+	if _, err := missing.Expand(map[string]string{"id": "p1"}); err == nil || !strings.Contains(err.Error(), "{attr.mrn}") {
+		t.Errorf("a persona without the attribute: %v", err)
+	}
+}

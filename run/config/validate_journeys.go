@@ -75,7 +75,7 @@ func (f *File) validatePlans(p *problems) {
 	check := func(at []string, rs journeys.Resources) {
 		for typ, actions := range rs {
 			for action, t := range actions {
-				p.checkTemplate(append(slices.Clone(at), typ, action), t, "id")
+				p.checkTemplate(append(slices.Clone(at), typ, action), t, "id", "attr.*")
 			}
 		}
 	}

@@ -35,7 +35,8 @@ func (p *problems) checkTemplate(path []string, t adapter.RequestTemplate, allow
 		return
 	}
 	for _, ph := range t.Placeholders() {
-		if !slices.Contains(allowed, ph) {
+		prefix, _, dotted := strings.Cut(ph, ".")
+		if !slices.Contains(allowed, ph) && !(dotted && slices.Contains(allowed, prefix+".*")) {
 			p.add(path, "placeholder {%s} is not known here (known: %s)", ph, braces(allowed))
 		}
 	}
