@@ -56,7 +56,7 @@ func TestAuthZENProbes(t *testing.T) {
 	}))
 	defer login.Close()
 	st, err := legacy.New(legacy.Config{BaseURL: login.URL, Login: legacy.Login{Mode: "json", Path: "/login", SessionPath: "sid"},
-		Session: legacy.SessionCarrier{Header: "X-Sid"}, Me: legacy.Me{Path: "/me", Subject: "id", Roles: "roles"}}, http.DefaultTransport)
+		Session: legacy.SessionCarrier{Header: "X-Sid"}, Me: legacy.Me{Path: "/me", Subject: adapter.F("id"), Roles: adapter.F("roles")}}, http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cutover-dev/cutover/journeys"
+	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/journeys/internal/testidp"
 	"github.com/cutover-dev/cutover/journeys/legacy"
 	"github.com/cutover-dev/cutover/journeys/oidc"
@@ -59,7 +60,7 @@ func TestBadAnswers(t *testing.T) {
 	jsonLegacy := func(base string) journeys.Stack {
 		st, err := legacy.New(legacy.Config{
 			BaseURL: base, Login: legacy.Login{Mode: "json", Path: "/api/login", SessionPath: "sid"},
-			Session: legacy.SessionCarrier{Header: "X-Sid"}, Me: legacy.Me{Path: "/api/me", Roles: "roles"},
+			Session: legacy.SessionCarrier{Header: "X-Sid"}, Me: legacy.Me{Path: "/api/me", Roles: adapter.F("roles")},
 		}, http.DefaultTransport)
 		if err != nil {
 			t.Fatal(err)
@@ -69,7 +70,7 @@ func TestBadAnswers(t *testing.T) {
 	formLegacy := func(base string) journeys.Stack {
 		st, err := legacy.New(legacy.Config{
 			BaseURL: base, Login: legacy.Login{Mode: "form", Path: "/login", FormID: "login-form"},
-			Session: legacy.SessionCarrier{Cookie: "S"}, Me: legacy.Me{Path: "/api/me", Roles: "roles"},
+			Session: legacy.SessionCarrier{Cookie: "S"}, Me: legacy.Me{Path: "/api/me", Roles: adapter.F("roles")},
 		}, http.DefaultTransport)
 		if err != nil {
 			t.Fatal(err)
@@ -193,7 +194,7 @@ func TestProbeAnswers(t *testing.T) {
 	defer srv.Close()
 	st, err := legacy.New(legacy.Config{
 		BaseURL: srv.URL, Login: legacy.Login{Mode: "json", Path: "/api/login", SessionPath: "sid"},
-		Session: legacy.SessionCarrier{Header: "X-Sid"}, Me: legacy.Me{Path: "/api/me", Roles: "roles"},
+		Session: legacy.SessionCarrier{Header: "X-Sid"}, Me: legacy.Me{Path: "/api/me", Roles: adapter.F("roles")},
 	}, http.DefaultTransport)
 	if err != nil {
 		t.Fatal(err)

@@ -59,14 +59,14 @@ func embeddedWith(t *testing.T, clk *testClock, o embedOptions) (*legacy.Adapter
 		BaseURL: pair.LegacyURL,
 		Login:   legacy.Login{Mode: "form", Path: "/login", FormID: "login-form"},
 		Session: legacy.SessionCarrier{Cookie: "LEGACY_SESSION"},
-		Me:      legacy.Me{Path: "/api/me", Subject: "id", Roles: "roles", TTL: "session.idle_expires_in"},
+		Me:      legacy.Me{Path: "/api/me", Subject: adapter.F("id"), Roles: adapter.F("roles"), TTL: "session.idle_expires_in"},
 		Renew:   &legacy.Renew{Method: "POST", Path: "/api/session/renew", TTL: "idle_expires_in"},
 		Logout:  legacy.Endpoint{Method: "POST", Path: "/api/logout"},
 		RoleMap: map[string][]string{"billing-clerk": {"billing"}, "breakglass-eligible": {"breakglass"}},
 		PermissionMap: map[string]string{
 			"lab-results:read": "lab-results.read", "lab-results:write": "lab-results.write", "analytics:export": "analytics.export",
 		},
-		Service: &legacy.Service{Header: "X-API-Key", Whoami: "/api/whoami", Subject: "id"},
+		Service: &legacy.Service{Header: "X-API-Key", Whoami: "/api/whoami", Subject: adapter.F("id")},
 		BreakGlass: &adapter.HTTPBreakGlass{
 			Request: adapter.RequestTemplate{Method: "POST", Path: "/api/breakglass", Body: map[string]string{"patient_id": "{patient}", "reason": "{reason}"}},
 			GrantID: "grant_id", ExpiresIn: "expires_in", End: &adapter.RequestTemplate{Method: "DELETE", Path: "/api/breakglass/{grant_id}"},

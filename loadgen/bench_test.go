@@ -135,7 +135,7 @@ func newBenchHarness(b *testing.B, base string, rt http.RoundTripper) benchHarne
 		BaseURL: base,
 		Login:   legacy.Login{Mode: "json", Path: "/api/login", SessionPath: "session_id"},
 		Session: legacy.SessionCarrier{Header: "X-Session-Id"},
-		Me:      legacy.Me{Path: "/api/me", Subject: "id", Roles: "roles"},
+		Me:      legacy.Me{Path: "/api/me", Subject: adapter.F("id"), Roles: adapter.F("roles")},
 		Logout:  legacy.Endpoint{Method: http.MethodPost, Path: "/api/logout"},
 	}
 	var probes []journeys.Probe

@@ -14,15 +14,16 @@ import (
 // AuditConfig describes a stack's audit feed: the request that lists events, where
 // the answer holds them, and whose credential reads it.
 type AuditConfig struct {
-	// Feed is the request; placeholders {actor} (a user id) and {since} (RFC 3339).
+	// Feed is the request; placeholders {actor} (a user id) and {since} (a time:
+	// RFC 3339, or {since:unixms}, {since:unix}, {since:date}).
 	Feed RequestTemplate `yaml:"feed"`
 	// Events is the path of the event list in the answer (default "events"); Kind,
-	// Actor and Subject the paths inside one event (default "kind", "actor",
-	// "subject").
+	// Actor and Subject the fields inside one event (default "kind", "actor",
+	// "subject"), each a path or a path with normalisers (see Field).
 	Events  string `yaml:"events"`
-	Kind    string `yaml:"kind"`
-	Actor   string `yaml:"actor"`
-	Subject string `yaml:"subject"`
+	Kind    Field  `yaml:"kind"`
+	Actor   Field  `yaml:"actor"`
+	Subject Field  `yaml:"subject"`
 	// Kinds maps a canonical kind (login, logout, deny, breakglass_start,
 	// breakglass_access, breakglass_end) to the stack's own name for it.
 	Kinds map[string]string `yaml:"kinds"`
@@ -50,9 +51,9 @@ func (c AuditConfig) withDefaults() AuditConfig {
 		}
 	}
 	def(&c.Events, "events")
-	def(&c.Kind, "kind")
-	def(&c.Actor, "actor")
-	def(&c.Subject, "subject")
+	def(&c.Kind.Path, "kind")
+	def(&c.Actor.Path, "actor")
+	def(&c.Subject.Path, "subject")
 	return c
 }
 
@@ -148,7 +149,7 @@ func (f *Feed) Events(ctx context.Context, actor string, since time.Time) ([]Aud
 	}
 	out := make([]AuditEvent, 0, len(items))
 	for _, it := range items {
-		kind, err := StringAt(it, f.cfg.Kind)
+		kind, err := f.cfg.Kind.StringAt(it)
 		if err != nil {
 			return nil, ProtocolErr(opAudit, "event: %v", err)
 		}
@@ -156,8 +157,8 @@ func (f *Feed) Events(ctx context.Context, actor string, since time.Time) ([]Aud
 			kind = c
 		}
 		ev := AuditEvent{Kind: kind}
-		ev.Actor, _ = StringAt(it, f.cfg.Actor)
-		ev.Subject, _ = StringAt(it, f.cfg.Subject)
+		ev.Actor, _ = f.cfg.Actor.StringAt(it)
+		ev.Subject, _ = f.cfg.Subject.StringAt(it)
 		out = append(out, ev)
 	}
 	return out, nil

@@ -67,9 +67,10 @@ type SessionCarrier struct {
 
 // Me is the who-am-I endpoint and where its answer holds the facts.
 type Me struct {
-	Path    string `yaml:"path"`
-	Subject string `yaml:"subject"`
-	Roles   string `yaml:"roles"`
+	Path string `yaml:"path"`
+	// Subject and Roles are paths, or paths with normalisers (adapter.Field).
+	Subject adapter.Field `yaml:"subject"`
+	Roles   adapter.Field `yaml:"roles"`
 	// TTL is the path of the session's remaining lifetime in seconds, if any.
 	TTL string `yaml:"ttl"`
 }
@@ -84,10 +85,11 @@ type Renew struct {
 // Service describes API-key service accounts: the header carrying the key and
 // the who-am-I that lists the key's permissions.
 type Service struct {
-	Header      string `yaml:"header"`
-	Whoami      string `yaml:"whoami"`
-	Subject     string `yaml:"subject"`
-	Permissions string `yaml:"permissions"`
+	Header string `yaml:"header"`
+	Whoami string `yaml:"whoami"`
+	// Subject and Permissions are paths, or paths with normalisers.
+	Subject     adapter.Field `yaml:"subject"`
+	Permissions adapter.Field `yaml:"permissions"`
 }
 
 // Endpoint is a method and a path.

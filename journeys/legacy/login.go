@@ -196,12 +196,12 @@ func (l *Adapter) whoami(ctx context.Context, s *adapter.Session) error {
 	if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
 		return err
 	}
-	if l.cfg.Me.Subject != "" {
-		if s.Subject, err = adapter.StringAt(doc, l.cfg.Me.Subject); err != nil {
+	if !l.cfg.Me.Subject.IsZero() {
+		if s.Subject, err = l.cfg.Me.Subject.StringAt(doc); err != nil {
 			return adapter.ProtocolErr(op, "%v", err)
 		}
 	}
-	roles, err := adapter.StringsAt(doc, l.cfg.Me.Roles)
+	roles, err := l.cfg.Me.Roles.StringsAt(doc)
 	if err != nil {
 		return adapter.ProtocolErr(op, "%v", err)
 	}

@@ -34,12 +34,16 @@ func (l *Adapter) ServiceLogin(ctx context.Context, p personas.Persona) (*adapte
 	if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
 		return nil, err
 	}
-	if sv.Subject != "" {
-		if s.Subject, err = adapter.StringAt(doc, sv.Subject); err != nil {
+	if !sv.Subject.IsZero() {
+		if s.Subject, err = sv.Subject.StringAt(doc); err != nil {
 			return nil, adapter.ProtocolErr(op, "%v", err)
 		}
 	}
-	perms, err := adapter.StringsAt(doc, cmp.Or(sv.Permissions, "permissions"))
+	permissions := sv.Permissions
+	if permissions.IsZero() {
+		permissions.Path = "permissions"
+	}
+	perms, err := permissions.StringsAt(doc)
 	if err != nil {
 		return nil, adapter.ProtocolErr(op, "%v", err)
 	}

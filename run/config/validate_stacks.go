@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,18 @@ func (p *problems) checkPaths(at func(...string) []string, paths map[string]stri
 	for _, k := range keys {
 		if v := paths[k]; v != "" {
 			if err := adapter.CheckPath(v); err != nil {
+				p.add(at(strings.Split(k, ".")...), "%v", err)
+			}
+		}
+	}
+}
+
+// checkFields checks fields (paths with normalisers) by their YAML keys.
+func (p *problems) checkFields(at func(...string) []string, fields map[string]adapter.Field) {
+	keys := slices.Sorted(maps.Keys(fields))
+	for _, k := range keys {
+		if f := fields[k]; !f.IsZero() {
+			if err := f.Check(); err != nil {
 				p.add(at(strings.Split(k, ".")...), "%v", err)
 			}
 		}
@@ -80,11 +93,12 @@ func (f *File) validateLegacy(p *problems, side func(...string) []string, l *leg
 	case (s.Header != "" || s.Bearer) && l.Login.Mode == "json" && l.Login.SessionPath == "" && s.Cookie == "":
 		p.add(at("login", "session_path"), "is empty: a header or bearer session needs the path of the session id in the login answer")
 	}
-	if l.Me.Path == "" || l.Me.Roles == "" {
+	if l.Me.Path == "" || l.Me.Roles.IsZero() {
 		p.add(at("me"), "needs path and roles")
 	}
+	p.checkFields(at, map[string]adapter.Field{"me.subject": l.Me.Subject, "me.roles": l.Me.Roles})
 	paths := map[string]string{
-		"me.subject": l.Me.Subject, "me.roles": l.Me.Roles, "me.ttl": l.Me.TTL,
+		"me.ttl":             l.Me.TTL,
 		"login.session_path": l.Login.SessionPath,
 	}
 	if l.Login.CSRF != nil {
@@ -100,7 +114,7 @@ func (f *File) validateLegacy(p *problems, side func(...string) []string, l *leg
 		if sv.Whoami == "" {
 			p.add(at("service", "whoami"), "is empty: the API key is checked and described there")
 		}
-		paths["service.subject"], paths["service.permissions"] = sv.Subject, sv.Permissions
+		p.checkFields(at, map[string]adapter.Field{"service.subject": sv.Subject, "service.permissions": sv.Permissions})
 	}
 	if bg := l.BreakGlass; bg != nil {
 		f.validateHTTPBreakGlass(p, func(k ...string) []string { return at(append([]string{"breakglass"}, k...)...) }, bg)
@@ -124,7 +138,8 @@ func (f *File) validateHTTPBreakGlass(p *problems, at func(...string) []string, 
 
 func (f *File) validateAudit(p *problems, at func(...string) []string, a *adapter.AuditConfig, oidc bool) {
 	p.checkTemplate(at("feed"), a.Feed, "actor", "since")
-	p.checkPaths(at, map[string]string{"events": a.Events, "kind": a.Kind, "actor": a.Actor, "subject": a.Subject})
+	p.checkPaths(at, map[string]string{"events": a.Events})
+	p.checkFields(at, map[string]adapter.Field{"kind": a.Kind, "actor": a.Actor, "subject": a.Subject})
 	canonical := []string{adapter.AuditLogin, adapter.AuditLogout, adapter.AuditDeny,
 		adapter.AuditBreakglassStart, adapter.AuditBreakglassAccess, adapter.AuditBreakglassEnd}
 	for k := range a.Kinds {

@@ -242,7 +242,7 @@ func TestSaturationIsAccountedHonestly(t *testing.T) {
 			BaseURL: srv.URL,
 			Login:   legacy.Login{Mode: "json", Path: "/api/login", SessionPath: "session_id"},
 			Session: legacy.SessionCarrier{Header: "X-Session-Id"},
-			Me:      legacy.Me{Path: "/api/me", Subject: "id", Roles: "roles"},
+			Me:      legacy.Me{Path: "/api/me", Subject: adapter.F("id"), Roles: adapter.F("roles")},
 		}
 		cfg.Journeys = cfg.Journeys[:1]
 		cfg.Journeys[0].Steps = []string{journeys.StepsLogin}
