@@ -39,9 +39,20 @@ type Auditor struct {
 	// ClientID and ClientSecret: a confidential OAuth client (OIDC stacks).
 	ClientID     string     `yaml:"client_id"`
 	ClientSecret *SecretRef `yaml:"client_secret"`
-	// APIKey is sent in Header (legacy stacks).
+	// APIKey is sent in Header (legacy stacks), after Scheme when it is set
+	// ("Authorization: ApiKey <key>").
 	APIKey *SecretRef `yaml:"api_key"`
 	Header string     `yaml:"header"`
+	Scheme string     `yaml:"scheme"`
+}
+
+// WithScheme is a credential as a header carries it: "scheme value", or the
+// value alone without a scheme.
+func WithScheme(scheme, value string) string {
+	if scheme == "" {
+		return value
+	}
+	return scheme + " " + value
 }
 
 func (c AuditConfig) withDefaults() AuditConfig {

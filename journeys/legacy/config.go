@@ -86,6 +86,9 @@ type Renew struct {
 // the who-am-I that lists the key's permissions.
 type Service struct {
 	Header string `yaml:"header"`
+	// Scheme is the word before the key in the header, for stacks that want
+	// "Authorization: ApiKey <key>" (header Authorization, scheme ApiKey).
+	Scheme string `yaml:"scheme"`
 	Whoami string `yaml:"whoami"`
 	// Subject and Permissions are paths, or paths with normalisers.
 	Subject     adapter.Field `yaml:"subject"`

@@ -49,7 +49,7 @@ func (l *Adapter) auditorLogin(a adapter.Auditor) (func(context.Context) (*adapt
 	switch {
 	case a.APIKey != nil:
 		header := cmp.Or(a.Header, "X-API-Key")
-		key := a.APIKey.Secret().Reveal()
+		key := adapter.WithScheme(a.Scheme, a.APIKey.Secret().Reveal())
 		return func(context.Context) (*adapter.Session, error) {
 			return &adapter.Session{Cred: adapter.Credential{Header: header, Value: key}}, nil
 		}, nil

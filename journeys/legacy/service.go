@@ -18,7 +18,7 @@ func (l *Adapter) ServiceLogin(ctx context.Context, p personas.Persona) (*adapte
 	if sv == nil {
 		return nil, adapter.ErrUnsupported
 	}
-	s := &adapter.Session{TTL: -1, Cred: adapter.Credential{Header: cmp.Or(sv.Header, "X-API-Key"), Value: p.Secret.Reveal()}}
+	s := &adapter.Session{TTL: -1, Cred: adapter.Credential{Header: cmp.Or(sv.Header, "X-API-Key"), Value: adapter.WithScheme(sv.Scheme, p.Secret.Reveal())}}
 	resp, err := adapter.Call(ctx, l.tr, l.url(sv.Whoami), s, adapter.Request{Method: http.MethodGet, Path: sv.Whoami})
 	if err != nil {
 		return nil, err

@@ -163,11 +163,21 @@ func (a *Analysis) Summary(meta Meta, acct record.Accounting) Summary {
 // verdict resting on an unhealthy generator, makes it inconclusive; else it
 // passes.
 func verdict(s *Summary, g Gate) (string, []string) {
+	// A journey whose sign-ins the legacy stack refused throughout compared
+	// nothing: legacy is the reference, and the harness could not sign in to
+	// it. Its parity findings do not fail the run; the precondition says why.
+	unreferenced := map[string]bool{}
+	for _, p := range s.Preconditions {
+		if p.Refused && p.Side == record.Legacy {
+			unreferenced[p.Journey] = true
+		}
+	}
 	var parity, perf bool
 	for _, f := range s.Failing(g) {
-		if f.Class.Performance() {
+		switch {
+		case f.Class.Performance():
 			perf = true
-		} else {
+		case !unreferenced[f.Journey]:
 			parity = true
 		}
 	}

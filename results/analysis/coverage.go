@@ -1,7 +1,9 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -144,11 +146,19 @@ type Precondition struct {
 	Error    string      `json:"error"`
 	// Hint suggests what to check, when the error says enough to guess.
 	Hint string `json:"hint,omitempty"`
+	// Refused marks a sign-in refused on nearly every attempt (Kind names the
+	// persona kind): the credentials do not reach the stack as it expects, or
+	// the stack refuses the whole kind.
+	Refused bool   `json:"refused,omitempty"`
+	Kind    string `json:"kind,omitempty"`
 }
 
 // Text is the precondition in one sentence.
 func (p Precondition) Text() string {
 	t := fmt.Sprintf("%s %s/%s failed on %d of %d attempts with the same error: %s", p.Side, p.Journey, p.Step, p.Failed, p.Attempts, p.Error)
+	if p.Refused {
+		t = fmt.Sprintf("%s %s/%s refused every %s (%d of %d sign-ins that should be allowed): %s", p.Side, p.Journey, p.Step, p.Kind, p.Failed, p.Attempts, p.Error)
+	}
 	if p.Hint != "" {
 		t += " (" + p.Hint + ")"
 	}
@@ -176,7 +186,40 @@ func (st *Stats) preconditions() []Precondition {
 			out = append(out, Precondition{Side: side, Journey: k.Journey, Step: k.Step, Failed: n, Attempts: s.Count, Error: text, Hint: hint(k.Step, text)})
 		}
 	}
+	return append(out, st.refusedSignIns()...)
+}
+
+// refusedSignIns finds the persona kinds whose sign-ins a side refused on
+// nearly every attempt where they should have been allowed: a silent 401 on
+// every service key is a credential sent the wrong way, not a pile of
+// findings.
+func (st *Stats) refusedSignIns() []Precondition {
+	keys := slices.SortedFunc(maps.Keys(st.signIns), func(a, b signInKey) int {
+		return cmp.Or(cmp.Compare(a.side, b.side), cmp.Compare(a.journey, b.journey), cmp.Compare(a.step, b.step), cmp.Compare(a.kind, b.kind))
+	})
+	var out []Precondition
+	for _, k := range keys {
+		c := st.signIns[k]
+		if c.attempts < preconditionMin || float64(c.refused) < preconditionShare*float64(c.attempts) {
+			continue
+		}
+		text, _ := c.reasons.Top()
+		side := record.Legacy
+		if k.side == 1 {
+			side = record.Candidate
+		}
+		out = append(out, Precondition{Side: side, Journey: k.journey, Step: k.step, Kind: k.kind, Failed: c.refused, Attempts: c.attempts,
+			Error: text, Hint: refusalHint(k.step), Refused: true})
+	}
 	return out
+}
+
+// refusalHint says what to check when a side refuses every sign-in of a kind.
+func refusalHint(step string) string {
+	if step == record.StepServiceToken {
+		return "is the key or client secret sent as the stack expects? legacy: service.header and service.scheme (Authorization: ApiKey <key>); oidc: service.auth_method"
+	}
+	return "are the accounts' credentials right on this side, and sent as it expects? (the accounts file, login_identifier, the login form's fields)"
 }
 
 // hint guesses what a precondition's error points at.

@@ -159,6 +159,9 @@ type secondStats struct {
 type Stats struct {
 	steps map[StepKey]*stepStats
 	order []StepKey
+	// signIns counts, per side, journey, step and persona kind, the sign-ins
+	// that should have been allowed and how many were refused.
+	signIns map[signInKey]*signInCount
 	// origin is the instant second 0 of the timeline starts at.
 	origin  time.Time
 	seconds [2][]secondStats
@@ -167,7 +170,38 @@ type Stats struct {
 // NewStats returns empty statistics whose timeline starts at origin; a zero
 // origin means the start of the first record added.
 func NewStats(origin time.Time) *Stats {
-	return &Stats{steps: make(map[StepKey]*stepStats), origin: origin}
+	return &Stats{steps: make(map[StepKey]*stepStats), signIns: make(map[signInKey]*signInCount), origin: origin}
+}
+
+// signInKey is one kind's sign-in step on one side.
+type signInKey struct {
+	side          int
+	journey, step string
+	kind          string
+}
+
+// signInCount is how the sign-ins of a signInKey went.
+type signInCount struct {
+	attempts, refused int64
+	reasons           reasonCounts
+}
+
+// countSignIn accounts a sign-in that should have been allowed.
+func (st *Stats) countSignIn(r *record.Record) {
+	if r.Step != record.StepLogin && r.Step != record.StepServiceToken || r.Facts.Expected != record.Allow {
+		return
+	}
+	k := signInKey{sideIndex(r.Side), r.Journey, r.Step, r.Kind}
+	c, ok := st.signIns[k]
+	if !ok {
+		c = &signInCount{}
+		st.signIns[k] = c
+	}
+	c.attempts++
+	if r.Facts.Decision == record.Deny {
+		c.refused++
+		c.reasons.add(r.Error)
+	}
 }
 
 func sideIndex(s record.Side) int {
@@ -248,6 +282,7 @@ func (st *Stats) Add(r *record.Record) {
 		}
 		ts.errors++
 	case record.OK:
+		st.countSignIn(r)
 		v := clampLatency(r.Latency)
 		_ = s.Hist.RecordValue(v) // in range by construction
 		if healthy {

@@ -342,3 +342,31 @@ func TestTokenFaultsAreTokenInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceKeySentTheWrongWay: legacy's API keys sent in a header the stack
+// does not read are refused on every service sign-in. Legacy is the reference,
+// so the service journey compared nothing: the run is inconclusive with a
+// precondition that says which keys to check, not failed on a pile of
+// findings.
+func TestServiceKeySentTheWrongWay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	sum, dir := runWith(t, "", func(cfg *config.File) {
+		sv := cfg.Stacks.Legacy.Legacy.Service
+		sv.Header, sv.Scheme = "Authorization", "ApiKey"
+	})
+	if sum.Verdict != analysis.VerdictInconclusive {
+		t.Errorf("verdict %s; want inconclusive (findings: %s)", sum.Verdict, describe(sum))
+	}
+	var found bool
+	for _, p := range sum.Preconditions {
+		if p.Refused && p.Side == record.Legacy && p.Step == record.StepServiceToken && strings.Contains(p.Hint, "service.scheme") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("preconditions %+v; want legacy service.token refused throughout, with a hint naming service.header and service.scheme", sum.Preconditions)
+	}
+	reportsSay(t, dir, "refused every service")
+}
