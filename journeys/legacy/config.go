@@ -41,6 +41,10 @@ type Login struct {
 	SessionPath string `yaml:"session_path"`
 	// CSRF, in json mode, is where a CSRF token comes from and how it is sent.
 	CSRF *CSRF `yaml:"csrf"`
+	// TTL, in json mode, is the path of the session's lifetime in seconds in
+	// the login answer ("expiresIn"), for stacks that say it nowhere else; the
+	// who-am-I's me.ttl wins where both are set.
+	TTL string `yaml:"ttl"`
 }
 
 // CSRF fetches a CSRF token before a JSON login and sends it along.

@@ -109,7 +109,7 @@ func (l *Adapter) loginJSON(ctx context.Context, c *http.Client, p personas.Pers
 		adapter.Drain(resp)
 		return nil, adapter.ProtocolErr(op, "HTTP %d is neither a session nor a refusal", resp.StatusCode)
 	}
-	if l.cfg.Login.SessionPath == "" {
+	if l.cfg.Login.SessionPath == "" && l.cfg.Login.TTL == "" {
 		adapter.Drain(resp)
 		return l.sessionFrom(c, "")
 	}
@@ -117,11 +117,24 @@ func (l *Adapter) loginJSON(ctx context.Context, c *http.Client, p personas.Pers
 	if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
 		return nil, err
 	}
-	id, err := adapter.StringAt(doc, l.cfg.Login.SessionPath)
-	if err != nil || id == "" {
-		return nil, adapter.ProtocolErr(op, "HTTP %d: no session id at %q in the answer", resp.StatusCode, l.cfg.Login.SessionPath)
+	var id string
+	if l.cfg.Login.SessionPath != "" {
+		id, err = adapter.StringAt(doc, l.cfg.Login.SessionPath)
+		if err != nil || id == "" {
+			return nil, adapter.ProtocolErr(op, "HTTP %d: no session id at %q in the answer", resp.StatusCode, l.cfg.Login.SessionPath)
+		}
 	}
-	return l.sessionFrom(c, id)
+	s, err := l.sessionFrom(c, id)
+	if err != nil {
+		return nil, err
+	}
+	if l.cfg.Login.TTL != "" && s.TTL == 0 {
+		// The lifetime only the sign-in answer gives (expiresIn).
+		if secs, err := adapter.NumberAt(doc, l.cfg.Login.TTL); err == nil && secs > 0 {
+			s.TTL = time.Duration(secs) * time.Second
+		}
+	}
+	return s, nil
 }
 
 // csrfToken fetches the CSRF token of a JSON login.

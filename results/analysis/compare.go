@@ -22,6 +22,10 @@ type CompareOptions struct {
 	// TTLTolerance, when > 0, also flags a candidate lifetime that differs from the
 	// legacy one by more than this fraction.
 	TTLTolerance float64 `json:"ttl_tolerance"`
+	// ExpectTTL, when > 0, is the lifetime the candidate's sessions or access
+	// tokens are meant to have: one that differs from it by more than
+	// TTLTolerance (10% when that is 0) is TTL_DRIFT.
+	ExpectTTL time.Duration `json:"expect_ttl_ns,omitempty"`
 	// Examples is how many examples a finding keeps.
 	Examples int `json:"examples"`
 }

@@ -102,6 +102,16 @@ func (c *Comparer) judgeTTL(class Class, leg *record.Record, legOK bool, cand *r
 		c.policy(legToo, class, cand, fmt.Sprintf("<= %s (policy)", c.opt.MaxAccessTTL), ttlString(ttl))
 		return
 	}
+	if want := int64(c.opt.ExpectTTL / time.Second); want > 0 && ttl > 0 && class == TTLDrift {
+		tol := c.opt.TTLTolerance
+		if tol == 0 {
+			tol = 0.1
+		}
+		if d := math.Abs(float64(ttl-want)) / float64(want); d > tol {
+			c.add(class, cand, ttlString(want)+" (expect_lifetime)", ttlString(ttl))
+		}
+		return
+	}
 	if c.opt.TTLTolerance > 0 && legOK && leg.Facts.TTL > 0 && ttl > 0 {
 		if d := math.Abs(float64(ttl-leg.Facts.TTL)) / float64(leg.Facts.TTL); d > c.opt.TTLTolerance {
 			c.add(class, cand, ttlString(leg.Facts.TTL), ttlString(ttl))

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -85,6 +86,11 @@ type Side struct {
 	// before_replay), to probe a time window such as a refresh token reuse
 	// window.
 	Waits journeys.Waits `yaml:"waits"`
+	// ExpectLifetime is the lifetime the side's sessions or access tokens are
+	// meant to have: a candidate whose lifetimes differ from it by more than
+	// thresholds.ttl_tolerance (default 10%) has TTL_DRIFT, even below the
+	// policy ceiling and whatever legacy's lifetimes are.
+	ExpectLifetime time.Duration `yaml:"expect_lifetime"`
 }
 
 // Personas says where the population comes from.

@@ -100,6 +100,10 @@ func (f *File) validateLegacy(p *problems, side func(...string) []string, l *leg
 	paths := map[string]string{
 		"me.ttl":             l.Me.TTL,
 		"login.session_path": l.Login.SessionPath,
+		"login.ttl":          l.Login.TTL,
+	}
+	if l.Login.TTL != "" && l.Login.Mode != "json" {
+		p.add(at("login", "ttl"), "is read from a JSON login answer: it needs login.mode json")
 	}
 	if l.Login.CSRF != nil {
 		paths["login.csrf.json"] = l.Login.CSRF.JSON
@@ -274,6 +278,9 @@ func (f *File) validateSide(p *problems, name string, s Side) {
 	at := func(k ...string) []string { return append([]string{"stacks", name}, k...) }
 	if l := s.State.Lockout; l != nil && (l.Attempts < 1 || l.Duration <= 0) {
 		p.add(at("lockout"), "attempts %d, duration %s: want attempts >= 1 and a duration > 0 (leave lockout out if the stack has none, or it is not known)", l.Attempts, l.Duration)
+	}
+	if s.ExpectLifetime < 0 {
+		p.add(at("expect_lifetime"), "is %s; want a positive duration such as 600s", s.ExpectLifetime)
 	}
 	if w := s.Waits; w.BeforeRefresh < 0 || w.BeforeReplay < 0 || w.BeforeRefresh+w.BeforeReplay > 10*time.Minute {
 		p.add(at("waits"), "before_refresh %s, before_replay %s: want durations from 0 to a few minutes", w.BeforeRefresh, w.BeforeReplay)

@@ -90,7 +90,8 @@ func AnalysisOptions(cfg *config.File) analysis.Options {
 		cov.Optional = append(cov.Optional, analysis.Class(c))
 	}
 	return analysis.Options{
-		Compare:     analysis.CompareOptions{AA: cfg.Mode == config.ModeAA, MaxAccessTTL: t.MaxAccessTTL, TTLTolerance: t.TTLTolerance, Examples: t.Examples},
+		Compare: analysis.CompareOptions{AA: cfg.Mode == config.ModeAA, MaxAccessTTL: t.MaxAccessTTL, TTLTolerance: t.TTLTolerance, Examples: t.Examples,
+			ExpectTTL: cfg.CandidateSide().ExpectLifetime},
 		Perf:        perf,
 		Gate:        gate,
 		Causes:      analysis.CauseOptions{CohortBy: cfg.Personas.CohortBy},
