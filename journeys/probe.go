@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +26,46 @@ type Probe struct {
 	Resource string `yaml:"resource"`
 	// Expect is allow or deny; empty means "whatever legacy decides".
 	Expect string `yaml:"expect"`
+	// When narrows the row to the personas of Kind that have these facts:
+	// permission (a legacy permission held), role (a legacy role held),
+	// username, cohort, break_glass (true or false), or any attribute of the
+	// accounts file. A value starting with "!" asks for its absence. Two
+	// service accounts of one kind with opposite rights get a row each.
+	When map[string]string `yaml:"when"`
+}
+
+// Applies reports whether the row is about persona p: its kind, and every fact
+// of When.
+func (p Probe) Applies(q personas.Persona) bool {
+	if p.Kind != q.Kind {
+		return false
+	}
+	for k, v := range p.When {
+		want, negate := strings.CutPrefix(v, "!")
+		if PersonaHas(q, k, want) == negate {
+			return false
+		}
+	}
+	return true
+}
+
+// PersonaHas reports whether persona p has fact key with value v: a permission
+// or a role it holds, its username, cohort or break-glass eligibility, or an
+// attribute of the accounts file.
+func PersonaHas(p personas.Persona, key, v string) bool {
+	switch key {
+	case "permission":
+		return slices.Contains(p.Permissions, v)
+	case "role":
+		return slices.Contains(p.Roles, v)
+	case "username":
+		return p.Username == v
+	case "cohort":
+		return p.Cohort.String() == v
+	case "break_glass":
+		return strconv.FormatBool(p.BreakGlass) == v
+	}
+	return p.Attributes[key] == v
 }
 
 // Target is the probe's name in records: "read record:{panel}".
@@ -73,7 +115,7 @@ func (x *run) probes(ctx context.Context) bool {
 	}
 	pdp := x.r.PDP[x.side]
 	for _, pr := range x.r.Probes {
-		if pr.Kind != x.p.Kind {
+		if !pr.Applies(x.p) {
 			continue
 		}
 		_, sel, _ := strings.Cut(pr.Resource, ":")
