@@ -63,3 +63,32 @@ func FuzzParseForms(f *testing.F) {
 		}
 	})
 }
+
+// TestFormSubmittedAsABrowserWould: the first submit control in page order is
+// the one used, named or not; controls outside the form that name it belong to
+// it; a submit control's formaction and formmethod win; disabled controls are
+// not sent.
+func TestFormSubmittedAsABrowserWould(t *testing.T) {
+	base, _ := url.Parse("https://op.example/logout")
+	page := `<form id="f" method="post" action="/end">
+<input type="hidden" name="xsrf" value="x1">
+<input name="off" value="1" disabled>
+<button type="submit">Sign out</button>
+<button name="cancel" value="1">Stay</button>
+</form>
+<button form="f" name="outside" value="no">Outside</button>
+<input form="f" type="hidden" name="extra" value="e">
+<form id="g" method="post" action="/a"><button name="logout" value="yes" formaction="/b" formmethod="get">Yes</button></form>`
+	forms, err := ParseForms(strings.NewReader(page), base)
+	if err != nil || len(forms) != 2 {
+		t.Fatalf("ParseForms: %d forms, %v", len(forms), err)
+	}
+	method, action, v := forms[0].Submitted()
+	if method != "POST" || action != "https://op.example/end" || v.Get("xsrf") != "x1" || v.Get("extra") != "e" || v.Has("cancel") || v.Has("outside") || v.Has("off") {
+		t.Errorf("first form submits %s %s %v; want POST /end with xsrf and extra, no cancel, outside or disabled field", method, action, v)
+	}
+	method, action, v = forms[1].Submitted()
+	if method != "GET" || action != "https://op.example/b" || v.Get("logout") != "yes" {
+		t.Errorf("second form submits %s %s %v; want GET /b with logout=yes", method, action, v)
+	}
+}

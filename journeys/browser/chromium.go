@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,6 +73,10 @@ type Options struct {
 	WindowWidth, WindowHeight int
 	// Output receives the browser's stdout and stderr; nil discards them.
 	Output io.Writer
+	// AllowHosts, when set, are the only host names the browser resolves
+	// (stacks.allow_hosts): any other name is not found, whatever the page
+	// asks for. IP literals are not names; the tabs block those themselves.
+	AllowHosts []string
 }
 
 // passEnv are the variables the browser inherits; the rest of the harness's
@@ -113,6 +118,13 @@ func (o Options) allocator(exe, dataDir string, started func(*exec.Cmd)) []chrom
 	)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox)
+	}
+	if len(o.AllowHosts) > 0 {
+		rules := []string{"MAP * ~NOTFOUND"}
+		for _, h := range o.AllowHosts {
+			rules = append(rules, "EXCLUDE "+h)
+		}
+		opts = append(opts, chromedp.Flag("host-resolver-rules", strings.Join(rules, ", ")))
 	}
 	if o.Output != nil {
 		opts = append(opts, chromedp.CombinedOutput(o.Output))

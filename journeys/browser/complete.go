@@ -2,11 +2,11 @@ package browser
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -51,17 +51,27 @@ func (b *Completer) blocked(stop string) []*network.BlockPattern {
 	return append(out, &network.BlockPattern{URLPattern: "*://*:*/*", Block: true})
 }
 
-// chromium starts the browser once; a failed start is remembered.
-func (b *Completer) chromium(ctx context.Context) (*Chromium, error) {
+// chromium starts the browser once, on its own deadline (a cold start on a busy
+// machine must not take a step's deadline with it); a failed start is tried
+// again at the next call.
+func (b *Completer) chromium() (*Chromium, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return nil, errors.New("browser: closed")
 	}
-	if b.c == nil && b.err == nil {
-		b.c, b.err = Start(ctx, b.opt)
+	if b.c == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		opt := b.opt
+		opt.AllowHosts = b.allow
+		c, err := Start(ctx, opt)
+		if err != nil {
+			return nil, err
+		}
+		b.c = c
 	}
-	return b.c, b.err
+	return b.c, nil
 }
 
 // Close stops the browser if it started.
@@ -75,25 +85,37 @@ func (b *Completer) Close() error {
 	return b.c.Close()
 }
 
+// margin is the part of a page's time kept to tell, when the page did not
+// reach the URL waited for, what it shows instead.
+const margin = time.Second
+
 // Complete implements adapter.Browser.
 func (b *Completer) Complete(ctx context.Context, target string, jar http.CookieJar, login *adapter.BrowserLogin, stop string) (*url.URL, error) {
-	if stop == "" {
-		return nil, errors.New("browser: no URL to wait for")
+	stopURL, err := url.Parse(stop)
+	if err != nil || stop == "" {
+		return nil, fmt.Errorf("browser: no URL to wait for")
 	}
-	c, err := b.chromium(ctx)
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, fmt.Errorf("browser: %w", err)
+	}
+	c, err := b.chromium()
 	if err != nil {
 		return nil, err
 	}
-	tctx, cancel := context.WithTimeout(c.root, b.timeout)
+	// The tab lives until the caller's deadline (or the completer's timeout):
+	// it is bound to the browser, the caller's end bridged.
+	deadline := time.Now().Add(b.timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	tctx, cancel := context.WithDeadline(c.root, deadline)
 	defer cancel()
 	unbridge := context.AfterFunc(ctx, cancel)
 	defer unbridge()
 	tab, cancelTab := chromedp.NewContext(tctx, chromedp.WithNewBrowserContext())
 	defer cancelTab()
-	u, err := url.Parse(target)
-	if err != nil {
-		return nil, fmt.Errorf("browser: %w", err)
-	}
+	origin := u.Scheme + "://" + u.Host + "/"
 	if err := chromedp.Do(tab, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
 			return err
@@ -105,7 +127,7 @@ func (b *Completer) Complete(ctx context.Context, target string, jar http.Cookie
 			return nil
 		}
 		for _, ck := range jar.Cookies(u) {
-			if _, err := cdp.Call(ctx, t, network.SetCookie, network.SetCookieParams{Name: ck.Name, Value: ck.Value, URL: target}); err != nil {
+			if _, err := cdp.Call(ctx, t, network.SetCookie, network.SetCookieParams{Name: ck.Name, Value: ck.Value, URL: origin}); err != nil {
 				return err
 			}
 		}
@@ -121,39 +143,101 @@ func (b *Completer) Complete(ctx context.Context, target string, jar http.Cookie
 	})); err != nil {
 		return nil, fmt.Errorf("browser: open %s: %w", RedactURL(target), err)
 	}
+	reached := make(chan *url.URL, 1)
+	go func() {
+		for ev, err := range requests {
+			if err != nil {
+				return
+			}
+			if ev.Type != network.ResourceTypeDocument {
+				continue // a resource of the page, not where it sends the browser
+			}
+			if r, err := url.Parse(ev.Request.URL); err == nil && r.Scheme == stopURL.Scheme && r.Host == stopURL.Host && r.Path == stopURL.Path {
+				reached <- r
+				return
+			}
+		}
+	}()
 	filled := make(chan error, 1)
 	if login != nil {
-		go func() {
-			filled <- chromedp.Do(tab,
-				chromedp.SetValue(chromedp.CSS(login.Username), login.Identifier),
-				chromedp.SetValue(chromedp.CSS(login.Password), login.Secret.Reveal()),
-				chromedp.Click(chromedp.CSS(login.Submit)),
-			)
-		}()
+		go func() { filled <- fill(tab, login) }()
 	}
-	for ev, err := range requests {
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+	wait := time.NewTimer(time.Until(deadline) - margin)
+	defer wait.Stop()
+	for {
+		select {
+		case r := <-reached:
+			if jar != nil {
+				copyCookies(tab, jar, u)
+			}
+			return r, nil
+		case err := <-filled:
+			if err != nil {
+				return nil, fmt.Errorf("browser: the login form (%s; %s): %w", login.Username, login.Password, err)
+			}
+			filled = nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-wait.C:
+			if login != nil && showsForm(tab, login.Password) {
+				// The provider showed its login form again: it refused.
+				return nil, fmt.Errorf("browser: %w to %s: the login form is shown again", adapter.ErrNotRedirected, RedactURL(stop))
 			}
 			if login != nil {
-				select {
-				case ferr := <-filled:
-					if ferr != nil {
-						return nil, fmt.Errorf("browser: the login form (%s; %s; %s): %w", login.Username, login.Password, login.Submit, ferr)
-					}
-					return nil, fmt.Errorf("browser: %w to %s after the login form was submitted", adapter.ErrNotRedirected, RedactURL(stop))
-				default:
-					return nil, fmt.Errorf("browser: the login form (%s; %s; %s) was not found on the page within %s", login.Username, login.Password, login.Submit, b.timeout)
-				}
+				return nil, fmt.Errorf("browser: after the login form, the page neither sent the browser to %s nor showed the form again (a consent, second factor or second step)", RedactURL(stop))
 			}
-			return nil, fmt.Errorf("browser: %w: the page at %s did not reach %s within %s", adapter.ErrNotRedirected, RedactURL(target), RedactURL(stop), b.timeout)
-		}
-		if strings.HasPrefix(ev.Request.URL, stop) {
-			return url.Parse(ev.Request.URL)
+			return nil, fmt.Errorf("browser: %w: the page at %s did not reach %s", adapter.ErrNotRedirected, RedactURL(target), RedactURL(stop))
 		}
 	}
-	return nil, fmt.Errorf("browser: the page at %s never sent the browser to %s", RedactURL(target), RedactURL(stop))
+}
+
+// fill types the persona's identifier and secret into the login form, as keys
+// (script-driven forms watch key events), and submits it: with the configured
+// control, or as Enter in the password field would.
+func fill(tab context.Context, l *adapter.BrowserLogin) error {
+	actions := []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys(chromedp.CSS(l.Username), l.Identifier),
+		chromedp.SendKeys(chromedp.CSS(l.Password), l.Secret.Reveal()),
+	}
+	if l.Submit != "" {
+		actions = append(actions, chromedp.Click(chromedp.CSS(l.Submit)))
+	} else {
+		sel, _ := json.Marshal(l.Password)
+		actions = append(actions, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`(() => { const p = document.querySelector(`+string(sel)+`); if (!p || !p.form) return false; p.form.requestSubmit(); return true; })()`)(ctx, t)
+			return err
+		}))
+	}
+	return chromedp.Do(tab, actions...)
+}
+
+// showsForm reports whether the page shows the login form's password field.
+func showsForm(tab context.Context, password string) bool {
+	sel, _ := json.Marshal(password)
+	ctx, cancel := context.WithTimeout(tab, margin/2)
+	defer cancel()
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+string(sel)+`) !== null`))
+	return err == nil && shown
+}
+
+// copyCookies brings the tab's cookies for u back into jar, so that the
+// session's later requests (an RP-initiated logout) carry the single sign-on
+// cookies the browser got.
+func copyCookies(tab context.Context, jar http.CookieJar, u *url.URL) {
+	ctx, cancel := context.WithTimeout(tab, margin)
+	defer cancel()
+	_ = chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		res, err := cdp.Call(ctx, t, network.GetCookies, network.GetCookiesParams{URLs: []string{u.String()}})
+		if err != nil {
+			return err
+		}
+		var cks []*http.Cookie
+		for _, c := range res.Cookies {
+			cks = append(cks, &http.Cookie{Name: c.Name, Value: c.Value, Path: c.Path, Domain: c.Domain, Secure: c.Secure, HttpOnly: c.HTTPOnly})
+		}
+		jar.SetCookies(u, cks)
+		return nil
+	}))
 }
 
 var _ adapter.Browser = (*Completer)(nil)

@@ -111,6 +111,11 @@ type ClientAuth struct {
 	// KeyID is the kid of the assertions' header, when the provider holds
 	// several of the client's keys.
 	KeyID string `yaml:"key_id"`
+	// AssertionAudience is the aud of the assertions: token_endpoint (the
+	// default) or issuer. The algorithm is the first the provider lists in
+	// token_endpoint_auth_signing_alg_values_supported that the key can sign
+	// with.
+	AssertionAudience string `yaml:"assertion_audience"`
 }
 
 // Client is a confidential OAuth client and the endpoint it calls.
@@ -135,8 +140,9 @@ const (
 	ServiceTokensOwnClient           = "own_client"
 )
 
-// BrowserLogin are the CSS selectors of a script-rendered login form; each has
-// a default that fits most pages.
+// BrowserLogin are the CSS selectors of a script-rendered login form. Username
+// and Password have defaults that fit most pages; without Submit the form of the
+// password field is submitted as Enter there would.
 type BrowserLogin struct {
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
@@ -147,7 +153,6 @@ type BrowserLogin struct {
 const (
 	DefaultUsernameSelector = `input[autocomplete="username"], input[name="username"], input[type="email"]`
 	DefaultPasswordSelector = `input[type="password"]`
-	DefaultSubmitSelector   = `button[type="submit"], input[type="submit"], button:not([type])`
 )
 
 // LogoutConfirmation picks and fills the form a provider shows to confirm a

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"slices"
@@ -51,6 +52,17 @@ func TestRolesClaimShapes(t *testing.T) {
 	o := &Adapter{cfg: Config{RolesClaim: "roles"}}
 	if _, ok := o.rolesIn(map[string]any{"other": []any{"x"}}); ok {
 		t.Error("a document without the claim gave roles")
+	}
+	if _, ok := o.rolesIn(map[string]any{"roles": nil}); ok {
+		t.Error(`"roles": null gave roles`)
+	}
+	flags := map[string]any{"roles": map[string]any{"admin": true, "user": false}}
+	if got, ok := o.rolesIn(flags); !ok || !slices.Equal(got, []string{"admin"}) {
+		t.Errorf("roles as flags: %q, %t; want [admin]", got, ok)
+	}
+	o.cfg.RolesClaim = "realm_access"
+	if got, ok := o.rolesIn(map[string]any{"realm_access": map[string]any{"roles": []any{"admin"}}}); ok {
+		t.Errorf("roles_claim naming the object around the list gave roles %q", got)
 	}
 }
 
@@ -103,6 +115,35 @@ func TestClientAssertion(t *testing.T) {
 			t.Errorf("claims %+v, kid %v: want sub svc-1, a fresh jti, kid k1", c, tok.Header["kid"])
 		}
 		seen[c.ID] = true
+		payload, _ := base64.RawURLEncoding.DecodeString(strings.Split(a, ".")[1])
+		if !strings.Contains(string(payload), `"aud":"https://op.example/token"`) {
+			t.Errorf("assertion payload %s: want aud as one string", payload)
+		}
+	}
+	rsa2048, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsa2048)})
+	for _, tt := range []struct {
+		algs []string
+		want string
+	}{{nil, "RS256"}, {[]string{"ES384", "RS384"}, "RS384"}, {[]string{"PS256"}, "PS256"}, {[]string{"ES256"}, ""}} {
+		sign, err := newAssertionSigner("c", "a", "", rsaPEM, tt.algs)
+		if tt.want == "" {
+			if err == nil {
+				t.Errorf("RSA key, provider takes %v: signer built; want an error", tt.algs)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("algs %v: %v", tt.algs, err)
+		}
+		a, _ := sign()
+		header, _ := base64.RawURLEncoding.DecodeString(strings.Split(a, ".")[0])
+		if !strings.Contains(string(header), `"alg":"`+tt.want+`"`) {
+			t.Errorf("RSA key, provider takes %v: header %s; want %s", tt.algs, header, tt.want)
+		}
 	}
 	weak, err := rsa.GenerateKey(rand.Reader, 1024)
 	if err != nil {

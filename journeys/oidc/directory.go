@@ -33,8 +33,8 @@ func (o *Adapter) Users(ctx context.Context) ([]personas.StackUser, error) {
 	tok, err := o.token(ctx, form, o.dirAuth)
 	if err != nil {
 		var re *adapter.RefusedError
-		if errors.As(err, &re) && re.Reason == "invalid_client" {
-			return nil, fmt.Errorf("scim directory: token: the provider refused directory.client %s (%s, HTTP %d): check its client_id, client_secret and auth_method%s", o.dirAuth.ID, re.Reason, re.Status, o.authMethodsHint())
+		if errors.As(err, &re) && (re.Reason == "invalid_client" || re.Status == http.StatusUnauthorized) {
+			return nil, fmt.Errorf("scim directory: token: the provider refused directory.client %s (HTTP %d%s): check its client_id, client_secret and auth_method%s", o.dirAuth.ID, re.Status, reasonSuffix(re.Reason), o.authMethodsHint())
 		}
 		return nil, fmt.Errorf("scim directory: token: %w", err)
 	}

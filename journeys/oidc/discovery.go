@@ -21,6 +21,7 @@ type discovery struct {
 	EndSessionEndpoint    string   `json:"end_session_endpoint"`
 	GrantTypesSupported   []string `json:"grant_types_supported"`
 	AuthMethodsSupported  []string `json:"token_endpoint_auth_methods_supported"`
+	AuthSigningAlgs       []string `json:"token_endpoint_auth_signing_alg_values_supported"`
 }
 
 // Grant types.

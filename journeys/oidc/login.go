@@ -80,9 +80,9 @@ func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.
 	var pg page
 	var err error
 	if o.cfg.BrowserLogin != nil {
-		pg, err = o.browserAuthorize(ctx, o.meta.AuthorizationEndpoint+"?"+q.Encode(), p)
+		pg, err = o.browserAuthorize(ctx, withQuery(o.meta.AuthorizationEndpoint, q), jar, p)
 	} else {
-		pg, err = o.follow(ctx, c, http.MethodGet, o.meta.AuthorizationEndpoint+"?"+q.Encode(), nil, o.cfg.RedirectURI)
+		pg, err = o.follow(ctx, c, http.MethodGet, withQuery(o.meta.AuthorizationEndpoint, q), nil, o.cfg.RedirectURI)
 	}
 	if err != nil {
 		return nil, err
@@ -102,13 +102,21 @@ func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.
 		if f.Types[o.cfg.UsernameField] == "email" && !strings.Contains(id, "@") {
 			return nil, adapter.ProtocolErr("oidc login page", "the form's %s field asks for an e-mail address (type=email) and the persona's %s is not one: set login_identifier: email", o.cfg.UsernameField, cmp.Or(o.cfg.LoginIdentifier, IdentifierUsername))
 		}
+		if _, ok := f.Types[o.cfg.UsernameField]; !ok {
+			return nil, adapter.ProtocolErr("oidc login page", "the login form has no %s field: set username_field to the name of its identifier input", o.cfg.UsernameField)
+		}
 		f.Values.Set(o.cfg.UsernameField, id)
 		f.Values.Set(f.Password, p.Secret.Reveal())
-		if pg, err = o.follow(ctx, c, f.Method, f.Action.String(), f.Values, o.cfg.RedirectURI); err != nil {
+		method, action, values := f.Submitted()
+		if pg, err = o.follow(ctx, c, method, action, values, o.cfg.RedirectURI); err != nil {
 			return nil, err
 		}
 		if pg.query == nil {
-			return nil, &adapter.RefusedError{Status: pg.status, Reason: "login form did not lead to the redirect URI"}
+			if _, err := adapter.LoginForm(pg.forms, o.cfg.FormID); err == nil {
+				// The provider showed the login form again: it refused.
+				return nil, &adapter.RefusedError{Status: pg.status, Reason: "login_form_shown_again"}
+			}
+			return nil, adapter.ProtocolErr("oidc login", "after the login form, HTTP %d with %d other form(s) and no redirect to redirect_uri: a consent, second factor or second step the harness does not answer (authorization_params prompt, or the provider's settings for the harness client)", pg.status, len(pg.forms))
 		}
 	}
 	if e := pg.query.Get("error"); e != "" {
@@ -162,7 +170,11 @@ func (o *Adapter) follow(ctx context.Context, c *http.Client, method, target str
 			}
 		} else {
 			if form != nil {
-				target += "?" + form.Encode()
+				// A GET form replaces the query of its action (HTML s4.10.21.3).
+				if u, perr := url.Parse(target); perr == nil {
+					u.RawQuery = form.Encode()
+					target = u.String()
+				}
 			}
 			req, err = adapter.NewRequest(ctx, http.MethodGet, target, nil)
 		}
@@ -246,7 +258,7 @@ func (o *Adapter) userForm(form url.Values) url.Values {
 
 // browserAuthorize runs the authorization request in a real browser, which
 // signs p in on a page a script renders, and returns where it was redirected.
-func (o *Adapter) browserAuthorize(ctx context.Context, authURL string, p personas.Persona) (page, error) {
+func (o *Adapter) browserAuthorize(ctx context.Context, authURL string, jar http.CookieJar, p personas.Persona) (page, error) {
 	id, err := o.identifier(p)
 	if err != nil {
 		return page{}, err
@@ -254,14 +266,13 @@ func (o *Adapter) browserAuthorize(ctx context.Context, authURL string, p person
 	bl := o.cfg.BrowserLogin
 	login := &adapter.BrowserLogin{
 		Username: cmp.Or(bl.Username, DefaultUsernameSelector), Password: cmp.Or(bl.Password, DefaultPasswordSelector),
-		Submit: cmp.Or(bl.Submit, DefaultSubmitSelector), Identifier: id, Secret: p.Secret,
+		Submit: bl.Submit, Identifier: id, Secret: p.Secret,
 	}
-	u, err := o.opt.Browser.Complete(ctx, authURL, nil, login, o.cfg.RedirectURI)
+	u, err := o.opt.Browser.Complete(ctx, authURL, jar, login, o.cfg.RedirectURI)
 	switch {
 	case errors.Is(err, adapter.ErrNotRedirected):
-		// The form was submitted and the provider kept the browser on its
-		// page: a refused sign-in shows the form again.
-		return page{}, &adapter.RefusedError{Status: http.StatusOK, Reason: "browser_login_stayed_on_the_page"}
+		// The form was submitted and the provider showed it again: it refused.
+		return page{}, &adapter.RefusedError{Status: http.StatusOK, Reason: "login_form_shown_again"}
 	case err != nil:
 		return page{}, adapter.ProtocolErr("oidc browser login", "%v", err)
 	}

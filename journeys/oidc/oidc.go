@@ -135,7 +135,7 @@ func (o *Adapter) client(jar http.CookieJar) *http.Client {
 // clientAuths builds how each configured client authenticates.
 func (o *Adapter) clientAuths() error {
 	var err error
-	aud := o.meta.TokenEndpoint
+	aud := o.assertionTarget()
 	if o.harnessAuth, err = o.cfg.ClientAuth.auth(o.cfg.ClientID, o.cfg.ClientSecret, aud); err != nil {
 		return fmt.Errorf("oidc: %w", err)
 	}
@@ -150,6 +150,11 @@ func (o *Adapter) clientAuths() error {
 		}
 	}
 	return nil
+}
+
+// assertionTarget is what client assertions point at for this provider.
+func (o *Adapter) assertionTarget() assertionTarget {
+	return assertionTarget{tokenEndpoint: o.meta.TokenEndpoint, issuer: o.cfg.Issuer, algs: o.meta.AuthSigningAlgs}
 }
 
 // harness is how the harness client authenticates.

@@ -26,6 +26,8 @@ func (o *Adapter) noRefreshToken() string {
 	switch {
 	case !o.offers(grantRefresh):
 		return "no refresh token was issued, and discovery does not list the refresh_token grant (declare it in grants if the provider serves it)"
+	case o.cfg.Login == grantPassword:
+		return "no refresh token was issued to the password grant: is offline_access among the scopes, and the refresh_token grant allowed to the client?"
 	case !slices.Contains(o.cfg.Scopes, "offline_access"):
 		return "no refresh token was issued: offline_access is not among the scopes (many providers issue refresh tokens only for it)"
 	case o.cfg.AuthorizationParams["prompt"] == "":

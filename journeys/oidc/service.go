@@ -59,7 +59,7 @@ func (o *Adapter) serviceClient(p personas.Persona) (adapter.ClientAuth, error) 
 		}
 	}
 	secret := adapter.NewSecretRef(p.Secret)
-	a, err := ca.auth(p.Username, &secret, o.meta.TokenEndpoint)
+	a, err := ca.auth(p.Username, &secret, o.assertionTarget())
 	if err != nil {
 		return adapter.ClientAuth{}, fmt.Errorf("oidc service %s: %w", p.ID, err)
 	}

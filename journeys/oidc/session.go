@@ -228,14 +228,28 @@ func (o *Adapter) rolesIn(doc map[string]any) ([]string, bool) {
 			}
 		case map[string]any:
 			// Roles as the keys of an object, each naming where the role holds
-			// (Zitadel's urn:zitadel:iam:org:project:roles).
-			for k := range t {
-				out = append(out, k)
+			// (Zitadel's urn:zitadel:iam:org:project:roles) or true. An object
+			// of anything else is not a role list (roles_claim: realm_access
+			// rather than realm_access.roles).
+			for k, v := range t {
+				switch v := v.(type) {
+				case map[string]any:
+					out = append(out, k)
+				case bool:
+					if v {
+						out = append(out, k)
+					}
+				default:
+					return nil, false
+				}
 			}
 		case nil:
 		default:
 			return nil, false
 		}
+	}
+	if len(out) == 0 && slices.ContainsFunc(nodes, func(v any) bool { return v == nil }) {
+		return nil, false // "roles": null is no claim
 	}
 	return out, true
 }

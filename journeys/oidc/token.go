@@ -39,10 +39,20 @@ func (o *Adapter) token(ctx context.Context, form url.Values, a adapter.ClientAu
 	if status != http.StatusOK {
 		err := tokenError(resp, op)
 		var re *adapter.RefusedError
-		if errors.As(err, &re) && (re.Reason == "invalid_client" || re.Reason == "unauthorized_client") && a.ID == o.cfg.ClientID {
-			// The harness client, not the persona, was refused: nothing the
-			// run would record of this side could be judged.
-			return nil, adapter.ProtocolErr(op, "the provider refused the harness client %s (%s, HTTP %d): check client_id, client_secret and auth_method%s", a.ID, re.Reason, re.Status, o.authMethodsHint())
+		if errors.As(err, &re) && a.ID == o.cfg.ClientID {
+			gt := form.Get("grant_type")
+			switch {
+			case re.Reason == "invalid_client" || re.Status == http.StatusUnauthorized && re.Reason == "" && gt == "authorization_code":
+				// The harness client, not the persona, was refused (RFC 6749
+				// s5.2: a failed client authentication is a 401; a fresh code
+				// refused with a bare 401 can be nothing else): nothing the run
+				// would record of this side could be judged. A bare 401 on a
+				// refresh is the provider's "no" to the token (the client was
+				// just accepted).
+				return nil, adapter.ProtocolErr(op, "the provider refused the harness client %s (HTTP %d%s): check client_id, client_secret and auth_method%s", a.ID, re.Status, reasonSuffix(re.Reason), o.authMethodsHint())
+			case re.Reason == "unauthorized_client" && (gt == "authorization_code" || gt == grantRefresh):
+				return nil, adapter.ProtocolErr(op, "the provider does not allow the harness client %s the %s grant (unauthorized_client): allow it for the client", a.ID, gt)
+			}
 		}
 		return nil, err
 	}
@@ -79,4 +89,11 @@ func (o *Adapter) authMethodsHint() string {
 		return ""
 	}
 	return " (discovery lists token_endpoint_auth_methods_supported: " + strings.Join(o.meta.AuthMethodsSupported, ", ") + ")"
+}
+
+func reasonSuffix(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ", " + reason
 }

@@ -54,7 +54,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 				s = strings.Replace(s, "mode: parity", "mode: parity\ncolour: blue", 1)
 				return s
 			},
-			want: []string{"demo.yaml:7: `forty-two` is not a whole number", "demo.yaml:9: unknown key colour"},
+			want: []string{"demo.yaml:7: the value is not a whole number", "demo.yaml:9: unknown key colour"},
 		},
 		{
 			name: "semantic problems, all at once",

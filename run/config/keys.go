@@ -34,6 +34,8 @@ func kindOf(goType string) string {
 		return "a mapping of keys to values"
 	case goType == "string":
 		return "text"
+	case strings.Contains(goType, "."):
+		return "the kind of value this key takes (see the README's configuration)"
 	}
 	return "a section of keys"
 }
@@ -51,7 +53,9 @@ func unknownKey(msg string) string {
 			}
 			return got + " where " + kindOf(sub[3]) + " is expected"
 		}
-		return sub[2] + " is not " + kindOf(sub[3])
+		// The value itself is not repeated: it may be a secret put in the
+		// wrong place.
+		return "the value is not " + kindOf(sub[3])
 	})
 	return unknownField.ReplaceAllStringFunc(msg, func(m string) string {
 		key := unknownField.FindStringSubmatch(m)[1]

@@ -9,8 +9,8 @@ func TestUnknownKeyInUserWords(t *testing.T) {
 		"65: field login_identifer not found in type oidc.Config": "65: unknown key login_identifer (did you mean login_identifier?)",
 		"12: field promt not found in type oidc.Config":           "12: unknown key promt",
 		"3: field zzzzzzzzzz not found in type config.File":       "3: unknown key zzzzzzzzzz",
-		"7: cannot unmarshal !!str `x` into int":                  "7: `x` is not a whole number",
-		"9: cannot unmarshal !!str `soon` into time.Duration":     "9: `soon` is not a duration such as 30s",
+		"7: cannot unmarshal !!str `x` into int":                  "7: the value is not a whole number",
+		"9: cannot unmarshal !!str `soon` into time.Duration":     "9: the value is not a duration such as 30s",
 		"4: cannot unmarshal !!map into []string":                 "4: a mapping where a list is expected",
 	} {
 		if got := unknownKey(in); got != want {

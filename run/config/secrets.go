@@ -48,7 +48,7 @@ func walkSecrets(v reflect.Value, path []string, out *[]secretRef) {
 			if !sf.IsExported() || name == "-" {
 				continue
 			}
-			if opts == "inline" {
+			if slices.Contains(strings.Split(opts, ","), "inline") {
 				walkSecrets(v.Field(i), path, out)
 				continue
 			}

@@ -209,6 +209,20 @@ func (f *File) validateOIDC(p *problems, side func(...string) []string, o *oidc.
 		p.add(at("login_identifier"), "is %q; want username, email or attribute:NAME (an attribute of the accounts file)", li)
 	}
 	checkClientAuth(p, at, o.ClientAuth, o.ClientSecret != nil, true)
+	// The flow's own parameters are the harness's: set here they would break
+	// PKCE, the state check or the client's authentication.
+	reserved := []string{"response_type", "client_id", "redirect_uri", "state", "nonce", "code_challenge", "code_challenge_method",
+		"response_mode", "grant_type", "code", "code_verifier", "refresh_token", "client_secret", "client_assertion", "client_assertion_type", "username", "password"}
+	for _, params := range []struct {
+		key string
+		m   map[string]string
+	}{{"authorization_params", o.AuthorizationParams}, {"token_params", o.TokenParams}} {
+		for k := range params.m {
+			if slices.Contains(reserved, k) {
+				p.add(at(params.key, k), "is a parameter the harness sets itself; it cannot be configured")
+			}
+		}
+	}
 	if in := o.Introspection; in != nil {
 		if in.ClientID == "" {
 			p.add(at("introspection", "client_id"), "is empty")
@@ -266,6 +280,9 @@ func checkClientAuth(p *problems, at func(...string) []string, c oidc.ClientAuth
 		}
 	default:
 		p.add(at("auth_method"), "is %q; want one of %s", c.AuthMethod, strings.Join(oidc.AuthMethods, ", "))
+	}
+	if a := c.AssertionAudience; a != "" && a != oidc.AudienceTokenEndpoint && a != oidc.AudienceIssuer {
+		p.add(at("assertion_audience"), "is %q; want token_endpoint or issuer", a)
 	}
 	if c.PrivateKey != nil && c.PrivateKey.Secret().Reveal() != "" {
 		if _, err := oidc.NewAssertionSigner("x", "x", "", []byte(c.PrivateKey.Secret().Reveal())); err != nil {

@@ -114,8 +114,10 @@ func (s *Server) assertedClient(id, assertion string) (*client, error) {
 		}
 		return c.key, nil
 	}, jwt.WithValidMethods([]string{"RS256", "RS384", "RS512", "PS256", "PS384", "ES256", "ES384", "ES512", "EdDSA"}),
-		jwt.WithAudience(s.cfg.Issuer+"/token"), jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
-	if err != nil || claims.Subject != claims.Issuer || claims.ID == "" {
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(s.cfg.Now))
+	// The audience is the token endpoint or the issuer (RFC 7523 s3).
+	aimed := slices.ContainsFunc(claims.Audience, func(a string) bool { return a == s.cfg.Issuer+"/token" || a == s.cfg.Issuer })
+	if err != nil || !aimed || claims.Subject != claims.Issuer || claims.ID == "" {
 		return nil, bad
 	}
 	now := s.cfg.Now()
@@ -124,9 +126,13 @@ func (s *Server) assertedClient(id, assertion string) (*client, error) {
 	if _, seen := s.tokens.assertions[claims.ID]; seen {
 		return nil, bad
 	}
-	for jti, exp := range s.tokens.assertions {
-		if now.After(exp) {
-			delete(s.tokens.assertions, jti)
+	if len(s.tokens.assertions) >= 4096 {
+		// Swept when large, not on every request: the jti of an expired
+		// assertion can go, the assertion itself would be refused anyway.
+		for jti, exp := range s.tokens.assertions {
+			if now.After(exp) {
+				delete(s.tokens.assertions, jti)
+			}
 		}
 	}
 	s.tokens.assertions[claims.ID] = claims.ExpiresAt.Time
