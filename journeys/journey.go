@@ -238,7 +238,7 @@ func (x *run) step(ctx context.Context, name, target string, fn func(ctx context
 	rec := x.record(name, target, start)
 	err := fn(ctx, &rec.Facts)
 	rec.Latency = time.Since(from)
-	rec.Endpoints = sent.endpoints()
+	rec.Endpoints, rec.Hosts = sent.endpoints(), sent.hostList()
 	if err != nil {
 		rec.Outcome, rec.Error = outcomeOf(err)
 		var ie *adapter.InvalidTokenError

@@ -31,7 +31,7 @@ type tap struct {
 // sent: a step that was refused a connection still made the request.
 func (t *tap) RoundTrip(req *http.Request) (*http.Response, error) {
 	if log, ok := req.Context().Value(endpointLogKey{}).(*endpointLog); ok {
-		log.add(record.Endpoint(req.Method, req.URL.EscapedPath()))
+		log.add(record.Endpoint(req.Method, req.URL.EscapedPath()), req.URL.Host)
 	}
 	return t.rt.RoundTrip(req)
 }
@@ -48,8 +48,9 @@ func (t *tap) CloseIdleConnections() {
 // order first made. It is safe for concurrent use: a step's requests may come
 // from more than one goroutine.
 type endpointLog struct {
-	mu   sync.Mutex
-	list []string
+	mu    sync.Mutex
+	list  []string
+	hosts []string
 }
 
 type endpointLogKey struct{}
@@ -60,12 +61,22 @@ func withEndpointLog(ctx context.Context) (context.Context, *endpointLog) {
 	return context.WithValue(ctx, endpointLogKey{}, log), log
 }
 
-func (l *endpointLog) add(endpoint string) {
+func (l *endpointLog) add(endpoint, host string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !slices.Contains(l.list, endpoint) {
 		l.list = append(l.list, endpoint)
 	}
+	if host != "" && !slices.Contains(l.hosts, host) {
+		l.hosts = append(l.hosts, host)
+	}
+}
+
+// hostList returns a copy of the hosts logged (nil when none).
+func (l *endpointLog) hostList() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.hosts)
 }
 
 // endpoints returns a copy of the log (nil when empty): the record owns it, while

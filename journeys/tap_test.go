@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -57,6 +58,9 @@ func TestTap(t *testing.T) {
 	want := []string{"GET /authorize", "POST /token", "GET /api/patients/{id}/record", "GET /oauth2/v1/jwks.json"}
 	if got := log.endpoints(); !slices.Equal(got, want) {
 		t.Errorf("endpoints = %q; want %q", got, want)
+	}
+	if got := log.hostList(); len(got) != 1 || !strings.HasPrefix(got[0], "127.0.0.1:") {
+		t.Errorf("hosts = %q; want the test server's host:port, once", got)
 	}
 
 	ctx, log = withEndpointLog(t.Context())

@@ -62,6 +62,7 @@ const (
 // Step facts a step-level factor names.
 const (
 	FactEndpoint = "endpoint"
+	FactHost     = "host"
 	FactGroup    = "group"
 	FactJourney  = "journey"
 )

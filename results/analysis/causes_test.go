@@ -24,6 +24,9 @@ type causeRun struct {
 	drift func(p causePersona, r *record.Record)
 	// slowToken adds this much to every candidate step that calls POST /token.
 	slowToken time.Duration
+	// slowRS adds this much to every candidate step sent to the resource
+	// server's host (the /api endpoints, each its own).
+	slowRS time.Duration
 	// wave4 adds a wave nobody runs to the persona table; dropFromTable leaves
 	// the personas whose id has this prefix out of it.
 	wave4         bool
@@ -95,9 +98,16 @@ func (cr causeRun) summary(t *testing.T) analysis.Summary {
 				add := func(step, target string, endpoint string, f record.Facts) {
 					r := &record.Record{Side: side, Persona: p.id, Kind: p.kind, Cohort: p.wave + "/" + p.hash, Journey: causeJourneys[p.kind], Iteration: uint64(n),
 						Step: step, Target: target, Intended: at, Start: at, Latency: lat(n, 2*time.Millisecond), Outcome: record.OK, Endpoints: []string{endpoint}, Facts: f}
+					r.Hosts = []string{"idp.example:443"}
+					if strings.HasPrefix(endpoint, "GET /api/") {
+						r.Hosts = []string{"rs.example:443"}
+					}
 					if side == record.Candidate {
 						if endpoint == "POST /token" {
 							r.Latency += cr.slowToken
+						}
+						if r.Hosts[0] == "rs.example:443" {
+							r.Latency += cr.slowRS
 						}
 						if cr.drift != nil {
 							cr.drift(p, r)
@@ -229,6 +239,9 @@ func TestCauses(t *testing.T) {
 		{"every persona", causeRun{drift: replayAccepted}, []string{"persona uniform REFRESH_REUSE_ACCEPTED"}},
 		{"no single factor", causeRun{drift: scattered}, []string{"persona none LOGIN_FAILED"}},
 		{"slow token endpoint", causeRun{slowToken: 40 * time.Millisecond}, []string{"step endpoint=POST /token LATENCY_REGRESSION"}},
+		// Every step sent to the resource server is slow, each with its own
+		// endpoint: the host is what they have in common.
+		{"slow resource server", causeRun{slowRS: 40 * time.Millisecond}, []string{"step host=rs.example:443 LATENCY_REGRESSION"}},
 		{"slow token and a broken migration", causeRun{slowToken: 40 * time.Millisecond, drift: hashDrift},
 			[]string{"persona hash_scheme=sha256-salted LOGIN_FAILED", "step endpoint=POST /token LATENCY_REGRESSION"}},
 	} {

@@ -76,6 +76,8 @@ func evidenceText(level string, cls Class, g group, cc CauseClass) string {
 			switch f := g.factors[0]; f.Name {
 			case FactEndpoint:
 				have = verb(one, "calls ", "call ") + f.Value
+			case FactHost:
+				have = verb(one, "sends to ", "send to ") + "host " + f.Value
 			case FactGroup:
 				have = verb(one, "is", "are") + " in step group " + f.Value
 			case FactJourney:

@@ -25,7 +25,7 @@ type CompareOptions struct {
 	// ExpectTTL, when > 0, is the lifetime the candidate's sessions or access
 	// tokens are meant to have: one that differs from it by more than
 	// TTLTolerance (10% when that is 0) is TTL_DRIFT.
-	ExpectTTL time.Duration `json:"expect_ttl_ns,omitempty"`
+	ExpectTTL time.Duration `json:"expect_ttl_ns"`
 	// Examples is how many examples a finding keeps.
 	Examples int `json:"examples"`
 }

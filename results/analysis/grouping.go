@@ -252,6 +252,9 @@ func (in *causeInput) stepUnits(keys []StepKey) *unitSet {
 		for _, e := range in.stats.Endpoints(k) {
 			fs = append(fs, Factor{FactEndpoint, e})
 		}
+		for _, h := range in.stats.Hosts(k) {
+			fs = append(fs, Factor{FactHost, h})
+		}
 		us.factors[i] = fs
 	}
 	us.rank = func(n string) int { return slices.Index(stepFacts, n) }
@@ -259,7 +262,7 @@ func (in *causeInput) stepUnits(keys []StepKey) *unitSet {
 	return us
 }
 
-var stepFacts = []string{FactEndpoint, FactGroup, FactJourney}
+var stepFacts = []string{FactEndpoint, FactHost, FactGroup, FactJourney}
 
 // builtinAttrs orders the built-in attributes: when two factors explain the same
 // findings equally well, the earlier one names the cause and the other is listed

@@ -141,6 +141,10 @@ type stepStats struct {
 	// it, out of callers, those that list any endpoint.
 	calls   []endpointCount
 	callers int64
+	// hosts counts, per host, the candidate records of the step that sent to
+	// it, out of hostCallers, those that list any host.
+	hosts       []endpointCount
+	hostCallers int64
 }
 
 type endpointCount struct {
@@ -254,6 +258,10 @@ func (st *Stats) Add(r *record.Record) {
 	if healthy {
 		s.HealthyCount++
 	}
+	if si == 1 && len(r.Hosts) > 0 {
+		p.hostCallers++
+		p.hosts = countEach(p.hosts, r.Hosts)
+	}
 	if si == 1 && len(r.Endpoints) > 0 {
 		p.callers++
 	next:
@@ -298,6 +306,37 @@ func (st *Stats) Add(r *record.Record) {
 		}
 		s.perSecond[sec]++
 	}
+}
+
+// countEach adds one to the count of each of names.
+func countEach(counts []endpointCount, names []string) []endpointCount {
+next:
+	for _, e := range names {
+		for i := range counts {
+			if counts[i].endpoint == e {
+				counts[i].n++
+				continue next
+			}
+		}
+		counts = append(counts, endpointCount{e, 1})
+	}
+	return counts
+}
+
+// Hosts returns the hosts step k sends to on the candidate: those that at
+// least half of its records listing any sent to.
+func (st *Stats) Hosts(k StepKey) []string {
+	p, ok := st.steps[k]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, c := range p.hosts {
+		if 2*c.n >= p.hostCallers {
+			out = append(out, c.endpoint)
+		}
+	}
+	return out
 }
 
 // Endpoints returns the endpoints step k calls on the candidate: those that at

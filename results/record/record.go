@@ -84,6 +84,9 @@ type Record struct {
 	// to {id} ("POST /token", "GET /api/patients/{id}/record"): the request facts
 	// findings are grouped by (see results/analysis, Cause).
 	Endpoints []string `json:"endpoints,omitempty"`
+	// Hosts lists the hosts (host:port) the step's requests went to, in the
+	// order first sent to: a slow or failing resource server is a host.
+	Hosts []string `json:"hosts,omitempty"`
 	// Unhealthy reports that the load generator was itself unhealthy while the
 	// step ran (late timers, a queueing scheduler, a long GC pause, its cores
 	// saturated): the step's latency and availability are not judged.

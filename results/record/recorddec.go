@@ -295,6 +295,8 @@ func (r *Record) field(d *plainDecoder, key []byte) bool {
 		return once(&d.seen, 15) && d.strings(&r.Endpoints)
 	case "unhealthy":
 		return once(&d.seen, 16) && d.bool(&r.Unhealthy)
+	case "hosts":
+		return once(&d.seen, 17) && d.strings(&r.Hosts)
 	}
 	return false
 }
