@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
+	"github.com/cutover-dev/cutover/run/config"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -44,6 +45,10 @@ func commands() []command {
 		{"report", "report DIR [--config FILE]", "re-render every report of a results folder from its records", cmdReport},
 		{"diff", "diff BASELINE NOW", "compare two results folders: new, fixed, persisting findings; latency deltas", cmdDiff},
 		{"plan", "plan FILE", "print FILE's schedule and requests per endpoint, sending nothing", cmdPlan},
+		{"schema", "schema", "print the JSON Schema of the rehearsal file (for editors: # yaml-language-server: $schema=PATH)", func(_ context.Context, st *state, _ []string) error {
+			_, err := st.stdout.Write(config.Schema())
+			return err
+		}},
 		{"version", "version", "print the version", func(_ context.Context, st *state, _ []string) error {
 			fmt.Fprintln(st.stdout, "cutover", version)
 			return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -187,5 +188,14 @@ func TestAANoiseFloor(t *testing.T) {
 		if c.Status != analysis.CohortPass {
 			t.Errorf("A/A run: cohort %s is %s; want pass", c.Name, c.Status)
 		}
+	}
+}
+
+// TestSchemaCommand prints the rehearsal file's JSON Schema on stdout.
+func TestSchemaCommand(t *testing.T) {
+	code, stdout, stderr := cli(t, nil, "schema")
+	var doc map[string]any
+	if code != exitcode.Pass || json.Unmarshal([]byte(stdout), &doc) != nil || doc["title"] != "cutover rehearsal file" || stderr != "" {
+		t.Errorf("schema = %d, stderr %q; want the JSON Schema on stdout", code, stderr)
 	}
 }

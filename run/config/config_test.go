@@ -54,7 +54,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 				s = strings.Replace(s, "mode: parity", "mode: parity\ncolour: blue", 1)
 				return s
 			},
-			want: []string{"demo.yaml:7: the value is not a whole number", "demo.yaml:9: unknown key colour"},
+			want: []string{"demo.yaml:8: the value is not a whole number", "demo.yaml:10: unknown key colour"},
 		},
 		{
 			name: "semantic problems, all at once",
@@ -70,7 +70,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 				return s
 			},
 			want: []string{
-				"demo.yaml:5: version: is 2; want 1",
+				"demo.yaml:6: version: is 2; want 1",
 				"demo.yaml:@count: 0@: personas.generate.count: is 0; want > 0",
 				"load.profile.rate: 500/s exceeds the safety ceiling",
 				`journeys.0.steps.1: "dance" is not a step`,
@@ -112,7 +112,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			edit: func(s string) string {
 				return strings.Replace(s, "allow_hosts: [127.0.0.1, localhost]", "allow_hosts: [localhost]", 1)
 			},
-			want: []string{`demo.yaml:26: stacks.legacy.legacy.base_url: host "127.0.0.1" is not in stacks.allow_hosts`},
+			want: []string{`demo.yaml:27: stacks.legacy.legacy.base_url: host "127.0.0.1" is not in stacks.allow_hosts`},
 		},
 		{
 			name: "state rules that cannot be",
