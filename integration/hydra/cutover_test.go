@@ -2,16 +2,13 @@ package hydra_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"flag"
-	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cutover-dev/cutover/integration/internal/itest"
 
 	"github.com/cutover-dev/cutover/integration/hydra"
 	"github.com/cutover-dev/cutover/journeys/adapter"
@@ -47,7 +44,7 @@ func rehearse(t *testing.T, opt hydra.Options) hydraRun {
 		"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_HYDRA_ISSUER": "http://127.0.0.1:1",
 		"CUTOVER_HYDRA_ADMIN_URL": "http://127.0.0.1:1", "CUTOVER_INTROSPECTION_SECRET": "placeholder",
 	}
-	draft, err := config.Read(rehearsalFile, mapEnv(placeholder))
+	draft, err := config.Read(rehearsalFile, itest.Env(placeholder))
 	if err != nil {
 		t.Fatalf("config.Read(%s): %v", rehearsalFile, err)
 	}
@@ -72,7 +69,7 @@ func rehearse(t *testing.T, opt hydra.Options) hydraRun {
 	audience := []string{cand.Audience}
 	harness := hydra.PublicClient(cand.ClientID, []string{cand.RedirectURI}, cand.Scopes...)
 	harness.Audience = audience
-	introSecret := personas.NewSecret(randomSecret(t))
+	introSecret := personas.NewSecret(itest.Secret(t))
 	clients := []hydra.Client{harness, hydra.ConfidentialClient(cand.Introspection.ClientID, introSecret, nil)}
 	for _, p := range pop.ByKind(personas.Service) {
 		c := hydra.ServiceClient(p.Username, p.Secret, adapter.MapPermissions(p.Permissions, leg.PermissionMap)...)
@@ -87,7 +84,7 @@ func rehearse(t *testing.T, opt hydra.Options) hydraRun {
 		"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_HYDRA_ISSUER": s.Issuer,
 		"CUTOVER_HYDRA_ADMIN_URL": s.AdminURL, "CUTOVER_INTROSPECTION_SECRET": introSecret.Reveal(),
 	}
-	cfg, err := config.Read(rehearsalFile, mapEnv(env))
+	cfg, err := config.Read(rehearsalFile, itest.Env(env))
 	if err != nil {
 		t.Fatalf("config.Read(%s): %v", rehearsalFile, err)
 	}
@@ -113,44 +110,8 @@ func rehearse(t *testing.T, opt hydra.Options) hydraRun {
 	for _, p := range pop.Personas {
 		secrets = append(secrets, p.Secret.Reveal())
 	}
-	assertNoSecrets(t, out, secrets)
+	itest.NoSecrets(t, out, secrets)
 	return run
-}
-
-func mapEnv(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
-}
-
-func randomSecret(t *testing.T) string {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// assertNoSecrets fails when any file under dir contains one of secrets.
-func assertNoSecrets(t *testing.T, dir string, secrets []string) {
-	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, s := range secrets {
-			if bytes.Contains(b, []byte(s)) {
-				t.Errorf("%s holds a secret of the run", filepath.Base(path))
-				return nil
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // steps counts the records of side by step and outcome ("login/ok").
@@ -173,7 +134,7 @@ func TestCutoverAgainstHydra(t *testing.T) {
 			run := rehearse(t, hydra.Options{AccessTokens: tokens})
 			checkAgreement(t, run)
 			if *updateSample && tokens == hydra.Opaque {
-				writeSample(t, run)
+				itest.WriteSample(t, run.out, "../../examples/hydra")
 			}
 		})
 	}
@@ -239,27 +200,4 @@ func TestCutoverDetectsHydraRegression(t *testing.T) {
 	if !slices.Contains(classes, analysis.RefreshReuseAccepted) {
 		t.Fatalf("findings %v; want %s (Hydra accepts a rotated refresh token within its grace period)", classes, analysis.RefreshReuseAccepted)
 	}
-}
-
-// writeSample copies the run's report and summary to examples/hydra.
-func writeSample(t *testing.T, run hydraRun) {
-	t.Helper()
-	for _, name := range []string{results.MarkdownFile, results.SummaryFile} {
-		src, err := os.Open(filepath.Join(run.out, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dst, err := os.Create(filepath.Join("../../examples/hydra", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(dst, src); err != nil {
-			t.Fatal(err)
-		}
-		src.Close()
-		if err := dst.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("wrote %s and %s to examples/hydra", results.MarkdownFile, results.SummaryFile)
 }

@@ -2,12 +2,10 @@ package zitadel_test
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"flag"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/cutover-dev/cutover/integration/internal/itest"
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
@@ -37,7 +35,7 @@ type zrun struct {
 func rehearse(t *testing.T, edit func(*config.File)) zrun {
 	t.Helper()
 	placeholder := map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_ZITADEL_ISSUER": "http://127.0.0.1:1", "CUTOVER_HARNESS_SECRET": "placeholder"}
-	draft, err := config.Read(rehearsalFile, mapEnv(placeholder))
+	draft, err := config.Read(rehearsalFile, itest.Env(placeholder))
 	if err != nil {
 		t.Fatalf("config.Read(%s): %v", rehearsalFile, err)
 	}
@@ -51,11 +49,11 @@ func rehearse(t *testing.T, edit func(*config.File)) zrun {
 	}
 	t.Cleanup(func() { _ = pair.Close() })
 	leg, cand := draft.Stacks.Legacy.Legacy, draft.Stacks.Candidate.OIDC
-	secret := randomSecret(t)
+	secret := itest.Secret(t)
 	op := startOP(t, pop, func(p personas.Persona) []string { return adapter.MapRoles(p.Roles, leg.RoleMap) }, cand.ClientID, secret, cand.RedirectURI)
 
 	env := map[string]string{"CUTOVER_LEGACY_URL": pair.LegacyURL, "CUTOVER_ZITADEL_ISSUER": op.Issuer, "CUTOVER_HARNESS_SECRET": secret}
-	cfg, err := config.Read(rehearsalFile, mapEnv(env))
+	cfg, err := config.Read(rehearsalFile, itest.Env(env))
 	if err != nil {
 		t.Fatalf("config.Read(%s): %v", rehearsalFile, err)
 	}
@@ -85,7 +83,7 @@ func rehearse(t *testing.T, edit func(*config.File)) zrun {
 	for _, p := range pop.Personas {
 		secrets = append(secrets, p.Secret.Reveal())
 	}
-	assertNoSecrets(t, out, secrets)
+	itest.NoSecrets(t, out, secrets)
 	return run
 }
 
@@ -139,7 +137,7 @@ func TestCutoverAgainstZitadelOIDC(t *testing.T) {
 		}
 	}
 	if *updateSample {
-		writeSample(t, run)
+		itest.WriteSample(t, run.out, "../../examples/zitadel")
 	}
 }
 
@@ -187,52 +185,4 @@ func describe(s *analysis.Summary) string {
 		}
 	}
 	return b.String()
-}
-
-func mapEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-func randomSecret(t *testing.T) string {
-	b := make([]byte, 24)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// assertNoSecrets fails when any file under dir holds one of secrets.
-func assertNoSecrets(t *testing.T, dir string, secrets []string) {
-	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, s := range secrets {
-			if bytes.Contains(b, []byte(s)) {
-				t.Errorf("%s holds a secret of the run", filepath.Base(path))
-				return nil
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-func writeSample(t *testing.T, run zrun) {
-	t.Helper()
-	for _, name := range []string{results.MarkdownFile, results.SummaryFile} {
-		b, err := os.ReadFile(filepath.Join(run.out, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join("../../examples/zitadel", name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Logf("wrote %s and %s to examples/zitadel", results.MarkdownFile, results.SummaryFile)
 }
