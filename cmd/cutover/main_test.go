@@ -158,9 +158,25 @@ func TestValidate(t *testing.T) {
 	if code != exitcode.Pass || !strings.Contains(stdout, "ok (demo") {
 		t.Errorf("validate demo.yaml = %d, %q, %q; want 0 and ok", code, stdout, stderr)
 	}
-	code, _, stderr = cli(t, nil, "validate", "../../examples/demo.yaml")
+	// Without the run's environment the file is still checked; what only the
+	// run supplies is listed, not refused (in CI, on a laptop).
+	code, stdout, stderr = cli(t, nil, "validate", "../../examples/demo.yaml")
+	if code != exitcode.Pass || !strings.Contains(stdout, "ok (demo") || !strings.Contains(stdout, "needed at run time: ../../examples/demo.yaml:") ||
+		!strings.Contains(stdout, "CUTOVER_CANDIDATE_URL") || !strings.Contains(stdout, "introspection.client_secret") {
+		t.Errorf("validate without env = %d, %q, %q; want 0 listing the URLs and secrets needed at run time", code, stdout, stderr)
+	}
+	code, _, stderr = cli(t, nil, "validate", "--strict", "../../examples/demo.yaml")
 	if code != exitcode.Usage || !strings.Contains(stderr, "CUTOVER_LEGACY_URL is not set") || !strings.Contains(stderr, "CUTOVER_CANDIDATE_URL is not set") {
-		t.Errorf("validate without env = %d, %q; want 2 naming both variables", code, stderr)
+		t.Errorf("validate --strict without env = %d, %q; want 2 naming both variables", code, stderr)
+	}
+	// A real mistake is still one without the environment.
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	demo, _ := os.ReadFile("../../examples/demo.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(demo), "seed: 42", "seed: 42\ncolour: blue", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr = cli(t, nil, "validate", bad); code != exitcode.Usage || !strings.Contains(stderr, "unknown key colour") {
+		t.Errorf("validate a file with an unknown key, without env = %d, %q; want 2 naming it", code, stderr)
 	}
 }
 

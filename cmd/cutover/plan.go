@@ -19,13 +19,17 @@ import (
 
 func cmdPlan(_ context.Context, st *state, args []string) error {
 	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	strict := fs.Bool("strict", false, "also require what only the run's environment supplies: every ${VAR} set, every secret readable")
 	arg, err := oneArg(fs, st, args, "FILE")
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Read(arg, st.getenv)
+	cfg, notes, err := readConfig(st, arg, *strict)
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(st.stderr, "needed at run time: %s\n", n)
 	}
 	e, err := rehearsal.Plan(cfg)
 	if err != nil {

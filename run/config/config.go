@@ -8,6 +8,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -52,6 +53,9 @@ type File struct {
 	Path string `yaml:"-"`
 	Hash string `yaml:"-"`
 	root *yaml.Node
+	// offline marks a file read by ReadOffline: values still written as ${VAR}
+	// are checked at run time.
+	offline bool
 }
 
 // Modes of a run.
@@ -127,6 +131,27 @@ type Generate struct {
 
 // Read reads and validates the file at path, expanding ${VAR} from env.
 func Read(path string, env func(string) string) (*File, error) {
+	b, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, b, env)
+}
+
+// ReadOffline reads and validates the file at path as Read does, except for
+// what only the run's environment supplies: a ${VAR} that is not set and a
+// secret reference that cannot be read here are listed as needed at run time
+// (the returned notes) instead of refused, so that a file can be checked in CI
+// or on a laptop without the stacks' URLs and secrets.
+func ReadOffline(path string, env func(string) string) (*File, []string, error) {
+	b, err := readFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return parse(path, b, env, true)
+}
+
+func readFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -139,7 +164,7 @@ func Read(path string, env func(string) string) (*File, error) {
 	case len(b) > MaxFile:
 		return nil, fmt.Errorf("%s: larger than %d KiB: a rehearsal file is configuration (is it the right file?)", path, MaxFile>>10)
 	}
-	return Parse(path, b, env)
+	return b, nil
 }
 
 // MaxFile is the largest rehearsal file read: configuration, not data (the
@@ -151,19 +176,31 @@ var varRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // Parse decodes and validates a rehearsal file. name is used in messages. ${VAR}
 // references are replaced from env; an unset variable is an error.
 func Parse(name string, data []byte, env func(string) string) (*File, error) {
+	f, _, err := parse(name, data, env, false)
+	return f, err
+}
+
+// parse is Parse; offline lists what only the run's environment supplies as
+// notes instead of refusing it (see ReadOffline).
+func parse(name string, data []byte, env func(string) string, offline bool) (*File, []string, error) {
 	var missing []error
+	var notes []string
 	lines := bytes.Split(data, []byte("\n"))
 	for i, line := range lines {
 		lines[i] = varRef.ReplaceAllFunc(line, func(m []byte) []byte {
 			v := env(string(m[2 : len(m)-1]))
-			if v == "" {
+			switch {
+			case v == "" && offline:
+				notes = append(notes, fmt.Sprintf("%s:%d: environment variable %s", name, i+1, m[2:len(m)-1]))
+				return m // kept as written: checks that need the value skip it
+			case v == "":
 				missing = append(missing, fmt.Errorf("%s:%d: environment variable %s is not set", name, i+1, m[2:len(m)-1]))
 			}
 			return []byte(v)
 		})
 	}
 	if len(missing) > 0 {
-		return nil, errors.Join(missing...)
+		return nil, nil, errors.Join(missing...)
 	}
 	expanded := bytes.Join(lines, []byte("\n"))
 	f := &File{Path: name}
@@ -171,25 +208,37 @@ func Parse(name string, data []byte, env func(string) string) (*File, error) {
 	f.Hash = hex.EncodeToString(sum[:8])
 	var root yaml.Node
 	if err := yaml.Unmarshal(expanded, &root); err != nil {
-		return nil, yamlErr(name, err)
+		return nil, nil, yamlErr(name, err)
 	}
 	f.root = &root
+	f.offline = offline
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlErr(name, err)
+		return nil, nil, yamlErr(name, err)
 	}
 	f.defaults()
 	if err := f.resolveSecrets(env); err != nil {
-		return nil, err
+		if !offline {
+			return nil, nil, err
+		}
+		for _, e := range strings.Split(err.Error(), "\n") {
+			notes = append(notes, e)
+		}
 	}
-	if err := f.readAccounts(env); err != nil {
-		return nil, err
+	accountsEnv := env
+	if offline {
+		// The accounts' secrets are read at run time; here any reference
+		// stands for a secret, so that the accounts themselves are checked.
+		accountsEnv = func(k string) string { return cmp.Or(env(k), "needed-at-run-time") }
+	}
+	if err := f.readAccounts(accountsEnv); err != nil {
+		return nil, nil, err
 	}
 	if err := f.Validate(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return f, nil
+	return f, notes, nil
 }
 
 // yamlErr rewrites the YAML library's "line N: msg" lines as "file:N: msg", one
@@ -276,7 +325,14 @@ func (f *File) readAccounts(env func(string) string) error {
 		path = filepath.Join(filepath.Dir(f.Path), path)
 	}
 	at := fmt.Sprintf("%s:%d: personas.file", f.Path, f.line("personas", "file"))
-	res := &personas.Resolver{ReadFile: os.ReadFile, Getenv: func(k string) (string, bool) {
+	// A file: reference of the accounts file is relative to that file.
+	readRel := func(p string) ([]byte, error) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(path), p)
+		}
+		return os.ReadFile(p)
+	}
+	res := &personas.Resolver{ReadFile: readRel, Getenv: func(k string) (string, bool) {
 		v := env(k)
 		return v, v != ""
 	}}
