@@ -218,6 +218,25 @@ func TestPersonasFile(t *testing.T) {
 		!strings.Contains(err.Error(), "accounts.csv:2") || !strings.Contains(err.Error(), "accounts.csv:3") {
 		t.Errorf("Read without secrets = %v; want the personas.file line and both rows", err)
 	}
+	// Offline, the accounts are checked all the same, their secrets taken as
+	// needed at run time.
+	if _, _, err := ReadOffline(path, demoEnv); err != nil {
+		t.Errorf("ReadOffline without the accounts' secrets = %v; want the file checked", err)
+	}
+	// A file: reference of the accounts file is relative to that file, not to
+	// the working directory.
+	if err := os.WriteFile(filepath.Join(dir, "secrets.json"), []byte(`{"one":"correct horse 1","two":"correct horse 2"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	byFile := strings.NewReplacer("env:PW_ONE", "file:secrets.json#one", "env:PW_TWO", "file:secrets.json#two").Replace(accounts)
+	if err := os.WriteFile(filepath.Join(dir, "accounts.csv"), []byte(byFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := Read(path, demoEnv); err != nil {
+		t.Errorf("Read with file: references beside the accounts file = %v", err)
+	} else if pop, _ := f.Personas.Accounts(); len(pop.Personas) != 2 || pop.Personas[0].Secret.Reveal() != "correct horse 1" {
+		t.Errorf("secrets by file: reference not read")
+	}
 	// The cohort table may be cut by an attribute the accounts carry, and only
 	// by one they carry.
 	withSite := strings.Replace(accounts, "roles\n", "roles,attr.site\n", 1)
