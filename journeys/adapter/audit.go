@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/antchfx/xmlquery"
+
 	"github.com/cutover-dev/cutover/personas"
 )
 
@@ -142,17 +144,25 @@ func (f *Feed) Events(ctx context.Context, actor string, since time.Time) ([]Aud
 		Drain(resp)
 		return nil, ProtocolErr(opAudit, "HTTP %d: the auditor credential cannot read the feed", resp.StatusCode)
 	}
-	var doc any
-	if err := DecodeJSON(resp, opAudit, &doc); err != nil {
+	doc, err := DecodeAnswer(resp, opAudit)
+	if err != nil {
 		return nil, err
 	}
-	list, err := Lookup(doc, f.cfg.Events)
-	if err != nil {
-		return nil, ProtocolErr(opAudit, "%v", err)
-	}
-	items, ok := list.([]any)
-	if !ok {
-		return nil, ProtocolErr(opAudit, "path %q: %s, not a list", f.cfg.Events, JSONType(list))
+	var items []any
+	if _, xml := doc.(*xmlquery.Node); xml {
+		// In XML the events path selects each event element.
+		if items, err = ValuesAt(doc, f.cfg.Events); err != nil {
+			return nil, ProtocolErr(opAudit, "%v", err)
+		}
+	} else {
+		list, err := Lookup(doc, f.cfg.Events)
+		if err != nil {
+			return nil, ProtocolErr(opAudit, "%v", err)
+		}
+		var ok bool
+		if items, ok = list.([]any); !ok {
+			return nil, ProtocolErr(opAudit, "path %q: %s, not a list", f.cfg.Events, JSONType(list))
+		}
 	}
 	canon := make(map[string]string, len(f.cfg.Kinds))
 	for c, own := range f.cfg.Kinds {

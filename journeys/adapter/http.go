@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/antchfx/xmlquery"
 )
 
 // NewTransport returns the HTTP transport adapters share: keep-alive connections
@@ -73,6 +75,31 @@ func DecodeJSON(resp *http.Response, op string, v any) error {
 			resp.StatusCode, len(b), resp.Header.Get("Content-Type"), err)
 	}
 	return nil
+}
+
+// DecodeAnswer reads an answer the configuration's paths are evaluated on: an
+// XML document (a Content-Type naming XML: SOAP services, HL7v3 and IHE-style
+// interfaces), queried with XPath, or JSON, queried with JSONPath. Limits and
+// errors are DecodeJSON's.
+func DecodeAnswer(resp *http.Response, op string) (any, error) {
+	ct := strings.ToLower(resp.Header.Get("Content-Type"))
+	if !strings.Contains(ct, "xml") {
+		var doc any
+		return doc, DecodeJSON(resp, op, &doc)
+	}
+	defer Drain(resp)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil {
+		return nil, TransportErr(op, timeoutDetail(resp.Request, err))
+	}
+	if len(b) > MaxBody {
+		return nil, ProtocolErr(op, "HTTP %d with a body larger than %d KiB: refused", resp.StatusCode, MaxBody>>10)
+	}
+	doc, err := xmlquery.Parse(bytes.NewReader(b))
+	if err != nil {
+		return nil, ProtocolErr(op, "HTTP %d with a body that is not the expected XML (%d bytes, %s): %v", resp.StatusCode, len(b), ct, err)
+	}
+	return doc, nil
 }
 
 // NewRequest builds a request bound to ctx.

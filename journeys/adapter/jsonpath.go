@@ -5,21 +5,68 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/antchfx/xmlquery"
+	"github.com/antchfx/xpath"
+
 	"github.com/theory/jsonpath"
 )
 
 // Paths into JSON answers (who-am-I, token claims, audit feeds) are RFC 9535
 // JSONPath queries, evaluated by github.com/theory/jsonpath. A path that does not
 // start with "$" is read as a member path from the root: "user.roles" is
-// "$.user.roles", "items[0].id" is "$.items[0].id".
+// "$.user.roles", "items[0].id" is "$.items[0].id". Paths into XML answers are
+// XPath 1.0 expressions, evaluated by github.com/antchfx/xmlquery; a path is
+// XPath when it starts with "/" or "./" ("//Session/Id", "./@actor").
 
 // compiled caches parsed paths: they come from configuration, so the set is small.
 var compiled sync.Map // string -> *jsonpath.Path
 
 // CheckPath reports whether path is a valid query, for configuration checks.
 func CheckPath(path string) error {
+	if IsXPath(path) {
+		_, err := compileXPath(path)
+		return err
+	}
 	_, err := compilePath(path)
 	return err
+}
+
+// IsXPath reports whether path is an XPath expression, for XML answers: it
+// starts with "/" or "./".
+func IsXPath(path string) bool {
+	p := strings.TrimSpace(path)
+	return strings.HasPrefix(p, "/") || strings.HasPrefix(p, "./")
+}
+
+var xpaths sync.Map // string -> *xpath.Expr
+
+func compileXPath(path string) (*xpath.Expr, error) {
+	if e, ok := xpaths.Load(path); ok {
+		return e.(*xpath.Expr), nil
+	}
+	e, err := xpath.Compile(strings.TrimSpace(path))
+	if err != nil {
+		return nil, fmt.Errorf("xpath %q: %w", path, err)
+	}
+	xpaths.Store(path, e)
+	return e, nil
+}
+
+// selectXML returns the nodes an XPath selects under n.
+func selectXML(n *xmlquery.Node, path string) ([]any, error) {
+	if !IsXPath(path) {
+		return nil, fmt.Errorf("path %q: the answer is XML: write the path as an XPath (//Session/Id, ./@actor)", path)
+	}
+	e, err := compileXPath(path)
+	if err != nil {
+		return nil, err
+	}
+	nodes := xmlquery.QuerySelectorAll(n, e)
+	out := make([]any, len(nodes))
+	for i, x := range nodes {
+		out[i] = x
+	}
+	return out, nil
 }
 
 func compilePath(path string) (*jsonpath.Path, error) {
@@ -47,6 +94,12 @@ func compilePath(path string) (*jsonpath.Path, error) {
 
 // selectPath returns every node path selects in doc.
 func selectPath(doc any, path string) ([]any, error) {
+	if n, ok := doc.(*xmlquery.Node); ok {
+		return selectXML(n, path)
+	}
+	if IsXPath(path) {
+		return nil, fmt.Errorf("path %q is an XPath, and the answer is JSON", path)
+	}
 	p, err := compilePath(path)
 	if err != nil {
 		return nil, err
@@ -85,9 +138,16 @@ func StringAt(doc any, path string) (string, error) {
 		return t, nil
 	case float64:
 		return fmt.Sprint(t), nil
+	case *xmlquery.Node:
+		return xmlText(t), nil
 	default:
 		return "", fmt.Errorf("path %q: %s, not a string", path, JSONType(v))
 	}
+}
+
+// xmlText is the text of an element or attribute node, trimmed.
+func xmlText(n *xmlquery.Node) string {
+	return strings.TrimSpace(n.InnerText())
 }
 
 // NumberAt returns the number at path (a JSON number or a numeric string).
@@ -95,6 +155,9 @@ func NumberAt(doc any, path string) (float64, error) {
 	v, err := Lookup(doc, path)
 	if err != nil {
 		return 0, err
+	}
+	if n, ok := v.(*xmlquery.Node); ok {
+		v = xmlText(n)
 	}
 	switch t := v.(type) {
 	case float64:
@@ -124,6 +187,12 @@ func StringsAt(doc any, path string) ([]string, error) {
 		switch t := v.(type) {
 		case string:
 			out = append(out, strings.Fields(t)...)
+		case *xmlquery.Node:
+			// One value per node an XPath selects (<role>a</role><role>b</role>),
+			// each whole.
+			if s := xmlText(t); s != "" {
+				out = append(out, s)
+			}
 		case []any:
 			for i, e := range t {
 				s, ok := e.(string)
@@ -143,6 +212,9 @@ func StringsAt(doc any, path string) ([]string, error) {
 // JSONType names the JSON type of a decoded value, for error messages that must
 // not quote the value (it may be a credential).
 func JSONType(v any) string {
+	if _, ok := v.(*xmlquery.Node); ok {
+		return "an XML node"
+	}
 	switch v.(type) {
 	case nil:
 		return "null"

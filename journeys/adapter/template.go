@@ -1,7 +1,9 @@
 package adapter
 
 import (
+	"cmp"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"maps"
 	"net/http"
@@ -25,6 +27,11 @@ type RequestTemplate struct {
 	Body map[string]string `yaml:"body"`
 	// Encoding of the body: json (default) or form.
 	Encoding string `yaml:"encoding"`
+	// Raw is a body written out whole with {placeholders} (a SOAP envelope),
+	// sent as ContentType (default text/xml; charset=utf-8); a value put in an
+	// XML body is escaped for XML.
+	Raw         string `yaml:"raw"`
+	ContentType string `yaml:"content_type"`
 }
 
 // UnmarshalYAML reads the short form "METHOD /path" or the full mapping.
@@ -86,6 +93,7 @@ func (t RequestTemplate) Placeholders() []string {
 		}
 	}
 	add(t.Path)
+	add(t.Raw)
 	for _, v := range t.Body {
 		add(v)
 	}
@@ -102,11 +110,13 @@ func (t RequestTemplate) Check() error {
 		return fmt.Errorf("path %q does not start with /", t.Path)
 	case t.Encoding != "" && t.Encoding != "json" && t.Encoding != "form":
 		return fmt.Errorf("encoding %q: want json or form", t.Encoding)
+	case t.Raw != "" && len(t.Body) > 0:
+		return fmt.Errorf("a request has a body or a raw body, not both")
 	}
 	if !slices.Contains([]string{"", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}, t.Method) {
 		return fmt.Errorf("method %q is not an HTTP method", t.Method)
 	}
-	for _, s := range append([]string{t.Path}, slices.Collect(maps.Values(t.Body))...) {
+	for _, s := range append([]string{t.Path, t.Raw}, slices.Collect(maps.Values(t.Body))...) {
 		for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
 			if m[2] != "" && !slices.Contains(TimeFormats, m[2]) {
 				return fmt.Errorf("placeholder %s: unknown format %q (known: %s)", m[0], m[2], strings.Join(TimeFormats, ", "))
@@ -144,6 +154,14 @@ func (t RequestTemplate) Expand(vars map[string]string) (Request, error) {
 	if r.Method == "" {
 		r.Method = http.MethodGet
 	}
+	if t.Raw != "" {
+		ct := cmp.Or(t.ContentType, "text/xml; charset=utf-8")
+		esc := func(s string) string { return s }
+		if strings.Contains(ct, "xml") {
+			esc = xmlEscape
+		}
+		r.Body, r.ContentType = []byte(fill(t.Raw, esc)), ct
+	}
 	if len(t.Body) > 0 {
 		members := make(map[string]string, len(t.Body))
 		for k, v := range t.Body {
@@ -170,4 +188,11 @@ func (t RequestTemplate) Expand(vars map[string]string) (Request, error) {
 		return Request{}, fmt.Errorf("template %s %s: %s", t.Method, t.Path, strings.Join(bad, "; "))
 	}
 	return r, nil
+}
+
+// xmlEscape escapes a value for XML text and attributes.
+func xmlEscape(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s)) // a strings.Builder never fails
+	return strings.ReplaceAll(b.String(), `"`, "&#34;")
 }

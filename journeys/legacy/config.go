@@ -30,12 +30,17 @@ type Config struct {
 
 // Login says how a persona logs in.
 type Login struct {
-	// Mode is "form" (an HTML form, CSRF fields carried over) or "json".
-	Mode          string `yaml:"mode"`
-	Path          string `yaml:"path"`
-	FormID        string `yaml:"form_id"`
-	UsernameField string `yaml:"username_field"`
-	PasswordField string `yaml:"password_field"`
+	// Mode is "form" (an HTML form, CSRF fields carried over), "json", or
+	// "request" (Request, any body: a SOAP envelope).
+	Mode string `yaml:"mode"`
+	// Request, in request mode, is the sign-in request with {username} and
+	// {password} (escaped for XML in an XML body); its answer is read as in
+	// json mode, JSON or XML (session_path, ttl).
+	Request       *adapter.RequestTemplate `yaml:"request"`
+	Path          string                   `yaml:"path"`
+	FormID        string                   `yaml:"form_id"`
+	UsernameField string                   `yaml:"username_field"`
+	PasswordField string                   `yaml:"password_field"`
 	// SessionPath, in json mode, is the path of the session id in the answer, used
 	// when the session travels in a header or as a bearer token.
 	SessionPath string `yaml:"session_path"`

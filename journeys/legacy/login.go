@@ -1,6 +1,7 @@
 package legacy
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -22,6 +23,8 @@ func (l *Adapter) Login(ctx context.Context, p personas.Persona) (*adapter.Sessi
 	switch l.cfg.Login.Mode {
 	case "json":
 		s, err = l.loginJSON(ctx, c, p)
+	case "request":
+		s, err = l.loginRequest(ctx, c, p)
 	default:
 		s, err = l.loginForm(ctx, c, p)
 	}
@@ -102,6 +105,34 @@ func (l *Adapter) loginJSON(ctx context.Context, c *http.Client, p personas.Pers
 	if err != nil {
 		return nil, err
 	}
+	return l.loginAnswer(c, resp, op)
+}
+
+// loginRequest signs in with the configured request (login.request: a SOAP
+// envelope, any body) with {username} and {password} filled in.
+func (l *Adapter) loginRequest(ctx context.Context, c *http.Client, p personas.Persona) (*adapter.Session, error) {
+	const op = "legacy login"
+	req, err := l.cfg.Login.Request.Expand(map[string]string{"username": p.Username, "password": p.Secret.Reveal()})
+	if err != nil {
+		return nil, adapter.ProtocolErr(op, "%v", err)
+	}
+	hr, err := adapter.NewRequest(ctx, req.Method, l.url(req.Path), bytes.NewReader(req.Body))
+	if err != nil {
+		return nil, err
+	}
+	if req.ContentType != "" {
+		hr.Header.Set("Content-Type", req.ContentType)
+	}
+	resp, err := adapter.Send(c, hr, op)
+	if err != nil {
+		return nil, err
+	}
+	return l.loginAnswer(c, resp, op)
+}
+
+// loginAnswer reads the answer of a JSON or templated sign-in: a refusal, or the
+// session (its id at login.session_path, its lifetime at login.ttl; JSON or XML).
+func (l *Adapter) loginAnswer(c *http.Client, resp *http.Response, op string) (*adapter.Session, error) {
 	if adapter.RefusalStatus(resp.StatusCode) {
 		return nil, adapter.Refusal(resp)
 	}
@@ -113,8 +144,8 @@ func (l *Adapter) loginJSON(ctx context.Context, c *http.Client, p personas.Pers
 		adapter.Drain(resp)
 		return l.sessionFrom(c, "")
 	}
-	var doc any
-	if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
+	doc, err := adapter.DecodeAnswer(resp, op)
+	if err != nil {
 		return nil, err
 	}
 	var id string
@@ -150,8 +181,8 @@ func (l *Adapter) csrfToken(ctx context.Context, c *http.Client, x *CSRF) (strin
 		return "", err
 	}
 	if x.JSON != "" {
-		var doc any
-		if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
+		doc, err := adapter.DecodeAnswer(resp, op)
+		if err != nil {
 			return "", err
 		}
 		tok, err := adapter.StringAt(doc, x.JSON)
@@ -205,8 +236,8 @@ func (l *Adapter) whoami(ctx context.Context, s *adapter.Session) error {
 		adapter.Drain(resp)
 		return adapter.ProtocolErr(op, "HTTP %d right after login", resp.StatusCode)
 	}
-	var doc any
-	if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
+	doc, err := adapter.DecodeAnswer(resp, op)
+	if err != nil {
 		return err
 	}
 	if !l.cfg.Me.Subject.IsZero() {

@@ -33,8 +33,8 @@ func (l *Adapter) Refresh(ctx context.Context, s *adapter.Session) (*adapter.Ses
 		adapter.Drain(resp)
 		return &next, nil
 	}
-	var doc any
-	if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
+	doc, err := adapter.DecodeAnswer(resp, op)
+	if err != nil {
 		return nil, err
 	}
 	secs, err := adapter.NumberAt(doc, rn.TTL)

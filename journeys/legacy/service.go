@@ -30,8 +30,8 @@ func (l *Adapter) ServiceLogin(ctx context.Context, p personas.Persona) (*adapte
 		adapter.Drain(resp)
 		return nil, adapter.ProtocolErr(op, "HTTP %d", resp.StatusCode)
 	}
-	var doc any
-	if err := adapter.DecodeJSON(resp, op, &doc); err != nil {
+	doc, err := adapter.DecodeAnswer(resp, op)
+	if err != nil {
 		return nil, err
 	}
 	if !sv.Subject.IsZero() {

@@ -70,7 +70,7 @@ func (f *File) validateLegacy(p *problems, side func(...string) []string, l *leg
 	at := func(k ...string) []string { return side(append([]string{"legacy"}, k...)...) }
 	f.checkURL(p, at("base_url"), l.BaseURL)
 	switch l.Login.Mode {
-	case "form":
+	case "form", "request":
 	case "json":
 		if x := l.Login.CSRF; x != nil {
 			if (x.Cookie == "") == (x.JSON == "") {
@@ -81,9 +81,9 @@ func (f *File) validateLegacy(p *problems, side func(...string) []string, l *leg
 			}
 		}
 	default:
-		p.add(at("login", "mode"), "is %q; want form or json", l.Login.Mode)
+		p.add(at("login", "mode"), "is %q; want form, json or request", l.Login.Mode)
 	}
-	if l.Login.Path == "" {
+	if l.Login.Path == "" && l.Login.Mode != "request" {
 		p.add(at("login", "path"), "is empty")
 	}
 	s := l.Session
@@ -102,8 +102,15 @@ func (f *File) validateLegacy(p *problems, side func(...string) []string, l *leg
 		"login.session_path": l.Login.SessionPath,
 		"login.ttl":          l.Login.TTL,
 	}
-	if l.Login.TTL != "" && l.Login.Mode != "json" {
-		p.add(at("login", "ttl"), "is read from a JSON login answer: it needs login.mode json")
+	if l.Login.TTL != "" && l.Login.Mode != "json" && l.Login.Mode != "request" {
+		p.add(at("login", "ttl"), "is read from the sign-in answer: it needs login.mode json or request")
+	}
+	if l.Login.Mode == "request" {
+		if l.Login.Request == nil {
+			p.add(at("login", "request"), "is missing: login.mode request sends it")
+		} else {
+			p.checkTemplate(at("login", "request"), *l.Login.Request, "username", "password")
+		}
 	}
 	if l.Login.CSRF != nil {
 		paths["login.csrf.json"] = l.Login.CSRF.JSON
