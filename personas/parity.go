@@ -98,11 +98,24 @@ func (d Drift) String() string {
 // OAuth clients, not users, and the service-account journey checks them. Users of a
 // stack that match no persona are not drift.
 func Parity(pop Population, legacy, candidate []StackUser, m RoleMap) []Drift {
-	drifts := compareSide(pop, SideLegacy, legacy, RoleMap(nil))
-	return append(drifts, compareSide(pop, SideCandidate, candidate, m)...)
+	return ParityByID(pop, legacy, candidate, m, nil, nil)
 }
 
-func compareSide(pop Population, side string, users []StackUser, m RoleMap) []Drift {
+// IDOf is the user id a stack should report for persona p; "" is not checked.
+type IDOf func(p Persona) string
+
+// ParityByID is Parity with the ids each stack should report given per side
+// (nil: the persona id): stacks that number users their own way (a legacy uid,
+// a candidate sub) are checked against an attribute of the accounts, or not.
+func ParityByID(pop Population, legacy, candidate []StackUser, m RoleMap, legacyID, candidateID IDOf) []Drift {
+	drifts := compareSide(pop, SideLegacy, legacy, RoleMap(nil), legacyID)
+	return append(drifts, compareSide(pop, SideCandidate, candidate, m, candidateID)...)
+}
+
+func compareSide(pop Population, side string, users []StackUser, m RoleMap, idOf IDOf) []Drift {
+	if idOf == nil {
+		idOf = func(p Persona) string { return p.ID }
+	}
 	byName := make(map[string][]StackUser, len(users))
 	for _, u := range users {
 		key := strings.ToLower(u.Username)
@@ -120,7 +133,7 @@ func compareSide(pop Population, side string, users []StackUser, m RoleMap) []Dr
 			d.Kind = DriftMissing
 		case len(found) > 1:
 			d.Kind, d.Count = DriftDuplicate, len(found)
-		case found[0].ID != "" && found[0].ID != p.ID:
+		case found[0].ID != "" && idOf(p) != "" && found[0].ID != idOf(p):
 			d.Kind, d.GotID = DriftID, found[0].ID
 		default:
 			want, got := m.Map(p.Roles), RoleMap(nil).Map(found[0].Roles)

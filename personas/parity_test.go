@@ -168,3 +168,28 @@ func BenchmarkParity(b *testing.B) {
 		}
 	}
 }
+
+// TestParityByID: a stack that numbers users its own way is checked against
+// an attribute of the accounts (a candidate sub), or not at all, never against
+// the persona id.
+func TestParityByID(t *testing.T) {
+	p := personas.Persona{ID: "p-1", Kind: personas.Patient, Username: "pat", Roles: []string{"patient"}, Attributes: map[string]string{"sub": "9f3c"}}
+	pop := personas.Population{Personas: []personas.Persona{p}}
+	legacy := []personas.StackUser{{ID: "p-1", Username: "pat", Roles: []string{"patient"}}}
+	candidate := []personas.StackUser{{ID: "9f3c", Username: "PAT", Roles: []string{"patient"}}}
+	if d := personas.Parity(pop, legacy, candidate, nil); len(d) != 1 || d[0].Kind != personas.DriftID {
+		t.Errorf("by persona id: %v; want the candidate's id drift", d)
+	}
+	bySub := func(p personas.Persona) string { return p.Attributes["sub"] }
+	if d := personas.ParityByID(pop, legacy, candidate, nil, nil, bySub); len(d) != 0 {
+		t.Errorf("by the sub attribute: %v; want none", d)
+	}
+	candidate[0].ID = "0000"
+	if d := personas.ParityByID(pop, legacy, candidate, nil, nil, bySub); len(d) != 1 || d[0].GotID != "0000" {
+		t.Errorf("another sub: %v; want the id drift", d)
+	}
+	none := func(personas.Persona) string { return "" }
+	if d := personas.ParityByID(pop, legacy, candidate, nil, nil, none); len(d) != 0 {
+		t.Errorf("ids not compared: %v; want none", d)
+	}
+}

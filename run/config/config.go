@@ -307,6 +307,11 @@ type Parity struct {
 	// Roles is what a role difference between the directories does: "report" (the
 	// default: a notice, and the run measures its effect) or "abort".
 	Roles string `yaml:"roles"`
+	// IDs says, per side (legacy, candidate), which user id its directory
+	// should report for a persona: persona (the persona id, the default),
+	// attribute:NAME (an attribute of the accounts file: a legacy uid, a
+	// candidate sub) or none (ids not compared, users matched by username).
+	IDs map[string]string `yaml:"ids"`
 }
 
 // Role-difference policies of the parity check.

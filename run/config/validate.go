@@ -33,6 +33,14 @@ func (f *File) Validate() error {
 	if f.Name == "" {
 		p.add([]string{"name"}, "is empty")
 	}
+	for side, spec := range f.Parity.IDs {
+		if side != "legacy" && side != "candidate" {
+			p.add([]string{"parity", "ids", side}, "is not a side (legacy, candidate)")
+		}
+		if spec != "persona" && spec != "none" && !(strings.HasPrefix(spec, "attribute:") && len(spec) > len("attribute:")) {
+			p.add([]string{"parity", "ids", side}, "is %q; want persona, none or attribute:NAME (an attribute of the accounts file)", spec)
+		}
+	}
 	if f.Mode != ModeParity && f.Mode != ModeAA {
 		p.add([]string{"mode"}, "is %q; want %q or %q", f.Mode, ModeParity, ModeAA)
 	}

@@ -63,7 +63,7 @@ func parity(ctx context.Context, cfg *config.File, pop personas.Population, lega
 		}
 	}
 	var fatal, roles []string
-	for _, d := range personas.Parity(pop, lu, cu, roleMap) {
+	for _, d := range personas.ParityByID(pop, lu, cu, roleMap, idOf(cfg.Parity.IDs["legacy"]), idOf(cfg.Parity.IDs["candidate"])) {
 		if d.Kind == personas.DriftRoles && cfg.Parity.Roles != config.ParityAbort {
 			roles = append(roles, d.String())
 			continue
@@ -107,4 +107,17 @@ func first(s []string, n int) []string {
 		return append(s[:n:n], fmt.Sprintf("... and %d more", len(s)-n))
 	}
 	return s
+}
+
+// idOf reads a parity.ids value: the persona id (""/persona), an attribute of
+// the accounts file (attribute:NAME), or nothing to check (none).
+func idOf(spec string) personas.IDOf {
+	switch {
+	case spec == "none":
+		return func(personas.Persona) string { return "" }
+	case strings.HasPrefix(spec, "attribute:"):
+		name := strings.TrimPrefix(spec, "attribute:")
+		return func(p personas.Persona) string { return p.Attributes[name] }
+	}
+	return nil
 }
