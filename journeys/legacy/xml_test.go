@@ -61,6 +61,14 @@ func xmlStack(t *testing.T) *httptest.Server {
 		w.Header().Set("Content-Type", "application/xml")
 		_, _ = io.WriteString(w, `<audit><event type="BG_START" actor="u-7"><subject>Patient/p-1</subject></event><event type="LOGON" actor="u-7"><subject/></event></audit>`)
 	})
+	mux.HandleFunc("GET /api/users", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Session") != "sid-42" {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		_, _ = io.WriteString(w, `<users><user uid="U-7" login="o'brien"><role>CLINICIAN</role></user><user uid="U-8" login="pat"><role>PATIENT</role></user></users>`)
+	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv
@@ -88,6 +96,13 @@ audit:
   subject: {path: ./subject, strip_prefix: "Patient/"}
   kinds: {breakglass_start: BG_START, login: LOGON}
   auditor: {api_key: {env: AUDIT_KEY}, header: Authorization, scheme: ApiKey}
+directory:
+  request: GET /api/users
+  users: //user
+  id: {path: ./@uid, lower: true}
+  username: ./@login
+  roles: {path: ./role, lower: true}
+  as: clinician
 `
 
 // TestXMLStackFromYAML: a stack that answers in XML is configured in YAML
@@ -103,11 +118,11 @@ func TestXMLStackFromYAML(t *testing.T) {
 	if err := cfg.Audit.Auditor.APIKey.Resolve(func(string) string { return "lab-key-123456" }, ""); err != nil {
 		t.Fatal(err)
 	}
-	l, err := New(cfg, http.DefaultTransport)
+	p := personas.Persona{ID: "p-7", Kind: personas.Clinician, Username: "o'brien", Secret: personas.NewSecret("p<w>d & more")}
+	l, err := New(cfg, http.DefaultTransport, adapter.WithPersonas(personas.Population{Personas: []personas.Persona{p}}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := personas.Persona{ID: "p-7", Kind: personas.Clinician, Username: "o'brien", Secret: personas.NewSecret("p<w>d & more")}
 	s, err := l.Login(t.Context(), p)
 	if err != nil {
 		t.Fatalf("Login: %v", err)
@@ -135,5 +150,12 @@ func TestXMLStackFromYAML(t *testing.T) {
 	}
 	if len(events) != 2 || events[0].Kind != adapter.AuditBreakglassStart || events[0].Subject != "p-1" || events[0].Actor != "u-7" || events[1].Kind != adapter.AuditLogin {
 		t.Errorf("events %+v; want breakglass_start on p-1 by u-7, then login", events)
+	}
+	users, err := l.Users(t.Context())
+	if err != nil {
+		t.Fatalf("Users: %v", err)
+	}
+	if len(users) != 2 || users[0].ID != "u-7" || users[0].Username != "o'brien" || !slices.Equal(users[1].Roles, []string{"patient"}) {
+		t.Errorf("users %+v; want u-7 o'brien [clinician], u-8 pat [patient]", users)
 	}
 }

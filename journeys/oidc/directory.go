@@ -12,12 +12,15 @@ import (
 )
 
 // Directory says where a standards stack lists its users: a SCIM 2.0 /Users
-// endpoint (RFC 7644) and the client whose client_credentials token reads it.
+// endpoint (RFC 7644) and the client whose client_credentials token reads it,
+// or (HTTP) an admin API read with a persona's session.
 type Directory struct {
 	// URL is the SCIM base, absolute or relative to the issuer (e.g. /scim/v2).
 	URL    string `yaml:"url"`
 	Client Client `yaml:"client"`
 	Scope  string `yaml:"scope"`
+	// HTTP, instead of SCIM, is a plain HTTP user list at the API base URL.
+	HTTP *adapter.HTTPDirectory `yaml:"http"`
 }
 
 // Users implements Directory through SCIM.
@@ -25,6 +28,9 @@ func (o *Adapter) Users(ctx context.Context) ([]personas.StackUser, error) {
 	d := o.cfg.Directory
 	if d == nil {
 		return nil, adapter.ErrUnsupported
+	}
+	if d.HTTP != nil {
+		return d.HTTP.Read(ctx, o.opt.Population, o.Login, func(path string) string { return adapter.Resolve(o.api, path) }, o.tr, "oidc directory")
 	}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	if d.Scope != "" {

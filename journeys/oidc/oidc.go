@@ -144,7 +144,7 @@ func (o *Adapter) clientAuths() error {
 			return fmt.Errorf("oidc: introspection: %w", err)
 		}
 	}
-	if d := o.cfg.Directory; d != nil {
+	if d := o.cfg.Directory; d != nil && d.HTTP == nil {
 		if o.dirAuth, err = d.Client.ClientAuth.auth(d.Client.ClientID, d.Client.ClientSecret, aud); err != nil {
 			return fmt.Errorf("oidc: directory: %w", err)
 		}

@@ -131,6 +131,9 @@ func (f *File) validateLegacy(p *problems, side func(...string) []string, l *leg
 		f.validateHTTPBreakGlass(p, func(k ...string) []string { return at(append([]string{"breakglass"}, k...)...) }, bg)
 	}
 	p.checkPaths(at, paths)
+	if l.Directory != nil {
+		validateHTTPDirectory(p, func(k ...string) []string { return at(append([]string{"directory"}, k...)...) }, l.Directory)
+	}
 	if l.Audit != nil {
 		f.validateAudit(p, func(k ...string) []string { return at(append([]string{"audit"}, k...)...) }, l.Audit, false)
 	}
@@ -265,6 +268,9 @@ func (f *File) validateOIDC(p *problems, side func(...string) []string, o *oidc.
 	if o.Audit != nil {
 		f.validateAudit(p, func(k ...string) []string { return at(append([]string{"audit"}, k...)...) }, o.Audit, true)
 	}
+	if d := o.Directory; d != nil && d.HTTP != nil {
+		validateHTTPDirectory(p, func(k ...string) []string { return at(append([]string{"directory", "http"}, k...)...) }, d.HTTP)
+	}
 }
 
 // checkClientAuth checks a client's auth_method against what it holds: a
@@ -330,5 +336,15 @@ func (f *File) validateSide(p *problems, name string, s Side) {
 	}
 	if s.AuthZEN != nil {
 		f.checkURL(p, at("authzen", "url"), s.AuthZEN.URL)
+	}
+}
+
+// validateHTTPDirectory checks a plain HTTP directory.
+func validateHTTPDirectory(p *problems, at func(...string) []string, d *adapter.HTTPDirectory) {
+	p.checkTemplate(at("request"), d.Request)
+	p.checkPaths(at, map[string]string{"users": d.Users})
+	p.checkFields(at, map[string]adapter.Field{"id": d.ID, "username": d.Username, "roles": d.Roles})
+	if d.As != "" && !d.As.Valid() {
+		p.add(at("as"), "%q is not a persona kind (%v)", d.As, personas.Kinds)
 	}
 }
