@@ -8,7 +8,6 @@ package config
 
 import (
 	"bytes"
-	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -16,7 +15,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,8 +55,9 @@ type File struct {
 	Hash string `yaml:"-"`
 	root *yaml.Node
 	// offline marks a file read by ReadOffline: values still written as ${VAR}
-	// are checked at run time.
+	// are checked at run time; unset holds the lines they are on.
 	offline bool
+	unset   map[int]bool
 }
 
 // Modes of a run.
@@ -185,6 +187,9 @@ func Parse(name string, data []byte, env func(string) string) (*File, error) {
 func parse(name string, data []byte, env func(string) string, offline bool) (*File, []string, error) {
 	var missing []error
 	var notes []string
+	// unset are the lines that still hold a ${VAR} (offline): what is on them
+	// is checked at run time.
+	unset := map[int]bool{}
 	lines := bytes.Split(data, []byte("\n"))
 	for i, line := range lines {
 		lines[i] = varRef.ReplaceAllFunc(line, func(m []byte) []byte {
@@ -192,6 +197,7 @@ func parse(name string, data []byte, env func(string) string, offline bool) (*Fi
 			switch {
 			case v == "" && offline:
 				notes = append(notes, fmt.Sprintf("%s:%d: environment variable %s", name, i+1, m[2:len(m)-1]))
+				unset[i+1] = true
 				return m // kept as written: checks that need the value skip it
 			case v == "":
 				missing = append(missing, fmt.Errorf("%s:%d: environment variable %s is not set", name, i+1, m[2:len(m)-1]))
@@ -203,36 +209,67 @@ func parse(name string, data []byte, env func(string) string, offline bool) (*Fi
 		return nil, nil, errors.Join(missing...)
 	}
 	expanded := bytes.Join(lines, []byte("\n"))
-	f := &File{Path: name}
+	f := &File{Path: name, unset: unset}
 	sum := sha256.Sum256(data)
 	f.Hash = hex.EncodeToString(sum[:8])
 	var root yaml.Node
 	if err := yaml.Unmarshal(expanded, &root); err != nil {
-		return nil, nil, yamlErr(name, err)
+		return nil, nil, yamlErr(name, err, nil)
 	}
 	f.root = &root
 	f.offline = offline
+	// Every problem in one pass: the keys no section has and durations without
+	// a unit (walked with their YAML paths), the decoder's type errors, then
+	// the checks of what was read.
+	var keyProbs []keyProblem
+	keyPaths := map[int]string{}
+	checkKeys(&root, reflect.TypeFor[File](), "", &keyProbs, keyPaths)
+	var errs []error
+	walked := map[int]bool{}
+	for _, k := range keyProbs {
+		if !unset[k.line] {
+			errs = append(errs, fmt.Errorf("%s:%d: %s: %s", name, k.line, k.path, k.msg))
+			walked[k.line] = true
+		}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, nil, yamlErr(name, err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, nil, yamlErr(name, err, nil)
+		}
+		// Unknown keys are the walk's (with their paths); a value the run's
+		// environment will supply is not judged offline.
+		kept := te.Errors[:0]
+		for _, e := range te.Errors {
+			if strings.Contains(e, "not found in type") || unset[messageLine(e)] || walked[messageLine(e)] {
+				continue
+			}
+			kept = append(kept, e)
+		}
+		if len(kept) > 0 {
+			errs = append(errs, yamlErr(name, &yaml.TypeError{Errors: kept}, keyPaths))
+		}
 	}
 	f.defaults()
 	if err := f.resolveSecrets(env); err != nil {
-		if !offline {
-			return nil, nil, err
-		}
 		for _, e := range strings.Split(err.Error(), "\n") {
-			notes = append(notes, e)
+			if offline && neededAtRunTime(e) {
+				notes = append(notes, e)
+			} else {
+				errs = append(errs, errors.New(e))
+			}
 		}
 	}
-	accountsEnv := env
-	if offline {
-		// The accounts' secrets are read at run time; here any reference
-		// stands for a secret, so that the accounts themselves are checked.
-		accountsEnv = func(k string) string { return cmp.Or(env(k), "needed-at-run-time") }
+	if len(errs) > 0 {
+		// Accounts and the checks of values wait for a file that reads.
+		if verr := f.Validate(); verr != nil {
+			errs = append(errs, verr)
+		}
+		return nil, nil, errors.Join(errs...)
 	}
-	if err := f.readAccounts(accountsEnv); err != nil {
+	if err := f.readAccounts(env, offline); err != nil {
 		return nil, nil, err
 	}
 	if err := f.Validate(); err != nil {
@@ -241,14 +278,33 @@ func parse(name string, data []byte, env func(string) string, offline bool) (*Fi
 	return f, notes, nil
 }
 
+// neededAtRunTime reports whether a secret reference's error is one the run's
+// environment resolves (a variable not set, a file not there), not a mistake.
+func neededAtRunTime(e string) bool {
+	return strings.Contains(e, "is not set") || strings.Contains(e, "no such file")
+}
+
+// messageLine is the line number a YAML library message starts with ("line 7: ...").
+func messageLine(msg string) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(strings.SplitN(msg, ":", 2)[0], "line "))
+	return n
+}
+
 // yamlErr rewrites the YAML library's "line N: msg" lines as "file:N: msg", one
 // error per problem.
-func yamlErr(name string, err error) error {
+func yamlErr(name string, err error, paths map[int]string) error {
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		errs := make([]error, 0, len(te.Errors))
 		for _, e := range te.Errors {
-			errs = append(errs, fmt.Errorf("%s:%s", name, unknownKey(strings.TrimPrefix(e, "line "))))
+			msg := unknownKey(strings.TrimPrefix(e, "line "))
+			if p, ok := paths[messageLine(e)]; ok {
+				// "7: the value is not ..." becomes "7: seed: the value is not ...".
+				if n, rest, ok := strings.Cut(msg, ": "); ok {
+					msg = n + ": " + p + ": " + rest
+				}
+			}
+			errs = append(errs, fmt.Errorf("%s:%s", name, msg))
 		}
 		return errors.Join(errs...)
 	}
@@ -321,7 +377,7 @@ const (
 )
 
 // readAccounts imports personas.file, resolving env: references through env.
-func (f *File) readAccounts(env func(string) string) error {
+func (f *File) readAccounts(env func(string) string, offline bool) error {
 	if f.Personas.File == "" {
 		return nil
 	}
@@ -337,14 +393,26 @@ func (f *File) readAccounts(env func(string) string) error {
 		}
 		return os.ReadFile(p)
 	}
-	res := &personas.Resolver{ReadFile: readRel, Getenv: func(k string) (string, bool) {
+	var res personas.SecretResolver = &personas.Resolver{ReadFile: readRel, Getenv: func(k string) (string, bool) {
 		v := env(k)
 		return v, v != ""
 	}}
+	if offline {
+		// The accounts' secrets are read at run time: here every reference
+		// stands for one, so that the accounts themselves are checked.
+		res = anySecret{}
+	}
 	pop, err := personas.ReadFile(path, res)
 	if err != nil {
 		return fmt.Errorf("%s: %w", at, err)
 	}
 	f.Personas.accounts = &pop
 	return nil
+}
+
+// anySecret resolves every reference to a stand-in (offline checks).
+type anySecret struct{}
+
+func (anySecret) Resolve(string) (personas.Secret, error) {
+	return personas.NewSecret("needed-at-run-time"), nil
 }

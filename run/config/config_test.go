@@ -54,7 +54,7 @@ func TestParseReportsEveryProblem(t *testing.T) {
 				s = strings.Replace(s, "mode: parity", "mode: parity\ncolour: blue", 1)
 				return s
 			},
-			want: []string{"demo.yaml:8: the value is not a whole number", "demo.yaml:10: unknown key colour"},
+			want: []string{"demo.yaml:8: seed: the value is not a whole number", "demo.yaml:10: colour: unknown key"},
 		},
 		{
 			name: "semantic problems, all at once",
@@ -265,7 +265,7 @@ func TestLiteralSecretIsRefused(t *testing.T) {
 	doc := strings.Replace(string(readDemo(t)), "client_secret: {env: CUTOVER_INTROSPECTION_SECRET}", "client_secret: "+literal, 1)
 	_, err := Parse("demo.yaml", []byte(doc), demoEnv)
 	line := lineOf(t, doc, "client_secret: "+literal)
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("demo.yaml:%d: a secret is written as a reference", line)) || !strings.Contains(err.Error(), "{env: VAR}") {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("demo.yaml:%d: stacks.candidate.oidc.introspection.client_secret: a secret is written as a reference", line)) || !strings.Contains(err.Error(), "{env: VAR}") {
 		t.Fatalf("Parse = %v; want the literal refused at line %d with what to write", err, line)
 	}
 	for k := 0; k+3 <= len(literal); k++ {

@@ -1,6 +1,9 @@
 package config
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestUnknownKeyInUserWords: a misspelt key is named with the nearest real one,
 // and a value of the wrong kind with the kind it should be, never with a Go type.
@@ -15,6 +18,40 @@ func TestUnknownKeyInUserWords(t *testing.T) {
 	} {
 		if got := unknownKey(in); got != want {
 			t.Errorf("unknownKey(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// TestEveryProblemInOnePass: an unknown key (inside a normaliser mapping too),
+// a duration without its unit, a value of the wrong kind and a value the
+// checks refuse are all reported at once, each with its YAML path and line.
+func TestEveryProblemInOnePass(t *testing.T) {
+	demo := string(readDemo(t))
+	for _, r := range []struct{ old, new string }{
+		{"seed: 42", "seed: forty-two"},
+		{"lockout: {attempts: 5, duration: 15m}", "lockout: {attempts: 5, duration: 15}"},
+		{"      roles_claim: roles", "      roles_claim: roles\n      roles_fromm: [introspection]"},
+		{`        feed: "GET /api/audit?since={since}&actor={actor}"`, `        feed: "GET /api/audit?since={since}&actor={actor}"` + "\n        subject: {path: subject, strip_prefx: \"Patient/\"}"},
+		{"  pairing: simultaneous", "  pairing: sometimes"},
+	} {
+		if !strings.Contains(demo, r.old) {
+			t.Fatalf("the demo file has no %q", r.old)
+		}
+		demo = strings.Replace(demo, r.old, r.new, 1)
+	}
+	_, err := Parse("demo.yaml", []byte(demo), demoEnv)
+	if err == nil {
+		t.Fatal("Parse accepted the file")
+	}
+	for _, want := range []string{
+		"seed: the value is not a whole number",
+		"stacks.legacy.lockout.duration: 15 has no unit: add one (15s",
+		"stacks.candidate.oidc.roles_fromm: unknown key (did you mean roles_from?)",
+		".audit.subject.strip_prefx: unknown key (did you mean strip_prefix?)",
+		"load.pairing: is \"sometimes\"",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse error lacks %q; got:\n%v", want, err)
 		}
 	}
 }

@@ -114,7 +114,7 @@ func TestLoadProblems(t *testing.T) {
 		t.Fatal("Parse = nil; want errors")
 	}
 	for _, w := range []string{
-		at(15) + `"ten" is not a duration (90s, 2m) or a share of the run (25%)`,
+		at(15) + `load.raw.3.profile.start: "ten" is not a duration (90s, 2m) or a share of the run (25%)`,
 	} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("Parse error lacks %q; got:\n%v", w, err)
