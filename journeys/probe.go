@@ -28,9 +28,10 @@ type Probe struct {
 	Expect string `yaml:"expect"`
 	// When narrows the row to the personas of Kind that have these facts:
 	// permission (a legacy permission held), role (a legacy role held),
-	// username, cohort, break_glass (true or false), or any attribute of the
-	// accounts file. A value starting with "!" asks for its absence. Two
-	// service accounts of one kind with opposite rights get a row each.
+	// username, wave, hash_scheme, cohort (wave/hash_scheme), break_glass
+	// (true or false), or any attribute of the accounts file. A value
+	// starting with "!" asks for its absence. Two service accounts of one kind
+	// with opposite rights get a row each.
 	When map[string]string `yaml:"when"`
 }
 
@@ -60,16 +61,37 @@ func PersonaHas(p personas.Persona, key, v string) bool {
 		return slices.Contains(p.Roles, v)
 	case "username":
 		return p.Username == v
+	case "wave":
+		return p.Cohort.Wave == v
+	case "hash_scheme":
+		return p.Cohort.HashScheme == v
 	case "cohort":
 		return p.Cohort.String() == v
 	case "break_glass":
-		return strconv.FormatBool(p.BreakGlass) == v
+		b, err := strconv.ParseBool(v)
+		return err == nil && b == p.BreakGlass
 	}
 	return p.Attributes[key] == v
 }
 
-// Target is the probe's name in records: "read record:{panel}".
-func (p Probe) Target() string { return p.Action + " " + p.Resource }
+// Target is the probe's name in records: "read record:{panel}", with the facts
+// of When for a narrowed row ("read lab:any when permission=labs:read"), so that
+// two rows about one resource never share a record key.
+func (p Probe) Target() string {
+	t := p.Action + " " + p.Resource
+	if len(p.When) == 0 {
+		return t
+	}
+	facts := make([]string, 0, len(p.When))
+	for _, k := range slices.Sorted(maps.Keys(p.When)) {
+		facts = append(facts, k+"="+p.When[k])
+	}
+	return t + " when " + strings.Join(facts, ",")
+}
+
+// WhenFacts are the facts a probe row's When may name besides the attributes
+// of an accounts file.
+var WhenFacts = []string{"permission", "role", "username", "wave", "hash_scheme", "cohort", "break_glass"}
 
 // Type is the resource type of the probe: "record" of "record:panel".
 func (p Probe) Type() string {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -212,4 +214,17 @@ func (pop Population) WithSecretRefs(ref func(Persona) string) Population {
 		}
 	}
 	return out
+}
+
+// FilesBeside reads the files of file: references relative to dir, the folder
+// of the accounts file that names them (absolute paths as they are): the same
+// reference reads the same file whoever reads it, whatever the working
+// directory.
+func FilesBeside(dir string) func(string) ([]byte, error) {
+	return func(p string) ([]byte, error) {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		return os.ReadFile(p)
+	}
 }

@@ -175,7 +175,7 @@ func TestValidate(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(strings.Replace(string(demo), "seed: 42", "seed: 42\ncolour: blue", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr = cli(t, nil, "validate", bad); code != exitcode.Usage || !strings.Contains(stderr, "unknown key colour") {
+	if code, _, stderr = cli(t, nil, "validate", bad); code != exitcode.Usage || !strings.Contains(stderr, "colour: unknown key") {
 		t.Errorf("validate a file with an unknown key, without env = %d, %q; want 2 naming it", code, stderr)
 	}
 }

@@ -123,7 +123,7 @@ func personasProvision(ctx context.Context, st *state, args []string) error {
 // readPopulation reads a CSV or JSONL accounts file by its extension, resolving
 // env: references from the process environment and file: references from disk.
 func readPopulation(st *state, path string) (personas.Population, error) {
-	pop, err := personas.ReadFile(path, &personas.Resolver{Env: environMap(st), ReadFile: os.ReadFile})
+	pop, err := personas.ReadFile(path, &personas.Resolver{Env: environMap(st), ReadFile: personas.FilesBeside(filepath.Dir(path))})
 	if err != nil {
 		return personas.Population{}, exitcode.With(err, exitcode.Usage)
 	}

@@ -41,11 +41,13 @@ type Auditor struct {
 	// ClientID and ClientSecret: a confidential OAuth client (OIDC stacks).
 	ClientID     string     `yaml:"client_id"`
 	ClientSecret *SecretRef `yaml:"client_secret"`
-	// APIKey is sent in Header (legacy stacks), after Scheme when it is set
-	// ("Authorization: ApiKey <key>").
+	// APIKey is an API key (legacy stacks only).
 	APIKey *SecretRef `yaml:"api_key"`
-	Header string     `yaml:"header"`
-	Scheme string     `yaml:"scheme"`
+	// Header is the header that carries APIKey (default X-API-Key).
+	Header string `yaml:"header"`
+	// Scheme is the word before APIKey in Header, for "Authorization: ApiKey
+	// <key>".
+	Scheme string `yaml:"scheme"`
 }
 
 // WithScheme is a credential as a header carries it: "scheme value", or the

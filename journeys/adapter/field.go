@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -49,6 +50,9 @@ func (f Field) IsZero() bool { return f.Path == "" }
 
 // Check reports what is wrong with the field itself: its path and expression.
 func (f Field) Check() error {
+	if f.Path == "" {
+		return errors.New("path is empty: a field with normalisers still says where the value is")
+	}
 	if err := CheckPath(f.Path); err != nil {
 		return err
 	}
@@ -88,8 +92,12 @@ func (f Field) Normalize(v string) string {
 	}
 	if f.Match != "" {
 		if re, err := compileMatch(f.Match); err == nil {
-			if m := re.FindStringSubmatch(v); m != nil {
-				v = m[len(m)-1]
+			// The group, or the whole match; a group that took no part
+			// leaves the value as it was.
+			if m := re.FindStringSubmatchIndex(v); m != nil {
+				if g := len(m) - 2; m[g] >= 0 {
+					v = v[m[g]:m[g+1]]
+				}
 			}
 		}
 	}

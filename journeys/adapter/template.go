@@ -118,13 +118,27 @@ func (t RequestTemplate) Check() error {
 	}
 	for _, s := range append([]string{t.Path, t.Raw}, slices.Collect(maps.Values(t.Body))...) {
 		for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
-			if m[2] != "" && !slices.Contains(TimeFormats, m[2]) {
+			switch {
+			case m[2] != "" && !slices.Contains(TimeFormats, m[2]):
 				return fmt.Errorf("placeholder %s: unknown format %q (known: %s)", m[0], m[2], strings.Join(TimeFormats, ", "))
+			case m[2] != "" && !slices.Contains(TimePlaceholders, m[1]):
+				return fmt.Errorf("placeholder %s: a format applies to a time ({%s:unixms})", m[0], strings.Join(TimePlaceholders, "}, {"))
 			}
+		}
+		// Something in braces that is not a placeholder would be sent as it
+		// is written: a misspelt one ({since:RFC3339}, {attr.first name}).
+		if m := strayBraces.FindString(placeholder.ReplaceAllString(s, "")); m != "" {
+			return fmt.Errorf("%s is not a placeholder ({name}, {attr.NAME}, {since:unixms})", m)
 		}
 	}
 	return nil
 }
+
+// TimePlaceholders are the placeholders that hold a time.
+var TimePlaceholders = []string{"since"}
+
+// strayBraces is text in braces that starts like a placeholder.
+var strayBraces = regexp.MustCompile(`\{[A-Za-z_][^{}"]*\}`)
 
 // Expand fills the placeholders from vars. An unknown placeholder is an error.
 func (t RequestTemplate) Expand(vars map[string]string) (Request, error) {

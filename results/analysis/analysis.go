@@ -166,10 +166,12 @@ func verdict(s *Summary, g Gate) (string, []string) {
 	// A journey whose sign-ins the legacy stack refused throughout compared
 	// nothing: legacy is the reference, and the harness could not sign in to
 	// it. Its parity findings do not fail the run; the precondition says why.
-	unreferenced := map[string]bool{}
+	// Keyed by journey and persona kind: the other kinds of the journey were
+	// compared.
+	unreferenced := map[[2]string]bool{}
 	for _, p := range s.Preconditions {
 		if p.Refused && p.Side == record.Legacy {
-			unreferenced[p.Journey] = true
+			unreferenced[[2]string{p.Journey, p.Kind}] = true
 		}
 	}
 	var parity, perf bool
@@ -177,7 +179,7 @@ func verdict(s *Summary, g Gate) (string, []string) {
 		switch {
 		case f.Class.Performance():
 			perf = true
-		case !unreferenced[f.Journey]:
+		case !unreferenced[[2]string{f.Journey, f.PersonaKind}]:
 			parity = true
 		}
 	}

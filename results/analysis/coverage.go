@@ -157,7 +157,7 @@ type Precondition struct {
 func (p Precondition) Text() string {
 	t := fmt.Sprintf("%s %s/%s failed on %d of %d attempts with the same error: %s", p.Side, p.Journey, p.Step, p.Failed, p.Attempts, p.Error)
 	if p.Refused {
-		t = fmt.Sprintf("%s %s/%s refused every %s (%d of %d sign-ins that should be allowed): %s", p.Side, p.Journey, p.Step, p.Kind, p.Failed, p.Attempts, p.Error)
+		t = fmt.Sprintf("%s %s/%s refused (nearly) every %s (%d of %d sign-ins that should be allowed): %s", p.Side, p.Journey, p.Step, p.Kind, p.Failed, p.Attempts, p.Error)
 	}
 	if p.Hint != "" {
 		t += " (" + p.Hint + ")"

@@ -102,7 +102,7 @@ func (c *Comparer) judgeTTL(class Class, leg *record.Record, legOK bool, cand *r
 		c.policy(legToo, class, cand, fmt.Sprintf("<= %s (policy)", c.opt.MaxAccessTTL), ttlString(ttl))
 		return
 	}
-	if want := int64(c.opt.ExpectTTL / time.Second); want > 0 && ttl > 0 && class == TTLDrift {
+	if want := int64(c.opt.ExpectTTL / time.Second); want > 0 && ttl > 0 && class == TTLDrift && !c.opt.AA {
 		tol := c.opt.TTLTolerance
 		if tol == 0 {
 			tol = 0.1

@@ -85,7 +85,9 @@ func (r *Redactor) Record(rec *Record) {
 // a form, JSON or a message. The last group of each is what gets replaced.
 var credentialShapes = []*regexp.Regexp{
 	regexp.MustCompile(`(eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*)?)`),
-	regexp.MustCompile(`(?i)\b(?:bearer|basic|dpop|apikey|api-key)\s+([A-Za-z0-9._~+/=-]{6,})`),
+	regexp.MustCompile(`(?i)\b(?:bearer|basic|dpop)\s+([A-Za-z0-9._~+/=-]{6,})`),
+	// An API key after its scheme word, whatever its alphabet.
+	regexp.MustCompile(`(?i)\b(?:apikey|api-key|api_key)\s+([^\s"',;]{6,})`),
 	// The value of a credential-named key in a query string, a form or a cookie
 	// (key=value), or in JSON ("key": "value").
 	regexp.MustCompile(`(?i)(?:passw(?:or)?d|pwd|secret|token|api[_-]?key|cookie|session[_-]?id|assertion|code[_-]?verifier|authorization)(?:=|"\s*:\s*")([^\s"&,;]{4,})`),

@@ -387,13 +387,7 @@ func (f *File) readAccounts(env func(string) string, offline bool) error {
 	}
 	at := fmt.Sprintf("%s:%d: personas.file", f.Path, f.line("personas", "file"))
 	// A file: reference of the accounts file is relative to that file.
-	readRel := func(p string) ([]byte, error) {
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(filepath.Dir(path), p)
-		}
-		return os.ReadFile(p)
-	}
-	var res personas.SecretResolver = &personas.Resolver{ReadFile: readRel, Getenv: func(k string) (string, bool) {
+	var res personas.SecretResolver = &personas.Resolver{ReadFile: personas.FilesBeside(filepath.Dir(path)), Getenv: func(k string) (string, bool) {
 		v := env(k)
 		return v, v != ""
 	}}

@@ -110,6 +110,29 @@ func TestSchemaAcceptsTheExamples(t *testing.T) {
 	}
 }
 
+// TestSchemaAcceptsWhatTheLoaderReads: values written in the other ways the
+// loader reads them pass too.
+func TestSchemaAcceptsWhatTheLoaderReads(t *testing.T) {
+	s := compiledSchema(t)
+	demo, err := os.ReadFile(filepath.Join(moduleRoot(), "examples", "demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct{ name, old, new string }{
+		{"a number from the environment", "  max_rate: 200", "  max_rate: ${MAX_RATE}"},
+		{"a number where text is read", "      client_id: cutover-harness", "      client_id: 12345"},
+		{"a duration without a leading zero", "lockout: {attempts: 5, duration: 15m}", "lockout: {attempts: 5, duration: .5s}"},
+		{"a zero duration", "  max_delay: 250ms", "  max_delay: 0"},
+	} {
+		if !strings.Contains(string(demo), v.old) {
+			t.Fatalf("%s: the demo file has no %q", v.name, v.old)
+		}
+		if err := s.Validate(instance(t, []byte(strings.Replace(string(demo), v.old, v.new, 1)))); err != nil {
+			t.Errorf("%s: %v", v.name, err)
+		}
+	}
+}
+
 // TestSchemaRejectsMistakes: each of a table of mistakes in the demo file is
 // refused by the schema, as it is by the loader.
 func TestSchemaRejectsMistakes(t *testing.T) {

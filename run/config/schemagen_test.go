@@ -55,21 +55,32 @@ func generateSchema(root string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-const durationPattern = `^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+|0)$`
+const (
+	durationPattern = `^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+|0)$`
+	// varPattern is a value the environment supplies at run time (${VAR}).
+	varPattern = `^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`
+)
+
+// orVar is s, or a ${VAR} the environment supplies.
+func orVar(s map[string]any) map[string]any {
+	return map[string]any{"oneOf": []any{s, map[string]any{"type": "string", "pattern": varPattern}}}
+}
 
 // special are the types that read their YAML themselves.
 func (g *schemaGen) special(t reflect.Type) (map[string]any, bool) {
 	switch t {
 	case reflect.TypeFor[time.Duration]():
-		return map[string]any{"type": "string", "pattern": durationPattern, "description": "a duration: 500ms, 30s, 15m, 1h30m"}, true
+		return map[string]any{"oneOf": []any{map[string]any{"type": "string", "pattern": durationPattern}, map[string]any{"const": 0}},
+			"description": "a duration: 500ms, 30s, 15m, 1h30m"}, true
 	case reflect.TypeFor[Span]():
-		return map[string]any{"type": "string", "pattern": `^(([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+|[0-9]+(\.[0-9]+)?%)$`, "description": "a duration (90s, 2m) or a share of the run (25%)"}, true
+		return map[string]any{"oneOf": []any{map[string]any{"type": "string", "pattern": `^(([0-9]*\.?[0-9]+(ns|us|µs|ms|s|m|h))+|0|[0-9]*\.?[0-9]+%)$`}, map[string]any{"const": 0}},
+			"description": "a duration (90s, 2m) or a share of the run (25%)"}, true
 	case reflect.TypeFor[adapter.SecretRef]():
 		return map[string]any{
 			"type": "object", "additionalProperties": false, "minProperties": 1, "maxProperties": 1,
 			"properties": map[string]any{
 				"env":  map[string]any{"type": "string", "description": "an environment variable holding the secret"},
-				"file": map[string]any{"type": "string", "description": "a file holding the secret, relative to the rehearsal file (file.yaml#key for one key of a YAML or JSON file)"},
+				"file": map[string]any{"type": "string", "description": "a file holding the secret (its whole content, a final newline dropped), relative to the rehearsal file"},
 			},
 			"description": "a secret, by reference: {env: VAR} or {file: PATH}; never its value",
 		}, true
@@ -95,14 +106,15 @@ func (g *schemaGen) schemaOf(t reflect.Type) map[string]any {
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return map[string]any{"type": "string"}
+		// YAML reads a number or a boolean into text as it is written.
+		return map[string]any{"type": []any{"string", "number", "boolean"}}
 	case reflect.Bool:
-		return map[string]any{"type": "boolean"}
+		return orVar(map[string]any{"type": "boolean"})
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return map[string]any{"type": "integer"}
+		return orVar(map[string]any{"type": "integer"})
 	case reflect.Float32, reflect.Float64:
-		return map[string]any{"type": "number"}
+		return orVar(map[string]any{"type": "number"})
 	case reflect.Slice, reflect.Array:
 		return map[string]any{"type": "array", "items": g.schemaOf(t.Elem())}
 	case reflect.Map:
@@ -319,9 +331,16 @@ func typeName(s map[string]any, defs map[string]any) string {
 	if one, ok := s["oneOf"].([]any); ok {
 		var parts []string
 		for _, o := range one {
-			parts = append(parts, typeName(resolve(o.(map[string]any), defs), defs))
+			om := o.(map[string]any)
+			if om["pattern"] == varPattern || om["const"] != nil {
+				continue // ${VAR} and 0 are the same kind of value here
+			}
+			parts = append(parts, typeName(resolve(om, defs), defs))
 		}
 		return strings.Join(parts, " or ")
+	}
+	if _, many := s["type"].([]any); many {
+		return "text"
 	}
 	switch t := s["type"]; t {
 	case "array":

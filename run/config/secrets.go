@@ -84,3 +84,15 @@ func (f *File) resolveSecrets(env func(string) string) error {
 	}
 	return errors.Join(p.errs...)
 }
+
+// SecretValues are the values of the file's secret references that could be
+// read, for the redactor: a stack that echoes one is caught wherever it does.
+func (f *File) SecretValues() []string {
+	var out []string
+	for _, r := range f.secretRefs() {
+		if v := r.ref.Secret().Reveal(); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -65,12 +65,21 @@ func (f *File) Validate() error {
 
 // checkURL checks an absolute http(s) URL whose host is allowed.
 func (f *File) checkURL(p *problems, path []string, raw string) {
-	if f.offline && varRef.MatchString(raw) {
-		return // needed at run time, and noted so
+	pending := f.offline && varRef.MatchString(raw)
+	if pending && strings.HasPrefix(strings.TrimSpace(raw), "${") {
+		return // the whole URL, scheme and all, comes at run time
+	}
+	if pending {
+		// Needed at run time (and noted so): what is written out is checked,
+		// the scheme always, the host when it is not the variable's.
+		raw = varRef.ReplaceAllString(raw, "runtime-value")
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		p.add(path, "%q is not an absolute http(s) URL", raw)
+		return
+	}
+	if pending && strings.Contains(u.Hostname(), "runtime-value") {
 		return
 	}
 	if !slices.Contains(f.Stacks.AllowHosts, u.Hostname()) {

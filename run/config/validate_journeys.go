@@ -169,6 +169,22 @@ func (f *File) validateJourneys(p *problems) {
 		if !pr.Kind.Valid() {
 			p.add(at("kind"), "%q is not a persona kind", pr.Kind)
 		}
+		for k, v := range pr.When {
+			switch {
+			case k == "break_glass":
+				if _, err := strconv.ParseBool(strings.TrimPrefix(v, "!")); err != nil {
+					p.add(at("when", k), "is %q; want true or false", v)
+				}
+			case slices.Contains(journeys.WhenFacts, k):
+			case f.Personas.accounts != nil && accountsHave(*f.Personas.accounts, k):
+			default:
+				known := strings.Join(journeys.WhenFacts, ", ")
+				if f.Personas.accounts != nil {
+					known += ", or a column of the accounts file"
+				}
+				p.add(at("when", k), "is not a fact of a persona (%s)", known)
+			}
+		}
 		if pr.Expect != "" && pr.Expect != record.Allow && pr.Expect != record.Deny {
 			p.add(at("expect"), "is %q; want allow, deny or empty (legacy decides)", pr.Expect)
 		}
@@ -195,4 +211,14 @@ func (f *File) SideResources(side string) journeys.Resources {
 		return s.Resources
 	}
 	return f.Resources
+}
+
+// accountsHave reports whether some account of pop has attribute name.
+func accountsHave(pop personas.Population, name string) bool {
+	for _, p := range pop.Personas {
+		if _, ok := p.Attributes[name]; ok {
+			return true
+		}
+	}
+	return false
 }

@@ -34,7 +34,8 @@ func (p *problems) checkPaths(at func(...string) []string, paths map[string]stri
 func (p *problems) checkFields(at func(...string) []string, fields map[string]adapter.Field) {
 	keys := slices.Sorted(maps.Keys(fields))
 	for _, k := range keys {
-		if f := fields[k]; !f.IsZero() {
+		f := fields[k]
+		if !f.IsZero() || f.StripPrefix != "" || f.StripSuffix != "" || f.Match != "" || f.Lower || len(f.Map) > 0 {
 			if err := f.Check(); err != nil {
 				p.add(at(strings.Split(k, ".")...), "%v", err)
 			}
@@ -162,6 +163,9 @@ func (f *File) validateAudit(p *problems, at func(...string) []string, a *adapte
 		}
 	}
 	au := a.Auditor
+	if oidc && (au.APIKey != nil || au.Header != "" || au.Scheme != "") {
+		p.add(at("auditor", "api_key"), "is for legacy stacks: an oidc auditor is a persona kind or a client_id with client_secret")
+	}
 	switch {
 	case au.Persona != "":
 		if !au.Persona.Valid() {

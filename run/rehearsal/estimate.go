@@ -242,12 +242,12 @@ func groupRequests(cfg *config.File, sc config.Side, side record.Side, group str
 	return nil, false
 }
 
-// probesOf returns the probes persona p runs: its kind's rows whose selector names
-// somebody for it.
+// probesOf returns the probes persona p runs: the rows about it whose selector
+// names somebody for it.
 func probesOf(cfg *config.File, p personas.Persona, targets *journeys.Targets) []journeys.Probe {
 	var out []journeys.Probe
 	for _, pr := range cfg.Probes {
-		if pr.Kind != p.Kind {
+		if !pr.Applies(p) {
 			continue
 		}
 		_, sel, _ := strings.Cut(pr.Resource, ":")

@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg *config.File, opt Options) (*analysis.Summary,
 		return nil, fmt.Errorf("results folder: %w", err)
 	}
 	// One redactor for everything the folder gets: records and persona table.
-	red := redactor(pop)
+	red := redactor(pop, cfg.SecretValues()...)
 	// The whole population, driven by this segment or not: cohorts nobody ran
 	// show as not exercised, and a merge of segments sees every persona.
 	table := personaTable(pop, red)
@@ -321,10 +321,10 @@ func healthAccount(r loadgen.HealthReport) (*record.Health, []record.Window) {
 	return h, ws
 }
 
-// redactor knows the population's secrets, so the records writer removes them
+// redactor knows the population's secrets and more (the configuration's), so the records writer removes them
 // wherever a stack might echo one.
-func redactor(pop personas.Population) *record.Redactor {
-	secrets := make([]string, 0, len(pop.Personas))
+func redactor(pop personas.Population, more ...string) *record.Redactor {
+	secrets := append(make([]string, 0, len(pop.Personas)+len(more)), more...)
 	for _, p := range pop.Personas {
 		secrets = append(secrets, p.Secret.Reveal())
 	}
