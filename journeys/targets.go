@@ -72,9 +72,10 @@ func (t *Targets) Resolve(selector string, p personas.Persona, n uint64) (string
 }
 
 // attrs are the attributes of the persona with id, as template variables
-// attr.NAME: its username, e-mail, record number (mrn) and NPI, and every
-// attribute of the accounts file. None when no persona has that id (t may be
-// nil).
+// attr.NAME: its record number (mrn) and NPI, and every attribute of the
+// accounts file. None when no persona has that id (t may be nil). Its username
+// and e-mail address are not among them: a request path is recorded, and
+// records name personas by id only.
 func (t *Targets) attrs(id string) map[string]string {
 	if t == nil {
 		return nil
@@ -87,7 +88,7 @@ func (t *Targets) attrs(id string) map[string]string {
 	for k, v := range p.Attributes {
 		out["attr."+k] = v
 	}
-	for k, v := range map[string]string{"username": p.Username, "email": p.Email, "mrn": p.MRN, "npi": p.NPI} {
+	for k, v := range map[string]string{"mrn": p.MRN, "npi": p.NPI} {
 		if v != "" {
 			out["attr."+k] = v
 		}

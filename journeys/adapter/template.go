@@ -54,9 +54,10 @@ func (t *RequestTemplate) UnmarshalYAML(unmarshal func(any) error) error {
 var placeholder = regexp.MustCompile(`\{([a-z_]+(?:\.[A-Za-z0-9_-]+)?)(?::([a-z0-9]+))?\}`)
 
 // TimeFormats are the formats a time placeholder may ask for: unix (seconds),
-// unixms (milliseconds), rfc3339 (the default, with nanoseconds) and date
-// (2006-01-02), all in UTC.
-var TimeFormats = []string{"unix", "unixms", "rfc3339", "date"}
+// unixms (milliseconds) and rfc3339 (the default, with nanoseconds), all in
+// UTC. A date alone is not one: a feed asked for a whole day would show an
+// earlier journey's events as this one's.
+var TimeFormats = []string{"unix", "unixms", "rfc3339"}
 
 // formatValue applies format to a placeholder's value, which must then be an
 // RFC 3339 time.
@@ -76,8 +77,6 @@ func formatValue(v, format string) (string, error) {
 		return strconv.FormatInt(t.UnixMilli(), 10), nil
 	case "rfc3339":
 		return t.Format(time.RFC3339Nano), nil
-	case "date":
-		return t.Format(time.DateOnly), nil
 	}
 	return "", fmt.Errorf("unknown format %q (known: %s)", format, strings.Join(TimeFormats, ", "))
 }

@@ -117,7 +117,6 @@ func TestPlaceholderFormats(t *testing.T) {
 		"GET /audit?since={since}":          "/audit?since=2026-12-06T10%3A00%3A00.5Z",
 		"GET /audit?since={since:unixms}":   "/audit?since=1796551200500",
 		"GET /audit?since={since:unix}":     "/audit?since=1796551200",
-		"GET /audit?day={since:date}":       "/audit?day=2026-12-06",
 		"GET /fhir/Patient/{attr.mrn}":      "/fhir/Patient/MRN-0042",
 		"GET /audit/{actor}?t={since:unix}": "/audit/u1?t=1796551200",
 	} {

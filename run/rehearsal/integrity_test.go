@@ -206,7 +206,13 @@ func TestPoolShortfall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end run on the embedded stacks")
 	}
-	sum, _ := runWithPeople(t, "", func(cfg *config.File) {
+	// A candidate token endpoint 50ms slow holds the one account for that
+	// long at least, whatever the machine's speed.
+	drifts, err := stacks.ParseDrifts("slow-token=50ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := demoWith(t, stacks.Options{Drifts: drifts, BreakGlassTTL: 4 * time.Second}, func(cfg *config.File) {
 		cfg.Personas.Generate.Count = 40
 		cfg.Personas.Generate.Mix = map[personas.Kind]float64{personas.Patient: 0.6, personas.Clinician: 0.2, personas.Admin: 0.05, personas.Billing: 0.05, personas.Auditor: 0.075, personas.Service: 0.025}
 	}, func(cfg *config.File) {
@@ -215,10 +221,15 @@ func TestPoolShortfall(t *testing.T) {
 				cfg.Journeys[i].Weight = 3
 			}
 		}
-		// 75 service journeys a second for one account: a start often comes while
+		// 75 service journeys a second for one account: a start comes while
 		// the previous journey is still going.
 		constant(100, 3*time.Second)(cfg)
+		cfg.Load.Drain = 20 * time.Second
 	})
+	sum, err := Run(t.Context(), cfg, Options{Out: t.TempDir()})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
 	var sf *record.Shortfall
 	for i, s := range sum.Generator.Shortfall {
 		if s.Journey == "service" {

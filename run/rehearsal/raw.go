@@ -60,7 +60,11 @@ func rawAttacks(ctx context.Context, cfg *config.File, pop personas.Population, 
 				}
 				t, err = oidcTarget(ctx, client, r, meta, sc.OIDC, services)
 			case sc.Adapter == "legacy" && r.Legacy != nil:
-				t, err = legacyTarget(sc.Legacy.BaseURL, *r.Legacy, services)
+				scheme := ""
+				if sv := sc.Legacy.Service; sv != nil && strings.EqualFold(sv.Header, r.Legacy.Header) {
+					scheme = sv.Scheme // the key as the side's service accounts send it
+				}
+				t, err = legacyTarget(sc.Legacy.BaseURL, *r.Legacy, scheme, services)
 			default:
 				continue
 			}
@@ -232,7 +236,7 @@ func serviceToken(ctx context.Context, c *http.Client, tokenURL, id string, a ad
 	return tok.AccessToken, nil
 }
 
-func legacyTarget(base string, r config.RawRequest, services []personas.Persona) (loadgen.RawTarget, error) {
+func legacyTarget(base string, r config.RawRequest, scheme string, services []personas.Persona) (loadgen.RawTarget, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, err
@@ -253,7 +257,7 @@ func legacyTarget(base string, r config.RawRequest, services []personas.Persona)
 	}
 	headers := make([]http.Header, len(services))
 	for i, p := range services {
-		headers[i] = http.Header{http.CanonicalHeaderKey(r.Header): {p.Secret.Reveal()}}
+		headers[i] = http.Header{http.CanonicalHeaderKey(r.Header): {adapter.WithScheme(scheme, p.Secret.Reveal())}}
 	}
 	return func(n uint64, t *vegeta.Target) error {
 		t.Method, t.URL, t.Header = r.Method, target, headers[n%uint64(len(headers))]
