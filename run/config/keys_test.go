@@ -55,3 +55,17 @@ func TestEveryProblemInOnePass(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeWhenFactsChecked: a probe row narrowed by a fact no persona has is
+// refused, naming the facts there are; a break_glass fact must be a boolean.
+func TestProbeWhenFactsChecked(t *testing.T) {
+	demo := strings.Replace(string(readDemo(t)),
+		`  - {kind: patient, action: read, resource: "record:self", expect: allow}`,
+		`  - {kind: patient, action: read, resource: "record:self", expect: allow, when: {sitee: north}}`+"\n"+
+			`  - {kind: clinician, action: read, resource: "record:self", expect: allow, when: {break_glass: maybe}}`, 1)
+	_, err := Parse("demo.yaml", []byte(demo), demoEnv)
+	if err == nil || !strings.Contains(err.Error(), "probes.0.when.sitee: is not a fact of a persona (permission, role") ||
+		!strings.Contains(err.Error(), `probes.1.when.break_glass: is "maybe"; want true or false`) {
+		t.Errorf("Parse = %v; want both when facts refused", err)
+	}
+}
