@@ -3,19 +3,23 @@ GO       ?= go
 OUT      ?= out
 GOFLAGS  ?=
 export GOFLAGS
+# The version a binary reports (`cutover version`, every report): the source
+# revision it was built from, for the provenance of a run's evidence.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
 
 .PHONY: all demo test bench build check-go chromium hydra fmt-check vet clean
 
 all: build
 
 build: check-go
-	$(GO) build -o bin/cutover ./cmd/cutover
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/cutover ./cmd/cutover
 
 # The embedded default: both reference stacks in-process on loopback, a short
 # peak-like run, a report. Findings exit 1 (parity) or 5 (performance): that is the
 # demo working, so make does not fail on them.
 demo: check-go
-	@$(GO) run ./cmd/cutover demo --out $(OUT)/demo; rc=$$?; \
+	@$(GO) run -ldflags "$(LDFLAGS)" ./cmd/cutover demo --out $(OUT)/demo; rc=$$?; \
 	  if [ $$rc -eq 0 ] || [ $$rc -eq 1 ] || [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
 
 # One test binary at a time (-p 1): the end-to-end tests run load against the

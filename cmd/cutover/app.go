@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"strings"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/run/config"
@@ -49,8 +51,8 @@ func commands() []command {
 			_, err := st.stdout.Write(config.Schema())
 			return err
 		}},
-		{"version", "version", "print the version", func(_ context.Context, st *state, _ []string) error {
-			fmt.Fprintln(st.stdout, "cutover", version)
+		{"version", "version", "print the version and the source revision it was built from", func(_ context.Context, st *state, _ []string) error {
+			fmt.Fprintln(st.stdout, "cutover", fullVersion())
 			return nil
 		}},
 	}
@@ -70,12 +72,17 @@ func run(ctx context.Context, st *state) exitcode.Code {
 }
 
 func dispatch(ctx context.Context, st *state) error {
-	if len(st.args) == 0 || st.args[0] == "help" || st.args[0] == "-h" || st.args[0] == "--help" {
+	if len(st.args) == 0 {
 		usage(st.stderr)
-		if len(st.args) == 0 {
-			return exitcode.With(errors.New("no command"), exitcode.Usage)
-		}
+		return exitcode.With(errors.New("no command"), exitcode.Usage)
+	}
+	switch st.args[0] {
+	case "help", "-h", "-help", "--help":
+		// Asked for: on stdout, so that it pages and greps.
+		usage(st.stdout)
 		return flag.ErrHelp
+	case "-version", "--version":
+		st.args[0] = "version"
 	}
 	for _, c := range commands() {
 		if c.name == st.args[0] {
@@ -100,6 +107,11 @@ func usage(w io.Writer) {
 // the flags. A parse error is a usage error.
 func flags(fs *flag.FlagSet, st *state, args []string) ([]string, error) {
 	fs.SetOutput(st.stderr)
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(st.stdout) // asked for, not an error
+		}
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -127,4 +139,36 @@ func oneArg(fs *flag.FlagSet, st *state, args []string, what string) (string, er
 		return "", exitcode.With(fmt.Errorf("%s takes one %s", fs.Name(), what), exitcode.Usage)
 	}
 	return pos[0], nil
+}
+
+// fullVersion is the version with the source revision the binary was built
+// from (and whether the tree had changes), for the provenance of a run's
+// evidence: "dev (revision 79d00ca1b2c3, modified, go1.26.8)".
+func fullVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version
+	}
+	var rev string
+	modified := false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	parts := []string{}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		parts = append(parts, "revision "+rev)
+		if modified {
+			parts = append(parts, "modified")
+		}
+	}
+	parts = append(parts, info.GoVersion)
+	return version + " (" + strings.Join(parts, ", ") + ")"
 }

@@ -47,7 +47,7 @@ func cmdCanary(ctx context.Context, st *state, args []string) error {
 	reg := prometheus.NewRegistry()
 	c, err := canary.New(cfg, canary.Options{
 		Out: *out, Once: *once, Interval: *interval, Baseline: *baseline, Pushgateway: *pushURL,
-		Log: st.stderr, Version: version,
+		Log: st.stderr, Version: fullVersion(),
 	}, reg)
 	if err != nil {
 		return err

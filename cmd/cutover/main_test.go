@@ -231,3 +231,25 @@ func TestStacksServesUntilInterrupted(t *testing.T) {
 		t.Errorf("stacks exited %d after interrupt; want 0\n%s", code, stderr.String())
 	}
 }
+
+// TestHelpAndVersion: help asked for goes to stdout (it pages and greps), and
+// so does a subcommand's; --version is version, with what it was built from.
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"-h"}} {
+		code, stdout, stderr := cli(t, nil, args...)
+		if code != exitcode.Pass || !strings.Contains(stdout, "usage: cutover COMMAND") || stderr != "" {
+			t.Errorf("cutover %v = %d, stdout %q, stderr %q; want the usage on stdout", args, code, stdout, stderr)
+		}
+	}
+	code, stdout, _ := cli(t, nil, "validate", "-h")
+	if code != exitcode.Pass || !strings.Contains(stdout, "-strict") {
+		t.Errorf("cutover validate -h = %d, %q; want its flags on stdout", code, stdout)
+	}
+	code, stdout, _ = cli(t, nil, "--version")
+	if code != exitcode.Pass || !strings.HasPrefix(stdout, "cutover ") || !strings.Contains(stdout, "go1.") {
+		t.Errorf("cutover --version = %d, %q; want the version with the Go release", code, stdout)
+	}
+	if code, _, stderr := cli(t, nil); code != exitcode.Usage || !strings.Contains(stderr, "usage: cutover") {
+		t.Errorf("cutover alone = %d, %q; want the usage on stderr and exit 2", code, stderr)
+	}
+}

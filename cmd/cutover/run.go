@@ -73,7 +73,7 @@ func runConfig(ctx context.Context, st *state, cfg *config.File, out string, opt
 	if out == "" {
 		out = filepath.Join("out", fmt.Sprintf("%s-%s", cfg.Name, time.Now().UTC().Format("20060102T150405Z")))
 	}
-	opt.Out, opt.Log, opt.Version, opt.Hurry = out, st.stderr, version, st.hurry
+	opt.Out, opt.Log, opt.Version, opt.Hurry = out, st.stderr, fullVersion(), st.hurry
 	sum, err := rehearsal.Run(ctx, cfg, opt)
 	if sum == nil {
 		return err
