@@ -40,11 +40,7 @@ type hydraRun struct {
 func rehearse(t *testing.T, opt hydra.Options) hydraRun {
 	t.Helper()
 	// The personas and mappings come from the file; the URLs are not known yet.
-	placeholder := map[string]string{
-		"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_HYDRA_ISSUER": "http://127.0.0.1:1",
-		"CUTOVER_HYDRA_ADMIN_URL": "http://127.0.0.1:1", "CUTOVER_INTROSPECTION_SECRET": "placeholder",
-	}
-	draft, err := config.Read(rehearsalFile, itest.Env(placeholder))
+	draft, _, err := config.ReadOffline(rehearsalFile, itest.Env(nil))
 	if err != nil {
 		t.Fatalf("config.Read(%s): %v", rehearsalFile, err)
 	}

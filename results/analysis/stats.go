@@ -264,16 +264,7 @@ func (st *Stats) Add(r *record.Record) {
 	}
 	if si == 1 && len(r.Endpoints) > 0 {
 		p.callers++
-	next:
-		for _, e := range r.Endpoints {
-			for i := range p.calls {
-				if p.calls[i].endpoint == e {
-					p.calls[i].n++
-					continue next
-				}
-			}
-			p.calls = append(p.calls, endpointCount{e, 1})
-		}
+		p.calls = countEach(p.calls, r.Endpoints)
 	}
 	// A record from before the origin (clock skew, a replay without its summary)
 	// counts in the first second rather than vanishing.

@@ -7,6 +7,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -268,13 +269,13 @@ func configReference(schema []byte) ([]byte, error) {
 		switch {
 		case s["properties"] != nil:
 			props := s["properties"].(map[string]any)
-			for _, k := range slices.Sorted(mapsKeys(props)) {
+			for _, k := range slices.Sorted(maps.Keys(props)) {
 				walk(join(path, k), props[k].(map[string]any), depth+1)
 			}
 		case s["type"] == "array":
 			if items, ok := s["items"].(map[string]any); ok {
 				if inner := resolve(items, defs); inner["properties"] != nil {
-					for _, k := range slices.Sorted(mapsKeys(inner["properties"].(map[string]any))) {
+					for _, k := range slices.Sorted(maps.Keys(inner["properties"].(map[string]any))) {
 						walk(path+"[]."+k, inner["properties"].(map[string]any)[k].(map[string]any), depth+1)
 					}
 				}
@@ -282,7 +283,7 @@ func configReference(schema []byte) ([]byte, error) {
 		case s["type"] == "object":
 			if ap, ok := s["additionalProperties"].(map[string]any); ok {
 				if inner := resolve(ap, defs); inner["properties"] != nil {
-					for _, k := range slices.Sorted(mapsKeys(inner["properties"].(map[string]any))) {
+					for _, k := range slices.Sorted(maps.Keys(inner["properties"].(map[string]any))) {
 						walk(path+".<name>."+k, inner["properties"].(map[string]any)[k].(map[string]any), depth+1)
 					}
 				}
@@ -291,16 +292,6 @@ func configReference(schema []byte) ([]byte, error) {
 	}
 	walk("", top, 0)
 	return b.Bytes(), nil
-}
-
-func mapsKeys(m map[string]any) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func join(path, k string) string {
