@@ -55,19 +55,8 @@ func (o *Adapter) Login(ctx context.Context, p personas.Persona) (*adapter.Sessi
 // parameters to the authorization request (step-up).
 func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.Persona, extra url.Values) (*tokenResponse, error) {
 	c := o.client(jar)
-	verifier := adapter.RandomString(32)
-	sum := sha256.Sum256([]byte(verifier))
-	state, nonce := adapter.RandomString(16), adapter.RandomString(16)
-	q := url.Values{
-		"response_type":         {"code"},
-		"client_id":             {o.cfg.ClientID},
-		"redirect_uri":          {o.cfg.RedirectURI},
-		"scope":                 {strings.Join(o.cfg.Scopes, " ")},
-		"state":                 {state},
-		"nonce":                 {nonce},
-		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
-		"code_challenge_method": {"S256"},
-	}
+	q, verifier := o.authRequest(strings.Join(o.cfg.Scopes, " "))
+	state, nonce := q.Get("state"), q.Get("nonce")
 	if o.cfg.Audience != "" {
 		q.Set("audience", o.cfg.Audience)
 	}
@@ -140,6 +129,24 @@ func (o *Adapter) authorize(ctx context.Context, jar http.CookieJar, p personas.
 	}
 	tok.nonce, tok.code = nonce, code
 	return tok, nil
+}
+
+// authRequest is an authorization code request of the harness client for
+// scope, with a fresh state, nonce and PKCE S256 challenge, and the verifier
+// that redeems its code.
+func (o *Adapter) authRequest(scope string) (url.Values, string) {
+	verifier := adapter.RandomString(32)
+	sum := sha256.Sum256([]byte(verifier))
+	return url.Values{
+		"response_type":         {"code"},
+		"client_id":             {o.cfg.ClientID},
+		"redirect_uri":          {o.cfg.RedirectURI},
+		"scope":                 {scope},
+		"state":                 {adapter.RandomString(16)},
+		"nonce":                 {adapter.RandomString(16)},
+		"code_challenge":        {base64.RawURLEncoding.EncodeToString(sum[:])},
+		"code_challenge_method": {"S256"},
+	}, verifier
 }
 
 // page is where a chain of redirects ended: a page with its forms, or the stop URI

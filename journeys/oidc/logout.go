@@ -2,8 +2,6 @@ package oidc
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -191,13 +189,8 @@ func (o *Adapter) sessionGone(ctx context.Context, s *adapter.Session) error {
 	if s.Cred.Jar == nil || o.meta.AuthorizationEndpoint == "" || o.cfg.RedirectURI == "" {
 		return nil
 	}
-	verifier := adapter.RandomString(32)
-	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{
-		"response_type": {"code"}, "client_id": {o.cfg.ClientID}, "redirect_uri": {o.cfg.RedirectURI},
-		"scope": {"openid"}, "prompt": {"none"}, "state": {adapter.RandomString(16)}, "nonce": {adapter.RandomString(16)},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
-	}
+	q, _ := o.authRequest("openid")
+	q.Set("prompt", "none")
 	pg, err := o.follow(ctx, o.client(s.Cred.Jar), http.MethodGet, withQuery(o.meta.AuthorizationEndpoint, q), nil, o.cfg.RedirectURI)
 	switch {
 	case err != nil:
