@@ -30,6 +30,11 @@ func (x *run) breakglass(ctx context.Context) bool {
 		return true // nobody to break the glass for
 	}
 	target := probe.Target()
+	name, err := x.r.Targets.Name(x.r.PatientIDs[x.side], patient)
+	if err != nil {
+		x.emit(x.configError(record.StepBreakglass, target, err))
+		return true
+	}
 	// A grant for the patient from an earlier journey that still lives (or may)
 	// on this side can answer for the new requests: they run under it, unjudged.
 	prior := x.grantState(patient, nil)
@@ -42,7 +47,7 @@ func (x *run) breakglass(ctx context.Context) bool {
 			f.Expected = record.Deny
 			prior.set(f)
 			sent := x.r.now()
-			g, err := bg.BreakGlass(ctx, x.sess, patient, plan.Reason)
+			g, err := bg.BreakGlass(ctx, x.sess, name, plan.Reason)
 			x.settle(bg, patient, g, err, sent, from+record.StepBreakglassInelig)
 			return decided(f, err)
 		})
@@ -52,7 +57,7 @@ func (x *run) breakglass(ctx context.Context) bool {
 		f.Expected = record.Deny
 		prior.set(f)
 		sent := x.r.now()
-		g, err := bg.BreakGlass(ctx, x.sess, patient, "")
+		g, err := bg.BreakGlass(ctx, x.sess, name, "")
 		x.settle(bg, patient, g, err, sent, from+record.StepBreakglassNoReason)
 		return decided(f, err)
 	})
@@ -60,12 +65,12 @@ func (x *run) breakglass(ctx context.Context) bool {
 		g    *adapter.Grant
 		sent time.Time // the time box cannot have started before this
 	)
-	err := x.step(ctx, record.StepBreakglass, target, func(ctx context.Context, f *record.Facts) error {
+	err = x.step(ctx, record.StepBreakglass, target, func(ctx context.Context, f *record.Facts) error {
 		f.Expected = record.Allow
 		prior.set(f)
 		var err error
 		sent = x.r.now()
-		g, err = bg.BreakGlass(ctx, x.sess, patient, plan.Reason)
+		g, err = bg.BreakGlass(ctx, x.sess, name, plan.Reason)
 		if err != nil {
 			x.grantFailed(patient, err, sent, from+record.StepBreakglass)
 			return err
@@ -97,12 +102,12 @@ func (x *run) breakglass(ctx context.Context) bool {
 	accessed := x.request(ctx, record.StepBreakglassAccess, target, record.Allow, g.Session, req) == record.Allow
 	if ar, ok := x.st.(AuditReader); ok {
 		deadline := x.r.now().Add(x.r.Audit.Within)
-		x.auditStep(ctx, ar, record.StepBreakglassAudit, adapter.AuditBreakglassStart, patient, record.Allow, deadline)
+		x.auditStep(ctx, ar, record.StepBreakglassAudit, adapter.AuditBreakglassStart, name, record.Allow, deadline)
 		// The use can only be audited if it happened: an access that got no answer
 		// (an outage) or was refused (BREAKGLASS_DENIED already) leaves nothing to
 		// look for, and must not read as BREAKGLASS_NOT_AUDITED.
 		if accessed {
-			x.auditStep(ctx, ar, record.StepBreakglassAudit, adapter.AuditBreakglassAccess, patient, record.Allow, deadline)
+			x.auditStep(ctx, ar, record.StepBreakglassAudit, adapter.AuditBreakglassAccess, name, record.Allow, deadline)
 		} else {
 			x.skip(record.StepBreakglassAudit, adapter.AuditBreakglassAccess, record.Skipped, "the access with the grant did not happen")
 		}

@@ -104,8 +104,12 @@ type Runner struct {
 	Resources map[record.Side]Resources
 	// PDP, for a side that has one, evaluates that side's probes at an AuthZEN
 	// policy decision point instead of requesting the resources.
-	PDP           map[record.Side]*adapter.AuthZEN
-	Targets       *Targets
+	PDP     map[record.Side]*adapter.AuthZEN
+	Targets *Targets
+	// PatientIDs are, per side, how the stack names a patient in its
+	// break-glass requests and audit events: a template over the patient's id
+	// and attributes ("{attr.mrn}", "Patient/{id}"); empty is the persona id.
+	PatientIDs    map[record.Side]string
 	BreakGlass    BreakGlassPlan
 	Audit         AuditPlan
 	WrongPassword WrongPasswordPlan

@@ -1,6 +1,9 @@
 package journeys
 
 import (
+	"maps"
+
+	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/personas"
 )
 
@@ -94,4 +97,16 @@ func (t *Targets) attrs(id string) map[string]string {
 		}
 	}
 	return out
+}
+
+// Name returns how a stack names the persona with id: tmpl ("{attr.mrn}",
+// "Patient/{id}") filled with its id and attributes, or the id itself when
+// tmpl is empty.
+func (t *Targets) Name(tmpl, id string) (string, error) {
+	if tmpl == "" {
+		return id, nil
+	}
+	vars := map[string]string{"id": id}
+	maps.Copy(vars, t.attrs(id))
+	return adapter.ExpandText(tmpl, vars)
 }

@@ -37,9 +37,11 @@ func (h *HTTPBreakGlass) Obtain(ctx context.Context, tr http.RoundTripper, base 
 	if err != nil {
 		return nil, err
 	}
+	if re := RefusalOf(resp); re != nil {
+		Drain(resp)
+		return nil, re
+	}
 	switch {
-	case RefusalStatus(resp.StatusCode):
-		return nil, Refusal(resp)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		Drain(resp)
 		return nil, ProtocolErr(opBreakGlass, "HTTP %d is neither a grant nor a refusal", resp.StatusCode)
@@ -49,8 +51,8 @@ func (h *HTTPBreakGlass) Obtain(ctx context.Context, tr http.RoundTripper, base 
 		Drain(resp)
 		return g, nil
 	}
-	var doc any
-	if err := DecodeJSON(resp, opBreakGlass, &doc); err != nil {
+	doc, err := DecodeAnswer(resp, opBreakGlass)
+	if err != nil {
 		return nil, err
 	}
 	if h.GrantID != "" {

@@ -46,6 +46,9 @@ func Send(c *http.Client, req *http.Request, op string) (*http.Response, error) 
 		return nil, TransportErr(op, timeoutDetail(req, err))
 	}
 	if resp.StatusCode >= 500 {
+		if _, ok := peekSenderFault(resp); ok {
+			return resp, nil // a refusal in SOAP's way: see RefusalOf
+		}
 		Drain(resp)
 		return nil, &UnavailableError{Op: op, Status: resp.StatusCode}
 	}

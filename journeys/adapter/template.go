@@ -139,25 +139,57 @@ var TimePlaceholders = []string{"since"}
 // strayBraces is text in braces that starts like a placeholder.
 var strayBraces = regexp.MustCompile(`\{[A-Za-z_][^{}"]*\}`)
 
+// filler fills placeholders from vars, collecting the unknown and the
+// malformed ones.
+type filler struct {
+	vars         map[string]string
+	missing, bad []string
+}
+
+func (f *filler) fill(s string, esc func(string) string) string {
+	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
+		sub := placeholder.FindStringSubmatch(m)
+		v, ok := f.vars[sub[1]]
+		if !ok {
+			f.missing = append(f.missing, m)
+			return m
+		}
+		v, err := formatValue(v, sub[2])
+		if err != nil {
+			f.bad = append(f.bad, m+": "+err.Error())
+			return m
+		}
+		return esc(v)
+	})
+}
+
+// err says what could not be filled in what.
+func (f *filler) err(what string) error {
+	if len(f.missing) > 0 {
+		slices.Sort(f.missing)
+		return fmt.Errorf("%s: unknown placeholder %s (or a persona without that attribute)", what, strings.Join(slices.Compact(f.missing), ", "))
+	}
+	if len(f.bad) > 0 {
+		return fmt.Errorf("%s: %s", what, strings.Join(f.bad, "; "))
+	}
+	return nil
+}
+
+// ExpandText fills the placeholders of a name template (a stack's name for a
+// patient: "{attr.mrn}", "Patient/{id}"), unescaped.
+func ExpandText(s string, vars map[string]string) (string, error) {
+	f := filler{vars: vars}
+	out := f.fill(s, func(v string) string { return v })
+	if err := f.err(fmt.Sprintf("template %q", s)); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
 // Expand fills the placeholders from vars. An unknown placeholder is an error.
 func (t RequestTemplate) Expand(vars map[string]string) (Request, error) {
-	var missing, bad []string
-	fill := func(s string, esc func(string) string) string {
-		return placeholder.ReplaceAllStringFunc(s, func(m string) string {
-			sub := placeholder.FindStringSubmatch(m)
-			v, ok := vars[sub[1]]
-			if !ok {
-				missing = append(missing, m)
-				return m
-			}
-			v, err := formatValue(v, sub[2])
-			if err != nil {
-				bad = append(bad, m+": "+err.Error())
-				return m
-			}
-			return esc(v)
-		})
-	}
+	f := filler{vars: vars}
+	fill := f.fill
 	path, query, hasQuery := strings.Cut(t.Path, "?")
 	p := fill(path, url.PathEscape)
 	if hasQuery {
@@ -193,12 +225,8 @@ func (t RequestTemplate) Expand(vars map[string]string) (Request, error) {
 			r.ContentType = "application/json"
 		}
 	}
-	if len(missing) > 0 {
-		slices.Sort(missing)
-		return Request{}, fmt.Errorf("template %s %s: unknown placeholder %s (or a persona without that attribute)", t.Method, t.Path, strings.Join(slices.Compact(missing), ", "))
-	}
-	if len(bad) > 0 {
-		return Request{}, fmt.Errorf("template %s %s: %s", t.Method, t.Path, strings.Join(bad, "; "))
+	if err := f.err("template " + t.Method + " " + t.Path); err != nil {
+		return Request{}, err
 	}
 	return r, nil
 }

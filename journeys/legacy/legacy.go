@@ -66,11 +66,12 @@ func (l *Adapter) auditorLogin(a adapter.Auditor) (func(context.Context) (*adapt
 // url resolves a configured path (which may carry a query) against the base URL.
 func (l *Adapter) url(path string) string { return adapter.Resolve(l.base, path) }
 
-// Check implements Checker: the stack answers its login (or who-am-I) path.
+// Check implements Checker: the stack answers its login form's path or,
+// where the sign-in is a POST (json, request), its who-am-I path.
 func (l *Adapter) Check(ctx context.Context) error {
-	path := l.cfg.Login.Path
-	if l.cfg.Login.Mode == "json" {
-		path = l.cfg.Me.Path
+	path := l.cfg.Me.Path
+	if l.cfg.Login.Mode == "" || l.cfg.Login.Mode == "form" {
+		path = l.cfg.Login.Path
 	}
 	status, err := adapter.Do(ctx, l.tr, l.url(path), nil, adapter.Request{Method: http.MethodGet, Path: path})
 	if err != nil {

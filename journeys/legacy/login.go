@@ -67,10 +67,12 @@ func (l *Adapter) loginForm(ctx context.Context, c *http.Client, p personas.Pers
 	if err != nil {
 		return nil, err
 	}
-	adapter.Drain(resp)
-	if adapter.RefusalStatus(resp.StatusCode) {
-		return nil, &adapter.RefusedError{Status: resp.StatusCode, Reason: "login refused"}
+	if re := adapter.RefusalOf(resp); re != nil {
+		adapter.Drain(resp)
+		re.Reason = cmp.Or(re.Reason, "login refused")
+		return nil, re
 	}
+	adapter.Drain(resp)
 	if resp.StatusCode >= 400 {
 		return nil, adapter.ProtocolErr("legacy login submit", "HTTP %d is neither a session nor a refusal", resp.StatusCode)
 	}
@@ -133,8 +135,9 @@ func (l *Adapter) loginRequest(ctx context.Context, c *http.Client, p personas.P
 // loginAnswer reads the answer of a JSON or templated sign-in: a refusal, or the
 // session (its id at login.session_path, its lifetime at login.ttl; JSON or XML).
 func (l *Adapter) loginAnswer(c *http.Client, resp *http.Response, op string) (*adapter.Session, error) {
-	if adapter.RefusalStatus(resp.StatusCode) {
-		return nil, adapter.Refusal(resp)
+	if re := adapter.RefusalOf(resp); re != nil {
+		adapter.Drain(resp)
+		return nil, re
 	}
 	if resp.StatusCode >= 400 {
 		adapter.Drain(resp)

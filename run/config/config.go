@@ -97,6 +97,11 @@ type Side struct {
 	// thresholds.ttl_tolerance (default 10%) has TTL_DRIFT, even below the
 	// policy ceiling and whatever legacy's lifetimes are.
 	ExpectLifetime time.Duration `yaml:"expect_lifetime"`
+	// PatientID is how the stack names a patient in its break-glass requests
+	// ({patient}) and audit events: a template over the patient's persona id
+	// and attributes, such as "{attr.mrn}" for a stack that knows patients by
+	// record number. Empty means the persona id.
+	PatientID string `yaml:"patient_id"`
 }
 
 // Personas says where the population comes from.

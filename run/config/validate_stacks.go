@@ -316,6 +316,9 @@ func (f *File) validateSide(p *problems, name string, s Side) {
 	if s.ExpectLifetime < 0 {
 		p.add(at("expect_lifetime"), "is %s; want a positive duration such as 600s", s.ExpectLifetime)
 	}
+	if s.PatientID != "" {
+		p.checkTemplate(at("patient_id"), adapter.RequestTemplate{Path: "/" + s.PatientID}, "id", "attr.*")
+	}
 	if w := s.Waits; w.BeforeRefresh < 0 || w.BeforeReplay < 0 || w.BeforeRefresh+w.BeforeReplay > 10*time.Minute {
 		p.add(at("waits"), "before_refresh %s, before_replay %s: want durations from 0 to a few minutes", w.BeforeRefresh, w.BeforeReplay)
 	}

@@ -63,7 +63,11 @@ func parity(ctx context.Context, cfg *config.File, pop personas.Population, lega
 		}
 	}
 	var fatal, roles []string
-	for _, d := range personas.ParityByID(pop, lu, cu, roleMap, idOf(cfg.Parity.IDs["legacy"]), idOf(cfg.Parity.IDs["candidate"])) {
+	ids := cfg.Parity.IDs["candidate"]
+	if cfg.Mode == config.ModeAA {
+		ids = cfg.Parity.IDs["legacy"] // legacy on both sides
+	}
+	for _, d := range personas.ParityByID(pop, lu, cu, roleMap, idOf(cfg.Parity.IDs["legacy"]), idOf(ids)) {
 		if d.Kind == personas.DriftRoles && cfg.Parity.Roles != config.ParityAbort {
 			roles = append(roles, d.String())
 			continue

@@ -399,7 +399,9 @@ func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) 
 	pdp := map[record.Side]*adapter.AuthZEN{record.Legacy: cfg.Stacks.Legacy.AuthZEN, record.Candidate: cfg.Stacks.Candidate.AuthZEN}
 	policy := map[record.Side]journeys.StatePolicy{record.Legacy: cfg.Stacks.Legacy.State, record.Candidate: cfg.Stacks.Candidate.State}
 	waits := map[record.Side]journeys.Waits{record.Legacy: cfg.Stacks.Legacy.Waits, record.Candidate: cfg.Stacks.Candidate.Waits}
+	names := map[record.Side]string{record.Legacy: cfg.Stacks.Legacy.PatientID, record.Candidate: cfg.Stacks.Candidate.PatientID}
 	if cfg.Mode == config.ModeAA {
+		names[record.Candidate] = cfg.Stacks.Legacy.PatientID
 		pdp[record.Candidate] = cfg.Stacks.Legacy.AuthZEN
 		policy[record.Candidate] = cfg.Stacks.Legacy.State
 		waits[record.Candidate] = cfg.Stacks.Legacy.Waits
@@ -415,6 +417,7 @@ func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) 
 		PDP:           pdp,
 		Waits:         waits,
 		Targets:       journeys.NewTargets(pop),
+		PatientIDs:    names,
 		BreakGlass:    cfg.BreakGlass,
 		Audit:         cfg.Audit,
 		WrongPassword: cfg.WrongPassword,
