@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -162,6 +163,7 @@ func WriteCSV(w io.Writer, pop Population) error {
 	}
 	cw := csv.NewWriter(w)
 	attrs := attrNames(pop)
+	columns := writtenColumns(pop)
 	row := make([]string, len(columns)+len(attrs))
 	for i, c := range columns {
 		row[i] = c.name
@@ -173,7 +175,7 @@ func WriteCSV(w io.Writer, pop Population) error {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	for _, p := range pop.Personas {
-		rec := record{p: p, password: p.SecretRef}
+		rec := recordOf(p)
 		for i, c := range columns {
 			switch v := c.ptr(&rec).(type) {
 			case *string:
@@ -199,4 +201,15 @@ func WriteCSV(w io.Writer, pop Population) error {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	return nil
+}
+
+// writtenColumns are the columns a CSV export of pop has: every one but
+// candidate_password, which only where a persona has a candidate secret.
+func writtenColumns(pop Population) []column {
+	for _, p := range pop.Personas {
+		if p.CandidateSecretRef != "" {
+			return columns
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(columns), func(c column) bool { return c.name == fieldCandidatePassword })
 }

@@ -21,8 +21,13 @@ type column struct {
 
 // record is one account as read or written: a persona and its password column.
 type record struct {
-	p        Persona
-	password string
+	p                           Persona
+	password, candidatePassword string
+}
+
+// recordOf is a persona as written: its secret references, never a value.
+func recordOf(p Persona) record {
+	return record{p: p, password: p.SecretRef, candidatePassword: p.CandidateSecretRef}
 }
 
 var columns = []column{
@@ -30,6 +35,7 @@ var columns = []column{
 	{fieldKind, func(r *record) any { return (*string)(&r.p.Kind) }},
 	{fieldUsername, func(r *record) any { return &r.p.Username }},
 	{fieldPassword, func(r *record) any { return &r.password }},
+	{fieldCandidatePassword, func(r *record) any { return &r.candidatePassword }},
 	{fieldWave, func(r *record) any { return &r.p.Cohort.Wave }},
 	{fieldHashScheme, func(r *record) any { return &r.p.Cohort.HashScheme }},
 	{fieldRoles, func(r *record) any { return &r.p.Roles }},
@@ -133,22 +139,8 @@ func (im *importer) add(line int, rec record, bad []fieldMsg) {
 		im.failPersona(index, line, b.field, b.msg)
 	}
 	p := rec.p
-	switch raw := rec.password; {
-	case raw == "":
-	case isRef(raw):
-		if im.resolve == nil {
-			im.failPersona(index, line, fieldPassword, raw+": no secret resolver was given")
-			break
-		}
-		s, err := im.resolve.Resolve(raw)
-		if err != nil {
-			im.failPersona(index, line, fieldPassword, err.Error())
-			break
-		}
-		p.Secret, p.SecretRef = s, raw
-	default:
-		p.Secret = NewSecret(strings.TrimPrefix(raw, refInline))
-	}
+	p.Secret, p.SecretRef = im.secret(index, line, fieldPassword, rec.password)
+	p.CandidateSecret, p.CandidateSecretRef = im.secret(index, line, fieldCandidatePassword, rec.candidatePassword)
 	if p.Roles == nil {
 		p.Roles = []string{}
 	}
@@ -160,6 +152,27 @@ func (im *importer) add(line int, rec record, bad []fieldMsg) {
 	}
 	im.pop.Personas = append(im.pop.Personas, p)
 	im.lines = append(im.lines, line)
+}
+
+// secret resolves the secret column field of a row: a reference, an inline
+// value, or nothing.
+func (im *importer) secret(index, line int, field, raw string) (Secret, string) {
+	switch {
+	case raw == "":
+		return Secret{}, ""
+	case isRef(raw):
+		if im.resolve == nil {
+			im.failPersona(index, line, field, raw+": no secret resolver was given")
+			return Secret{}, ""
+		}
+		s, err := im.resolve.Resolve(raw)
+		if err != nil {
+			im.failPersona(index, line, field, err.Error())
+			return Secret{}, ""
+		}
+		return s, raw
+	}
+	return NewSecret(strings.TrimPrefix(raw, refInline)), ""
 }
 
 func (im *importer) failPersona(index, line int, field, msg string) {
@@ -197,8 +210,9 @@ func (im *importer) finish() (Population, error) {
 	for i, e := range im.errs {
 		if e.index >= 0 {
 			// The field too: a JSONL attribute name may be a pasted secret.
-			s := im.pop.Personas[e.index].Secret.Reveal()
-			e.err.Field, e.err.Msg = redact(e.err.Field, s), redact(e.err.Msg, s)
+			for _, s := range []Secret{im.pop.Personas[e.index].Secret, im.pop.Personas[e.index].CandidateSecret} {
+				e.err.Field, e.err.Msg = redact(e.err.Field, s.Reveal()), redact(e.err.Msg, s.Reveal())
+			}
 		}
 		errs[i] = &e.err
 	}
@@ -222,9 +236,12 @@ func attrNames(pop Population) []string {
 func checkExport(pop Population) error {
 	var errs []error
 	for i, p := range pop.Personas {
-		if p.SecretRef != "" {
-			if msg := checkRef(p.SecretRef); msg != "" {
-				errs = append(errs, fmt.Errorf("export: personas[%d] %s: secret_ref: %s", i, p.ID, msg))
+		for name, ref := range map[string]string{"secret_ref": p.SecretRef, "candidate_secret_ref": p.CandidateSecretRef} {
+			if ref == "" {
+				continue
+			}
+			if msg := checkRef(ref); msg != "" {
+				errs = append(errs, fmt.Errorf("export: personas[%d] %s: %s: %s", i, p.ID, name, msg))
 			}
 		}
 		for _, name := range slices.Sorted(maps.Keys(p.Attributes)) {

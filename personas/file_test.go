@@ -87,11 +87,11 @@ func TestReadCSVErrors(t *testing.T) {
 		{"short row", csvHeader + "p1,patient\n",
 			[]string{`users.csv:2: 2 fields; want 12 as in the header`}},
 		{"misspelt column", "id,kind,username,pasword\np1,patient,pat.one,env:P1\n", []string{
-			`users.csv:1: unknown column "pasword"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, or attr.NAME for an attribute`,
+			`users.csv:1: unknown column "pasword"; want id, kind, username, password, candidate_password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, or attr.NAME for an attribute`,
 			`users.csv:1: missing column "password"`,
 		}},
 		{"attribute prefix is case-sensitive", "id,kind,username,password,Attr.site\np1,patient,pat.one,env:P1,north\n", []string{
-			`users.csv:1: unknown column "Attr.site"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, or attr.NAME for an attribute`,
+			`users.csv:1: unknown column "Attr.site"; want id, kind, username, password, candidate_password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, or attr.NAME for an attribute`,
 		}},
 		{"attribute column twice", "id,kind,username,password,attr.site,attr.tenant, attr.site\np1,patient,pat.one,env:P1,north,acme,south\n",
 			[]string{`users.csv:1: column "attr.site" appears twice`}},
@@ -179,8 +179,8 @@ func TestReadJSONLErrors(t *testing.T) {
 		{"break_glass not a boolean", `{"id":"p1","kind":"patient","username":"pat.one","password":"env:P1","wave":"wave-1","hash_scheme":"bcrypt","break_glass":"yes"}`,
 			[]string{`users.jsonl:1: break_glass: want true or false`}},
 		{"unknown keys", `{"id":"p1","kind":"patient","username":"pat.one","pasword":"env:P1","wave":"wave-1","hash_scheme":"bcrypt","Role":"x"}`, []string{
-			`users.jsonl:1: unknown key "Role"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, attributes`,
-			`users.jsonl:1: unknown key "pasword"; want id, kind, username, password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, attributes`,
+			`users.jsonl:1: unknown key "Role"; want id, kind, username, password, candidate_password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, attributes`,
+			`users.jsonl:1: unknown key "pasword"; want id, kind, username, password, candidate_password, wave, hash_scheme, roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions, attributes`,
 			`users.jsonl:1: password: no secret; want a password or an env: or file: reference`,
 		}},
 		{"blank lines keep numbering", "\n" + good + "\n" + `{"id":"p1","kind":"patient","username":"pat.two","password":"env:P2","wave":"wave-1","hash_scheme":"bcrypt"}`,

@@ -123,7 +123,7 @@ func WriteJSONL(w io.Writer, pop Population) error {
 	}
 	bw := bufio.NewWriter(w)
 	for _, p := range pop.Personas {
-		rec := record{p: p, password: p.SecretRef}
+		rec := recordOf(p)
 		bw.WriteByte('{')
 		sep := ""
 		for _, c := range columns {

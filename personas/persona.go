@@ -14,14 +14,16 @@
 // An accounts file has one account per CSV row (after a header line) or JSONL line,
 // with these columns (CSV header names, JSONL keys), written in this order:
 //
-//	id, kind, username, password, wave, hash_scheme, roles, name, email,
-//	birth_date, mrn, npi, panel, break_glass, permissions
+//	id, kind, username, password, candidate_password, wave, hash_scheme,
+//	roles, name, email, birth_date, mrn, npi, panel, break_glass, permissions
 //
 // then the free-form attributes (site, tenant, batch...) that reports may group
 // findings and cohorts by: in CSV a column attr.NAME per attribute, in name order;
 // in JSONL a key attributes, an object of strings ({"site": "north"}).
 //
-// id, kind, username and password are required. In CSV, the list columns roles,
+// id, kind, username and password are required. candidate_password, where
+// set, is the secret the candidate holds for the account when it is not the
+// legacy one (a CSV export writes its column only when some account has one). In CSV, the list columns roles,
 // panel and permissions separate items with ';', break_glass is true or false, and
 // cells are trimmed of surrounding spaces. In JSONL, lists are arrays of strings and
 // break_glass is a boolean. Every invalid row is reported, each problem with its
@@ -105,14 +107,21 @@ type Persona struct {
 	// SecretRef is where Secret came from when it was imported by reference
 	// ("env:VAR" or "file:PATH#key"); exports write it back instead of the value.
 	// It is empty for generated personas and inline imported passwords.
-	SecretRef string   `json:"secret_ref,omitempty"`
-	Name      string   `json:"name,omitempty"`
-	Email     string   `json:"email,omitempty"`
-	BirthDate string   `json:"birth_date,omitempty"`
-	MRN       string   `json:"mrn,omitempty"`
-	NPI       string   `json:"npi,omitempty"`
-	Cohort    Cohort   `json:"cohort"`
-	Roles     []string `json:"roles"`
+	SecretRef string `json:"secret_ref,omitempty"`
+	// CandidateSecret, when set, is what the persona signs in with on the
+	// candidate instead of Secret, where the two stacks hold different
+	// secrets for one account: a service account's client secret beside its
+	// legacy API key, a password set anew at provisioning. CandidateSecretRef
+	// is where it came from, as SecretRef.
+	CandidateSecret    Secret   `json:"-"`
+	CandidateSecretRef string   `json:"candidate_secret_ref,omitempty"`
+	Name               string   `json:"name,omitempty"`
+	Email              string   `json:"email,omitempty"`
+	BirthDate          string   `json:"birth_date,omitempty"`
+	MRN                string   `json:"mrn,omitempty"`
+	NPI                string   `json:"npi,omitempty"`
+	Cohort             Cohort   `json:"cohort"`
+	Roles              []string `json:"roles"`
 	// Panel lists the patient IDs assigned to a clinician.
 	Panel []string `json:"panel,omitempty"`
 	// BreakGlass is true for a clinician eligible for emergency access.
@@ -123,6 +132,26 @@ type Persona struct {
 	// migration batch...) that reports can group findings and cohorts by. They
 	// are not secrets and must not hold any.
 	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// ForCandidate returns the persona as the candidate knows it: its
+// CandidateSecret, where it has one, in place of Secret.
+func (p Persona) ForCandidate() Persona {
+	if p.CandidateSecret.Reveal() != "" {
+		p.Secret = p.CandidateSecret
+	}
+	return p
+}
+
+// ForCandidate returns the population as the candidate knows it (see
+// Persona.ForCandidate).
+func (pop Population) ForCandidate() Population {
+	out := pop
+	out.Personas = make([]Persona, len(pop.Personas))
+	for i, p := range pop.Personas {
+		out.Personas[i] = p.ForCandidate()
+	}
+	return out
 }
 
 // Human reports whether the persona logs in with a password.

@@ -14,21 +14,24 @@ import (
 // Field names: the CSV columns and JSONL keys of an accounts file, also used by
 // Validate, so a problem is named the same way whichever way the persona came in.
 const (
-	fieldID          = "id"
-	fieldKind        = "kind"
-	fieldUsername    = "username"
-	fieldPassword    = "password"
-	fieldWave        = "wave"
-	fieldHashScheme  = "hash_scheme"
-	fieldRoles       = "roles"
-	fieldName        = "name"
-	fieldEmail       = "email"
-	fieldBirthDate   = "birth_date"
-	fieldMRN         = "mrn"
-	fieldNPI         = "npi"
-	fieldPanel       = "panel"
-	fieldBreakGlass  = "break_glass"
-	fieldPermissions = "permissions"
+	fieldID       = "id"
+	fieldKind     = "kind"
+	fieldUsername = "username"
+	fieldPassword = "password"
+	// fieldCandidatePassword is the secret the candidate holds, where it is
+	// not the legacy one (a reference, as password).
+	fieldCandidatePassword = "candidate_password"
+	fieldWave              = "wave"
+	fieldHashScheme        = "hash_scheme"
+	fieldRoles             = "roles"
+	fieldName              = "name"
+	fieldEmail             = "email"
+	fieldBirthDate         = "birth_date"
+	fieldMRN               = "mrn"
+	fieldNPI               = "npi"
+	fieldPanel             = "panel"
+	fieldBreakGlass        = "break_glass"
+	fieldPermissions       = "permissions"
 	// fieldAttributes is the JSONL key of the attributes; the problems of
 	// attribute NAME are reported as field "attributes.NAME" (column "attr.NAME"
 	// of a CSV file).

@@ -2,11 +2,14 @@ package homegrown_test
 
 import (
 	"bytes"
+	"cmp"
 	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/cutover-dev/cutover/integration/homegrown"
 	"github.com/cutover-dev/cutover/integration/internal/itest"
+	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/record"
 	"github.com/cutover-dev/cutover/run/config"
@@ -31,15 +35,25 @@ type setup struct {
 	edit    func(*config.File)
 	// api, when set, is told the URL the candidate's resources were reached at.
 	api *string
+	// file, when set, is the rehearsal file to run instead of the sample;
+	// env adds to its environment.
+	file string
+	env  map[string]string
+	// pop, when set, is the population both stacks are seeded with, for a
+	// file whose accounts' secrets are references (read only at run time);
+	// candidate, when set, makes the candidate's from it.
+	pop       *personas.Population
+	candidate func(personas.Population) personas.Population
 }
 
 // rehearse starts Meridian and the embedded candidate with the file's personas
 // and runs the file against them.
 func rehearse(t *testing.T, s setup) (*analysis.Summary, string) {
 	t.Helper()
-	draft, _, err := config.ReadOffline(rehearsalFile, itest.Env(nil))
+	file := cmp.Or(s.file, rehearsalFile)
+	draft, _, err := config.ReadOffline(file, itest.Env(s.env))
 	if err != nil {
-		t.Fatalf("config.ReadOffline(%s): %v", rehearsalFile, err)
+		t.Fatalf("config.ReadOffline(%s): %v", file, err)
 	}
 	pop, err := rehearsal.Population(draft)
 	if err != nil {
@@ -50,7 +64,14 @@ func rehearse(t *testing.T, s setup) (*analysis.Summary, string) {
 		t.Fatal(err)
 	}
 	const box = 4 * time.Second // short time boxes, so the end of emergency access is checked too
-	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop, Drifts: drifts, BreakGlassTTL: box})
+	if s.pop != nil {
+		pop = *s.pop
+	}
+	seeded := pop
+	if s.candidate != nil {
+		seeded = s.candidate(pop)
+	}
+	pair, err := stacks.Start(t.Context(), stacks.Options{Population: seeded, Drifts: drifts, BreakGlassTTL: box})
 	if err != nil {
 		t.Fatalf("stacks.Start: %v", err)
 	}
@@ -71,9 +92,10 @@ func rehearse(t *testing.T, s setup) (*analysis.Summary, string) {
 		"CUTOVER_INTROSPECTION_SECRET": pair.IntrospectionClientSecret.Reveal(),
 		"CUTOVER_PROVISIONER_SECRET":   pair.ProvisionerClientSecret.Reveal(),
 	}
-	cfg, err := config.Read(rehearsalFile, itest.Env(env))
+	maps.Copy(env, s.env)
+	cfg, err := config.Read(file, itest.Env(env))
 	if err != nil {
-		t.Fatalf("config.Read(%s): %v", rehearsalFile, err)
+		t.Fatalf("config.Read(%s): %v", file, err)
 	}
 	if s.edit != nil {
 		s.edit(cfg)
@@ -92,6 +114,9 @@ func rehearse(t *testing.T, s setup) (*analysis.Summary, string) {
 	}
 	secrets := []string{key, pair.IntrospectionClientSecret.Reveal(), pair.ProvisionerClientSecret.Reveal()}
 	for _, p := range pop.Personas {
+		secrets = append(secrets, p.Secret.Reveal())
+	}
+	for _, p := range seeded.Personas {
 		secrets = append(secrets, p.Secret.Reveal())
 	}
 	itest.NoSecrets(t, out, secrets)
@@ -310,4 +335,93 @@ func causeLinesAll(s *analysis.Summary) []string {
 		out = append(out, c.Level+" "+causeLine(c))
 	}
 	return out
+}
+
+// TestMeridianWithSecretsPerSide: the machine accounts' candidate client
+// secrets are not their Meridian API keys. An accounts file gives each account
+// both (password for legacy, candidate_password for the candidate, as env:
+// references): every service sign-in succeeds on both sides, and neither
+// secret reaches the results folder. Without the candidate's secrets the
+// candidate's service sign-ins are refused on every attempt: a precondition,
+// never a pass.
+func TestMeridianWithSecretsPerSide(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two rehearsals")
+	}
+	draft, _, err := config.ReadOffline(rehearsalFile, itest.Env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop, err := rehearsal.Population(draft)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	keys := map[string]personas.Secret{} // the candidate's client secrets
+	seed := pop
+	seed.Personas = slices.Clone(pop.Personas)
+	for i, p := range pop.Personas {
+		pop.Personas[i].SecretRef = personas.EnvRef("MERIDIAN_")(p)
+		env[strings.TrimPrefix(pop.Personas[i].SecretRef, "env:")] = p.Secret.Reveal()
+		if p.Kind == personas.Service {
+			keys[p.ID] = personas.NewSecret(itest.Secret(t))
+			pop.Personas[i].CandidateSecretRef = personas.EnvRef("CANDIDATE_")(p)
+			env[strings.TrimPrefix(pop.Personas[i].CandidateSecretRef, "env:")] = keys[p.ID].Reveal()
+		}
+	}
+	dir := t.TempDir()
+	var accounts bytes.Buffer
+	if err := personas.WriteCSV(&accounts, pop); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "accounts.csv"), accounts.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sample, err := os.ReadFile(rehearsalFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := strings.Index(string(sample), "\npersonas:\n"), strings.Index(string(sample), "\njourneys:\n")
+	yaml := string(sample[:i]) + "\npersonas: {file: accounts.csv}\n" + string(sample[j:])
+	file := filepath.Join(dir, "rehearsal.yaml")
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	onCandidate := func(pop personas.Population) personas.Population {
+		out := pop
+		out.Personas = slices.Clone(pop.Personas)
+		for i, p := range out.Personas {
+			if k, ok := keys[p.ID]; ok {
+				out.Personas[i].Secret = k
+			}
+		}
+		return out
+	}
+	sum, _ := rehearse(t, setup{file: file, env: env, pop: &seed, candidate: onCandidate})
+	st := stepOf(sum, "service", record.StepServiceToken)
+	if st.Legacy.Count == 0 || st.Candidate.Count == 0 || st.Legacy.Errors+st.Candidate.Errors > 0 || len(parityClasses(sum)) > 0 {
+		t.Errorf("service/service.token legacy %+v candidate %+v; want every sign-in to succeed on both sides\n%s", st.Legacy, st.Candidate, describe(sum))
+	}
+
+	// The same file without candidate_password: the candidate refuses the API
+	// keys as client secrets.
+	noCandidate := strings.ReplaceAll(yaml, "accounts.csv", "legacy-only.csv")
+	for i := range pop.Personas {
+		pop.Personas[i].CandidateSecretRef = ""
+	}
+	accounts.Reset()
+	if err := personas.WriteCSV(&accounts, pop); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "legacy-only.csv"), accounts.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(noCandidate), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ = rehearse(t, setup{file: file, env: env, pop: &seed, candidate: onCandidate})
+	if sum.Verdict == analysis.VerdictPass {
+		t.Errorf("verdict pass with every candidate service sign-in refused\n%s", describe(sum))
+	}
+	t.Logf("without candidate secrets: %s", describe(sum))
 }

@@ -217,7 +217,7 @@ func (st *Stats) refusedSignIns() []Precondition {
 // refusalHint says what to check when a side refuses every sign-in of a kind.
 func refusalHint(step string) string {
 	if step == record.StepServiceToken {
-		return "is the key or client secret sent as the stack expects? legacy: service.header and service.scheme (Authorization: ApiKey <key>); oidc: service.auth_method"
+		return "is the key or client secret sent as the stack expects? legacy: service.header and service.scheme (Authorization: ApiKey <key>); oidc: service.auth_method; a candidate that holds other secrets than legacy: the accounts file's candidate_password"
 	}
 	return "are the accounts' credentials right on this side, and sent as it expects? (the accounts file, login_identifier, the login form's fields)"
 }

@@ -56,12 +56,12 @@ func (b *browserShare) takes(n uint64) bool {
 	return loadgen.InShare(b.seed, n, b.share)
 }
 
-// run runs persona p's browser journey on both sides at once, as the protocol
-// journeys run.
-func (b *browserShare) run(ctx context.Context, p personas.Persona, it journeys.Iteration, emit func(*record.Record)) {
+// run runs a persona's browser journey on both sides at once, as the protocol
+// journeys run; on gives the persona as each side knows it.
+func (b *browserShare) run(ctx context.Context, on func(record.Side) personas.Persona, it journeys.Iteration, emit func(*record.Record)) {
 	var wg sync.WaitGroup
 	for _, side := range []record.Side{record.Legacy, record.Candidate} {
-		wg.Go(func() { b.runner.Run(ctx, side, p, it, emit) })
+		wg.Go(func() { b.runner.Run(ctx, side, on(side), it, emit) })
 	}
 	wg.Wait()
 }

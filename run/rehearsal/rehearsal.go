@@ -255,12 +255,12 @@ func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runn
 		}()
 		p := pop.Personas[i]
 		if inBrowser {
-			brow.run(ctx, p, journeys.Iteration{N: t.N, Intended: t.Intended}, emit)
+			brow.run(ctx, func(side record.Side) personas.Persona { return personaOn(cfg, side, p) }, journeys.Iteration{N: t.N, Intended: t.Intended}, emit)
 			return nil
 		}
 		run := func(k int, intended time.Time) {
 			m.begun[k].Add(1)
-			runner.Run(ctx, j, sides[k], stacks[k], p, journeys.Iteration{N: t.N, Intended: intended}, emit)
+			runner.Run(ctx, j, sides[k], stacks[k], personaOn(cfg, sides[k], p), journeys.Iteration{N: t.N, Intended: intended}, emit)
 		}
 		if cfg.Load.Pairing == config.PairRandomOrder {
 			first := sideIndex(loadgen.FirstSide(cfg.Seed, t.N))
@@ -327,6 +327,9 @@ func redactor(pop personas.Population, more ...string) *record.Redactor {
 	secrets := append(make([]string, 0, len(pop.Personas)+len(more)), more...)
 	for _, p := range pop.Personas {
 		secrets = append(secrets, p.Secret.Reveal())
+		if c := p.CandidateSecret.Reveal(); c != "" {
+			secrets = append(secrets, c)
+		}
 	}
 	return record.NewRedactor(secrets...)
 }
@@ -343,7 +346,9 @@ func adapters(ctx context.Context, cfg *config.File, tr http.RoundTripper, pop p
 		cand, err := newAdapter(ctx, "candidate (A/A: legacy again)", cfg.Stacks.Legacy, tr, jopts)
 		return leg, cand, err
 	}
-	cand, err := newAdapter(ctx, "candidate", cfg.Stacks.Candidate, tr, jopts)
+	// The candidate's personas sign in with the secrets it holds.
+	copts := append([]adapter.Option{adapter.WithPersonas(pop.ForCandidate())}, jopts[1:]...)
+	cand, err := newAdapter(ctx, "candidate", cfg.Stacks.Candidate, tr, copts)
 	return leg, cand, err
 }
 
@@ -425,4 +430,13 @@ func newRunner(cfg *config.File, pop personas.Population, tr http.RoundTripper) 
 		StepTimeout:   cfg.Load.StepTimeout,
 		Transport:     tr,
 	}
+}
+
+// personaOn is persona p as side knows it: on the candidate of a parity run,
+// with the candidate's secret where the accounts file gives one.
+func personaOn(cfg *config.File, side record.Side, p personas.Persona) personas.Persona {
+	if side == record.Candidate && cfg.Mode == config.ModeParity {
+		return p.ForCandidate()
+	}
+	return p
 }
