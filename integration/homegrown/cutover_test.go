@@ -312,6 +312,18 @@ func TestMeridianDrifts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if sum.Verdict == analysis.VerdictPass {
+			t.Errorf("verdict pass with a resource server 600ms slower")
+		}
+		for _, c := range sum.Coverage {
+			if c.Class == analysis.LatencyRegression && c.Blocking() {
+				// A starved generator (a loaded CI machine) took away the
+				// samples latency is judged on: the run says so, and does not
+				// pass; the cause cannot be asked for.
+				t.Logf("latency not judged: %s (verdict %s)", c.Text(), sum.Verdict)
+				return
+			}
+		}
 		host := ""
 		for _, c := range sum.Causes {
 			for _, f := range c.Factors {
@@ -323,8 +335,8 @@ func TestMeridianDrifts(t *testing.T) {
 		if host != u.Host || len(parityClasses(sum)) > 0 {
 			t.Errorf("causes %q; want one on the resource server's host %s, and no parity finding\n%s", causeLinesAll(sum), u.Host, describe(sum))
 		}
-		if sum.Verdict == analysis.VerdictPass {
-			t.Errorf("verdict pass with a resource server 600ms slower")
+		if f := findingOf(sum, analysis.LatencyRegression, "session", record.StepProbe); !strings.Contains(f.Detail, "> limit 400ms") {
+			t.Errorf("session/probe latency finding %q; want the p95 < 400ms objective broken too", f.Detail)
 		}
 	})
 }
@@ -424,4 +436,13 @@ func TestMeridianWithSecretsPerSide(t *testing.T) {
 		t.Errorf("verdict pass with every candidate service sign-in refused\n%s", describe(sum))
 	}
 	t.Logf("without candidate secrets: %s", describe(sum))
+}
+
+func findingOf(s *analysis.Summary, c analysis.Class, journey, step string) analysis.Finding {
+	for _, f := range s.Findings {
+		if f.Class == c && f.Journey == journey && f.Step == step {
+			return f
+		}
+	}
+	return analysis.Finding{}
 }

@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/cutover-dev/cutover/results/record"
@@ -23,6 +24,9 @@ type PerfOptions struct {
 	ErrorRateDelta float64 `json:"error_rate_delta"`
 	// Seed drives the bootstrap, so a report renders the same twice.
 	Seed uint64 `json:"seed"`
+	// Limits are absolute bounds on percentiles of every step's candidate
+	// latency ("p95 < 300ms"), judged beside the comparison with legacy.
+	Limits []LatencyLimit `json:"limits,omitempty"`
 	// Steps override the latency and error-rate tolerances of single steps, keyed
 	// by "journey/step".
 	Steps map[string]StepTolerance `json:"steps,omitempty"`
@@ -34,6 +38,8 @@ type StepTolerance struct {
 	LatencyRatio    float64       `json:"latency_ratio,omitempty"`
 	LatencyMinDelta time.Duration `json:"latency_min_delta_ns,omitempty"`
 	ErrorRateDelta  float64       `json:"error_rate_delta,omitempty"`
+	// Limits, when set, replace the run's absolute limits for the step.
+	Limits []LatencyLimit `json:"limits,omitempty"`
 }
 
 func (o PerfOptions) withDefaults() PerfOptions {
@@ -66,6 +72,9 @@ func (o PerfOptions) forStep(k StepKey) PerfOptions {
 	}
 	if t.ErrorRateDelta != 0 {
 		o.ErrorRateDelta = t.ErrorRateDelta
+	}
+	if t.Limits != nil {
+		o.Limits = t.Limits
 	}
 	return o
 }
@@ -118,12 +127,37 @@ func (st *Stats) PerfFindings(opt PerfOptions) []Finding {
 		ch, cn, ce := cand.judged()
 		r, ok := st.P50Ratio(k, o.MinSamples, o.Seed)
 		lp50, cp50 := time.Duration(lh.ValueAtQuantile(50)), time.Duration(ch.ValueAtQuantile(50))
+		var details []string
 		if ok && r.Low > o.LatencyRatio && cp50-lp50 > o.LatencyMinDelta {
+			details = append(details, fmt.Sprintf("p50 %s vs %s: candidate/legacy %.2fx (95%% CI %.2f-%.2f) > tolerance %.2fx and +%s",
+				cp50.Round(10*time.Microsecond), lp50.Round(10*time.Microsecond), r.Value, r.Low, r.High, o.LatencyRatio, o.LatencyMinDelta))
+		}
+		// The absolute limits need only the candidate's answers: a step legacy
+		// does not perform is held to them too.
+		if cand != nil && ch.TotalCount() >= o.MinSamples {
+			var breaches []string
+			for _, l := range o.Limits {
+				obs, low, breached := limitBreach(ch, l)
+				if !breached {
+					continue
+				}
+				b := fmt.Sprintf("%s %s (95%% CI from %s) > limit %s", l.name(), roundMs(obs), roundMs(low), l.Max)
+				if l.Percentile >= 100 {
+					b = fmt.Sprintf("max %s > limit %s", roundMs(obs), l.Max)
+				}
+				if leg != nil && lh.TotalCount() > 0 {
+					b += fmt.Sprintf(" (legacy %s)", roundMs(time.Duration(lh.ValueAtQuantile(l.Percentile))))
+				}
+				breaches = append(breaches, b)
+			}
+			if len(breaches) > 0 {
+				details = append(details, limitText(breaches))
+			}
+		}
+		if len(details) > 0 {
 			out = append(out, Finding{
 				Class: LatencyRegression, Severity: LatencyRegression.Severity(), Journey: k.Journey, Step: k.Step,
-				Count: int(ch.TotalCount()), Examples: []Example{},
-				Detail: fmt.Sprintf("p50 %s vs %s: candidate/legacy %.2fx (95%% CI %.2f-%.2f) > tolerance %.2fx and +%s",
-					cp50.Round(10*time.Microsecond), lp50.Round(10*time.Microsecond), r.Value, r.Low, r.High, o.LatencyRatio, o.LatencyMinDelta),
+				Count: int(ch.TotalCount()), Examples: []Example{}, Detail: strings.Join(details, "; "),
 			})
 		}
 		if ln == 0 || cn == 0 {

@@ -128,6 +128,17 @@ func TestParseReportsEveryProblem(t *testing.T) {
 			},
 		},
 		{
+			name: "absolute latency limits that do not parse",
+			edit: func(s string) string {
+				return strings.Replace(s, "  latency_min_delta: 5ms", "  latency_min_delta: 5ms\n  latency: [\"p95 < 300\", \"p95 > 1s\"]\n  steps: {session/login: {latency: [\"p0 < 1s\"]}}", 1)
+			},
+			want: []string{
+				`thresholds.latency.0: "p95 < 300": 300 has no unit; add one: 300ms`,
+				`thresholds.latency.1: "p95 > 1s": want pNN < DURATION`,
+				`thresholds.steps.session/login.latency.0: "p0 < 1s": percentile 0 is not in (0, 100]`,
+			},
+		},
+		{
 			name: "probe without a request template",
 			edit: func(s string) string { return strings.Replace(s, `audit: {read: "GET /api/audit"}`, "", 1) },
 			want: []string{"probes.21.action: no legacy request template for read audit", "no candidate request template for read audit"},

@@ -21,6 +21,11 @@ type Thresholds struct {
 	LatencyMinDelta time.Duration `yaml:"latency_min_delta"`
 	// ErrorRateDelta is how many points candidate's error rate may exceed legacy's.
 	ErrorRateDelta float64 `yaml:"error_rate_delta"`
+	// Latency lists absolute limits on percentiles of every step's candidate
+	// latency, as service-level objectives are written: ["p95 < 300ms",
+	// "p99 < 1s"] (also p(95)<300ms, med, max). Judged beside the comparison
+	// with legacy; a breach is LATENCY_REGRESSION.
+	Latency []string `yaml:"latency"`
 	// MaxAccessTTL is the policy ceiling on access and service token lifetimes.
 	MaxAccessTTL time.Duration `yaml:"max_access_ttl"`
 	// TTLTolerance, when set, also flags a candidate lifetime that differs from
@@ -72,6 +77,32 @@ type StepThreshold struct {
 	LatencyRatio    float64       `yaml:"latency_ratio"`
 	LatencyMinDelta time.Duration `yaml:"latency_min_delta"`
 	ErrorRateDelta  float64       `yaml:"error_rate_delta"`
+	// Latency replaces the run's absolute limits for this step.
+	Latency []string `yaml:"latency"`
+}
+
+// LatencyLimits parses limits written as in thresholds.latency.
+func LatencyLimits(list []string) ([]analysis.LatencyLimit, error) {
+	if list == nil {
+		return nil, nil
+	}
+	out := make([]analysis.LatencyLimit, 0, len(list))
+	for _, s := range list {
+		l, err := analysis.ParseLatencyLimit(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func checkLimits(p *problems, path []string, list []string) {
+	for i, s := range list {
+		if _, err := analysis.ParseLatencyLimit(s); err != nil {
+			p.add(append(slices.Clone(path), strconv.Itoa(i)), "%v", err)
+		}
+	}
 }
 
 var severityNames = []string{"critical", "high", "medium", "low"}
@@ -89,6 +120,7 @@ func (f *File) validateThresholds(p *problems) {
 	if t.LatencyMinDelta < 0 {
 		p.add(at("latency_min_delta"), "is %s; want >= 0", t.LatencyMinDelta)
 	}
+	checkLimits(p, at("latency"), t.Latency)
 	if t.TTLTolerance < 0 {
 		p.add(at("ttl_tolerance"), "is %v; want >= 0", t.TTLTolerance)
 	}
@@ -134,6 +166,7 @@ func (f *File) validateThresholds(p *problems) {
 		if st.LatencyMinDelta < 0 {
 			p.add(at("steps", key, "latency_min_delta"), "is %s; want >= 0", st.LatencyMinDelta)
 		}
+		checkLimits(p, at("steps", key, "latency"), st.Latency)
 	}
 }
 

@@ -78,12 +78,15 @@ func AnalysisOptions(cfg *config.File) analysis.Options {
 		}
 		gate.Classes[analysis.Class(name)] = analysis.ClassRule{Severity: analysis.Severity(c.Severity), Fail: c.Fail}
 	}
-	perf := analysis.PerfOptions{LatencyRatio: t.LatencyRatio, LatencyMinDelta: t.LatencyMinDelta, ErrorRateDelta: t.ErrorRateDelta, MinSamples: t.MinSamples, Seed: cfg.Seed}
+	// The limits were checked when the file was read.
+	limits, _ := config.LatencyLimits(t.Latency)
+	perf := analysis.PerfOptions{LatencyRatio: t.LatencyRatio, LatencyMinDelta: t.LatencyMinDelta, ErrorRateDelta: t.ErrorRateDelta, MinSamples: t.MinSamples, Seed: cfg.Seed, Limits: limits}
 	for key, s := range t.Steps {
 		if perf.Steps == nil {
 			perf.Steps = map[string]analysis.StepTolerance{}
 		}
-		perf.Steps[key] = analysis.StepTolerance{LatencyRatio: s.LatencyRatio, LatencyMinDelta: s.LatencyMinDelta, ErrorRateDelta: s.ErrorRateDelta}
+		stepLimits, _ := config.LatencyLimits(s.Latency)
+		perf.Steps[key] = analysis.StepTolerance{LatencyRatio: s.LatencyRatio, LatencyMinDelta: s.LatencyMinDelta, ErrorRateDelta: s.ErrorRateDelta, Limits: stepLimits}
 	}
 	cov := analysis.CoverageOptions{MinPerKind: t.Coverage.MinPerKind, Planned: plannedSteps(cfg)}
 	for _, c := range t.Coverage.Optional {
