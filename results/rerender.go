@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cutover-dev/cutover/results/analysis"
@@ -29,6 +32,10 @@ type RerenderOptions struct {
 	CohortBy string
 	// Warn receives notes on what the folder lacks (nil: none).
 	Warn io.Writer
+	// Out is the folder the summary and reports are written to: dir itself
+	// when it is dir (`report --in-place`), another folder otherwise; ""
+	// writes nothing.
+	Out string
 }
 
 // Rerendered is a run judged again by Rerender.
@@ -75,6 +82,7 @@ func Rerender(dir string, opt RerenderOptions) (*Rerendered, error) {
 	default:
 		return nil, fmt.Errorf("%s: %w", dir, ErrNoSummary)
 	}
+	saved := judge.Causes.CohortBy
 	if opt.CohortBy != "" {
 		judge.Causes.CohortBy = opt.CohortBy
 	}
@@ -82,6 +90,11 @@ func Rerender(dir string, opt RerenderOptions) (*Rerendered, error) {
 	table, err := ReadPersonas(dir)
 	switch {
 	case err == nil:
+		if opt.CohortBy != "" {
+			if err := hasAttribute(table, opt.CohortBy); err != nil {
+				return nil, err
+			}
+		}
 		a.SetPersonas(table)
 	case errors.Is(err, os.ErrNotExist):
 		fmt.Fprintf(opt.Warn, "cutover: report: no %s in %s: causes group by the kind and cohort records carry, cohorts list only those that ran\n", PersonasFile, dir)
@@ -108,5 +121,40 @@ func Rerender(dir string, opt RerenderOptions) (*Rerendered, error) {
 		meta.Aborted = "no summary.json: the run did not finish, generator accounting is unknown"
 	}
 	run := &Rerendered{Summary: a.Summary(meta, acct), CutShort: rerr}
-	return run, Write(dir, &run.Summary, a.Stats())
+	if prev != nil {
+		// The notices of the run's setup (the directories' parity check before
+		// any load) come from no record: they are carried over.
+		for _, n := range prev.Notices {
+			if n.Class != analysis.GeneratorSaturated && !slices.Contains(run.Summary.Notices, n) {
+				run.Summary.Notices = append(run.Summary.Notices, n)
+			}
+		}
+	}
+	// A cut asked for once is this rendering's, not the run's: a later plain
+	// report cuts as the run did.
+	run.Summary.Options.Causes.CohortBy = saved
+	if opt.Out == "" {
+		return run, nil
+	}
+	if opt.Out != dir {
+		if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return run, Write(opt.Out, &run.Summary, a.Stats())
+}
+
+// hasAttribute refuses a cohort cut by an attribute no persona of table has,
+// naming those they have.
+func hasAttribute(table *record.PersonaTable, name string) error {
+	seen := map[string]bool{}
+	for _, p := range table.Personas {
+		for k := range p.Attrs {
+			seen[k] = true
+		}
+	}
+	if seen[name] || name == record.AttrCohort && seen[record.AttrWave] {
+		return nil
+	}
+	return fmt.Errorf("--cohort-by %s: no persona of the run has it; the attributes are %s", name, strings.Join(slices.Sorted(maps.Keys(seen)), ", "))
 }

@@ -7,7 +7,12 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/run/config"
@@ -29,82 +34,197 @@ type state struct {
 	hurry <-chan struct{}
 }
 
-// command is one subcommand.
-type command struct {
-	name, usage, summary string
-	run                  func(ctx context.Context, st *state, args []string) error
-}
+// usageFooter closes the root command's help: the exit codes, which scripts
+// and CI gates read.
+const usageFooter = `
+exit codes: 0 pass, 1 parity regression, 2 usage or config error, 3 aborted,
+            4 precondition failed, 5 performance regression only, 6 inconclusive
+`
 
-func commands() []command {
-	return []command{
-		{"demo", "demo [--duration D] [--rate R] [--drift NAMES] [--out DIR] [--gzip]", "start the embedded stacks and run examples/demo.yaml on them", cmdDemo},
-		{"run", "run FILE [--out DIR] [--gzip] [--segment I/N]", "run the rehearsal described by FILE", cmdRun},
-		{"merge", "merge DIR... --out DIR", "merge the results folders of a distributed run's segments into one run", cmdMerge},
-		{"canary", "canary FILE [--once] [--interval D] [--baseline DIR] [--out DIR] [--listen ADDR] [--pushgateway URL]", "run FILE as a production canary: safety rails, Prometheus metrics, compared with a baseline", cmdCanary},
-		{"personas", "personas generate|import|provision ...", "generate, check or SCIM-provision a population", cmdPersonas},
-		{"stacks", "stacks [--drift NAMES] [--out DIR]", "serve the embedded stacks until interrupted, with a rehearsal file for them", cmdStacks},
-		{"validate", "validate FILE", "check FILE and report every problem with its line", cmdValidate},
-		{"report", "report DIR [--config FILE]", "re-render every report of a results folder from its records", cmdReport},
-		{"diff", "diff BASELINE NOW", "compare two results folders: new, fixed, persisting findings; latency deltas", cmdDiff},
-		{"plan", "plan FILE", "print FILE's schedule and requests per endpoint, sending nothing", cmdPlan},
-		{"schema", "schema", "print the JSON Schema of the rehearsal file (for editors: # yaml-language-server: $schema=PATH)", func(_ context.Context, st *state, _ []string) error {
-			_, err := st.stdout.Write(config.Schema())
-			return err
-		}},
-		{"version", "version", "print the version and the source revision it was built from", func(_ context.Context, st *state, _ []string) error {
-			fmt.Fprintln(st.stdout, "cutover", fullVersion())
-			return nil
-		}},
+// newRoot builds the command tree for one invocation. Help goes to stdout (it
+// pages and greps), errors to stderr, once; an unknown command is answered
+// with the nearest one ("did you mean"); every command's help names its
+// arguments and gives an example.
+func newRoot(st *state, started *bool) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cutover COMMAND",
+		Short: "rehearse an identity cutover",
+		Long: `cutover drives persona journeys (patient, clinician, admin, billing clerk,
+service account, break-glass clinician) through a legacy and a candidate
+identity stack side by side, under load, and reports every difference in who
+gets in, what they can reach, how sessions behave and how fast each step is.`,
+		Example: `  cutover demo                      # both reference stacks in-process, a short run, a report
+  cutover validate rehearsal.yaml   # every problem of a rehearsal file, with its line
+  cutover run rehearsal.yaml --duration 5m --rate 2x`,
+		Version:       fullVersion(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// Flag parsing and argument checks are done; what fails from here on
+		// is the command's, not its usage.
+		PersistentPreRun: func(*cobra.Command, []string) { *started = true },
 	}
+	root.SetVersionTemplate("cutover {{.Version}}\n")
+	root.SetOut(st.stdout)
+	root.SetErr(st.stderr)
+	root.SetUsageTemplate(root.UsageTemplate() + usageFooter)
+	root.AddCommand(demoCmd(st), runCmd(st), mergeCmd(st), canaryCmd(st), personasCmd(st), stacksCmd(st),
+		validateCmd(st), reportCmd(st), diffCmd(st), planCmd(st),
+		&cobra.Command{
+			Use:   "schema",
+			Short: "print the JSON Schema of the rehearsal file (for editors: # yaml-language-server: $schema=PATH)",
+			Example: "  cutover schema > rehearsal.schema.json   # then, first line of the file:\n" +
+				"  # yaml-language-server: $schema=rehearsal.schema.json",
+			Args: noArgs,
+			RunE: func(*cobra.Command, []string) error {
+				_, err := st.stdout.Write(config.Schema())
+				return err
+			},
+		},
+		&cobra.Command{
+			Use:     "version",
+			Short:   "print the version, the source revision it was built from and the Go release",
+			Example: "  cutover version   # also: cutover --version",
+			Args:    noArgs,
+			RunE: func(*cobra.Command, []string) error {
+				fmt.Fprintln(st.stdout, "cutover", fullVersion())
+				return nil
+			},
+		})
+	return root
 }
 
-// run dispatches to a subcommand and turns its error into an exit code: the one
-// place where errors become statuses.
+// run executes one command line and turns its error into an exit code: the
+// one place where errors become statuses. Whatever fails before a command
+// starts (an unknown command or flag, a missing argument, a value without its
+// unit) is a usage error, exit 2.
 func run(ctx context.Context, st *state) exitcode.Code {
-	err := dispatch(ctx, st)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintf(st.stderr, "cutover: %v\n", err)
+	var started bool
+	root := newRoot(st, &started)
+	root.SetArgs(st.args)
+	if len(st.args) == 0 {
+		root.SetOut(st.stderr) // not asked for: the usage is the error's
+		_ = root.Usage()
+		fmt.Fprintln(st.stderr, "cutover: no command")
+		return exitcode.Usage
 	}
-	if errors.Is(err, flag.ErrHelp) {
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
 		return exitcode.Pass
+	}
+	if !started {
+		err = exitcode.With(err, exitcode.Usage)
+	}
+	fmt.Fprintf(st.stderr, "cutover: %v\n", strings.TrimRight(err.Error(), "\n"))
+	if !started && cmd != nil {
+		fmt.Fprintf(st.stderr, "see '%s --help'\n", cmd.CommandPath())
 	}
 	return exitcode.Of(err)
 }
 
-func dispatch(ctx context.Context, st *state) error {
-	if len(st.args) == 0 {
-		usage(st.stderr)
-		return exitcode.With(errors.New("no command"), exitcode.Usage)
+// noArgs refuses arguments to a command that takes none.
+func noArgs(c *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments (got %q)", c.Name(), args[0])
 	}
-	switch st.args[0] {
-	case "help", "-h", "-help", "--help":
-		// Asked for: on stdout, so that it pages and greps.
-		usage(st.stdout)
-		return flag.ErrHelp
-	case "-version", "--version":
-		st.args[0] = "version"
-	}
-	for _, c := range commands() {
-		if c.name == st.args[0] {
-			return c.run(ctx, st, st.args[1:])
+	return nil
+}
+
+// argNamed wants a command's one positional argument, what it names (FILE,
+// DIR) in the error when there is not exactly one.
+func argNamed(what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("%s takes one %s", c.Name(), what)
 		}
+		return nil
 	}
-	usage(st.stderr)
-	return exitcode.With(fmt.Errorf("unknown command %q", st.args[0]), exitcode.Usage)
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: cutover COMMAND [ARGS]")
-	fmt.Fprintln(w)
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-45s %s\n", c.usage, c.summary)
+// durationFlag is a duration flag whose error says what to write: "20" is
+// refused with "add a unit: 20s".
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil || *f.d == 0 {
+		return ""
 	}
-	fmt.Fprintln(w, "\nexit codes: 0 pass, 1 parity regression, 2 usage or config error, 3 aborted,")
-	fmt.Fprintln(w, "            4 precondition failed, 5 performance regression only, 6 inconclusive")
+	return f.d.String()
 }
 
-// flags parses a subcommand's flags; positional arguments may come before or after
-// the flags. A parse error is a usage error.
+func (f durationFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(s, 64); nerr == nil {
+			return fmt.Errorf("%s has no unit; add one: %ss", s, s)
+		}
+		return fmt.Errorf("%q is not a duration (90s, 5m, 1h30m)", s)
+	}
+	*f.d = d
+	return nil
+}
+
+func (durationFlag) Type() string { return "duration" }
+
+// durationVar defines a duration flag with a helpful error.
+func durationVar(fs *pflag.FlagSet, d *time.Duration, name string, value time.Duration, usage string) {
+	*d = value
+	fs.Var(durationFlag{d}, name, usage)
+}
+
+// load are the flags that reshape a rehearsal file's load on run, demo and
+// canary: a run of another length, more or less of it, another seed.
+type load struct {
+	scaling config.Scaling
+	seed    uint64
+}
+
+// rateFlag reads --rate as config.ParseRate does.
+type rateFlag struct{ sc *config.Scaling }
+
+func (f rateFlag) String() string {
+	switch {
+	case f.sc == nil || f.sc.Rate == 0:
+		return ""
+	case f.sc.Times:
+		return strconv.FormatFloat(f.sc.Rate, 'g', -1, 64) + "x"
+	}
+	return strconv.FormatFloat(f.sc.Rate, 'g', -1, 64)
+}
+
+func (f rateFlag) Set(s string) error {
+	sc, err := config.ParseRate(s)
+	if err != nil {
+		return err
+	}
+	f.sc.Rate, f.sc.Times = sc.Rate, sc.Times
+	return nil
+}
+
+func (rateFlag) Type() string { return "rate" }
+
+func (l *load) flags(fs *pflag.FlagSet) {
+	durationVar(fs, &l.scaling.Duration, "duration", 0, "run length; the profile keeps its shape (storms scale with it) (default: the file's)")
+	fs.Var(rateFlag{&l.scaling}, "rate", "journeys per second of the profile's base rate, every other rate in proportion (15), or a factor of the file's rates (2x) (default: the file's)")
+	fs.Uint64Var(&l.seed, "seed", 0, "seed of personas and schedule (default: the file's)")
+}
+
+// apply reshapes cfg's load as the flags say.
+func (l *load) apply(cfg *config.File) error {
+	if l.seed > 0 {
+		cfg.Seed = l.seed
+	}
+	if l.scaling == (config.Scaling{}) && l.seed == 0 {
+		return nil
+	}
+	if err := cfg.Scale(l.scaling); err != nil {
+		return exitcode.With(err, exitcode.Usage)
+	}
+	return nil
+}
+
+// flags parses a subcommand's flags with the standard library, for the
+// commands not yet on cobra's flags; positional arguments may come before or
+// after the flags. A parse error is a usage error.
 func flags(fs *flag.FlagSet, st *state, args []string) ([]string, error) {
 	fs.SetOutput(st.stderr)
 	for _, a := range args {
@@ -126,19 +246,6 @@ func flags(fs *flag.FlagSet, st *state, args []string) ([]string, error) {
 		}
 		pos, args = append(pos, args[0]), args[1:]
 	}
-}
-
-// oneArg parses a subcommand's flags and its one positional argument, what it
-// names (FILE, DIR) in the usage error when there is not exactly one.
-func oneArg(fs *flag.FlagSet, st *state, args []string, what string) (string, error) {
-	pos, err := flags(fs, st, args)
-	if err != nil {
-		return "", err
-	}
-	if len(pos) != 1 {
-		return "", exitcode.With(fmt.Errorf("%s takes one %s", fs.Name(), what), exitcode.Usage)
-	}
-	return pos[0], nil
 }
 
 // fullVersion is the version with the source revision the binary was built
@@ -171,4 +278,43 @@ func fullVersion() string {
 	}
 	parts = append(parts, info.GoVersion)
 	return version + " (" + strings.Join(parts, ", ") + ")"
+}
+
+// personasCmd runs `cutover personas SUBCOMMAND`, whose subcommands parse
+// their own flags.
+func personasCmd(st *state) *cobra.Command {
+	return &cobra.Command{
+		Use:   "personas generate|import|provision [FLAGS]",
+		Short: "generate, check or SCIM-provision a population",
+		Long: `personas works on populations of personas: generate writes a synthetic one
+(deterministic from --seed), import checks an accounts file, provision creates
+a population in a stack's SCIM 2.0 directory. 'cutover personas SUBCOMMAND
+--help' lists each one's flags.`,
+		Example:            "  cutover personas generate --count 200 --seed 7 --out personas.jsonl\n  cutover personas import accounts.csv",
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+				return cmd.Help()
+			}
+			err := cmdPersonas(cmd.Context(), st, args)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		},
+	}
+}
+
+// oneArg parses the flags of a command on the standard library's flags and
+// its one positional argument, what it names (FILE, DIR) in the usage error
+// when there is not exactly one.
+func oneArg(fs *flag.FlagSet, st *state, args []string, what string) (string, error) {
+	pos, err := flags(fs, st, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", exitcode.With(fmt.Errorf("%s takes one %s", fs.Name(), what), exitcode.Usage)
+	}
+	return pos[0], nil
 }

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"flag"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/results/analysis"
@@ -17,43 +18,76 @@ import (
 	"github.com/cutover-dev/cutover/run/config"
 )
 
-// cmdCanary runs FILE as a scheduled production check: on an interval until
+// canaryCmd runs FILE as a scheduled production check: on an interval until
 // interrupted, or once (a CronJob's), with the canary's safety rails, metrics on
 // /metrics and optionally pushed to a Pushgateway.
-func cmdCanary(ctx context.Context, st *state, args []string) error {
-	fs := flag.NewFlagSet("canary", flag.ContinueOnError)
-	once := fs.Bool("once", false, "run one check and exit with its verdict (for a CronJob)")
-	interval := fs.Duration("interval", 5*time.Minute, "time between the starts of two checks")
-	baseline := fs.String("baseline", "", "results folder to compare each check with: only findings it lacks fail a check")
-	out := fs.String("out", "out/canary", "results folder (with --once) or the folder of the checks' folders")
-	listen := fs.String("listen", "", "serve Prometheus metrics on ADDR/metrics (e.g. :9464)")
-	pushURL := fs.String("pushgateway", "", "push the metrics to this Prometheus Pushgateway after every check")
-	maxRate := fs.Float64("max-rate", canary.DefaultMaxRate, "rate ceiling in journeys/s: a profile peaking above it is refused")
-	allowGenerated := fs.Bool("allow-generated", false, "allow generated personas (default: only dedicated accounts from personas.file)")
-	arg, err := oneArg(fs, st, args, "FILE")
-	if err != nil {
-		return err
+func canaryCmd(st *state) *cobra.Command {
+	var o canaryOptions
+	c := &cobra.Command{
+		Use:   "canary FILE",
+		Short: "run FILE as a production canary: safety rails, Prometheus metrics, compared with a baseline",
+		Long: `canary runs the rehearsal file FILE as a scheduled check against production:
+every --interval until interrupted, or once (--once, for a CronJob). Its rails
+refuse generated personas and a profile above --max-rate. Metrics are served on
+--listen and/or pushed to a Pushgateway; with --baseline, only findings the
+baseline run lacks fail a check.`,
+		Example: `  cutover canary canary.yaml --interval 10m --listen :9464 --baseline out/accepted
+  cutover canary canary.yaml --once --pushgateway http://pushgateway:9091`,
+		Args: argNamed("FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCanary(cmd.Context(), st, args[0], o)
+		},
 	}
-	if !*once && *interval <= 0 {
-		return exitcode.With(fmt.Errorf("--interval %s: want a positive interval, or --once", *interval), exitcode.Usage)
+	f := c.Flags()
+	f.BoolVar(&o.once, "once", false, "run one check and exit with its verdict (for a CronJob)")
+	durationVar(f, &o.interval, "interval", 5*time.Minute, "time between the starts of two checks")
+	f.StringVar(&o.baseline, "baseline", "", "results folder to compare each check with: only findings it lacks fail a check")
+	f.StringVar(&o.out, "out", "out/canary", "results folder (with --once) or the folder of the checks' folders")
+	f.StringVar(&o.listen, "listen", "", "serve Prometheus metrics on ADDR/metrics (e.g. :9464); not with --once")
+	f.StringVar(&o.pushURL, "pushgateway", "", "push the metrics to this Prometheus Pushgateway after every check")
+	f.Float64Var(&o.maxRate, "max-rate", canary.DefaultMaxRate, "rate ceiling in journeys/s: a profile peaking above it is refused")
+	f.BoolVar(&o.allowGenerated, "allow-generated", false, "allow generated personas (default: only dedicated accounts from personas.file)")
+	o.load.flags(f)
+	return c
+}
+
+type canaryOptions struct {
+	once, allowGenerated           bool
+	interval                       time.Duration
+	baseline, out, listen, pushURL string
+	maxRate                        float64
+	load                           load
+}
+
+func runCanary(ctx context.Context, st *state, arg string, o canaryOptions) error {
+	if !o.once && o.interval <= 0 {
+		return exitcode.With(fmt.Errorf("--interval %s: want a positive interval, or --once", o.interval), exitcode.Usage)
+	}
+	if o.once && o.listen != "" {
+		// The process ends with the check: a scrape would find nothing, or
+		// the zeros of a check not yet done.
+		return exitcode.With(errors.New("--listen with --once: the process exits when its one check ends, before Prometheus could scrape it; push the metrics with --pushgateway, or run without --once"), exitcode.Usage)
 	}
 	cfg, err := config.Read(arg, st.getenv)
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
-	if err := canary.Rails(cfg, *maxRate, *allowGenerated); err != nil {
+	if err := o.load.apply(cfg); err != nil {
+		return err
+	}
+	if err := canary.Rails(cfg, o.maxRate, o.allowGenerated); err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	c, err := canary.New(cfg, canary.Options{
-		Out: *out, Once: *once, Interval: *interval, Baseline: *baseline, Pushgateway: *pushURL,
+		Out: o.out, Once: o.once, Interval: o.interval, Baseline: o.baseline, Pushgateway: o.pushURL,
 		Log: st.stderr, Version: fullVersion(),
 	}, reg)
 	if err != nil {
 		return err
 	}
-	if *listen != "" {
-		ln, err := net.Listen("tcp", *listen)
+	if o.listen != "" {
+		ln, err := net.Listen("tcp", o.listen)
 		if err != nil {
 			return exitcode.With(fmt.Errorf("--listen: %w", err), exitcode.Usage)
 		}
@@ -65,7 +99,7 @@ func cmdCanary(ctx context.Context, st *state, args []string) error {
 		fmt.Fprintf(st.stderr, "cutover canary: metrics on http://%s/metrics\n", ln.Addr())
 	}
 	res, err := c.Run(ctx, reg)
-	if err != nil || !*once || res == nil {
+	if err != nil || !o.once || res == nil {
 		return err
 	}
 	switch res.Verdict {

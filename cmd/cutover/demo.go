@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"math"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/cutover-dev/cutover/examples"
 	"github.com/cutover-dev/cutover/internal/exitcode"
@@ -31,45 +31,58 @@ const demoBreakGlassTTL = 4 * time.Second
 // journeys beside many protocol ones.
 const demoBrowserShare = 0.03
 
-func cmdDemo(ctx context.Context, st *state, args []string) error {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	out := fs.String("out", "", "results folder (default out/demo-TIMESTAMP)")
-	duration := fs.Duration("duration", 0, "run length (default: the demo file's)")
-	rate := fs.Float64("rate", 0, "journeys per second (default: the demo file's)")
-	seed := fs.Uint64("seed", 0, "seed of personas and schedule (default: the demo file's)")
-	drift := fs.String("drift", DefaultDemoDrifts, "candidate drifts: none, or NAME[=PARAM],... (see `cutover stacks --help`)")
-	gz := fs.Bool("gzip", false, "compress the records (records.jsonl.gz)")
-	aa := fs.Bool("aa", false, "A/A run: legacy against itself, to measure the noise floor")
-	noBrowser := fs.Bool("no-browser", false, "no browser journeys, even when Chromium is installed")
-	if _, err := flags(fs, st, args); err != nil {
-		return err
+func demoCmd(st *state) *cobra.Command {
+	var (
+		out, drift        string
+		gz, aa, noBrowser bool
+		ld                load
+	)
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "start the embedded stacks and run examples/demo.yaml on them",
+		Long: `demo starts both reference stacks in-process on loopback (the candidate with
+the drifts of --drift), runs the demo rehearsal file against them (a shift
+change compressed into a minute) and writes its reports. It needs no setup.`,
+		Example: `  cutover demo
+  cutover demo --drift none --duration 15s     # clean stacks: nothing to find
+  cutover demo --drift patient-sees-others --aa`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), st, demoOptions{out: out, drift: drift, gz: gz, aa: aa, noBrowser: noBrowser, load: ld})
+		},
 	}
-	drifts, err := stacks.ParseDrifts(*drift)
+	f := c.Flags()
+	f.StringVar(&out, "out", "", "results folder (default out/demo-TIMESTAMP)")
+	f.StringVar(&drift, "drift", DefaultDemoDrifts, "candidate drifts: none, or NAME[=PARAM],... (see 'cutover stacks --help')")
+	f.BoolVar(&gz, "gzip", false, "compress the records (records.jsonl.gz)")
+	f.BoolVar(&aa, "aa", false, "A/A run: legacy against itself, to measure the noise floor")
+	f.BoolVar(&noBrowser, "no-browser", false, "no browser journeys, even when Chromium is installed")
+	ld.flags(f)
+	return c
+}
+
+type demoOptions struct {
+	out, drift        string
+	gz, aa, noBrowser bool
+	load              load
+}
+
+func runDemo(ctx context.Context, st *state, o demoOptions) error {
+	drifts, err := stacks.ParseDrifts(o.drift)
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
 	// The demo's flags override its file.
 	override := func(cfg *config.File) error {
-		if *duration > 0 {
-			// A storm's cohort is a count: scale it with the run, so a shorter demo
-			// keeps the same shape and peak rate instead of a sharper one.
-			if p := &cfg.Load.Profile; p.Cohort > 0 && cfg.Load.Duration > 0 {
-				p.Cohort = max(1, int(math.Round(float64(p.Cohort)*float64(*duration)/float64(cfg.Load.Duration))))
-			}
-			cfg.Load.Duration = *duration
+		if err := o.load.apply(cfg); err != nil {
+			return err
 		}
-		if *rate > 0 {
-			cfg.Load.Profile.Rate = *rate
-		}
-		if *seed > 0 {
-			cfg.Seed = *seed
-		}
-		if *aa {
+		if o.aa {
 			cfg.Mode = config.ModeAA
 		}
 		// A few journeys in a real browser beside the protocol ones, when there is a
 		// browser to run them in (the demo needs no setup either way).
-		if _, err := browser.LookExec(""); err == nil && !*noBrowser && cfg.Load.Browser == nil {
+		if _, err := browser.LookExec(""); err == nil && !o.noBrowser && cfg.Load.Browser == nil {
 			cfg.Load.Browser = &config.Browser{Share: demoBrowserShare, MaxTabs: 2}
 		}
 		return cfg.Validate()
@@ -97,10 +110,11 @@ func cmdDemo(ctx context.Context, st *state, args []string) error {
 		return exitcode.With(fmt.Errorf("start embedded stacks: %w", err), exitcode.Precondition)
 	}
 	fmt.Fprintf(st.stderr, "cutover demo: legacy %s, candidate %s, drifts: %s\n", pair.LegacyURL, pair.CandidateURL, driftList(drifts))
-	if *out == "" {
-		*out = "out/demo-" + time.Now().UTC().Format("20060102T150405Z")
+	out := o.out
+	if out == "" {
+		out = "out/demo-" + time.Now().UTC().Format("20060102T150405Z")
 	}
-	return runConfig(ctx, st, cfg, *out, rehearsal.Options{Drifts: drifts.Names(), Gzip: *gz, Population: &pop})
+	return runConfig(ctx, st, cfg, out, rehearsal.Options{Drifts: drifts.Names(), Gzip: o.gz, Population: &pop})
 }
 
 func driftList(d stacks.Drifts) string {

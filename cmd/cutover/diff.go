@@ -1,10 +1,10 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"flag"
 	"fmt"
+
+	"github.com/spf13/cobra"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/results"
@@ -12,30 +12,38 @@ import (
 	"github.com/cutover-dev/cutover/results/report"
 )
 
-// cmdDiff compares two results folders: baseline A and run B. It fails (exit 1
+// diffCmd compares two results folders: baseline A and run B. It fails (exit 1
 // or 5, as a run does) when B has new findings that fail its thresholds.
-func cmdDiff(_ context.Context, st *state, args []string) error {
-	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
-	pos, err := flags(fs, st, args)
-	if err != nil {
-		return err
+func diffCmd(st *state) *cobra.Command {
+	return &cobra.Command{
+		Use:   "diff BASELINE NOW",
+		Short: "compare two results folders: new, fixed, persisting findings; latency deltas",
+		Long: `diff compares the results folder NOW with BASELINE: the findings NOW has and
+BASELINE lacks (new), the ones it lost (fixed) and kept, and the latency of
+every step. It exits as a run would on the new findings alone.`,
+		Example: "  cutover diff out/rehearsal-monday out/rehearsal-friday",
+		Args: func(c *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return errors.New("diff takes two results folders: BASELINE NOW")
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			a, ha, err := results.Read(args[0])
+			if err != nil {
+				return exitcode.With(err, exitcode.Usage)
+			}
+			b, hb, err := results.Read(args[1])
+			if err != nil {
+				return exitcode.With(err, exitcode.Usage)
+			}
+			d := analysis.NewDiff(a, b, ha, hb)
+			if err := report.WriteDiff(st.stdout, d); err != nil {
+				return err
+			}
+			return newFailingErr(d.NewFailing(), "")
+		},
 	}
-	if len(pos) != 2 {
-		return exitcode.With(errors.New("diff takes two results folders: BASELINE NOW"), exitcode.Usage)
-	}
-	a, ha, err := results.Read(pos[0])
-	if err != nil {
-		return exitcode.With(err, exitcode.Usage)
-	}
-	b, hb, err := results.Read(pos[1])
-	if err != nil {
-		return exitcode.With(err, exitcode.Usage)
-	}
-	d := analysis.NewDiff(a, b, ha, hb)
-	if err := report.WriteDiff(st.stdout, d); err != nil {
-		return err
-	}
-	return newFailingErr(d.NewFailing(), "")
 }
 
 // newFailingErr turns the new failing findings of a comparison with a baseline

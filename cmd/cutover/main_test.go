@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -12,8 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-dev/cutover/examples"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
+	"github.com/cutover-dev/cutover/stacks"
 )
 
 // cli runs the whole CLI in-process and returns its exit code and output.
@@ -140,7 +145,13 @@ func TestUsageErrors(t *testing.T) {
 		{nil, "no command"},
 		{[]string{"fly"}, `unknown command "fly"`},
 		{[]string{"run"}, "run takes one FILE"},
-		{[]string{"run", "--bogus", "x.yaml"}, "flag provided but not defined: -bogus"},
+		{[]string{"run", "--bogus", "x.yaml"}, "unknown flag: --bogus\nsee 'cutover run --help'"},
+		{[]string{"rn", "x.yaml"}, "unknown command \"rn\" for \"cutover\"\n\nDid you mean this?\n\trun"},
+		{[]string{"run", "--duration", "20", "x.yaml"}, "20 has no unit; add one: 20s"},
+		{[]string{"run", "--rate", "fast", "x.yaml"}, "want journeys per second (15) or a factor"},
+		{[]string{"diff", "a"}, "diff takes two results folders: BASELINE NOW"},
+		{[]string{"canary", "--once", "--listen", ":0", "x.yaml"}, "--listen with --once: the process exits when its one check ends"},
+		{[]string{"report", "--in-place", "--out", "x", "dir"}, "--in-place and --out: give one"},
 		{[]string{"validate", "/nonexistent.yaml"}, "read config: open /nonexistent.yaml"},
 		{[]string{"demo", "--drift", "gremlins"}, `unknown drift "gremlins"`},
 	}
@@ -233,23 +244,130 @@ func TestStacksServesUntilInterrupted(t *testing.T) {
 }
 
 // TestHelpAndVersion: help asked for goes to stdout (it pages and greps), and
-// so does a subcommand's; --version is version, with what it was built from.
+// so does every command's, which names its arguments and gives an example;
+// --version is version, with what it was built from.
 func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"help"}, {"-h"}} {
 		code, stdout, stderr := cli(t, nil, args...)
-		if code != exitcode.Pass || !strings.Contains(stdout, "usage: cutover COMMAND") || stderr != "" {
+		if code != exitcode.Pass || !strings.Contains(stdout, "Available Commands:") || !strings.Contains(stdout, "exit codes: 0 pass") || stderr != "" {
 			t.Errorf("cutover %v = %d, stdout %q, stderr %q; want the usage on stdout", args, code, stdout, stderr)
 		}
 	}
+	var st state
+	for _, c := range newRoot(&st, new(bool)).Commands() {
+		if c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		code, stdout, stderr := cli(t, nil, c.Name(), "--help")
+		if code != exitcode.Pass || stderr != "" || !strings.Contains(stdout, "Usage:\n  cutover "+c.Use) || !strings.Contains(stdout, "Examples:\n  cutover") {
+			t.Errorf("cutover %s --help = %d, stderr %q, stdout:\n%s\nwant on stdout its usage naming its arguments (%q) and an example", c.Name(), code, stderr, stdout, c.Use)
+		}
+	}
 	code, stdout, _ := cli(t, nil, "validate", "-h")
-	if code != exitcode.Pass || !strings.Contains(stdout, "-strict") {
+	if code != exitcode.Pass || !strings.Contains(stdout, "--strict") {
 		t.Errorf("cutover validate -h = %d, %q; want its flags on stdout", code, stdout)
 	}
 	code, stdout, _ = cli(t, nil, "--version")
 	if code != exitcode.Pass || !strings.HasPrefix(stdout, "cutover ") || !strings.Contains(stdout, "go1.") {
 		t.Errorf("cutover --version = %d, %q; want the version with the Go release", code, stdout)
 	}
-	if code, _, stderr := cli(t, nil); code != exitcode.Usage || !strings.Contains(stderr, "usage: cutover") {
-		t.Errorf("cutover alone = %d, %q; want the usage on stderr and exit 2", code, stderr)
+	if code, stdout, stderr := cli(t, nil); code != exitcode.Usage || stdout != "" || !strings.Contains(stderr, "Available Commands:") || !strings.Contains(stderr, "cutover: no command") {
+		t.Errorf("cutover alone = %d, %q, %q; want the usage on stderr and exit 2", code, stdout, stderr)
 	}
+	code, stdout, _ = cli(t, nil, "completion", "bash")
+	if code != exitcode.Pass || !strings.Contains(stdout, "__start_cutover") {
+		t.Errorf("cutover completion bash = %d; want a bash completion script", code)
+	}
+}
+
+// TestVersionFromGit builds the binary from this repository's git checkout:
+// --version names the revision it was built from, the provenance a run's
+// evidence carries.
+func TestVersionFromGit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	if err := exec.Command("git", "rev-parse", "--git-dir").Run(); err != nil {
+		t.Skip("not built from a git checkout")
+	}
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "cutover")
+	if out, err := exec.Command("go", "build", "-buildvcs=true", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if meta, err := exec.Command("go", "version", "-m", bin).Output(); err == nil && !bytes.Contains(meta, []byte("vcs.revision=")) {
+		if fi, err := os.Stat(filepath.Join(strings.TrimSpace(gitOut(t, "rev-parse", "--show-toplevel")), ".git")); err == nil && !fi.IsDir() {
+			t.Skip("a git worktree: the go command stamps no revision into a build from one")
+		}
+	}
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "revision " + string(head[:12]); !strings.Contains(string(out), want) || !strings.Contains(string(out), "go1.") {
+		t.Errorf("--version = %q; want %q and the Go release", out, want)
+	}
+}
+
+// TestRunDurationScalesTheStorm runs the demo file, a minute with a storm of
+// 480 clinician logins, for 15s with --duration: the storm shrinks with the
+// run (120 logins over the same share of it), so the schedule keeps its peak
+// rate and the embedded stacks take every start.
+func TestRunDurationScalesTheStorm(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run")
+	}
+	pair, err := stacks.Listen(t.Context(), stacks.Options{BreakGlassTTL: demoBreakGlassTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Close()
+	env := examples.DemoEnv(pair, nil)
+	cfg, err := config.Parse("demo.yaml", examples.Demo, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop, err := rehearsal.Population(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pair.Serve(t.Context(), pop); err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, k := range []string{examples.EnvLegacyURL, examples.EnvCandidateURL, examples.EnvIntrospectionSecret, examples.EnvProvisionerSecret} {
+		vars[k] = env(k)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := cli(t, vars, "run", "../../examples/demo.yaml", "--duration", "15s", "--out", out)
+	s := readSummary(t, out)
+	// 10 journeys a second for 15s, and a quarter of the storm's 480.
+	if want := int64(10*15 + 120); s.Generator.Scheduled < want-5 || s.Generator.Scheduled > want+5 {
+		t.Errorf("scheduled %d starts; want about %d (the storm scaled with the run)\n%s\n%s", s.Generator.Scheduled, want, stdout, stderr)
+	}
+	if len(s.Generator.Shortfall) > 0 {
+		t.Errorf("pool shortfall %+v; want every start taken by an idle persona", s.Generator.Shortfall)
+	}
+	if s.Generator.Dropped > 0 {
+		if len(s.Generator.Unhealthy) == 0 && len(s.Generator.Saturated) == 0 {
+			t.Errorf("%d starts dropped on a healthy generator; want none (exit %d)", s.Generator.Dropped, code)
+		} else {
+			t.Logf("%d starts dropped by a starved generator (a loaded machine): %+v", s.Generator.Dropped, s.Generator.Unhealthy)
+		}
+	}
+}
+
+func gitOut(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("git", args...).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -11,31 +9,41 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/run/config"
 	"github.com/cutover-dev/cutover/run/rehearsal"
 )
 
-func cmdPlan(_ context.Context, st *state, args []string) error {
-	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
-	strict := fs.Bool("strict", false, "also require what only the run's environment supplies: every ${VAR} set, every secret readable")
-	arg, err := oneArg(fs, st, args, "FILE")
-	if err != nil {
-		return err
+func planCmd(st *state) *cobra.Command {
+	var strict bool
+	c := &cobra.Command{
+		Use:   "plan FILE",
+		Short: "print FILE's schedule and requests per endpoint, sending nothing",
+		Long: `plan prints what a run of the rehearsal file FILE would do, sending nothing:
+the schedule of journey starts, the journeys by persona kind, the requests
+per endpoint and stack, and the safety rails.`,
+		Example: "  cutover plan rehearsal.yaml",
+		Args:    argNamed("FILE"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			cfg, notes, err := readConfig(st, args[0], strict)
+			if err != nil {
+				return exitcode.With(err, exitcode.Usage)
+			}
+			for _, n := range notes {
+				fmt.Fprintf(st.stderr, "needed at run time: %s\n", n)
+			}
+			e, err := rehearsal.Plan(cfg)
+			if err != nil {
+				return err
+			}
+			return writePlan(st.stdout, cfg, e)
+		},
 	}
-	cfg, notes, err := readConfig(st, arg, *strict)
-	if err != nil {
-		return exitcode.With(err, exitcode.Usage)
-	}
-	for _, n := range notes {
-		fmt.Fprintf(st.stderr, "needed at run time: %s\n", n)
-	}
-	e, err := rehearsal.Plan(cfg)
-	if err != nil {
-		return err
-	}
-	return writePlan(st.stdout, cfg, e)
+	c.Flags().BoolVar(&strict, "strict", false, "also require what only the run's environment supplies: every ${VAR} set, every secret readable")
+	return c
 }
 
 // writePlan prints what a run of cfg would do: the schedule, the journeys, the

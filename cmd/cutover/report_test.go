@@ -29,7 +29,10 @@ func demoRun(t *testing.T, drift string, extra ...string) string {
 }
 
 // TestReportReRendersTheSameRun re-renders a finished run from its records:
-// summary.json comes out byte for byte the same, and every report is rewritten.
+// a plain report writes nothing; --in-place rewrites every report, and
+// summary.json comes out byte for byte the same; --out writes elsewhere; a
+// cut by another attribute is that rendering's only; an attribute nobody has
+// is an error naming those that exist; the run's setup notices survive.
 func TestReportReRendersTheSameRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end run")
@@ -50,35 +53,78 @@ func TestReportReRendersTheSameRun(t *testing.T) {
 		}
 	}
 	code, stdout, stderr := cli(t, nil, "report", dir)
-	if code != exitcode.Regression || !strings.Contains(stdout, "OVER_PERMISSION") {
-		t.Fatalf("report = %d; want 1 and the OVER_PERMISSION finding\n%s\n%s", code, stdout, stderr)
+	if code != exitcode.Regression || !strings.Contains(stdout, "OVER_PERMISSION") || !strings.Contains(stdout, "no report written: --out DIR") {
+		t.Fatalf("report = %d; want 1, the OVER_PERMISSION finding and no report written\n%s\n%s", code, stdout, stderr)
 	}
-	defer func() {
-		// --findings adds the rows by step, each with its cause; --cohort-by
-		// re-cuts the cohorts (and rewrites the summary: checked last).
-		code, stdout, _ := cli(t, nil, "report", dir, "--findings", "--cohort-by", "hash_scheme")
-		if code != exitcode.Regression || !regexp.MustCompile(`(?m)^CAUSE\s+SEVERITY\s+CLASS`).MatchString(stdout) ||
-			!regexp.MustCompile(`(?m)^C1\s+critical\s+OVER_PERMISSION\s+session\s+probe\s+patient`).MatchString(stdout) {
-			t.Errorf("report --findings = %d; want the rows with their cause\n%s", code, stdout)
+	if _, err := os.Stat(filepath.Join(dir, results.HTMLFile)); err == nil {
+		t.Errorf("a plain report wrote %s into the run's folder", results.HTMLFile)
+	}
+	if code, stdout, stderr = cli(t, nil, "report", dir, "--in-place"); code != exitcode.Regression {
+		t.Fatalf("report --in-place = %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, f := range files {
+		after, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Errorf("report --in-place did not rewrite %s: %v", f, err)
+			continue
 		}
+		if !bytes.Equal(after, before[f]) {
+			t.Errorf("%s re-rendered from the records differs from the run's", f)
+		}
+	}
+
+	// --findings adds the rows by step, each with its cause; --cohort-by
+	// re-cuts the cohorts of this rendering, written to --out.
+	other := filepath.Join(t.TempDir(), "by-hash")
+	code, stdout, _ = cli(t, nil, "report", dir, "--findings", "--cohort-by", "hash_scheme", "--out", other)
+	if code != exitcode.Regression || !regexp.MustCompile(`(?m)^CAUSE\s+SEVERITY\s+CLASS`).MatchString(stdout) ||
+		!regexp.MustCompile(`(?m)^C1\s+critical\s+OVER_PERMISSION\s+session\s+probe\s+patient`).MatchString(stdout) {
+		t.Errorf("report --findings = %d; want the rows with their cause\n%s", code, stdout)
+	}
+	cohorts := func(dir string) (string, []string) {
 		s := readSummary(t, dir)
 		var names []string
 		for _, c := range s.Cohorts {
 			names = append(names, c.Name)
 		}
-		// Service accounts have no password, so no hash scheme: a cohort of their own.
-		if want := []string{"(no hash_scheme)", "bcrypt", "sha256-salted"}; s.CohortBy != "hash_scheme" || strings.Join(names, ",") != strings.Join(want, ",") {
-			t.Errorf("report --cohort-by hash_scheme: cohorts by %q %q; want %q", s.CohortBy, names, want)
-		}
-	}()
-	for _, f := range files {
-		after, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			t.Errorf("report did not rewrite %s: %v", f, err)
-			continue
-		}
-		if !bytes.Equal(after, before[f]) {
-			t.Errorf("%s re-rendered from the records differs from the run's", f)
+		return s.CohortBy, names
+	}
+	// Service accounts have no password, so no hash scheme: a cohort of their own.
+	if by, names := cohorts(other); by != "hash_scheme" || strings.Join(names, ",") != "(no hash_scheme),bcrypt,sha256-salted" {
+		t.Errorf("report --cohort-by hash_scheme --out: cohorts by %q %q; want the hash schemes", by, names)
+	}
+	if by, _ := cohorts(dir); by != "wave" {
+		t.Errorf("the run's own summary is cut by %q after a report to another folder; want wave", by)
+	}
+	// Asked for in place, the cut is that rendering's; a later plain
+	// report cuts as the run did.
+	cli(t, nil, "report", dir, "--cohort-by", "hash_scheme", "--in-place")
+	later := filepath.Join(t.TempDir(), "later")
+	cli(t, nil, "report", dir, "--out", later)
+	if by, _ := cohorts(later); by != "wave" {
+		t.Errorf("a plain report after --cohort-by hash_scheme --in-place cuts by %q; want wave, the run's", by)
+	}
+	code, _, stderr = cli(t, nil, "report", dir, "--cohort-by", "site")
+	if code != exitcode.Usage || !strings.Contains(stderr, "--cohort-by site: no persona of the run has it; the attributes are") || !strings.Contains(stderr, "hash_scheme") {
+		t.Errorf("report --cohort-by site = %d, %q; want 2 naming the attributes that exist", code, stderr)
+	}
+
+	// A notice of the run's setup (the directories' parity check) comes from
+	// no record: re-rendering keeps it.
+	s := readSummary(t, dir)
+	const notice = "2 persona(s) hold other roles in the candidate's directory than their legacy roles map to"
+	s.Notices = append(s.Notices, analysis.Notice{Class: analysis.ProvisioningDrift, Detail: notice})
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, results.SummaryFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cli(t, nil, "report", dir, "--in-place")
+	for _, f := range []string{results.SummaryFile, results.MarkdownFile} {
+		if b, _ := os.ReadFile(filepath.Join(dir, f)); !bytes.Contains(b, []byte(notice)) {
+			t.Errorf("%s lost the PROVISIONING_DRIFT notice in a re-render", f)
 		}
 	}
 }
@@ -100,7 +146,7 @@ func TestReportRejudgesWithNewThresholds(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := demoEnv
-	code, stdout, stderr := cli(t, env, "report", dir, "--config", cfg)
+	code, stdout, stderr := cli(t, env, "report", dir, "--config", cfg, "--in-place")
 	s := readSummary(t, dir)
 	if code != exitcode.Pass && code != exitcode.Performance && code != exitcode.Inconclusive {
 		t.Errorf("report --config lenient = %d; want the parity finding no longer failing\n%s\n%s", code, stdout, stderr)

@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/loadgen"
@@ -17,22 +18,32 @@ import (
 	"github.com/cutover-dev/cutover/run/rehearsal"
 )
 
-func cmdValidate(_ context.Context, st *state, args []string) error {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	strict := fs.Bool("strict", false, "also require what only the run's environment supplies: every ${VAR} set, every secret readable")
-	arg, err := oneArg(fs, st, args, "FILE")
-	if err != nil {
-		return err
+func validateCmd(st *state) *cobra.Command {
+	var strict bool
+	c := &cobra.Command{
+		Use:   "validate FILE",
+		Short: "check a rehearsal file and report every problem with its line, in one pass",
+		Long: `validate reads the rehearsal file FILE and reports every problem at once, each
+with its YAML path and file:line: unknown keys (with "did you mean"), wrong
+types, durations without a unit, bad templates and references. What only the
+run's environment supplies (stack URLs, secrets) is listed as needed at run
+time unless --strict.`,
+		Example: "  cutover validate rehearsal.yaml\n  cutover validate --strict rehearsal.yaml   # in the run's environment",
+		Args:    argNamed("FILE"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			cfg, notes, err := readConfig(st, args[0], strict)
+			if err != nil {
+				return exitcode.With(err, exitcode.Usage)
+			}
+			fmt.Fprintf(st.stdout, "%s: ok (%s, %d journeys, %d probes)\n", args[0], cfg.Name, len(cfg.Journeys), len(cfg.Probes))
+			for _, n := range notes {
+				fmt.Fprintf(st.stdout, "  needed at run time: %s\n", n)
+			}
+			return nil
+		},
 	}
-	cfg, notes, err := readConfig(st, arg, *strict)
-	if err != nil {
-		return exitcode.With(err, exitcode.Usage)
-	}
-	fmt.Fprintf(st.stdout, "%s: ok (%s, %d journeys, %d probes)\n", arg, cfg.Name, len(cfg.Journeys), len(cfg.Probes))
-	for _, n := range notes {
-		fmt.Fprintf(st.stdout, "  needed at run time: %s\n", n)
-	}
-	return nil
+	c.Flags().BoolVar(&strict, "strict", false, "also require what only the run's environment supplies: every ${VAR} set, every secret readable")
+	return c
 }
 
 // readConfig reads a rehearsal file for a command that sends nothing: what
@@ -45,26 +56,47 @@ func readConfig(st *state, path string, strict bool) (*config.File, []string, er
 	return config.ReadOffline(path, st.getenv)
 }
 
-func cmdRun(ctx context.Context, st *state, args []string) error {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	out := fs.String("out", "", "results folder (default out/NAME-TIMESTAMP)")
-	gz := fs.Bool("gzip", false, "compress the records (records.jsonl.gz)")
-	segFlag := fs.String("segment", "", "run segment I/N of a distributed run (0 <= I < N): the starts n with n mod N = I, with the Ith of N slices of the personas; combine them with `cutover merge`")
-	arg, err := oneArg(fs, st, args, "FILE")
-	if err != nil {
-		return err
+func runCmd(st *state) *cobra.Command {
+	var (
+		out, segFlag string
+		gz           bool
+		ld           load
+	)
+	c := &cobra.Command{
+		Use:   "run FILE",
+		Short: "run the rehearsal described by FILE",
+		Long: `run drives the journeys of the rehearsal file FILE through both stacks on its
+load profile, writes every step to a results folder and renders the reports
+there. --duration, --rate and --seed reshape the file's load without editing it.`,
+		Example: `  cutover run rehearsal.yaml
+  cutover run rehearsal.yaml --duration 15s --out out/smoke
+  cutover run rehearsal.yaml --rate 2x          # twice the file's load, same shape
+  cutover run rehearsal.yaml --segment 0/4      # one of four machines of a distributed run`,
+		Args: argNamed("FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var seg loadgen.Segment
+			if segFlag != "" {
+				var err error
+				if seg, err = loadgen.ParseSegment(segFlag); err != nil {
+					return exitcode.With(fmt.Errorf("--segment: %w", err), exitcode.Usage)
+				}
+			}
+			cfg, err := config.Read(args[0], st.getenv)
+			if err != nil {
+				return exitcode.With(err, exitcode.Usage)
+			}
+			if err := ld.apply(cfg); err != nil {
+				return err
+			}
+			return runConfig(cmd.Context(), st, cfg, out, rehearsal.Options{Gzip: gz, Segment: seg})
+		},
 	}
-	var seg loadgen.Segment
-	if *segFlag != "" {
-		if seg, err = loadgen.ParseSegment(*segFlag); err != nil {
-			return exitcode.With(fmt.Errorf("--segment: %w", err), exitcode.Usage)
-		}
-	}
-	cfg, err := config.Read(arg, st.getenv)
-	if err != nil {
-		return exitcode.With(err, exitcode.Usage)
-	}
-	return runConfig(ctx, st, cfg, *out, rehearsal.Options{Gzip: *gz, Segment: seg})
+	f := c.Flags()
+	f.StringVar(&out, "out", "", "results folder (default out/NAME-TIMESTAMP)")
+	f.BoolVar(&gz, "gzip", false, "compress the records (records.jsonl.gz)")
+	f.StringVar(&segFlag, "segment", "", "run segment I/N of a distributed run (0 <= I < N): the starts n with n mod N = I, with the Ith of N slices of the personas; combine them with 'cutover merge'")
+	ld.flags(f)
+	return c
 }
 
 // runConfig runs a loaded config, prints the summary table and turns the verdict

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/cutover-dev/cutover/examples"
 	"github.com/cutover-dev/cutover/internal/exitcode"
@@ -15,27 +17,41 @@ import (
 	"github.com/cutover-dev/cutover/stacks"
 )
 
-// cmdStacks serves both embedded stacks until interrupted, and writes a
+// stacksCmd serves both embedded stacks until interrupted, and writes a
 // ready-to-run rehearsal file for them, so a user can point `cutover run` (or a
 // browser, or curl) at them.
-func cmdStacks(ctx context.Context, st *state, args []string) error {
-	fs := flag.NewFlagSet("stacks", flag.ContinueOnError)
-	drift := fs.String("drift", "none", "candidate drifts: none, or NAME[=PARAM],...")
-	out := fs.String("out", "out/stacks", "folder for the rehearsal file and the personas")
-	legacyAddr := fs.String("legacy-addr", "127.0.0.1:0", "legacy listen address")
-	candidateAddr := fs.String("candidate-addr", "127.0.0.1:0", "candidate listen address")
-	fs.Usage = func() {
-		fmt.Fprintln(st.stderr, "usage: cutover stacks [--drift NAMES] [--out DIR] [--legacy-addr A] [--candidate-addr A]")
-		fmt.Fprintln(st.stderr, "\ndrifts of the embedded candidate:")
-		for _, d := range stacks.Catalogue {
-			fmt.Fprintf(st.stderr, "  %-24s %-30s %s\n", d.Name, d.Class, d.Description)
-		}
-		fs.PrintDefaults()
+func stacksCmd(st *state) *cobra.Command {
+	var drift, out, legacyAddr, candidateAddr string
+	var b strings.Builder
+	b.WriteString(`stacks serves the embedded legacy and candidate stacks on loopback until
+interrupted, seeded with the demo's personas, and writes a rehearsal file for
+them (and the personas, without secrets) to --out.
+
+Drifts of the embedded candidate (--drift NAME[=PARAM],...):
+`)
+	for _, d := range stacks.Catalogue {
+		fmt.Fprintf(&b, "  %-24s %-30s %s\n", d.Name, d.Class, d.Description)
 	}
-	if _, err := flags(fs, st, args); err != nil {
-		return err
+	c := &cobra.Command{
+		Use:     "stacks",
+		Short:   "serve the embedded stacks until interrupted, with a rehearsal file for them",
+		Long:    b.String(),
+		Example: "  cutover stacks --drift slow-token=80ms,patient-sees-others\n  cutover run out/stacks/rehearsal.yaml",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serveStacks(cmd.Context(), st, drift, out, legacyAddr, candidateAddr)
+		},
 	}
-	drifts, err := stacks.ParseDrifts(*drift)
+	f := c.Flags()
+	f.StringVar(&drift, "drift", "none", "candidate drifts: none, or NAME[=PARAM],...")
+	f.StringVar(&out, "out", "out/stacks", "folder for the rehearsal file and the personas")
+	f.StringVar(&legacyAddr, "legacy-addr", "127.0.0.1:0", "legacy listen address")
+	f.StringVar(&candidateAddr, "candidate-addr", "127.0.0.1:0", "candidate listen address")
+	return c
+}
+
+func serveStacks(ctx context.Context, st *state, drift, out, legacyAddr, candidateAddr string) error {
+	drifts, err := stacks.ParseDrifts(drift)
 	if err != nil {
 		return exitcode.With(err, exitcode.Usage)
 	}
@@ -47,22 +63,22 @@ func cmdStacks(ctx context.Context, st *state, args []string) error {
 	if err != nil {
 		return err
 	}
-	pair, err := stacks.Start(ctx, stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed, BreakGlassTTL: demoBreakGlassTTL, LegacyAddr: *legacyAddr, CandidateAddr: *candidateAddr})
+	pair, err := stacks.Start(ctx, stacks.Options{Population: pop, Drifts: drifts, Seed: cfg.Seed, BreakGlassTTL: demoBreakGlassTTL, LegacyAddr: legacyAddr, CandidateAddr: candidateAddr})
 	if err != nil {
 		return exitcode.With(fmt.Errorf("start embedded stacks: %w", err), exitcode.Precondition)
 	}
 	defer pair.Close()
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
 	// The rehearsal file is the demo's with the addresses filled in; the client
 	// secrets go to files only their owner reads, which the rehearsal references.
-	rf := filepath.Join(*out, "rehearsal.yaml")
+	rf := filepath.Join(out, "rehearsal.yaml")
 	body := bytes.ReplaceAll(examples.Demo, []byte("${"+examples.EnvLegacyURL+"}"), []byte(pair.LegacyURL))
 	body = bytes.ReplaceAll(body, []byte("${"+examples.EnvCandidateURL+"}"), []byte(pair.CandidateURL))
 	env := examples.DemoEnv(pair, nil)
 	for name, file := range map[string]string{examples.EnvIntrospectionSecret: "introspection-secret", examples.EnvProvisionerSecret: "provisioner-secret"} {
-		if err := os.WriteFile(filepath.Join(*out, file), []byte(env(name)), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(out, file), []byte(env(name)), 0o600); err != nil {
 			return err
 		}
 		body = bytes.ReplaceAll(body, []byte("{env: "+name+"}"), []byte("{file: "+file+"}"))
@@ -70,7 +86,7 @@ func cmdStacks(ctx context.Context, st *state, args []string) error {
 	if err := os.WriteFile(rf, body, 0o644); err != nil {
 		return err
 	}
-	pf := filepath.Join(*out, "personas.jsonl")
+	pf := filepath.Join(out, "personas.jsonl")
 	if err := writePopulation(st, pf, pop); err != nil {
 		return err
 	}
