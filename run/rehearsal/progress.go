@@ -44,18 +44,30 @@ func (m *meter) record(r *record.Record) {
 }
 
 // progress renders a meter on w: a bar redrawn in place when w is a terminal,
-// plain lines at a steady pace otherwise (CI logs, files, tests).
+// plain lines at a steady pace otherwise (CI logs, files, tests), always
+// within the terminal's width (80 columns off a terminal).
 type progress struct {
 	m     *meter
 	pacer vegeta.Pacer
 	total time.Duration
 	w     io.Writer
 	begin time.Time
+	// window is how far back the achieved rates look: a rate over a few
+	// seconds is steady at a steady schedule, where one over the last quarter
+	// second jumps with each start.
+	window time.Duration
 
-	// last sample, for the achieved rates
+	// samples of the journeys begun, oldest first, back to window ago
+	samples []progressSample
+}
+
+type progressSample struct {
 	at    time.Duration
 	begun [2]int64
 }
+
+// plainWidth is the width of a progress line off a terminal.
+const plainWidth = 80
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
@@ -65,18 +77,18 @@ func isTerminal(w io.Writer) bool {
 
 // startProgress shows the run's progress on w until the returned stop is called.
 func startProgress(ctx context.Context, w io.Writer, m *meter, pacer vegeta.Pacer, total time.Duration) (stop func()) {
-	p := &progress{m: m, pacer: pacer, total: total, w: w, begin: time.Now()}
 	every := min(max(total/12, time.Second), 10*time.Second)
+	p := &progress{m: m, pacer: pacer, total: total, w: w, begin: time.Now(), window: max(5*time.Second, every)}
 	var bar *progressbar.ProgressBar
-	width := 0 // of the terminal: a line that wraps cannot be redrawn in place
+	width := plainWidth // a line that wraps cannot be redrawn in place
 	if f, ok := w.(*os.File); ok && isTerminal(w) {
 		if width, _, _ = term.GetSize(int(f.Fd())); width <= 0 {
-			width = 80
+			width = plainWidth
 		}
 		every = 250 * time.Millisecond
 		bar = progressbar.NewOptions64(total.Milliseconds(),
 			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetWidth(24),
+			progressbar.OptionSetWidth(barWidth),
 			progressbar.OptionShowDescriptionAtLineEnd(),
 			progressbar.OptionSetPredictTime(false),
 			progressbar.OptionSetElapsedTime(false),
@@ -97,16 +109,14 @@ func startProgress(ctx context.Context, w io.Writer, m *meter, pacer vegeta.Pace
 				}
 				return
 			case <-t.C:
-				line := p.sample()
+				s := p.sample()
 				if bar != nil {
-					// The bar and its percentage take 35 columns.
-					if r := []rune(line); len(r) > width-35 {
-						line = string(r[:max(width-36, 0)]) + "…"
-					}
-					bar.Describe(line)
+					bar.Describe(s.line(width - barColumns))
 					_ = bar.Set64(min(time.Since(p.begin), p.total).Milliseconds())
 				} else {
-					fmt.Fprintf(w, "cutover: %s\n", line)
+					for _, l := range s.lines(plainWidth - len("cutover: ")) {
+						fmt.Fprintf(w, "cutover: %s\n", l)
+					}
 				}
 			}
 		}
@@ -114,27 +124,107 @@ func startProgress(ctx context.Context, w io.Writer, m *meter, pacer vegeta.Pace
 	return func() { cancel(); wg.Wait() }
 }
 
-// sample reads the meter once and describes it: elapsed and total, the target rate,
-// the rate of journeys each stack achieved since the last sample and its
-// availability errors, findings so far, journeys in flight, late and dropped
+// barWidth is the bar's width in the terminal; barColumns what the bar and
+// its percentage take ("100% |██████████| ").
+const (
+	barWidth   = 10
+	barColumns = barWidth + 8
+)
+
+// snapshot is one reading of the meter.
+type snapshot struct {
+	elapsed, total       time.Duration
+	target               float64
+	rates                [2]float64 // journeys begun per second, over the window
+	errors               [2]int64
+	disagreements        int64
+	inFlight, late, drop int64
+}
+
+// sample reads the meter once: the journeys each stack began per second over
+// the last window against the target, its availability errors, the
+// comparisons that disagreed so far, journeys in flight, late and dropped
 // starts.
-func (p *progress) sample() string {
+func (p *progress) sample() snapshot {
 	elapsed := time.Since(p.begin)
-	dt := (elapsed - p.at).Seconds()
-	var rates [2]float64
-	for i := range p.begun {
-		n := p.m.begun[i].Load()
-		if dt > 0 {
-			rates[i] = float64(n-p.begun[i]) / dt
-		}
-		p.begun[i] = n
+	cur := progressSample{at: elapsed}
+	for i := range cur.begun {
+		cur.begun[i] = p.m.begun[i].Load()
 	}
-	p.at = elapsed
-	m := p.m
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s/%s  target %.1f/s  legacy %.1f/s %d errors  candidate %.1f/s %d errors  findings %d  in flight %d  late %d  dropped %d",
-		min(elapsed, p.total).Round(time.Second), p.total, p.pacer.Rate(min(elapsed, p.total)),
-		rates[0], m.errors[0].Load(), rates[1], m.errors[1].Load(), m.findings.Load(),
-		m.live.InFlight.Load(), m.live.Late.Load(), m.live.Dropped.Load())
-	return b.String()
+	p.samples = append(p.samples, cur)
+	for len(p.samples) > 2 && elapsed-p.samples[1].at >= p.window {
+		p.samples = p.samples[1:]
+	}
+	s := snapshot{
+		elapsed: min(elapsed, p.total).Round(time.Second), total: p.total, target: p.pacer.Rate(min(elapsed, p.total)),
+		disagreements: p.m.findings.Load(), inFlight: p.m.live.InFlight.Load(), late: p.m.live.Late.Load(), drop: p.m.live.Dropped.Load(),
+	}
+	// Over the window: from the newest sample at least a window old (or the
+	// run's start, when nothing was begun).
+	first := progressSample{}
+	if len(p.samples) > 1 {
+		first = p.samples[0]
+	}
+	if dt := (cur.at - first.at).Seconds(); dt > 0 {
+		for i := range s.rates {
+			s.rates[i] = float64(cur.begun[i]-first.begun[i]) / dt
+		}
+	}
+	for i := range s.errors {
+		s.errors[i] = p.m.errors[i].Load()
+	}
+	return s
+}
+
+// lines writes the snapshot off a terminal: what ran, what went wrong, and
+// how the starts fared, each line at most width columns.
+func (s snapshot) lines(width int) []string {
+	return []string{
+		clip(fmt.Sprintf("%s/%s journeys/s: legacy %.1f, candidate %.1f (target %.1f)", s.elapsed, s.total, s.rates[0], s.rates[1], s.target), width),
+		clip(fmt.Sprintf("  errors: legacy %d, candidate %d; comparisons disagreed: %d", s.errors[0], s.errors[1], s.disagreements), width),
+		clip(fmt.Sprintf("  starts: %d in flight, %d late, %d dropped", s.inFlight, s.late, s.drop), width),
+	}
+}
+
+// line writes the snapshot beside the bar in at most width columns: what
+// matters most is kept (rates, errors, disagreements, dropped starts), the
+// rest as room allows. L|C are legacy|candidate.
+func (s snapshot) line(width int) string {
+	segs := []struct {
+		text string
+		rank int // lower is kept first
+	}{
+		{fmt.Sprintf("%s/%s", s.elapsed, s.total), 0},
+		{fmt.Sprintf("L|C %.1f|%.1f/s", s.rates[0], s.rates[1]), 1},
+		{fmt.Sprintf("target %.1f/s", s.target), 6},
+		{fmt.Sprintf("errors %d|%d", s.errors[0], s.errors[1]), 2},
+		{fmt.Sprintf("%d disagreed", s.disagreements), 3},
+		{fmt.Sprintf("%d dropped", s.drop), 4},
+		{fmt.Sprintf("%d late", s.late), 5},
+		{fmt.Sprintf("%d in flight", s.inFlight), 7},
+	}
+	keep := make([]bool, len(segs))
+	used := -2
+	for rank := range 8 {
+		for i, sg := range segs {
+			if sg.rank == rank && used+2+len([]rune(sg.text)) <= width {
+				keep[i], used = true, used+2+len([]rune(sg.text))
+			}
+		}
+	}
+	var out []string
+	for i, sg := range segs {
+		if keep[i] {
+			out = append(out, sg.text)
+		}
+	}
+	return strings.Join(out, "  ")
+}
+
+// clip cuts a line to width columns.
+func clip(s string, width int) string {
+	if r := []rune(s); len(r) > width {
+		return string(r[:max(width-1, 0)]) + "…"
+	}
+	return s
 }
