@@ -1,6 +1,8 @@
 // Package deploy holds the container image definition and the Kubernetes manifests
-// for distributed runs and scheduled canaries; its test decodes every manifest
-// strictly into the Kubernetes API types.
+// for distributed runs and scheduled canaries, and the canary's Grafana dashboard
+// and Prometheus alerting rules; its test decodes every manifest strictly into the
+// Kubernetes API types and checks every metric the dashboard and the rules name
+// against what a real canary check serves.
 package deploy
 
 import (

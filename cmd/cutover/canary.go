@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -63,10 +62,8 @@ func runCanary(ctx context.Context, st *state, arg string, o canaryOptions) erro
 	if !o.once && o.interval <= 0 {
 		return exitcode.With(fmt.Errorf("--interval %s: want a positive interval, or --once", o.interval), exitcode.Usage)
 	}
-	if o.once && o.listen != "" {
-		// The process ends with the check: a scrape would find nothing, or
-		// the zeros of a check not yet done.
-		return exitcode.With(errors.New("--listen with --once: the process exits when its one check ends, before Prometheus could scrape it; push the metrics with --pushgateway, or run without --once"), exitcode.Usage)
+	if err := canary.ValidateListen(o.once, o.listen); err != nil {
+		return err
 	}
 	cfg, err := config.Read(arg, st.getenv)
 	if err != nil {
@@ -108,7 +105,7 @@ func runCanary(ctx context.Context, st *state, arg string, o canaryOptions) erro
 	case analysis.VerdictInconclusive:
 		return verdictErr(res.Summary, res.Summary.Options.Gate)
 	case analysis.VerdictFail:
-		if res.New == nil {
+		if !res.Compared {
 			return verdictErr(res.Summary, res.Summary.Options.Gate)
 		}
 		return newFailingErr(res.New, " against the baseline")

@@ -150,7 +150,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--duration", "20", "x.yaml"}, "20 has no unit; add one: 20s"},
 		{[]string{"run", "--rate", "fast", "x.yaml"}, "want journeys per second (15) or a factor"},
 		{[]string{"diff", "a"}, "diff takes two results folders: BASELINE NOW"},
-		{[]string{"canary", "--once", "--listen", ":0", "x.yaml"}, "--listen with --once: the process exits when its one check ends"},
+		{[]string{"canary", "--once", "--listen", ":0", "x.yaml"}, "with --once: a canary run once cannot serve its metrics"},
 		{[]string{"report", "--in-place", "--out", "x", "dir"}, "--in-place and --out: give one"},
 		{[]string{"validate", "/nonexistent.yaml"}, "read config: open /nonexistent.yaml"},
 		{[]string{"demo", "--drift", "gremlins"}, `unknown drift "gremlins"`},

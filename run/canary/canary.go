@@ -32,6 +32,23 @@ const DefaultMaxRate = 5
 // ErrRails is returned when a rehearsal file breaks a canary's safety rails.
 var ErrRails = errors.New("canary safety rails")
 
+// ErrOnceListen is returned for a canary asked both to run once and to serve its
+// metrics for scraping (see ValidateListen).
+var ErrOnceListen = errors.New("a canary run once cannot serve its metrics")
+
+// ValidateListen checks that a canary run once (once) is not also asked to
+// serve its metrics on addr (empty: not served). A canary run once exits as
+// soon as its one check ends and its metrics server with it, so a scraper would
+// only ever find a process that has not checked yet: the zeros of a fresh
+// registry, or nothing. Such a canary pushes its metrics (Options.Pushgateway)
+// instead. The error wraps ErrOnceListen and carries the usage exit code.
+func ValidateListen(once bool, addr string) error {
+	if !once || addr == "" {
+		return nil
+	}
+	return exitcode.With(fmt.Errorf("--listen %s with --once: %w: the process exits when its check ends, so a scraper would only find the zeros of a canary that has not checked yet; push the metrics with --pushgateway, or leave out --once to run checks on an interval and serve them", addr, ErrOnceListen), exitcode.Usage)
+}
+
 // defaultAbort is the abort rule of a canary whose file has none: stop when half
 // of the steps of a stack fail over 5s.
 var defaultAbort = config.Abort{Grace: 2 * time.Second, Window: 5 * time.Second, MaxErrorRate: 0.5, MinSamples: 10}
@@ -96,8 +113,55 @@ type Result struct {
 	// inconclusive (the check did not see enough: a precondition, a class not
 	// judged) or aborted.
 	Verdict string
+	// Compared reports whether the check was compared with the baseline: there
+	// is one and the check was not aborted.
+	Compared bool
 	// New lists the failing findings the baseline does not have.
 	New []analysis.DiffFinding
+}
+
+// failing returns the classes of the finding rows that fail the check, one per
+// row: with a baseline, those it does not have (New); without, those that fail
+// the thresholds. None unless the verdict is fail.
+func (r *Result) failing() []analysis.Class {
+	if r.Verdict != analysis.VerdictFail {
+		return nil
+	}
+	var out []analysis.Class
+	if r.Compared {
+		for _, f := range r.New {
+			out = append(out, f.Class)
+		}
+		return out
+	}
+	for _, f := range r.Summary.Failing(r.Summary.Options.Gate) {
+		out = append(out, f.Class)
+	}
+	return out
+}
+
+// ExitCode returns the exit code `cutover canary --once` ends with after the
+// check r (exported as cutover_canary_last_exit_code): Pass; Regression when a
+// failing finding is a parity one, Performance when all are performance ones;
+// Aborted; Precondition or Inconclusive for an inconclusive check, as for a run.
+func (r *Result) ExitCode() exitcode.Code {
+	switch r.Verdict {
+	case analysis.VerdictAborted:
+		return exitcode.Aborted
+	case analysis.VerdictInconclusive:
+		if len(r.Summary.Preconditions) > 0 {
+			return exitcode.Precondition
+		}
+		return exitcode.Inconclusive
+	case analysis.VerdictFail:
+		for _, c := range r.failing() {
+			if !c.Performance() {
+				return exitcode.Regression
+			}
+		}
+		return exitcode.Performance
+	}
+	return exitcode.Pass
 }
 
 // Canary runs checks and keeps their metrics. It is safe for concurrent use by
@@ -190,7 +254,7 @@ func (c *Canary) Check(ctx context.Context, dir string) (*Result, error) {
 			}
 		}
 		d := analysis.NewDiff(c.baseline, sum, base, h)
-		res.New = d.NewFailing()
+		res.Compared, res.New = true, d.NewFailing()
 		switch {
 		case len(res.New) > 0:
 			res.Verdict = analysis.VerdictFail
@@ -203,6 +267,20 @@ func (c *Canary) Check(ctx context.Context, dir string) (*Result, error) {
 		}
 	}
 	rerr := c.m.observe(dir, res, c.opt.Now())
-	fmt.Fprintf(c.opt.Log, "cutover canary: %s: %s (%d findings, %d new against the baseline)\n", dir, res.Verdict, len(sum.Findings), len(res.New))
+	fmt.Fprintf(c.opt.Log, "cutover canary: %s: %s (%s)\n", dir, res.Verdict, c.tally(res))
 	return res, errors.Join(err, rerr)
+}
+
+// tally says what a check found, for its log line. Only a check compared with a
+// baseline says anything about one.
+func (c *Canary) tally(res *Result) string {
+	n := len(res.Summary.Findings)
+	switch {
+	case c.baseline == nil:
+		return fmt.Sprintf("%d findings, %d failing", n, len(res.failing()))
+	case !res.Compared:
+		return fmt.Sprintf("%d findings, not compared with the baseline", n)
+	default:
+		return fmt.Sprintf("%d findings, %d new against the baseline", n, len(res.New))
+	}
 }
