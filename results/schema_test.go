@@ -101,6 +101,10 @@ func TestSummaryMatchesSchema(t *testing.T) {
 	for _, r := range fx.Records() {
 		a.Add(r)
 	}
+	// A browser sign-in that failed and left a screenshot and a DOM excerpt.
+	a.Add(&record.Record{Side: record.Candidate, Persona: "patient-00001", Kind: "patient", Journey: "browser", Step: record.StepBrowserLogin,
+		Start: fixture.Start, Outcome: record.Error, Error: "landing page did not show",
+		Evidence: []string{"evidence/browser-candidate-patient-00001-0-login.png", "evidence/browser-candidate-patient-00001-0-login.html"}})
 	meta := fx.Meta()
 	meta.AA, meta.Drifts, meta.Aborted = true, []string{"slow-token"}, "interrupted"
 	aa := a.Summary(meta, fx.Accounting())

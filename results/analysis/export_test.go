@@ -9,6 +9,7 @@ var (
 	ClampLatency        = clampLatency
 	RatioCI             = ratioCI
 	SideSummaryOf       = sideSummary
+	StepEvidenceOf      = (*Stats).evidence
 )
 
 const MaxTimelinePoint = maxTimelinePoint

@@ -21,6 +21,12 @@ const (
 	histDigits       = 3
 	timelineDigits   = 2
 	maxTimelinePoint = 600
+	// maxStepPoint caps the points of each step's own timeline: drawn small,
+	// one plot per step, it needs far fewer than the run's, and a run of many
+	// steps must stay small.
+	maxStepPoint = 60
+	// maxStepEvidence is how many records' evidence a step keeps per side.
+	maxStepEvidence = 5
 )
 
 func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(histMin, histMax, histDigits) }
@@ -145,6 +151,75 @@ type stepStats struct {
 	// it, out of hostCallers, those that list any host.
 	hosts       []endpointCount
 	hostCallers int64
+	// timeline is each side's latency over time for this step alone;
+	// evidence the first records of each side that left evidence files.
+	timeline [2]stepTimeline
+	evidence [2][]StepEvidence
+}
+
+// stepTimeline is one side's latencies over time for one step, in buckets of
+// width seconds. Whenever the run outgrows maxStepPoint buckets the width
+// doubles, two buckets merging into one, so its size is bounded whatever the
+// run's length; and since the width depends only on the latest second seen and
+// bucket edges fall on multiples of it, the buckets do not depend on the order
+// the records came in.
+type stepTimeline struct {
+	width   int
+	buckets []secondStats
+}
+
+// at returns the bucket of second sec, widening the buckets as needed.
+func (tl *stepTimeline) at(sec int) *secondStats {
+	if tl.width == 0 {
+		tl.width = 1
+	}
+	for sec/tl.width >= maxStepPoint {
+		tl.widen()
+	}
+	i := sec / tl.width
+	if i >= len(tl.buckets) {
+		tl.buckets = append(tl.buckets, make([]secondStats, i+1-len(tl.buckets))...)
+	}
+	return &tl.buckets[i]
+}
+
+// widen doubles the width, merging the buckets pairwise.
+func (tl *stepTimeline) widen() {
+	out := make([]secondStats, (len(tl.buckets)+1)/2)
+	for i := range tl.buckets {
+		out[i/2].merge(&tl.buckets[i])
+	}
+	tl.buckets, tl.width = out, tl.width*2
+}
+
+// place merges o into tl, o's second 0 at second offset of tl. Where offset is
+// not a multiple of the wider of the two widths, a bucket of o lands in the
+// bucket of tl that holds its first second.
+func (tl *stepTimeline) place(o *stepTimeline, offset int) {
+	if tl.width == 0 {
+		tl.width = 1
+	}
+	for tl.width < o.width {
+		tl.widen()
+	}
+	for i := range o.buckets {
+		if b := &o.buckets[i]; b.count > 0 || b.errors > 0 {
+			tl.at(max(i*o.width+offset, 0)).merge(b)
+		}
+	}
+}
+
+// StepEvidence is what a step left to look at when it failed: the files of one
+// record (a browser step's screenshot and redacted DOM excerpt), relative to the
+// results folder.
+type StepEvidence struct {
+	Side      record.Side    `json:"side"`
+	Persona   string         `json:"persona"`
+	Iteration uint64         `json:"iter"`
+	Outcome   record.Outcome `json:"outcome"`
+	// Error is the record's error, when it has one (redacted like every record).
+	Error string   `json:"error,omitempty"`
+	Files []string `json:"files"`
 }
 
 type endpointCount struct {
@@ -156,6 +231,18 @@ type endpointCount struct {
 type secondStats struct {
 	count, errors int64
 	hist          *hdrhistogram.PackedHistogram
+}
+
+// merge adds o into s.
+func (s *secondStats) merge(o *secondStats) {
+	s.count += o.count
+	s.errors += o.errors
+	if o.hist != nil {
+		if s.hist == nil {
+			s.hist = newSecondHist()
+		}
+		s.hist.Merge(o.hist)
+	}
 }
 
 // Stats accumulates per-step, per-side counts, errors and latency histograms, and
@@ -241,6 +328,10 @@ func (st *Stats) Add(r *record.Record) {
 	p := st.step(StepKey{r.Journey, r.Step})
 	si := sideIndex(r.Side)
 	s := &p.sides[si]
+	if len(r.Evidence) > 0 && len(p.evidence[si]) < maxStepEvidence {
+		p.evidence[si] = append(p.evidence[si], StepEvidence{Side: r.Side, Persona: r.Persona, Iteration: r.Iteration,
+			Outcome: r.Outcome, Error: r.Error, Files: slices.Clone(r.Evidence)})
+	}
 	switch r.Outcome {
 	case record.Unsupported, record.Unverified:
 		// An unverified step is one the stack could not be seen to perform:
@@ -269,7 +360,7 @@ func (st *Stats) Add(r *record.Record) {
 	// A record from before the origin (clock skew, a replay without its summary)
 	// counts in the first second rather than vanishing.
 	sec := max(int(r.Start.Sub(st.origin)/time.Second), 0)
-	ts := st.second(si, sec)
+	ts, own := st.second(si, sec), p.timeline[si].at(sec)
 	switch r.Outcome {
 	case record.Invalid:
 		s.Invalid++
@@ -280,6 +371,7 @@ func (st *Stats) Add(r *record.Record) {
 			s.HealthyErrors++
 		}
 		ts.errors++
+		own.errors++
 	case record.OK:
 		st.countSignIn(r)
 		v := clampLatency(r.Latency)
@@ -292,6 +384,11 @@ func (st *Stats) Add(r *record.Record) {
 		}
 		_ = ts.hist.RecordValue(v)
 		ts.count++
+		if own.hist == nil {
+			own.hist = newSecondHist()
+		}
+		_ = own.hist.RecordValue(v)
+		own.count++
 		if sec >= len(s.perSecond) {
 			s.perSecond = append(s.perSecond, make([]int32, sec+1-len(s.perSecond))...)
 		}
@@ -370,9 +467,31 @@ func (st *Stats) Origin() time.Time { return st.origin }
 // Merge adds the figures of o, from another run or machine, into st. The
 // timelines are aligned on wall-clock seconds.
 func (st *Stats) Merge(o *Stats) {
+	if st.origin.IsZero() {
+		st.origin = o.origin
+	}
+	shift := int(o.origin.Sub(st.origin) / time.Second)
+	if shift < 0 {
+		// o starts first: move st's seconds later so both fit.
+		for s := range st.seconds {
+			st.seconds[s] = append(make([]secondStats, -shift), st.seconds[s]...)
+		}
+		for _, p := range st.steps {
+			for i := range p.timeline {
+				var moved stepTimeline
+				moved.place(&p.timeline[i], -shift)
+				p.timeline[i] = moved
+			}
+		}
+		st.origin, shift = st.origin.Add(time.Duration(shift)*time.Second), 0
+	}
 	for _, k := range o.order {
 		src, dst := o.steps[k], st.step(k)
 		dst.judged, dst.ratio = false, nil
+		for i := range dst.timeline {
+			dst.timeline[i].place(&src.timeline[i], shift)
+			dst.evidence[i] = append(dst.evidence[i], src.evidence[i][:min(len(src.evidence[i]), maxStepEvidence-len(dst.evidence[i]))]...)
+		}
 		for i := range dst.sides {
 			d, s := &dst.sides[i], &src.sides[i]
 			d.Count += s.Count
@@ -393,28 +512,9 @@ func (st *Stats) Merge(o *Stats) {
 			}
 		}
 	}
-	if st.origin.IsZero() {
-		st.origin = o.origin
-	}
-	shift := int(o.origin.Sub(st.origin) / time.Second)
-	if shift < 0 {
-		// o starts first: move st's seconds later so both fit.
-		for s := range st.seconds {
-			st.seconds[s] = append(make([]secondStats, -shift), st.seconds[s]...)
-		}
-		st.origin, shift = st.origin.Add(time.Duration(shift)*time.Second), 0
-	}
 	for s := range o.seconds {
-		for i, src := range o.seconds[s] {
-			dst := st.second(s, i+shift)
-			dst.count += src.count
-			dst.errors += src.errors
-			if src.hist != nil {
-				if dst.hist == nil {
-					dst.hist = newSecondHist()
-				}
-				dst.hist.Merge(src.hist)
-			}
+		for i := range o.seconds[s] {
+			st.second(s, i+shift).merge(&o.seconds[s][i])
 		}
 	}
 }

@@ -2,6 +2,7 @@ package analysis_test
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -140,6 +141,85 @@ func TestHistogramsRoundTripAndMerge(t *testing.T) {
 		if mt.Points[i] != wt.Points[i] {
 			t.Errorf("timeline point %d: whole %+v, merged %+v", i, wt.Points[i], mt.Points[i])
 		}
+	}
+	for _, k := range whole.Keys() {
+		w, m := whole.StepTimeline(k, fixture.Start), merged.StepTimeline(k, fixture.Start)
+		if w == nil || m == nil || len(w.Points) == 0 || !slices.Equal(m.Points, w.Points) || m.BucketMS != w.BucketMS {
+			t.Errorf("%s timeline: merged from halves %+v; want the whole run's %+v", k, m, w)
+		}
+	}
+}
+
+// TestStepTimeline: each step keeps its own latency over time, its buckets
+// widening (two into one) so that a long run stays within the cap, the same
+// whatever order the records come in; a slower candidate shows in its own
+// step's points only.
+func TestStepTimeline(t *testing.T) {
+	login, probe := analysis.StepKey{"j", "login"}, analysis.StepKey{"j", "probe"}
+	var recs []*record.Record
+	for s := range 1500 {
+		at := fixture.Start.Add(time.Duration(s) * time.Second)
+		for _, side := range []record.Side{record.Legacy, record.Candidate} {
+			d := 10 * time.Millisecond
+			if side == record.Candidate {
+				d += 40 * time.Millisecond
+			}
+			recs = append(recs, &record.Record{Side: side, Journey: login.Journey, Step: login.Step, Start: at, Latency: d, Outcome: record.OK},
+				&record.Record{Side: side, Journey: probe.Journey, Step: probe.Step, Start: at, Latency: time.Millisecond, Outcome: record.OK})
+		}
+	}
+	recs = append(recs, &record.Record{Side: record.Candidate, Journey: probe.Journey, Step: probe.Step, Start: fixture.Start.Add(7 * time.Second), Outcome: record.Error})
+	inOrder, reversed := analysis.NewStats(fixture.Start), analysis.NewStats(fixture.Start)
+	for i := range recs {
+		inOrder.Add(recs[i])
+		reversed.Add(recs[len(recs)-1-i])
+	}
+	tl := inOrder.StepTimeline(login, fixture.Start)
+	// 1500s at most 60 points: 32s buckets (1500/32 = 46.9), 47 points.
+	if tl == nil || len(tl.Points) != 47 || tl.BucketMS != 32000 || tl.Points[1].T != 32 || tl.Points[0].Legacy.Count != 32 {
+		t.Fatalf("login timeline of 1500s = %d points of %dms (%+v); want 47 of 32000ms", len(tl.Points), tl.BucketMS, tl.Points[:min(2, len(tl.Points))])
+	}
+	for _, p := range tl.Points {
+		if p.Legacy.P50 < 9.5 || p.Legacy.P50 > 10.5 || p.Candidate.P50 < 49 || p.Candidate.P50 > 51 {
+			t.Errorf("login at %vs: p50 legacy %v, candidate %v; want 10ms and 50ms", p.T, p.Legacy.P50, p.Candidate.P50)
+			break
+		}
+	}
+	pt := inOrder.StepTimeline(probe, fixture.Start)
+	if p := pt.Points[0]; p.Candidate.P50 > 1.1 || p.Candidate.Errors != 1 || p.Legacy.Errors != 0 {
+		t.Errorf("probe's first bucket = %+v; want 1ms on both sides and the candidate's one error", p)
+	}
+	if got := reversed.StepTimeline(login, fixture.Start); !slices.Equal(got.Points, tl.Points) || got.BucketMS != tl.BucketMS {
+		t.Errorf("login timeline fed in reverse differs: %d points of %dms; want %d of %dms", len(got.Points), got.BucketMS, len(tl.Points), tl.BucketMS)
+	}
+	if got := inOrder.StepTimeline(analysis.StepKey{"j", "none"}, fixture.Start); got != nil {
+		t.Errorf("timeline of a step never seen = %+v; want nil", got)
+	}
+}
+
+// TestStepEvidence: a step keeps the first few evidence files its records
+// left on each side, legacy's first, and merging keeps the cap.
+func TestStepEvidence(t *testing.T) {
+	k := analysis.StepKey{"browser", record.StepBrowserLogin}
+	st := analysis.NewStats(fixture.Start)
+	for i := range 8 {
+		for _, side := range []record.Side{record.Candidate, record.Legacy} {
+			st.Add(&record.Record{Side: side, Persona: fmt.Sprintf("patient-%05d", i), Iteration: uint64(i), Journey: k.Journey, Step: k.Step,
+				Start: fixture.Start, Outcome: record.Error, Error: "landing page did not show",
+				Evidence: []string{fmt.Sprintf("evidence/%s-%d.png", side, i), fmt.Sprintf("evidence/%s-%d.html", side, i)}})
+		}
+		st.Add(&record.Record{Side: record.Candidate, Journey: k.Journey, Step: k.Step, Start: fixture.Start, Outcome: record.OK})
+	}
+	ev := analysis.StepEvidenceOf(st, k)
+	if len(ev) != 10 || ev[0].Side != record.Legacy || ev[5].Side != record.Candidate || ev[5].Files[0] != "evidence/candidate-0.png" ||
+		ev[9].Persona != "patient-00004" || ev[9].Error != "landing page did not show" || ev[9].Outcome != record.Error {
+		t.Errorf("evidence = %+v; want the first 5 of each side, legacy's first", ev)
+	}
+	merged := analysis.NewStats(time.Time{})
+	merged.Merge(st)
+	merged.Merge(st)
+	if got := analysis.StepEvidenceOf(merged, k); !slices.EqualFunc(got, ev, func(a, b analysis.StepEvidence) bool { return a.Persona == b.Persona && a.Side == b.Side }) {
+		t.Errorf("evidence merged twice = %d entries; want the same first 5 of each side", len(got))
 	}
 }
 

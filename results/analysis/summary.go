@@ -93,6 +93,12 @@ type StepSummary struct {
 	UnhealthyShare float64 `json:"unhealthy_share,omitempty"`
 	// NotJudged says why the step got no latency verdict, when it got none.
 	NotJudged string `json:"not_judged,omitempty"`
+	// Timeline is the step's own latency over time, both sides (summaries
+	// before it have the run's timeline only).
+	Timeline *Timeline `json:"timeline,omitempty"`
+	// Evidence lists, per side, the first few records of the step that left
+	// evidence files (a failed browser step's screenshot and DOM excerpt).
+	Evidence []StepEvidence `json:"evidence,omitempty"`
 }
 
 // Notice is an observation that is not a regression but changes how the report
@@ -125,7 +131,8 @@ type TimePoint struct {
 	Candidate TimeSide `json:"candidate"`
 }
 
-// TimeSide is one side's figures in one bucket, all steps together.
+// TimeSide is one side's figures in one bucket: all steps together in the
+// run's timeline, the step's alone in a step's.
 type TimeSide struct {
 	Count  int64   `json:"count"`
 	Errors int64   `json:"errors"`

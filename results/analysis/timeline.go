@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"slices"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -54,4 +55,64 @@ func (st *Stats) bucket(s, from, to int) TimeSide {
 		out.P50, out.P99 = ms(time.Duration(v[0])), ms(time.Duration(v[1]))
 	}
 	return out
+}
+
+// StepTimeline returns step k's latency over time, both sides, in buckets of
+// whole seconds (at most maxStepPoint of them, wider for longer runs); offsets
+// are from start (the origin when start is zero). Nil for a step never seen.
+func (st *Stats) StepTimeline(k StepKey, start time.Time) *Timeline {
+	p, ok := st.steps[k]
+	if !ok {
+		return nil
+	}
+	if start.IsZero() {
+		start = st.origin
+	}
+	leg, cand := &p.timeline[0], &p.timeline[1]
+	// The two sides may have widened apart: align the narrower on the wider.
+	width := max(leg.width, cand.width, 1)
+	sides := [2]*stepTimeline{leg, cand}
+	for i, tl := range sides {
+		if tl.width != width {
+			var w stepTimeline
+			w.place(tl, 0)
+			for w.width < width {
+				w.widen()
+			}
+			sides[i] = &w
+		}
+	}
+	n := max(len(sides[0].buckets), len(sides[1].buckets))
+	shift := st.origin.Sub(start)
+	tl := &Timeline{BucketMS: int64(width) * 1000, Points: make([]TimePoint, n)}
+	for b := range n {
+		tp := &tl.Points[b]
+		tp.T = (shift + time.Duration(b*width)*time.Second).Seconds()
+		if b < len(sides[0].buckets) {
+			tp.Legacy = sides[0].buckets[b].side()
+		}
+		if b < len(sides[1].buckets) {
+			tp.Candidate = sides[1].buckets[b].side()
+		}
+	}
+	return tl
+}
+
+// side returns the figures of one bucket.
+func (s *secondStats) side() TimeSide {
+	out := TimeSide{Count: s.count, Errors: s.errors}
+	if s.hist != nil && s.hist.TotalCount() > 0 {
+		v := s.hist.ValueAtPercentilesSlice([]float64{50, 99})
+		out.P50, out.P99 = ms(time.Duration(v[0])), ms(time.Duration(v[1]))
+	}
+	return out
+}
+
+// evidence returns the evidence step k's records left, legacy's first.
+func (st *Stats) evidence(k StepKey) []StepEvidence {
+	p, ok := st.steps[k]
+	if !ok {
+		return nil
+	}
+	return slices.Concat(p.evidence[0], p.evidence[1])
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -31,16 +32,14 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"answered":      answered,
 	"htmlStepNotes": htmlStepNotes,
 	"notPerformed":  notPerformed,
-	"health":        healthText,
-	"shortfall":     shortfallText,
-	"missing":       func(c analysis.Cohort) string { return strings.TrimPrefix(missingText(c, 0), "not judged: ") },
-	"units": func(c analysis.ClassCoverage) string {
-		unit := map[string]string{analysis.LevelStep: "step"}[c.Level]
-		if unit == "" {
-			unit = "persona"
-		}
-		return fmt.Sprintf("%d %s", c.Units, plural(c.Units, unit, unit+"s"))
+	"evidenceLinks": func(files []string) []string {
+		return slices.DeleteFunc(slices.Clone(files), func(f string) bool { return !evidencePath(f) })
 	},
+	"base":      path.Base,
+	"health":    healthText,
+	"shortfall": shortfallText,
+	"missing":   func(c analysis.Cohort) string { return strings.TrimPrefix(missingText(c, 0), "not judged: ") },
+	"units":     unitsText,
 }).Parse(htmlSource))
 
 // severityGroup is the findings of one severity.
@@ -56,13 +55,28 @@ type evidenceRow struct {
 	Checks  []check
 }
 
+// noticeView is a notice of the summary; Shaded when the windows it speaks of
+// are shaded on the plots.
+type noticeView struct {
+	analysis.Notice
+	Shaded bool
+}
+
 type htmlView struct {
-	S          *analysis.Summary
+	S *analysis.Summary
+	// Decision is the run's meaning for the cutover in one sentence.
+	Decision   string
 	Failing    int
 	Severities []severityGroup
 	Checks     []check
 	Evidence   []evidenceRow
-	Plots      []plot
+	Notices    []noticeView
+	// StepPlots are the small multiples of latency over time, one per step;
+	// DistPlots the latency distributions of the steps with a latency
+	// finding; Plots the run-wide plots.
+	StepPlots, DistPlots, Plots []plot
+	// Shots are the screenshots failed browser steps left.
+	Shots []shot
 	// CoverageCount counts the classes by coverage ("" before v3);
 	// NoCoverage says so. Gaps are the classes not judged or judged in part.
 	CoverageCount string
@@ -74,7 +88,7 @@ type htmlView struct {
 
 // WriteHTML writes report.html.
 func WriteHTML(w io.Writer, s *analysis.Summary) error {
-	v := htmlView{S: s, Failing: failingCount(s), Checks: parityChecks(s), CoverageCount: coverageCount(s)}
+	v := htmlView{S: s, Decision: decision(s), Failing: failingCount(s), Checks: parityChecks(s), CoverageCount: coverageCount(s)}
 	if v.CoverageCount == "" {
 		v.NoCoverage = noCoverage(s)
 	}
@@ -109,15 +123,27 @@ func WriteHTML(w io.Writer, s *analysis.Summary) error {
 		row.Status = controlStatus(row.Checks)
 		v.Evidence = append(v.Evidence, row)
 	}
-	v.Plots = []plot{latencyPlot(s), errorPlot(s)}
+	v.StepPlots, v.DistPlots = stepPlots(s), distPlots(s)
+	v.Plots = []plot{errorPlot(s)}
+	if len(v.StepPlots) == 0 {
+		// A summary written before the steps' own timelines.
+		v.Plots = []plot{latencyPlot(s), errorPlot(s)}
+	}
+	windows := len(s.Generator.Saturated)+len(s.Generator.Unhealthy) > 0 && len(s.Timeline.Points) > 0
+	for _, n := range s.Notices {
+		v.Notices = append(v.Notices, noticeView{Notice: n, Shaded: n.Class == analysis.GeneratorSaturated && windows})
+	}
+	v.Shots = shots(s)
 	return htmlTemplate.Execute(w, v)
 }
 
 // controlStatus folds the checks of a control: fail, found or on both stacks
-// when any check is; pass only when every check the run's journeys could judge was judged
-// and passed; partial when some passed and others were not judged (or only
-// in part); not exercised when none was judged. A control is never shown as
-// passing on checks the run did not judge.
+// when any check is; pass only when every check of the control was judged and
+// passed; partial when some passed and others were not judged, judged only in
+// part, or not exercised by the run's journeys (a canary without break-glass
+// journeys does not show that break-glass access is audited, whatever its
+// sign-ins show); not exercised when none was judged. A control is never
+// shown as passing on checks the run did not judge.
 func controlStatus(cs []check) string {
 	has := func(st string) bool { return slices.ContainsFunc(cs, func(c check) bool { return c.Status == st }) }
 	switch {
@@ -127,7 +153,7 @@ func controlStatus(cs []check) string {
 		return checkFound
 	case has(checkShared):
 		return checkShared
-	case has(checkPartial), has(checkPass) && has(checkNotJudged):
+	case has(checkPartial), has(checkPass) && (has(checkNotJudged) || has(checkNotExercised)):
 		return checkPartial
 	case has(checkPass):
 		return checkPass
@@ -160,4 +186,13 @@ func htmlStepNotes(st analysis.StepSummary) []string {
 		out = append(out, fmt.Sprintf("%.0f%% measured while the generator was saturated", 100*st.SaturatedShare))
 	}
 	return out
+}
+
+// unitsText counts the units a class was judged on: "30 personas", "1 step".
+func unitsText(c analysis.ClassCoverage) string {
+	unit := map[string]string{analysis.LevelStep: "step"}[c.Level]
+	if unit == "" {
+		unit = "persona"
+	}
+	return fmt.Sprintf("%d %s", c.Units, plural(c.Units, unit, unit+"s"))
 }

@@ -76,7 +76,7 @@ func WriteJUnit(w io.Writer, s *analysis.Summary) error {
 			c.SystemOut = "found, below the failing thresholds:\n" + findingsText(ch.Findings)
 		case checkNotJudged, checkNotExercised:
 			status := ch.Status
-			if ch.Coverage != nil {
+			if ch.Coverage != nil && ch.Coverage.Status != analysis.CoverageJudged {
 				status = ch.Coverage.Status
 			}
 			c.Skipped = &junitMessage{Message: status + ": " + ch.Why()}

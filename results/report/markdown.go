@@ -14,17 +14,19 @@ import (
 const markdownFindings = 20
 
 // WriteMarkdown writes report.md: short enough for a pull-request comment,
-// the verdict and what the run did not see first, findings next, latencies
-// folded away.
+// the verdict and the decision for the cutover in one sentence, what the run
+// did not see first, findings next, latencies folded away.
 func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	icon := map[string]string{analysis.VerdictPass: "✅", analysis.VerdictFail: "❌", analysis.VerdictInconclusive: "❔", analysis.VerdictAborted: "⚠️"}[s.Verdict]
 	p("### %s cutover %s: `%s`\n\n", icon, strings.ToUpper(s.Verdict), md(s.Meta.Name))
+	// The decision, in the sentence report.html opens with.
+	p("**%s.**", md(decision(s)))
 	if s.Verdict == analysis.VerdictInconclusive {
-		p("**Inconclusive:** the run did not see enough to pass it (%d %s, marked ❗ under coverage): %s.\n\n",
-			len(s.Inconclusive), plural(len(s.Inconclusive), "reason", "reasons"), md(firstReason(s)))
+		p(" The run did not see enough to pass it (%d %s, marked ❗ under coverage).", len(s.Inconclusive), plural(len(s.Inconclusive), "reason", "reasons"))
 	}
+	p("\n\n")
 	switch n := failingCount(s); {
 	case s.Meta.Aborted != "":
 		p("**Aborted:** %s. The figures below cover what ran.\n\n", md(s.Meta.Aborted))

@@ -56,14 +56,27 @@ func (c check) SharedCount() int {
 	return n
 }
 
+// JudgedOn counts the units the run judged the class on ("30 personas"); ""
+// when it judged none or the summary does not say (before v3).
+func (c check) JudgedOn() string {
+	if c.Coverage == nil || c.Coverage.Units == 0 {
+		return ""
+	}
+	return unitsText(*c.Coverage)
+}
+
 // Why says why the run did not judge the class, or where it judged it only
 // in part; "" when it judged it.
 func (c check) Why() string {
 	switch {
+	case c.Coverage != nil && c.Coverage.Status == analysis.CoverageJudged && c.Status == checkNotJudged:
+		return "judged on no unit"
 	case c.Coverage != nil:
 		return coverageReason(*c.Coverage)
 	case c.Status == checkNotExercised:
 		return "no step of this run can raise it"
+	case c.Status == checkNotJudged:
+		return "no candidate step that can raise it got an answer"
 	}
 	return ""
 }
@@ -71,7 +84,9 @@ func (c check) Why() string {
 // parityChecks judges every parity class of DOMAIN.md over the summary: failed,
 // found without failing the thresholds, passed, judged in part, not judged
 // although the journeys should have, or not exercised by the run's steps. A
-// class the run did not judge never passes.
+// class the run did not judge never passes: nor one judged on no unit, nor,
+// in a summary without coverage, one whose steps no candidate answer came
+// from.
 func parityChecks(s *analysis.Summary) []check {
 	steps := stepNames(s)
 	cov := coverageByClass(s)
@@ -103,11 +118,20 @@ func parityChecks(s *analysis.Summary) []check {
 			ch.Status = checkFound
 		case len(ch.Shared) > 0:
 			ch.Status = checkShared
+		case known && cc.Status == analysis.CoverageJudged && cc.Units == 0:
+			// Judged on nothing is not judged, whatever the summary says.
+			ch.Status = checkNotJudged
 		case known:
 			ch.Status = map[string]string{analysis.CoverageJudged: checkPass, analysis.CoveragePartial: checkPartial,
 				analysis.CoverageNotJudged: checkNotJudged, analysis.CoverageNotPlanned: checkNotExercised}[cc.Status]
 		case !c.Exercised(steps):
 			ch.Status = checkNotExercised
+		case !slices.ContainsFunc(s.Steps, func(st analysis.StepSummary) bool {
+			return slices.Contains(c.Info().Steps, st.Step) && answered(st.Candidate)
+		}):
+			// A summary without coverage (before v3): the run recorded the
+			// class's steps, but the candidate answered none of them.
+			ch.Status = checkNotJudged
 		}
 		out = append(out, ch)
 	}
