@@ -176,6 +176,7 @@ func durationVar(fs *pflag.FlagSet, d *time.Duration, name string, value time.Du
 type load struct {
 	scaling config.Scaling
 	seed    uint64
+	only    string
 }
 
 // rateFlag reads --rate as config.ParseRate does.
@@ -206,6 +207,7 @@ func (l *load) flags(fs *pflag.FlagSet) {
 	durationVar(fs, &l.scaling.Duration, "duration", 0, "run length; the profile keeps its shape (storms scale with it) (default: the file's)")
 	fs.Var(rateFlag{&l.scaling}, "rate", "journeys per second of the profile's base rate, every other rate in proportion (15), or a factor of the file's rates (2x) (default: the file's)")
 	fs.Uint64Var(&l.seed, "seed", 0, "seed of personas and schedule (default: the file's)")
+	fs.StringVar(&l.only, "only", "", "drive one stack alone, legacy or candidate: a capacity or performance test judged on its own thresholds, nothing compared")
 }
 
 // apply reshapes cfg's load as the flags say.
@@ -213,7 +215,10 @@ func (l *load) apply(cfg *config.File) error {
 	if l.seed > 0 {
 		cfg.Seed = l.seed
 	}
-	if l.scaling == (config.Scaling{}) && l.seed == 0 {
+	if l.only != "" {
+		cfg.Only = l.only
+	}
+	if l.scaling == (config.Scaling{}) && l.seed == 0 && l.only == "" {
 		return nil
 	}
 	if err := cfg.Scale(l.scaling); err != nil {

@@ -31,6 +31,9 @@ const (
 	CoverageNotJudged = "not judged"
 	// CoverageNotPlanned: no configured journey runs a step that could raise it.
 	CoverageNotPlanned = "not in any journey"
+	// CoverageOneSided: the run drove one stack alone, and the class compares
+	// the two.
+	CoverageOneSided = "not comparable in a one-sided run"
 )
 
 // CoverageOptions set how much of a class a run must judge before it may pass.
@@ -45,6 +48,9 @@ type CoverageOptions struct {
 	// names), to tell a class no journey runs from one the journeys never
 	// reached; empty: judged from the records alone.
 	Planned []string `json:"planned,omitempty"`
+	// OneSided, in a run that drove one stack alone, names it: a class judged
+	// on nothing there is not comparable, not a gap.
+	OneSided string `json:"one_sided,omitempty"`
 }
 
 func (o CoverageOptions) withDefaults() CoverageOptions {
@@ -103,6 +109,8 @@ func (c ClassCoverage) Text() string {
 		return fmt.Sprintf("judged on %d %s", c.Units, plural(c.Units, unit))
 	case CoverageNotPlanned:
 		return c.Status
+	case CoverageOneSided:
+		return c.Status + ": " + c.Reason
 	}
 	// Gaps with one reason are told once: "admin 0 of 60, billing 0 of 60:
 	// unsupported: ...".
@@ -265,6 +273,10 @@ func (in *causeInput) coverage(opt CoverageOptions, preconds []Precondition) []C
 			c = in.personaCoverage(cls, opt, preconds)
 		}
 		c.Optional = slices.Contains(opt.Optional, cls)
+		if opt.OneSided != "" && c.Units == 0 && (c.Status == CoverageNotJudged || c.Status == CoveragePartial) {
+			c.Status, c.Gaps = CoverageOneSided, nil
+			c.Reason = "only the " + opt.OneSided + " stack was driven"
+		}
 		out = append(out, c)
 	}
 	return out

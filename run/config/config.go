@@ -36,6 +36,12 @@ type File struct {
 	Name      string             `yaml:"name"`
 	Seed      uint64             `yaml:"seed"`
 	Mode      string             `yaml:"mode"`
+	// Only, when set (legacy or candidate), drives that stack alone: a
+	// capacity or performance test of it, judged on its own thresholds
+	// (absolute latency limits, the expected decisions, the token policy);
+	// nothing is compared, and every report says which side ran. The other
+	// side's stack may then be left out.
+	Only string `yaml:"only"`
 	Stacks    Stacks             `yaml:"stacks"`
 	Personas  Personas           `yaml:"personas"`
 	Journeys  []journeys.Journey `yaml:"journeys"`
@@ -415,3 +421,6 @@ type anySecret struct{}
 func (anySecret) Resolve(string) (personas.Secret, error) {
 	return personas.NewSecret("needed-at-run-time"), nil
 }
+
+// Drives reports whether a run of f drives side (legacy or candidate).
+func (f *File) Drives(side string) bool { return f.Only == "" || f.Only == side }

@@ -454,7 +454,10 @@ func (f *File) validateRaw(p *problems, at []string, r Raw) {
 // side when the attack gives its legacy request.
 func (f *File) RawSides(r Raw) int {
 	n := 0
-	for _, s := range []Side{f.Stacks.Legacy, f.CandidateSide()} {
+	for i, s := range []Side{f.Stacks.Legacy, f.CandidateSide()} {
+		if !f.Drives([]string{"legacy", "candidate"}[i]) {
+			continue
+		}
 		if s.Adapter == "oidc" || s.Adapter == "legacy" && r.Legacy != nil {
 			n++
 		}

@@ -44,8 +44,16 @@ func (f *File) Validate() error {
 	if f.Mode != ModeParity && f.Mode != ModeAA {
 		p.add([]string{"mode"}, "is %q; want %q or %q", f.Mode, ModeParity, ModeAA)
 	}
-	f.validateSide(p, "legacy", f.Stacks.Legacy)
-	if f.Mode == ModeParity {
+	switch {
+	case f.Only != "" && f.Only != "legacy" && f.Only != "candidate":
+		p.add([]string{"only"}, "is %q; want legacy or candidate (or leave it out to drive both)", f.Only)
+	case f.Only != "" && f.Mode == ModeAA:
+		p.add([]string{"only"}, "an A/A run drives legacy twice: leave only out, or mode: parity")
+	}
+	if f.Drives("legacy") {
+		f.validateSide(p, "legacy", f.Stacks.Legacy)
+	}
+	if f.Mode == ModeParity && f.Drives("candidate") {
 		f.validateSide(p, "candidate", f.Stacks.Candidate)
 	}
 	if len(f.Stacks.AllowHosts) == 0 {

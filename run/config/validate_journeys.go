@@ -50,7 +50,7 @@ func (f *File) validateBreakGlassPlan(p *problems) {
 		p.add(at("resource"), "is %q; want type:selector, e.g. record:unassigned", bg.Resource)
 		return
 	}
-	for _, side := range []string{"legacy", "candidate"} {
+	for _, side := range f.DrivenSides() {
 		if _, ok := f.SideResources(side)[typ][bg.Action]; !ok {
 			p.add(at("action"), "no %s request template for %s %s (resources.%s.%s)", side, bg.Action, typ, typ, bg.Action)
 		}
@@ -193,7 +193,7 @@ func (f *File) validateJourneys(p *problems) {
 			p.add(at("resource"), "is %q; want type:selector, e.g. record:{self}", pr.Resource)
 			continue
 		}
-		for _, side := range []string{"legacy", "candidate"} {
+		for _, side := range f.DrivenSides() {
 			if _, ok := f.SideResources(side)[typ][pr.Action]; !ok {
 				p.add(at("action"), "no %s request template for %s %s (resources.%s.%s)", side, pr.Action, typ, typ, pr.Action)
 			}
@@ -221,4 +221,12 @@ func accountsHave(pop personas.Population, name string) bool {
 		}
 	}
 	return false
+}
+
+// DrivenSides lists the sides a run of f drives.
+func (f *File) DrivenSides() []string {
+	if f.Only != "" {
+		return []string{f.Only}
+	}
+	return []string{"legacy", "candidate"}
 }

@@ -24,6 +24,8 @@ type browserShare struct {
 	share    float64
 	kinds    []personas.Kind
 	seed     uint64
+	// sides are the sides the run drives.
+	sides []record.Side
 }
 
 // startBrowser starts the run's browser when cfg asks for a browser share, and
@@ -44,7 +46,11 @@ func startBrowser(ctx context.Context, cfg *config.File, out string) (*browserSh
 	r := browser.NewRunner(c, browser.RunnerOptions{
 		Sites: sites, MaxTabs: b.MaxTabs, StepTimeout: cfg.Load.StepTimeout, Evidence: &browser.Evidence{Root: out},
 	})
-	return &browserShare{chromium: c, runner: r, share: b.Share, kinds: b.PersonaKinds(), seed: cfg.Seed}, nil
+	var sides []record.Side
+	for _, side := range cfg.DrivenSides() {
+		sides = append(sides, record.Side(side))
+	}
+	return &browserShare{chromium: c, runner: r, share: b.Share, kinds: b.PersonaKinds(), seed: cfg.Seed, sides: sides}, nil
 }
 
 // takes reports whether start n runs in the browser; the choice derives from the
@@ -60,7 +66,7 @@ func (b *browserShare) takes(n uint64) bool {
 // journeys run; on gives the persona as each side knows it.
 func (b *browserShare) run(ctx context.Context, on func(record.Side) personas.Persona, it journeys.Iteration, emit func(*record.Record)) {
 	var wg sync.WaitGroup
-	for _, side := range []record.Side{record.Legacy, record.Candidate} {
+	for _, side := range b.sides {
 		wg.Go(func() { b.runner.Run(ctx, side, on(side), it, emit) })
 	}
 	wg.Wait()

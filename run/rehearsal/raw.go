@@ -45,6 +45,9 @@ func rawAttacks(ctx context.Context, cfg *config.File, pop personas.Population, 
 			Targets: map[record.Side]loadgen.RawTarget{}, Client: client,
 		}
 		for side, sc := range sides {
+			if !cfg.Drives(string(side)) {
+				continue
+			}
 			var (
 				t   loadgen.RawTarget
 				err error

@@ -259,6 +259,9 @@ func journeyJob(cfg *config.File, pop personas.Population, runner *journeys.Runn
 			return nil
 		}
 		run := func(k int, intended time.Time) {
+			if stacks[k] == nil {
+				return // a one-sided run: the side is not driven
+			}
 			m.begun[k].Add(1)
 			runner.Run(ctx, j, sides[k], stacks[k], personaOn(cfg, sides[k], p), journeys.Iteration{N: t.N, Intended: intended}, emit)
 		}
@@ -338,9 +341,15 @@ func redactor(pop personas.Population, more ...string) *record.Redactor {
 // the legacy stack again.
 func adapters(ctx context.Context, cfg *config.File, tr http.RoundTripper, pop personas.Population, extra ...adapter.Option) (journeys.Stack, journeys.Stack, error) {
 	jopts := append([]adapter.Option{adapter.WithPersonas(pop), adapter.WithSetupTimeout(cfg.Load.StepTimeout)}, extra...)
-	leg, err := newAdapter(ctx, "legacy", cfg.Stacks.Legacy, tr, jopts)
-	if err != nil {
-		return nil, nil, err
+	var leg journeys.Stack
+	if cfg.Drives("legacy") {
+		var err error
+		if leg, err = newAdapter(ctx, "legacy", cfg.Stacks.Legacy, tr, jopts); err != nil {
+			return nil, nil, err
+		}
+	}
+	if !cfg.Drives("candidate") {
+		return leg, nil, nil
 	}
 	if cfg.Mode == config.ModeAA {
 		cand, err := newAdapter(ctx, "candidate (A/A: legacy again)", cfg.Stacks.Legacy, tr, jopts)
@@ -387,7 +396,7 @@ func preflight(ctx context.Context, cfg *config.File, pop personas.Population, l
 		name string
 		st   journeys.Stack
 	}{{"legacy", legacy}, {"candidate", candidate}} {
-		if c, ok := s.st.(checker); ok {
+		if c, ok := s.st.(checker); ok && s.st != nil {
 			if err := c.Check(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("%s stack unreachable: %w", s.name, err))
 			}
@@ -395,6 +404,10 @@ func preflight(ctx context.Context, cfg *config.File, pop personas.Population, l
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if cfg.Only != "" {
+		return []analysis.Notice{{Class: analysis.ProvisioningDrift, Detail: fmt.Sprintf(
+			"one-sided run: only the %s stack was driven (only: %s); nothing was compared with the other, so the classes that compare the stacks are not judged, and the directories were not checked against each other", cfg.Only, cfg.Only)}}, nil
 	}
 	return parity(ctx, cfg, pop, legacy, candidate)
 }

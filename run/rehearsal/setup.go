@@ -88,7 +88,7 @@ func AnalysisOptions(cfg *config.File) analysis.Options {
 		stepLimits, _ := config.LatencyLimits(s.Latency)
 		perf.Steps[key] = analysis.StepTolerance{LatencyRatio: s.LatencyRatio, LatencyMinDelta: s.LatencyMinDelta, ErrorRateDelta: s.ErrorRateDelta, Limits: stepLimits}
 	}
-	cov := analysis.CoverageOptions{MinPerKind: t.Coverage.MinPerKind, Planned: plannedSteps(cfg)}
+	cov := analysis.CoverageOptions{MinPerKind: t.Coverage.MinPerKind, Planned: plannedSteps(cfg), OneSided: cfg.Only}
 	for _, c := range t.Coverage.Optional {
 		cov.Optional = append(cov.Optional, analysis.Class(c))
 	}
@@ -123,17 +123,24 @@ func plannedSteps(cfg *config.File) []string {
 // candidate is the legacy site again.
 func browserSites(cfg *config.File) (map[record.Side]browser.Site, error) {
 	b := cfg.Load.Browser
-	leg, err := cfg.BrowserSite(b.Legacy, cfg.Stacks.Legacy)
-	if err != nil {
-		return nil, err
+	out := map[record.Side]browser.Site{}
+	if cfg.Drives("legacy") {
+		leg, err := cfg.BrowserSite(b.Legacy, cfg.Stacks.Legacy)
+		if err != nil {
+			return nil, err
+		}
+		out[record.Legacy] = leg
 	}
-	site, side := b.Candidate, cfg.Stacks.Candidate
-	if cfg.Mode == config.ModeAA {
-		site, side = b.Legacy, cfg.Stacks.Legacy
+	if cfg.Drives("candidate") {
+		site, side := b.Candidate, cfg.Stacks.Candidate
+		if cfg.Mode == config.ModeAA {
+			site, side = b.Legacy, cfg.Stacks.Legacy
+		}
+		cand, err := cfg.BrowserSite(site, side)
+		if err != nil {
+			return nil, err
+		}
+		out[record.Candidate] = cand
 	}
-	cand, err := cfg.BrowserSite(site, side)
-	if err != nil {
-		return nil, err
-	}
-	return map[record.Side]browser.Site{record.Legacy: leg, record.Candidate: cand}, nil
+	return out, nil
 }
