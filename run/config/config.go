@@ -32,16 +32,16 @@ import (
 
 // File is a rehearsal file.
 type File struct {
-	Version   int                `yaml:"version"`
-	Name      string             `yaml:"name"`
-	Seed      uint64             `yaml:"seed"`
-	Mode      string             `yaml:"mode"`
+	Version int    `yaml:"version"`
+	Name    string `yaml:"name"`
+	Seed    uint64 `yaml:"seed"`
+	Mode    string `yaml:"mode"`
 	// Only, when set (legacy or candidate), drives that stack alone: a
 	// capacity or performance test of it, judged on its own thresholds
 	// (absolute latency limits, the expected decisions, the token policy);
 	// nothing is compared, and every report says which side ran. The other
 	// side's stack may then be left out.
-	Only string `yaml:"only"`
+	Only      string             `yaml:"only"`
 	Stacks    Stacks             `yaml:"stacks"`
 	Personas  Personas           `yaml:"personas"`
 	Journeys  []journeys.Journey `yaml:"journeys"`
