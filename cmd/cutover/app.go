@@ -67,7 +67,7 @@ gets in, what they can reach, how sessions behave and how fast each step is.`,
 	root.SetOut(st.stdout)
 	root.SetErr(st.stderr)
 	root.SetUsageTemplate(root.UsageTemplate() + usageFooter)
-	root.AddCommand(demoCmd(st), runCmd(st), mergeCmd(st), canaryCmd(st), personasCmd(st), stacksCmd(st),
+	root.AddCommand(demoCmd(st), runCmd(st), capacityCmd(st), mergeCmd(st), canaryCmd(st), personasCmd(st), stacksCmd(st),
 		validateCmd(st), reportCmd(st), diffCmd(st), planCmd(st),
 		&cobra.Command{
 			Use:   "schema",

@@ -133,11 +133,16 @@ func (st *Stats) PerfFindings(opt PerfOptions) []Finding {
 				cp50.Round(10*time.Microsecond), lp50.Round(10*time.Microsecond), r.Value, r.Low, r.High, o.LatencyRatio, o.LatencyMinDelta))
 		}
 		// The absolute limits need only the candidate's answers: a step legacy
-		// does not perform is held to them too.
-		if cand != nil && ch.TotalCount() >= o.MinSamples {
+		// does not perform is held to them too. A run that drove legacy alone
+		// (a capacity test of it) holds legacy to them.
+		judged, other := ch, lh
+		if ch.TotalCount() == 0 {
+			judged, other = lh, ch
+		}
+		if judged.TotalCount() >= o.MinSamples {
 			var breaches []string
 			for _, l := range o.Limits {
-				obs, low, breached := limitBreach(ch, l)
+				obs, low, breached := limitBreach(judged, l)
 				if !breached {
 					continue
 				}
@@ -145,8 +150,8 @@ func (st *Stats) PerfFindings(opt PerfOptions) []Finding {
 				if l.Percentile >= 100 {
 					b = fmt.Sprintf("max %s > limit %s", roundMs(obs), l.Max)
 				}
-				if leg != nil && lh.TotalCount() > 0 {
-					b += fmt.Sprintf(" (legacy %s)", roundMs(time.Duration(lh.ValueAtQuantile(l.Percentile))))
+				if other.TotalCount() > 0 {
+					b += fmt.Sprintf(" (legacy %s)", roundMs(time.Duration(other.ValueAtQuantile(l.Percentile))))
 				}
 				breaches = append(breaches, b)
 			}
@@ -157,7 +162,7 @@ func (st *Stats) PerfFindings(opt PerfOptions) []Finding {
 		if len(details) > 0 {
 			out = append(out, Finding{
 				Class: LatencyRegression, Severity: LatencyRegression.Severity(), Journey: k.Journey, Step: k.Step,
-				Count: int(ch.TotalCount()), Examples: []Example{}, Detail: strings.Join(details, "; "),
+				Count: int(judged.TotalCount()), Examples: []Example{}, Detail: strings.Join(details, "; "),
 			})
 		}
 		if ln == 0 || cn == 0 {
