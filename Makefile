@@ -7,19 +7,22 @@ export GOFLAGS
 # revision it was built from, for the provenance of a run's evidence.
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
+# And the exact revision (`--version`: "revision 79d00ca1b2c3"), even where the
+# environment's GOFLAGS turn VCS stamping off.
+VCS      := -buildvcs=auto
 
 .PHONY: all demo test bench build check-go chromium hydra fmt-check vet clean
 
 all: build
 
 build: check-go
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/cutover ./cmd/cutover
+	$(GO) build $(VCS) -ldflags "$(LDFLAGS)" -o bin/cutover ./cmd/cutover
 
 # The embedded default: both reference stacks in-process on loopback, a short
 # peak-like run, a report. Findings exit 1 (parity) or 5 (performance): that is the
 # demo working, so make does not fail on them.
 demo: check-go
-	@$(GO) run -ldflags "$(LDFLAGS)" ./cmd/cutover demo --out $(OUT)/demo; rc=$$?; \
+	@$(GO) run $(VCS) -ldflags "$(LDFLAGS)" ./cmd/cutover demo --out $(OUT)/demo; rc=$$?; \
 	  if [ $$rc -eq 0 ] || [ $$rc -eq 1 ] || [ $$rc -eq 5 ]; then exit 0; else exit $$rc; fi
 
 # One test binary at a time (-p 1): the end-to-end tests run load against the
