@@ -15,23 +15,33 @@ import (
 // resolved through resolve, which may be nil when the file holds none.
 func ReadCSV(r io.Reader, name string, resolve SecretResolver) (Population, error) {
 	im := newImporter(name, resolve)
+	if err := im.readCSV(r); err != nil {
+		return Population{}, err
+	}
+	return im.finish()
+}
+
+// readCSV reads the rows of a CSV accounts file into im; the error is one of
+// reading r, the problems of the rows are im's.
+func (im *importer) readCSV(r io.Reader) error {
+	name := im.file
 	im.attrPrefix = attrColumnPrefix
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
 		im.fail(1, "", "empty file; want a header line with "+strings.Join(requiredColumns, ", "))
-		return im.finish()
+		return nil
 	}
 	if err != nil {
 		if !im.parseError(err) {
-			return Population{}, fmt.Errorf("read %s: %w", name, err)
+			return fmt.Errorf("read %s: %w", name, err)
 		}
-		return im.finish()
+		return nil
 	}
 	idx, attrs, ok := im.header(header)
 	if !ok {
-		return im.finish()
+		return nil
 	}
 	for {
 		cells, err := cr.Read()
@@ -40,7 +50,7 @@ func ReadCSV(r io.Reader, name string, resolve SecretResolver) (Population, erro
 		}
 		if err != nil {
 			if !im.parseError(err) {
-				return Population{}, fmt.Errorf("read %s: %w", name, err)
+				return fmt.Errorf("read %s: %w", name, err)
 			}
 			continue
 		}
@@ -68,7 +78,7 @@ func ReadCSV(r io.Reader, name string, resolve SecretResolver) (Population, erro
 		}
 		im.add(line, rec, bad)
 	}
-	return im.finish()
+	return nil
 }
 
 // header maps each CSV header cell to its column, or to -1 and the attribute name

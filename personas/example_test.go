@@ -2,6 +2,7 @@ package personas_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -204,4 +205,52 @@ func ExampleSCIMClient_Provision() {
 	// {Created:0 Updated:0 Unchanged:19 Skipped:1} <nil>
 	// 19 users, 0 drifts on the candidate
 	// 19 deleted <nil>
+}
+
+func ExampleExport() {
+	pop, err := personas.Generate(42, personas.GenerateOptions{Count: 25})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The users file of an Auth0 bulk import, roles mapped to the candidate's.
+	var file strings.Builder
+	res, err := personas.Export(&file, pop, personas.ExportOptions{
+		Format: personas.ExportAuth0, Hash: personas.HashBcrypt, BcryptCost: 4,
+		MapRoles: func(legacy string) []string { return map[string][]string{"billing-clerk": {"billing"}}[legacy] },
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("%d users, %d service account left out, %s\n", res.Users, res.Skipped, res.Hash)
+	var users []struct {
+		UserID       string `json:"user_id"`
+		Username     string `json:"username"`
+		PasswordHash string `json:"password_hash"`
+		AppMetadata  struct {
+			Roles       []string `json:"roles"`
+			LegacyRoles []string `json:"legacy_roles"`
+		} `json:"app_metadata"`
+	}
+	if err := json.Unmarshal([]byte(file.String()), &users); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, u := range users {
+		if len(u.AppMetadata.Roles) > 0 {
+			fmt.Println(u.UserID, u.Username, u.PasswordHash[:7], u.AppMetadata.LegacyRoles, "->", u.AppMetadata.Roles)
+		}
+	}
+	// Output:
+	// 24 users, 1 service account left out, bcrypt
+	// billing-00001 herbert.lang $2a$04$ [billing-clerk] -> [billing]
+	// billing-00002 aisha.hall $2a$04$ [billing-clerk] -> [billing]
+}
+
+func ExampleMix_Validate() {
+	mix := personas.Mix{personas.Patient: 0.7, personas.Clinician: 0.7}
+	fmt.Println(mix.Validate())
+	// Output:
+	// mix: the shares add up to 1.4; want 1 (within 1e-09)
 }

@@ -96,6 +96,8 @@ type importer struct {
 	lines      []int // the line of each persona
 	errs       []rowProblem
 	parsed     map[fieldAt]bool // fields that already failed to decode
+	// inline are the rows whose secret columns hold a value, not a reference.
+	inline []InlineSecret
 }
 
 type rowProblem struct {
@@ -139,8 +141,8 @@ func (im *importer) add(line int, rec record, bad []fieldMsg) {
 		im.failPersona(index, line, b.field, b.msg)
 	}
 	p := rec.p
-	p.Secret, p.SecretRef = im.secret(index, line, fieldPassword, rec.password)
-	p.CandidateSecret, p.CandidateSecretRef = im.secret(index, line, fieldCandidatePassword, rec.candidatePassword)
+	p.Secret, p.SecretRef = im.secret(index, line, p.ID, fieldPassword, rec.password)
+	p.CandidateSecret, p.CandidateSecretRef = im.secret(index, line, p.ID, fieldCandidatePassword, rec.candidatePassword)
 	if p.Roles == nil {
 		p.Roles = []string{}
 	}
@@ -154,9 +156,9 @@ func (im *importer) add(line int, rec record, bad []fieldMsg) {
 	im.lines = append(im.lines, line)
 }
 
-// secret resolves the secret column field of a row: a reference, an inline
-// value, or nothing.
-func (im *importer) secret(index, line int, field, raw string) (Secret, string) {
+// secret resolves the secret column field of the row of persona id: a
+// reference, an inline value (noted in im.inline), or nothing.
+func (im *importer) secret(index, line int, id, field, raw string) (Secret, string) {
 	switch {
 	case raw == "":
 		return Secret{}, ""
@@ -172,7 +174,10 @@ func (im *importer) secret(index, line int, field, raw string) (Secret, string) 
 		}
 		return s, raw
 	}
-	return NewSecret(strings.TrimPrefix(raw, refInline)), ""
+	v := strings.TrimPrefix(raw, refInline)
+	// The id too could be a pasted secret: it must not come out in a warning.
+	im.inline = append(im.inline, InlineSecret{File: im.file, Line: line, ID: redact(id, v), Field: field})
+	return NewSecret(v), ""
 }
 
 func (im *importer) failPersona(index, line int, field, msg string) {
@@ -262,17 +267,67 @@ const MaxAccountsFile = 64 << 20
 // ReadFile reads an accounts file: CSV when its name ends in .csv, JSON Lines
 // otherwise. A file larger than MaxAccountsFile is refused before it is read.
 func ReadFile(path string, resolve SecretResolver) (Population, error) {
+	im := newImporter(path, resolve)
+	if err := im.readFile(path); err != nil {
+		return Population{}, err
+	}
+	return im.finish()
+}
+
+// readFile reads the accounts file at path into im, by its extension.
+func (im *importer) readFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return Population{}, err
+		return err
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err == nil && fi.Size() > MaxAccountsFile {
-		return Population{}, fmt.Errorf("%s: %d MiB, larger than the %d MiB an accounts file may be", path, fi.Size()>>20, MaxAccountsFile>>20)
+		return fmt.Errorf("%s: %d MiB, larger than the %d MiB an accounts file may be", path, fi.Size()>>20, MaxAccountsFile>>20)
 	}
-	read := ReadJSONL
+	r := io.LimitReader(f, MaxAccountsFile+1)
 	if strings.EqualFold(filepath.Ext(path), ".csv") {
-		read = ReadCSV
+		return im.readCSV(r)
 	}
-	return read(io.LimitReader(f, MaxAccountsFile+1), path, resolve)
+	return im.readJSONL(r)
 }
+
+// InlineSecret is a row of an accounts file whose password or
+// candidate_password column holds the secret itself (inline:VALUE, or a value
+// that is no reference) instead of an env: or file: reference: the file is then
+// a secret to guard, and the README says it holds references. It never holds the
+// value.
+type InlineSecret struct {
+	File  string
+	Line  int
+	ID    string // the id of the row's persona ("" when the row has none)
+	Field string // password or candidate_password
+}
+
+// String returns "file:line: id: field holds a plaintext secret; ...", the
+// warning of an import.
+func (s InlineSecret) String() string {
+	id := s.ID
+	if id == "" {
+		id = "(no id)"
+	}
+	return fmt.Sprintf("%s:%d: %s: %s holds a plaintext secret; want a reference, env:VAR or file:PATH#KEY", s.File, s.Line, id, s.Field)
+}
+
+// InlineSecrets lists, in line order, the rows of the accounts file at path (CSV
+// or JSON Lines by extension, as ReadFile) whose secret columns hold plaintext:
+// what an import warns about and a strict import refuses. It reads the rows
+// without checking them (ReadFile reports their problems) and resolves no
+// reference; the error is one of reading the file.
+func InlineSecrets(path string) ([]InlineSecret, error) {
+	im := newImporter(path, refsUnresolved{})
+	if err := im.readFile(path); err != nil {
+		return nil, err
+	}
+	return im.inline, nil
+}
+
+// refsUnresolved stands a placeholder for every reference: InlineSecrets looks
+// at the columns, not at the secrets behind them.
+type refsUnresolved struct{}
+
+func (refsUnresolved) Resolve(string) (Secret, error) { return NewSecret("unresolved"), nil }

@@ -3,6 +3,7 @@ package personas
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -12,9 +13,49 @@ import (
 	"github.com/brianvoe/gofakeit/v7"
 )
 
-// Mix is the share of each kind in a generated population. Shares need not sum to 1:
-// they are normalised.
+// Mix is the share of each kind in a generated population. Counts normalises the
+// shares; a mix a user gives is checked with Validate, which wants them to add up
+// to 1.
 type Mix map[Kind]float64
+
+// MixTolerance is how far from 1 the shares of a valid Mix may add up to: room
+// for the rounding of decimal shares (0.1+0.2), none for a mistake.
+const MixTolerance = 1e-9
+
+// Validate reports, all at once, what is wrong with m as a mix a user gave: a kind
+// that is not one of Kinds, a share that is not a finite number >= 0, shares that
+// do not add up to 1 within MixTolerance (saying what they add up to).
+func (m Mix) Validate() error {
+	var errs []error
+	kinds := slices.Collect(maps.Keys(m))
+	slices.SortFunc(kinds, func(a, b Kind) int {
+		// Known kinds in their order, then the others by name: a stable message.
+		ia, ib := slices.Index(Kinds, a), slices.Index(Kinds, b)
+		if ia < 0 && ib < 0 {
+			return strings.Compare(string(a), string(b))
+		}
+		if ia < 0 || ib < 0 {
+			return ib - ia
+		}
+		return ia - ib
+	})
+	sum := 0.0
+	for _, k := range kinds {
+		s := m[k]
+		switch {
+		case !k.Valid():
+			errs = append(errs, fmt.Errorf("mix: unknown kind %q; want one of %s", k, kindList()))
+		case s < 0 || math.IsNaN(s) || math.IsInf(s, 0):
+			errs = append(errs, fmt.Errorf("mix: %s share is %v; want a number from 0 to 1", k, s))
+		default:
+			sum += s
+		}
+	}
+	if len(errs) == 0 && math.Abs(sum-1) > MixTolerance {
+		errs = append(errs, fmt.Errorf("mix: the shares add up to %.10g; want 1 (within %g)", sum, MixTolerance))
+	}
+	return errors.Join(errs...)
+}
 
 // DefaultMix is a hospital-like population: mostly patients, a clinical staff, a few
 // back-office and non-human identities.

@@ -15,6 +15,15 @@ import (
 // lines ignored. Problems are reported as by ReadCSV.
 func ReadJSONL(r io.Reader, name string, resolve SecretResolver) (Population, error) {
 	im := newImporter(name, resolve)
+	if err := im.readJSONL(r); err != nil {
+		return Population{}, err
+	}
+	return im.finish()
+}
+
+// readJSONL reads the lines of a JSONL accounts file into im; the error is one
+// of reading r, the problems of the lines are im's.
+func (im *importer) readJSONL(r io.Reader) error {
 	im.attrPrefix = fieldAttributes + "."
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4<<10), maxLine)
@@ -64,11 +73,11 @@ func ReadJSONL(r io.Reader, name string, resolve SecretResolver) (Population, er
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			im.fail(line+1, "", fmt.Sprintf("line longer than %d bytes", maxLine))
-			return im.finish()
+			return nil
 		}
-		return Population{}, fmt.Errorf("read %s: %w", name, err)
+		return fmt.Errorf("read %s: %w", im.file, err)
 	}
-	return im.finish()
+	return nil
 }
 
 // decodeJSON stores a JSON value into a record field and returns what is wrong, or

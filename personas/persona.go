@@ -6,8 +6,10 @@
 // Generate builds a population deterministically from a seed. ReadCSV and ReadJSONL
 // import pre-provisioned test accounts, WriteCSV and WriteJSONL export them. Partition
 // splits a population into disjoint segments for distributed runs. SCIMClient
-// provisions it into a SCIM 2.0 service provider, and Parity compares it with the
-// users each stack reports: the data of a PROVISIONING_DRIFT finding.
+// provisions it into a SCIM 2.0 service provider; Export writes it, with password
+// hashes, as the bulk import file of a provider without SCIM (Auth0, Keycloak).
+// Parity compares it with the users each stack reports: the data of a
+// PROVISIONING_DRIFT finding.
 //
 // # Accounts files
 //
@@ -46,11 +48,17 @@
 //	inline:VALUE    VALUE itself (discouraged: the file then holds a secret)
 //	VALUE           VALUE itself, when it starts with none of the prefixes above
 //
+// The last two are plaintext secrets in the file: InlineSecrets lists the rows
+// that hold one, for an import to warn about them or refuse them.
+//
 // References are resolved by a SecretResolver that the caller passes in (Resolver
 // reads only the variables and files it is given). References are not secrets: they
 // are echoed in errors and written back by exports. Secret values never are: a
-// Secret formats, marshals and logs as "[redacted]", exports write a persona's
-// SecretRef or nothing, and errors redact any secret value they would quote.
+// Secret formats, marshals and logs as "[redacted]", WriteCSV and WriteJSONL write a
+// persona's SecretRef or nothing, and errors redact any secret value they would
+// quote. Three writers hold secrets by design, for files of mode 0600: Export
+// (password hashes, or passwords with Plaintext), WriteEnvSecrets and
+// WriteFileSecrets (the values behind the references WithSecretRefs made).
 //
 // It imports no other package of this module.
 package personas

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -104,6 +106,32 @@ func TestNoSecretInOutputs(t *testing.T) {
 		bad.Personas[i].Attributes = map[string]string{"site": s, s: s, s + " x": "north"}
 	}
 	out.err("Validate", bad.Validate())
+
+	// Bulk import files of every hash (the hashes, never the passwords), the
+	// messages of an export refused, the warnings of inline secrets.
+	for _, opt := range []personas.ExportOptions{
+		{BcryptCost: 4}, {Hash: personas.HashPBKDF2SHA256, PBKDF2Iterations: 1}, {Hash: personas.HashCohort, BcryptCost: 4},
+		{Format: personas.ExportKeycloak, PBKDF2Iterations: 1},
+	} {
+		var file bytes.Buffer
+		res, err := personas.Export(&file, pop, opt)
+		out.err("Export", err)
+		out.add("Export "+string(opt.Format)+" "+opt.Hash, file.String()+fmt.Sprintf("%+v", res))
+	}
+	_, err = personas.Export(&bytes.Buffer{}, bad, personas.ExportOptions{})
+	out.err("Export refused", err)
+	inline := filepath.Join(t.TempDir(), "users.csv")
+	if err := os.WriteFile(inline, []byte(csvIn.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := personas.InlineSecrets(inline)
+	out.err("InlineSecrets", err)
+	for _, r := range rows {
+		out.add("InlineSecrets", r.String()+fmt.Sprintf("%+v", r))
+	}
+	if len(rows) != len(pop.Personas) {
+		t.Errorf("InlineSecrets = %d rows; want all %d", len(rows), len(pop.Personas))
+	}
 
 	// Parity drifts.
 	var drifts []personas.Drift

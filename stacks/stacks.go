@@ -76,6 +76,11 @@ type Options struct {
 	// a random loopback port.
 	LegacyAddr    string
 	CandidateAddr string
+	// CandidateWithoutUsers starts the candidate with the population's service
+	// accounts (its clients) but none of its users, for provisioning them the
+	// way a candidate without a migration from legacy is: SCIM, or a bulk
+	// import of `cutover personas export`.
+	CandidateWithoutUsers bool
 }
 
 // Pair is a running legacy and candidate stack.
@@ -121,6 +126,9 @@ type Pair struct {
 	stop     func() bool
 	stopOnce sync.Once
 	stopErr  error
+
+	// noCandidateUsers is Options.CandidateWithoutUsers.
+	noCandidateUsers bool
 }
 
 // Start validates the population, starts both stacks on loopback, seeds them and
@@ -171,6 +179,7 @@ func Listen(ctx context.Context, opt Options) (*Pair, error) {
 		Drifts:             opt.Drifts,
 		listeners:          []net.Listener{ll, cl},
 		seed:               opt.Seed,
+		noCandidateUsers:   opt.CandidateWithoutUsers,
 	}
 	p.Legacy = legacy.New(legacy.Config{
 		Now: opt.Now, IdleTimeout: opt.IdleTimeout, AbsoluteTimeout: opt.AbsoluteTimeout,
@@ -226,7 +235,7 @@ func (p *Pair) Serve(ctx context.Context, pop personas.Population) error {
 	if p.seed == 0 {
 		p.Candidate.Reseed(pop.Seed)
 	}
-	if err := seed(p.Legacy, p.Candidate, pop); err != nil {
+	if err := seed(p.Legacy, p.Candidate, pop, !p.noCandidateUsers); err != nil {
 		_ = p.closeListeners()
 		return err
 	}
@@ -277,9 +286,9 @@ func (p *Pair) halt(stop func(*http.Server) error) error {
 	return p.stopErr
 }
 
-// seed loads the population into legacy, then imports legacy's users (with their
-// hashes) into the candidate, as a real migration does.
-func seed(l *legacy.Server, c *candidate.Server, pop personas.Population) error {
+// seed loads the population into legacy, then, with users, imports legacy's
+// users (with their hashes) into the candidate, as a real migration does.
+func seed(l *legacy.Server, c *candidate.Server, pop personas.Population, users bool) error {
 	for _, pe := range pop.Personas {
 		if !pe.Human() {
 			l.AddServiceAccount(legacy.ServiceAccount{ID: pe.ID, Username: pe.Username, Permissions: pe.Permissions}, pe.Secret.Reveal())
@@ -291,6 +300,9 @@ func seed(l *legacy.Server, c *candidate.Server, pop personas.Population) error 
 		if err != nil {
 			return fmt.Errorf("stacks: seed legacy: %w", err)
 		}
+	}
+	if !users {
+		return nil
 	}
 	emails := make(map[string]string, len(pop.Personas))
 	for _, pe := range pop.Personas {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -227,32 +225,6 @@ func (l *load) apply(cfg *config.File) error {
 	return nil
 }
 
-// flags parses a subcommand's flags with the standard library, for the
-// commands not yet on cobra's flags; positional arguments may come before or
-// after the flags. A parse error is a usage error.
-func flags(fs *flag.FlagSet, st *state, args []string) ([]string, error) {
-	fs.SetOutput(st.stderr)
-	for _, a := range args {
-		if a == "-h" || a == "-help" || a == "--help" {
-			fs.SetOutput(st.stdout) // asked for, not an error
-		}
-	}
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, exitcode.With(err, exitcode.Usage)
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos, args = append(pos, args[0]), args[1:]
-	}
-}
-
 // fullVersion is the version with the source revision the binary was built
 // from (and whether the tree had changes), for the provenance of a run's
 // evidence: "dev (revision 79d00ca1b2c3, modified, go1.26.8)".
@@ -283,43 +255,4 @@ func fullVersion() string {
 	}
 	parts = append(parts, info.GoVersion)
 	return version + " (" + strings.Join(parts, ", ") + ")"
-}
-
-// personasCmd runs `cutover personas SUBCOMMAND`, whose subcommands parse
-// their own flags.
-func personasCmd(st *state) *cobra.Command {
-	return &cobra.Command{
-		Use:   "personas generate|import|provision [FLAGS]",
-		Short: "generate, check or SCIM-provision a population",
-		Long: `personas works on populations of personas: generate writes a synthetic one
-(deterministic from --seed), import checks an accounts file, provision creates
-a population in a stack's SCIM 2.0 directory. 'cutover personas SUBCOMMAND
---help' lists each one's flags.`,
-		Example:            "  cutover personas generate --count 200 --seed 7 --out personas.jsonl\n  cutover personas import accounts.csv",
-		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-				return cmd.Help()
-			}
-			err := cmdPersonas(cmd.Context(), st, args)
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return err
-		},
-	}
-}
-
-// oneArg parses the flags of a command on the standard library's flags and
-// its one positional argument, what it names (FILE, DIR) in the usage error
-// when there is not exactly one.
-func oneArg(fs *flag.FlagSet, st *state, args []string, what string) (string, error) {
-	pos, err := flags(fs, st, args)
-	if err != nil {
-		return "", err
-	}
-	if len(pos) != 1 {
-		return "", exitcode.With(fmt.Errorf("%s takes one %s", fs.Name(), what), exitcode.Usage)
-	}
-	return pos[0], nil
 }

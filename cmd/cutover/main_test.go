@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/cutover-dev/cutover/examples"
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/results/analysis"
@@ -254,15 +256,21 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 	var st state
-	for _, c := range newRoot(&st, new(bool)).Commands() {
-		if c.Name() == "help" || c.Name() == "completion" {
-			continue
-		}
-		code, stdout, stderr := cli(t, nil, c.Name(), "--help")
-		if code != exitcode.Pass || stderr != "" || !strings.Contains(stdout, "Usage:\n  cutover "+c.Use) || !strings.Contains(stdout, "Examples:\n  cutover") {
-			t.Errorf("cutover %s --help = %d, stderr %q, stdout:\n%s\nwant on stdout its usage naming its arguments (%q) and an example", c.Name(), code, stderr, stdout, c.Use)
+	var each func(cs []*cobra.Command)
+	each = func(cs []*cobra.Command) {
+		for _, c := range cs {
+			if c.Name() == "help" || c.Name() == "completion" {
+				continue
+			}
+			path := strings.Fields(strings.TrimPrefix(c.CommandPath(), "cutover "))
+			code, stdout, stderr := cli(t, nil, append(path, "--help")...)
+			if code != exitcode.Pass || stderr != "" || !strings.Contains(stdout, "Usage:\n  "+c.CommandPath()+strings.TrimPrefix(c.Use, c.Name())) || !strings.Contains(stdout, "Examples:\n  ") {
+				t.Errorf("%s --help = %d, stderr %q, stdout:\n%s\nwant on stdout its usage naming its arguments (%q) and an example", c.CommandPath(), code, stderr, stdout, c.Use)
+			}
+			each(c.Commands())
 		}
 	}
+	each(newRoot(&st, new(bool)).Commands())
 	code, stdout, _ := cli(t, nil, "validate", "-h")
 	if code != exitcode.Pass || !strings.Contains(stdout, "--strict") {
 		t.Errorf("cutover validate -h = %d, %q; want its flags on stdout", code, stdout)
@@ -370,4 +378,39 @@ func gitOut(t *testing.T, args ...string) string {
 		t.Fatal(err)
 	}
 	return string(out)
+}
+
+// TestValidatePlaintextAccounts: an accounts file whose password is written
+// out is a warning naming its line and column, never the value; --strict
+// refuses it.
+func TestValidatePlaintextAccounts(t *testing.T) {
+	dir := t.TempDir()
+	const secret = "correct-horse-battery"
+	accounts := "id,kind,username,password,wave,hash_scheme,roles\npatient-1,patient,pat.one," + secret + ",wave-1,bcrypt,patient\nadmin-1,admin,adm.one,env:ADMIN_PW,wave-1,bcrypt,admin\n"
+	if err := os.WriteFile(filepath.Join(dir, "accounts.csv"), []byte(accounts), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	demo, err := os.ReadFile("../../examples/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(demo)
+	i, j := strings.Index(s, "\npersonas:\n"), strings.Index(s, "\njourneys:\n")
+	s = s[:i] + "\npersonas: {file: accounts.csv}\n" + s[j:]
+	file := filepath.Join(dir, "rehearsal.yaml")
+	if err := os.WriteFile(file, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, nil, "validate", file)
+	if code != exitcode.Pass || !strings.Contains(stdout, "warning: ") || !strings.Contains(stdout, "accounts.csv:2: patient-1: password holds a plaintext secret") {
+		t.Errorf("validate = %d, %q, %q; want ok with a warning naming accounts.csv:2", code, stdout, stderr)
+	}
+	env := map[string]string{"CUTOVER_LEGACY_URL": "http://127.0.0.1:1", "CUTOVER_CANDIDATE_URL": "http://127.0.0.1:2", "CUTOVER_INTROSPECTION_SECRET": "x", "CUTOVER_PROVISIONER_SECRET": "x", "ADMIN_PW": "admin-password-42"}
+	code, stdout, stderr = cli(t, env, "validate", "--strict", file)
+	if code != exitcode.Usage || !strings.Contains(stderr, "1 plaintext secret(s) in the accounts file") {
+		t.Errorf("validate --strict = %d, %q, %q; want 2 refusing the plaintext secret", code, stdout, stderr)
+	}
+	if strings.Contains(stdout+stderr, secret) {
+		t.Errorf("the plaintext secret is in the output")
+	}
 }

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/loadgen"
+	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/report"
@@ -35,15 +37,48 @@ time unless --strict.`,
 			if err != nil {
 				return exitcode.With(err, exitcode.Usage)
 			}
+			// The README says secrets are references: a plaintext one in the
+			// accounts file is a warning, refused with --strict.
+			plain, err := plaintextAccounts(cfg)
+			if err != nil {
+				return exitcode.With(err, exitcode.Usage)
+			}
+			if strict && len(plain) > 0 {
+				return exitcode.With(fmt.Errorf("%d plaintext secret(s) in the accounts file:\n  %s", len(plain), strings.Join(plain, "\n  ")), exitcode.Usage)
+			}
 			fmt.Fprintf(st.stdout, "%s: ok (%s, %d journeys, %d probes)\n", args[0], cfg.Name, len(cfg.Journeys), len(cfg.Probes))
 			for _, n := range notes {
 				fmt.Fprintf(st.stdout, "  needed at run time: %s\n", n)
 			}
+			for _, w := range plain {
+				fmt.Fprintf(st.stdout, "  warning: %s\n", w)
+			}
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&strict, "strict", false, "also require what only the run's environment supplies: every ${VAR} set, every secret readable")
+	c.Flags().BoolVar(&strict, "strict", false, "also require what only the run's environment supplies: every ${VAR} set, every secret readable; refuse a plaintext secret in the accounts file")
 	return c
+}
+
+// plaintextAccounts lists the rows of the file's accounts file whose secret
+// columns hold plaintext instead of a reference.
+func plaintextAccounts(cfg *config.File) ([]string, error) {
+	path := cfg.Personas.File
+	if path == "" {
+		return nil, nil
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(filepath.Dir(cfg.Path), path)
+	}
+	rows, err := personas.InlineSecrets(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.String()
+	}
+	return out, nil
 }
 
 // readConfig reads a rehearsal file for a command that sends nothing: what

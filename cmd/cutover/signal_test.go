@@ -34,7 +34,7 @@ func TestSIGINTLeavesAPartialReport(t *testing.T) {
 	cmd.Stdout = &stdout
 	p := launch(t, cmd)
 	// The first progress line says the schedule is running.
-	p.until(func(line string) bool { return strings.Contains(line, "  target ") })
+	p.until(func(line string) bool { return strings.Contains(line, " journeys/s: ") })
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +242,7 @@ func TestSecondSIGINTEndsTheDrain(t *testing.T) {
 	p := launch(t, cmd)
 	p.until(func(line string) bool {
 		_, traffic := count()
-		return traffic > 0 && strings.Contains(line, "  target ")
+		return traffic > 0 && strings.Contains(line, " journeys/s: ")
 	})
 	_ = cmd.Process.Signal(os.Interrupt)
 	p.until(func(line string) bool { return strings.Contains(line, "interrupt again to end the drain") })

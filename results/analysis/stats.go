@@ -157,58 +157,6 @@ type stepStats struct {
 	evidence [2][]StepEvidence
 }
 
-// stepTimeline is one side's latencies over time for one step, in buckets of
-// width seconds. Whenever the run outgrows maxStepPoint buckets the width
-// doubles, two buckets merging into one, so its size is bounded whatever the
-// run's length; and since the width depends only on the latest second seen and
-// bucket edges fall on multiples of it, the buckets do not depend on the order
-// the records came in.
-type stepTimeline struct {
-	width   int
-	buckets []secondStats
-}
-
-// at returns the bucket of second sec, widening the buckets as needed.
-func (tl *stepTimeline) at(sec int) *secondStats {
-	if tl.width == 0 {
-		tl.width = 1
-	}
-	for sec/tl.width >= maxStepPoint {
-		tl.widen()
-	}
-	i := sec / tl.width
-	if i >= len(tl.buckets) {
-		tl.buckets = append(tl.buckets, make([]secondStats, i+1-len(tl.buckets))...)
-	}
-	return &tl.buckets[i]
-}
-
-// widen doubles the width, merging the buckets pairwise.
-func (tl *stepTimeline) widen() {
-	out := make([]secondStats, (len(tl.buckets)+1)/2)
-	for i := range tl.buckets {
-		out[i/2].merge(&tl.buckets[i])
-	}
-	tl.buckets, tl.width = out, tl.width*2
-}
-
-// place merges o into tl, o's second 0 at second offset of tl. Where offset is
-// not a multiple of the wider of the two widths, a bucket of o lands in the
-// bucket of tl that holds its first second.
-func (tl *stepTimeline) place(o *stepTimeline, offset int) {
-	if tl.width == 0 {
-		tl.width = 1
-	}
-	for tl.width < o.width {
-		tl.widen()
-	}
-	for i := range o.buckets {
-		if b := &o.buckets[i]; b.count > 0 || b.errors > 0 {
-			tl.at(max(i*o.width+offset, 0)).merge(b)
-		}
-	}
-}
-
 // StepEvidence is what a step left to look at when it failed: the files of one
 // record (a browser step's screenshot and redacted DOM excerpt), relative to the
 // results folder.

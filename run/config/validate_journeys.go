@@ -121,7 +121,9 @@ func (f *File) validatePersonas(p *problems) {
 		p.add([]string{"personas", "generate", "count"}, "is %d; want > 0", g.Count)
 	}
 	if g.Mix != nil {
-		if _, err := g.Mix.Counts(max(g.Count, 1)); err != nil {
+		if err := g.Mix.Validate(); err != nil {
+			p.add([]string{"personas", "generate", "mix"}, "%v", err)
+		} else if _, err := g.Mix.Counts(max(g.Count, 1)); err != nil {
 			p.add([]string{"personas", "generate", "mix"}, "%v", err)
 		}
 	}

@@ -204,12 +204,15 @@ func (s *Server) checkPassword(username, password string) (User, int) {
 		u, actor, ok = *p, p.ID, p.Active
 	}
 	s.mu.RUnlock()
-	hash := u.Hash
+	hash, imported := u.Hash, u.imported
 	if s.lock.Locked(username) {
 		s.audit.Record(ehr.Event{Kind: ehr.KindLoginFailed, Actor: actor, Reason: "locked"})
 		return User{}, http.StatusLocked
 	}
 	verified := ok && hash.Verify(password)
+	if imported != nil {
+		verified = ok && imported.verify(password)
+	}
 	if verified && hash.Scheme == passhash.SaltedSHA256 && s.cfg.Drifts.LazyMigrationBroken {
 		verified = false
 	}
@@ -221,12 +224,12 @@ func (s *Server) checkPassword(username, password string) (User, int) {
 		return User{}, http.StatusUnauthorized
 	}
 	s.lock.Reset(username)
-	if hash.Scheme != passhash.Bcrypt {
+	if hash.Scheme != passhash.Bcrypt || imported != nil {
 		// Lazy migration: the password is known good, store it as bcrypt from now on.
 		if nh, err := passhash.New(passhash.Bcrypt, password, s.cfg.BcryptCost); err == nil {
 			s.mu.Lock()
 			if cur, ok := s.users[u.ID]; ok {
-				cur.Hash = nh
+				cur.Hash, cur.imported = nh, nil
 			}
 			s.mu.Unlock()
 		}
@@ -256,6 +259,9 @@ func (s *Server) HashScheme(id string) string {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if u, ok := s.users[id]; ok {
+		if u.imported != nil {
+			return u.imported.scheme
+		}
 		return u.Hash.Scheme
 	}
 	return ""

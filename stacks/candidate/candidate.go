@@ -4,8 +4,10 @@
 // for break-glass, RFC 7009 revocation, RFC 7662 introspection, userinfo, RP-initiated
 // logout), a resource server for the shared health resources that validates RFC 9068
 // JWT access tokens, a SCIM 2.0 Users endpoint, and the /portal/ landing app. Users are
-// imported from legacy with their hashes; salted SHA-256 is rehashed to bcrypt on first
-// login. Drifts switch on deliberate regressions.
+// imported from legacy with their hashes, or in bulk from the files of an Auth0 bulk
+// user import or a Keycloak partial import (bcrypt, PBKDF2-SHA-256 and Argon2id PHC
+// strings, salted SHA-256); every other scheme is rehashed to bcrypt on first login.
+// Drifts switch on deliberate regressions.
 package candidate
 
 import (
@@ -191,6 +193,10 @@ type User struct {
 	Panel  []string
 	Active bool
 	Hash   passhash.Hash
+	// imported, when set, is a hash imported in bulk under a scheme Hash does
+	// not hold (PBKDF2, Argon2id); it verifies the password in Hash's place
+	// until the first sign-in stores the password as bcrypt.
+	imported *importedHash
 }
 
 // LegacyUser is a user as exported from legacy, with its legacy roles and hash.

@@ -27,6 +27,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /end_session", s.endSession)
 	s.mux.HandleFunc("POST /end_session", s.endSession)
 	s.registerSCIM()
+	s.registerBulkImport()
 	s.registerPortal()
 	s.resources.Register(s.mux)
 }

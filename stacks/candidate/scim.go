@@ -155,7 +155,7 @@ func (s *Server) apply(u *User, in scimResource) error {
 		if err != nil {
 			return err
 		}
-		u.Hash = h
+		u.Hash, u.imported = h, nil
 	}
 	s.index(u)
 	return nil
