@@ -65,8 +65,10 @@ type noticeView struct {
 type htmlView struct {
 	S *analysis.Summary
 	// Decision is the run's meaning for the cutover in one sentence.
-	Decision   string
-	Failing    int
+	Decision string
+	Failing  int
+	// Thresholds says what makes latency and errors a regression.
+	Thresholds string
 	Severities []severityGroup
 	Checks     []check
 	Evidence   []evidenceRow
@@ -88,7 +90,7 @@ type htmlView struct {
 
 // WriteHTML writes report.html.
 func WriteHTML(w io.Writer, s *analysis.Summary) error {
-	v := htmlView{S: s, Decision: decision(s), Failing: failingCount(s), Checks: parityChecks(s), CoverageCount: coverageCount(s)}
+	v := htmlView{S: s, Decision: decision(s), Failing: failingCount(s), Thresholds: thresholdsText(s), Checks: parityChecks(s), CoverageCount: coverageCount(s)}
 	if v.CoverageCount == "" {
 		v.NoCoverage = noCoverage(s)
 	}

@@ -37,6 +37,7 @@ func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 	default:
 		p("No regression found (fail on: %s).\n\n", severityList(s))
 	}
+	p("%s\n\n", md(thresholdsText(s)))
 	writeCoverageMarkdown(&b, s)
 	if nf := s.NoiseFloor; nf != nil {
 		p("**A/A noise floor:** %d of %d comparisons disagreed (%s); ideally none.\n\n", nf.Disagreed, nf.Compared, pct(nf.Rate))

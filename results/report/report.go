@@ -9,6 +9,7 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -445,3 +446,39 @@ func missingText(c analysis.Cohort, n int) string {
 }
 
 func pct(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) }
+
+// thresholdsText says in one line what makes latency and errors a regression:
+// the comparison with legacy and the absolute limits, as the run judged them.
+func thresholdsText(s *analysis.Summary) string {
+	o := s.Options.Perf
+	var b strings.Builder
+	fmt.Fprintf(&b, "Latency: candidate p50 against legacy's beyond %gx (lower 95%% bound) and +%s", o.LatencyRatio, o.LatencyMinDelta)
+	var limits []string
+	for _, l := range o.Limits {
+		limits = append(limits, l.String())
+	}
+	if len(limits) > 0 {
+		fmt.Fprintf(&b, "; absolute limits on every step: %s", strings.Join(limits, ", "))
+	}
+	for _, k := range slices.Sorted(maps.Keys(o.Steps)) {
+		t := o.Steps[k]
+		var own []string
+		if t.LatencyRatio != 0 {
+			own = append(own, fmt.Sprintf("%gx", t.LatencyRatio))
+		}
+		if t.LatencyMinDelta != 0 {
+			own = append(own, "+"+t.LatencyMinDelta.String())
+		}
+		for _, l := range t.Limits {
+			own = append(own, l.String())
+		}
+		if t.ErrorRateDelta != 0 {
+			own = append(own, fmt.Sprintf("errors +%.2f points", 100*t.ErrorRateDelta))
+		}
+		if len(own) > 0 {
+			fmt.Fprintf(&b, "; %s: %s", k, strings.Join(own, ", "))
+		}
+	}
+	fmt.Fprintf(&b, ". Errors: candidate's error rate beyond legacy's by +%.2f points (at 99%%).", 100*o.ErrorRateDelta)
+	return b.String()
+}
