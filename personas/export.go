@@ -405,15 +405,9 @@ func writeAuth0(w *bufio.Writer, ps []Persona, hashes []exportHash, opt ExportOp
 			custom.Salt = &auth0Salt{Value: string(h.salt), Position: "prefix"}
 		}
 		u.CustomPasswordHash = custom
-		b, err := json.Marshal(u)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p.ID, err)
+		if err := writeMember(w, i, u, p.ID); err != nil {
+			return err
 		}
-		if i > 0 {
-			w.WriteString(",")
-		}
-		w.WriteString("\n")
-		w.Write(b)
 	}
 	w.WriteString("\n]\n")
 	return nil
@@ -426,4 +420,19 @@ func ParseExportFormat(s string) (ExportFormat, error) {
 		return f, nil
 	}
 	return "", optionError(fmt.Sprintf("format %q; want one of %s", s, joinFormats()))
+}
+
+// writeMember writes member i of a JSON array streamed to w, v marshalled;
+// id names it in an error.
+func writeMember(w *bufio.Writer, i int, v any, id string) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", id, err)
+	}
+	if i > 0 {
+		w.WriteString(",")
+	}
+	w.WriteString("\n")
+	w.Write(b)
+	return nil
 }

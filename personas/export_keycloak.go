@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"strings"
 )
 
@@ -76,15 +75,9 @@ func writeKeycloak(w *bufio.Writer, ps []Persona, hashes []exportHash, opt Expor
 			}
 			u.Credentials = []keycloakCred{{Type: "password", SecretData: string(secret), CredentialData: string(cred)}}
 		}
-		b, err := json.Marshal(u)
-		if err != nil {
-			return fmt.Errorf("%s: %w", p.ID, err)
+		if err := writeMember(w, i, u, p.ID); err != nil {
+			return err
 		}
-		if i > 0 {
-			w.WriteString(",")
-		}
-		w.WriteString("\n")
-		w.Write(b)
 	}
 	w.WriteString("\n]}\n")
 	return nil

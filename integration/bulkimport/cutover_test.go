@@ -106,12 +106,7 @@ func rehearseBulkImported(t *testing.T, opt personas.ExportOptions) *analysis.Su
 	cfg.Load.Duration = 3 * time.Second
 	cfg.Load.Drain = 20 * time.Second
 	cfg.Thresholds.LatencyMinDelta = 50 * time.Millisecond
-	out := t.TempDir()
-	var log bytes.Buffer
-	sum, err := rehearsal.Run(t.Context(), cfg, rehearsal.Options{Out: out, Log: &log, Version: "test", Population: &pop})
-	if err != nil {
-		t.Fatalf("rehearsal.Run: %v\n%s", err, log.String())
-	}
+	sum, out := itest.Rehearse(t, cfg, &pop)
 	secrets := []string{pair.IntrospectionClientSecret.Reveal(), pair.ProvisionerClientSecret.Reveal()}
 	for _, p := range pop.Personas {
 		secrets = append(secrets, p.Secret.Reveal())

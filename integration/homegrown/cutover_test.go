@@ -103,15 +103,7 @@ func rehearse(t *testing.T, s setup) (*analysis.Summary, string) {
 			t.Fatal(err)
 		}
 	}
-	out := t.TempDir()
-	var log bytes.Buffer
-	sum, err := rehearsal.Run(t.Context(), cfg, rehearsal.Options{Out: out, Log: &log, Version: "test"})
-	if err != nil {
-		t.Fatalf("rehearsal.Run: %v\n%s", err, log.String())
-	}
-	if sum.Meta.Aborted != "" {
-		t.Fatalf("run aborted: %s", sum.Meta.Aborted)
-	}
+	sum, out := itest.Rehearse(t, cfg, nil)
 	secrets := []string{key, pair.IntrospectionClientSecret.Reveal(), pair.ProvisionerClientSecret.Reveal()}
 	for _, p := range pop.Personas {
 		secrets = append(secrets, p.Secret.Reveal())

@@ -1,7 +1,6 @@
 package hydra_test
 
 import (
-	"bytes"
 	"flag"
 	"slices"
 	"strings"
@@ -84,15 +83,7 @@ func rehearse(t *testing.T, opt hydra.Options) hydraRun {
 	if err != nil {
 		t.Fatalf("config.Read(%s): %v", rehearsalFile, err)
 	}
-	out := t.TempDir()
-	var log bytes.Buffer
-	sum, err := rehearsal.Run(t.Context(), cfg, rehearsal.Options{Out: out, Log: &log, Version: "test"})
-	if err != nil {
-		t.Fatalf("rehearsal.Run: %v\n%s", err, log.String())
-	}
-	if sum.Meta.Aborted != "" {
-		t.Fatalf("run aborted: %s", sum.Meta.Aborted)
-	}
+	sum, out := itest.Rehearse(t, cfg, nil)
 	run := hydraRun{sum: sum, out: out, records: map[record.Side][]record.Record{}}
 	err = results.ReadRecords(out, func(r *record.Record) error {
 		run.records[r.Side] = append(run.records[r.Side], *r)

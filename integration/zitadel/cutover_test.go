@@ -64,15 +64,7 @@ func rehearse(t *testing.T, edit func(*config.File)) zrun {
 			t.Fatal(err)
 		}
 	}
-	out := t.TempDir()
-	var log bytes.Buffer
-	sum, err := rehearsal.Run(t.Context(), cfg, rehearsal.Options{Out: out, Log: &log, Version: "test"})
-	if err != nil {
-		t.Fatalf("rehearsal.Run: %v\n%s", err, log.String())
-	}
-	if sum.Meta.Aborted != "" {
-		t.Fatalf("run aborted: %s", sum.Meta.Aborted)
-	}
+	sum, out := itest.Rehearse(t, cfg, nil)
 	run := zrun{sum: sum, out: out, records: map[record.Side][]record.Record{}}
 	if err := results.ReadRecords(out, func(r *record.Record) error {
 		run.records[r.Side] = append(run.records[r.Side], *r)

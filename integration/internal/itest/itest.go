@@ -1,7 +1,7 @@
 // Package itest holds what the integration tests of third-party providers share:
-// the environment of a rehearsal file, throwaway secrets, the check that a
-// results folder holds no secret of the run, and the sample reports they keep
-// under examples/.
+// the environment of a rehearsal file, throwaway secrets, running a rehearsal,
+// the check that a results folder holds no secret of the run, and the sample
+// reports they keep under examples/.
 package itest
 
 import (
@@ -12,7 +12,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/cutover-dev/cutover/personas"
 	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
 )
 
 // Env looks variables up in m, as a rehearsal file's environment.
@@ -67,4 +71,20 @@ func WriteSample(t testing.TB, out, dir string) {
 		}
 	}
 	t.Logf("wrote %s and %s to %s", results.MarkdownFile, results.SummaryFile, dir)
+}
+
+// Rehearse runs cfg into a fresh folder, with pop when not nil, and returns
+// its summary and folder; a run that fails or aborts fails t, with its log.
+func Rehearse(t testing.TB, cfg *config.File, pop *personas.Population) (*analysis.Summary, string) {
+	t.Helper()
+	out := t.TempDir()
+	var log bytes.Buffer
+	sum, err := rehearsal.Run(t.Context(), cfg, rehearsal.Options{Out: out, Log: &log, Version: "test", Population: pop})
+	if err != nil {
+		t.Fatalf("rehearsal.Run: %v\n%s", err, log.String())
+	}
+	if sum.Meta.Aborted != "" {
+		t.Fatalf("run aborted: %s\n%s", sum.Meta.Aborted, log.String())
+	}
+	return sum, out
 }
