@@ -36,13 +36,15 @@ var Catalogue = []Drift{
 	{"breakglass-not-audited", "BREAKGLASS_NOT_AUDITED", "no audit event for emergency access"},
 	{"service-scope-widened", "SERVICE_ACCOUNT_SCOPE_WIDENED", "service tokens get every scope"},
 	{"slow-token", "LATENCY_REGRESSION", "token endpoint adds latency (default 40ms; slow-token=80ms)"},
+	{"token-capacity", "LATENCY_REGRESSION", "token endpoint answers one request at a time, at most N a second (default 50; token-capacity=20): beyond, requests queue"},
 	{"flaky-5xx", "ERROR_RATE_REGRESSION", "a share of candidate requests (default 5%; flaky-5xx=0.1) answer 503; flaky-5xx=0.3@breakglass fails only break-glass requests"},
 }
 
 // Defaults of the drift parameters.
 const (
-	DefaultSlowToken = 40 * time.Millisecond
-	DefaultFlaky5xx  = 0.05
+	DefaultSlowToken     = 40 * time.Millisecond
+	DefaultTokenCapacity = 50.0
+	DefaultFlaky5xx      = 0.05
 )
 
 // Scopes of flaky-5xx: every request (the default), or only the break-glass
@@ -57,7 +59,9 @@ const (
 type Drifts struct {
 	on        map[string]bool
 	slowToken time.Duration
-	flaky     float64
+	// tokenCapacity is token-capacity's requests per second.
+	tokenCapacity float64
+	flaky         float64
 	// flakyScope is FlakyAll or FlakyBreakGlass.
 	flakyScope string
 }
@@ -84,6 +88,15 @@ func (d Drifts) SlowToken() time.Duration {
 	return d.slowToken
 }
 
+// TokenCapacity is the token endpoint's requests a second under the
+// token-capacity drift; 0 when it is off.
+func (d Drifts) TokenCapacity() float64 {
+	if !d.on["token-capacity"] {
+		return 0
+	}
+	return d.tokenCapacity
+}
+
 // Flaky5xx is the share of candidate requests the flaky-5xx drift fails; 0 when off.
 func (d Drifts) Flaky5xx() float64 {
 	if !d.on["flaky-5xx"] {
@@ -106,6 +119,8 @@ func (d Drifts) String() string {
 		switch n {
 		case "slow-token":
 			names[i] = n + "=" + d.slowToken.String()
+		case "token-capacity":
+			names[i] = n + "=" + strconv.FormatFloat(d.tokenCapacity, 'g', -1, 64)
 		case "flaky-5xx":
 			names[i] = n + "=" + strconv.FormatFloat(d.flaky, 'g', -1, 64)
 			if d.Flaky5xxScope() != FlakyAll {
@@ -117,11 +132,12 @@ func (d Drifts) String() string {
 }
 
 // ParseDrifts reads a comma-separated list of drift names ("" and "none" mean no
-// drift). slow-token takes a duration (slow-token=80ms) and flaky-5xx a share in
+// drift). slow-token takes a duration (slow-token=80ms), token-capacity
+// requests a second (token-capacity=20) and flaky-5xx a share in
 // (0, 1], optionally scoped to the break-glass requests (flaky-5xx=0.1,
 // flaky-5xx=0.3@breakglass). Unknown names are an error that lists the valid ones.
 func ParseDrifts(s string) (Drifts, error) {
-	d := Drifts{on: make(map[string]bool), slowToken: DefaultSlowToken, flaky: DefaultFlaky5xx}
+	d := Drifts{on: make(map[string]bool), slowToken: DefaultSlowToken, tokenCapacity: DefaultTokenCapacity, flaky: DefaultFlaky5xx}
 	s = strings.TrimSpace(s)
 	if s == "" || s == "none" {
 		return d, nil
@@ -146,6 +162,12 @@ func ParseDrifts(s string) (Drifts, error) {
 				return Drifts{}, fmt.Errorf("drifts: slow-token=%q: want a positive duration such as 80ms", param)
 			}
 			d.slowToken = v
+		case "token-capacity":
+			v, err := strconv.ParseFloat(param, 64)
+			if err != nil || !(v > 0 && v <= 1e6) {
+				return Drifts{}, fmt.Errorf("drifts: token-capacity=%q: want requests a second such as 20", param)
+			}
+			d.tokenCapacity = v
 		case "flaky-5xx":
 			share, scope, scoped := strings.Cut(param, "@")
 			if scoped && scope != FlakyAll && scope != FlakyBreakGlass {
@@ -184,6 +206,7 @@ func (d Drifts) candidate(seed uint64) candidate.Drifts {
 		BreakGlassNotAudited: d.Has("breakglass-not-audited"),
 		ServiceScopeWidened:  d.Has("service-scope-widened"),
 		SlowToken:            d.SlowToken(),
+		TokenCapacity:        d.TokenCapacity(),
 		Flaky5xx:             d.flakyOf(FlakyAll),
 		FlakyBreakGlass:      d.flakyOf(FlakyBreakGlass),
 		Seed:                 seed,

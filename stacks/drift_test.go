@@ -243,6 +243,8 @@ func TestDriftEffects(t *testing.T) {
 		{"breakglass-not-audited", []string{"breakglass.audit"}},
 		{"service-scope-widened", []string{"service.analytics", "service.scope"}},
 		{"slow-token=" + slowToken.String(), []string{"token.slow"}},
+		// One token request a quarter second: each waits its turn.
+		{"token-capacity=4", []string{"token.slow"}},
 	}
 	if len(tests) != len(stacks.Catalogue)-1 { // flaky-5xx has its own test
 		t.Fatalf("%d drift cases for %d catalogue entries", len(tests), len(stacks.Catalogue))

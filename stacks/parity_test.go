@@ -105,8 +105,9 @@ func TestCatalogueClassesAreDomainClasses(t *testing.T) {
 		}
 		seen[d.Name] = true
 	}
-	if len(stacks.Catalogue) != 15 {
-		t.Errorf("catalogue has %d drifts; want 15", len(stacks.Catalogue))
+	// DOMAIN.md's fifteen, and token-capacity for the capacity search.
+	if len(stacks.Catalogue) != 16 {
+		t.Errorf("catalogue has %d drifts; want 16", len(stacks.Catalogue))
 	}
 }
 

@@ -77,7 +77,8 @@ func (a *Analysis) Summary(meta Meta, acct record.Accounting) Summary {
 	for _, k := range a.stats.Keys() {
 		ss := StepSummary{Journey: k.Journey, Step: k.Step,
 			Legacy: sideSummary(a.stats.Side(k, record.Legacy)), Candidate: sideSummary(a.stats.Side(k, record.Candidate)),
-			UnhealthyShare: a.stats.unhealthyShare(k), Timeline: a.stats.StepTimeline(k, meta.Start), Evidence: a.stats.evidence(k)}
+			UnhealthyShare: a.stats.unhealthyShare(k), Timeline: a.stats.StepTimeline(k, meta.Start), Evidence: a.stats.evidence(k),
+			Endpoints: a.stats.Endpoints(k)}
 		if r, ok := a.stats.P50Ratio(k, perf.MinSamples, perf.Seed); ok {
 			ss.Ratio = &r
 		}

@@ -78,8 +78,11 @@ func (s SideSummary) ErrorRate() float64 {
 
 // StepSummary holds both sides' figures for one step.
 type StepSummary struct {
-	Journey   string      `json:"journey"`
-	Step      string      `json:"step"`
+	Journey string `json:"journey"`
+	Step    string `json:"step"`
+	// Endpoints are the requests the step makes on the candidate
+	// ("POST /token"), in first-call order.
+	Endpoints []string    `json:"endpoints,omitempty"`
 	Legacy    SideSummary `json:"legacy"`
 	Candidate SideSummary `json:"candidate"`
 	// Ratio is candidate p50 over legacy p50 with its 95% interval, when both sides

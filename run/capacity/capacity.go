@@ -238,9 +238,11 @@ func judge(sum *analysis.Summary, side string, rate float64, o Options) StepResu
 		return st
 	}
 	var broke []string
+	brokenSteps := map[string]bool{}
 	for _, f := range sum.Findings {
 		if f.Class == analysis.LatencyRegression && strings.Contains(f.Detail, "> limit") {
 			broke = append(broke, f.Journey+"/"+f.Step+" "+f.Detail[strings.Index(f.Detail, "over the absolute limits: ")+len("over the absolute limits: "):])
+			brokenSteps[f.Journey+"/"+f.Step] = true
 		}
 	}
 	for _, s := range sum.Steps {
@@ -250,12 +252,38 @@ func judge(sum *analysis.Summary, side string, rate float64, o Options) StepResu
 		}
 		if ss.Count > 0 && ss.ErrorRate() > o.MaxErrorRate {
 			broke = append(broke, fmt.Sprintf("%s/%s errors %.1f%% > %.1f%%", s.Journey, s.Step, 100*ss.ErrorRate(), 100*o.MaxErrorRate))
+			brokenSteps[s.Journey+"/"+s.Step] = true
 		}
 	}
 	if len(broke) > 0 {
 		st.Outcome, st.Why = Broken, strings.Join(broke, "; ")
+		if e := sharedEndpoint(sum, brokenSteps); e != "" {
+			st.Why = e + " first: " + st.Why
+		}
 	}
 	return st
+}
+
+// sharedEndpoint names the request every broken step makes ("POST /token"),
+// the first in call order when there are several, or "" when they share
+// none (the endpoints are the candidate's: a one-sided legacy run has none).
+func sharedEndpoint(sum *analysis.Summary, broken map[string]bool) string {
+	var shared []string
+	first := true
+	for _, s := range sum.Steps {
+		if !broken[s.Journey+"/"+s.Step] {
+			continue
+		}
+		if first {
+			shared, first = slices.Clone(s.Endpoints), false
+			continue
+		}
+		shared = slices.DeleteFunc(shared, func(e string) bool { return !slices.Contains(s.Endpoints, e) })
+	}
+	if len(shared) == 0 {
+		return ""
+	}
+	return shared[0]
 }
 
 func shortfall(s []record.Shortfall) int64 {

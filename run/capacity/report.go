@@ -26,7 +26,13 @@ func (r *Result) Sentence() string {
 	}
 	out := strings.Join(parts, "; ")
 	if r.Ratio > 0 {
-		out = fmt.Sprintf("The candidate keeps %.0f%% of legacy's throughput: %s", 100*r.Ratio, out)
+		bound := ""
+		for _, s := range r.Sides {
+			if s.Side == "legacy" && s.Outcome == Passed {
+				bound = "at most " // legacy's own limit lies above the search
+			}
+		}
+		out = fmt.Sprintf("The candidate keeps %s%.0f%% of legacy's throughput: %s", bound, 100*r.Ratio, out)
 	}
 	return out + "."
 }

@@ -130,12 +130,17 @@ func TestDriftsAreDetected(t *testing.T) {
 	for _, d := range cases {
 		t.Run(d.Name, func(t *testing.T) {
 			var sum *analysis.Summary
-			if d.Name == "slow-token" {
+			switch d.Name {
+			case "slow-token":
 				// 600ms judged above 200ms instead of the default 40ms: under -race
 				// on a loaded 2-core machine the in-process stacks' own steps were
 				// seen hundreds of milliseconds slower at p50 with no drift at all.
 				sum = runDemoWith(t, "slow-token=600ms", 6*time.Second, func(cfg *config.File) { cfg.Thresholds.LatencyMinDelta = 200 * time.Millisecond })
-			} else {
+			case "token-capacity":
+				// Fewer token requests a second than the run sends: they queue,
+				// each waiting longer than the last, far beyond 200ms.
+				sum = runDemoWith(t, "token-capacity=30", 6*time.Second, func(cfg *config.File) { cfg.Thresholds.LatencyMinDelta = 200 * time.Millisecond })
+			default:
 				sum = runDemo(t, d.Name)
 			}
 			got := parityClasses(sum)

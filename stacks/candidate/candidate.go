@@ -76,6 +76,10 @@ type Drifts struct {
 	ServiceScopeWidened  bool
 	// SlowToken delays every token endpoint answer by this much; 0 is off.
 	SlowToken time.Duration
+	// TokenCapacity makes the token endpoint a single server of this many
+	// requests a second: each holds it for 1/TokenCapacity, the others queue
+	// (a capped connection pool, a saturated signer); 0 is off.
+	TokenCapacity float64
 	// Flaky5xx is the share of requests answered 503; 0 is off.
 	Flaky5xx float64
 	// FlakyBreakGlass is the share of break-glass requests (token exchanges)
@@ -246,7 +250,10 @@ type Server struct {
 
 	flakyMu sync.Mutex
 	flaky   *rand.Rand
-	portal  *portal
+	// tokenSlot is the token endpoint's one slot under the token-capacity
+	// drift.
+	tokenSlot chan struct{}
+	portal    *portal
 
 	mu      sync.RWMutex
 	users   map[string]*User // by id
@@ -263,18 +270,19 @@ func New(cfg Config) *Server {
 		panic(fmt.Sprintf("candidate: signing key: %v", err)) // crypto/rand does not fail
 	}
 	s := &Server{
-		cfg:     cfg,
-		mux:     http.NewServeMux(),
-		key:     key,
-		kid:     respond.ID()[:12],
-		audit:   ehr.NewAudit(cfg.Now),
-		records: ehr.NewRecords(),
-		lock:    lockout.New(cfg.LockoutThreshold, cfg.LockoutDuration, cfg.Now),
-		flaky:   rand.New(rand.NewPCG(cfg.Drifts.Seed, cfg.Drifts.Seed^0x9e3779b97f4a7c15)),
-		users:   make(map[string]*User),
-		byName:  make(map[string]*User),
-		clients: make(map[string]*client),
-		tokens:  newTokenStore(),
+		tokenSlot: make(chan struct{}, 1),
+		cfg:       cfg,
+		mux:       http.NewServeMux(),
+		key:       key,
+		kid:       respond.ID()[:12],
+		audit:     ehr.NewAudit(cfg.Now),
+		records:   ehr.NewRecords(),
+		lock:      lockout.New(cfg.LockoutThreshold, cfg.LockoutDuration, cfg.Now),
+		flaky:     rand.New(rand.NewPCG(cfg.Drifts.Seed, cfg.Drifts.Seed^0x9e3779b97f4a7c15)),
+		users:     make(map[string]*User),
+		byName:    make(map[string]*User),
+		clients:   make(map[string]*client),
+		tokens:    newTokenStore(),
 	}
 	d := cfg.Drifts
 	s.grants = ehr.NewGrants(ehr.GrantsConfig{
@@ -428,6 +436,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "1")
 		respond.Error(w, http.StatusServiceUnavailable, "temporarily_unavailable", "")
 		return
+	}
+	if c := s.cfg.Drifts.TokenCapacity; c > 0 && r.URL.Path == "/token" {
+		select {
+		case s.tokenSlot <- struct{}{}:
+		case <-r.Context().Done():
+			return
+		}
+		t := time.NewTimer(time.Duration(float64(time.Second) / c))
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+		<-s.tokenSlot
+		if r.Context().Err() != nil {
+			return
+		}
 	}
 	if d := s.cfg.Drifts.SlowToken; d > 0 && r.URL.Path == "/token" {
 		t := time.NewTimer(d)
