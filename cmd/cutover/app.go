@@ -64,9 +64,15 @@ gets in, what they can reach, how sessions behave and how fast each step is.`,
 	root.SetVersionTemplate("cutover {{.Version}}\n")
 	root.SetOut(st.stdout)
 	root.SetErr(st.stderr)
-	root.SetUsageTemplate(root.UsageTemplate() + usageFooter)
+	// pflag writes a boolean flag as --gzip[=true|false]: true to its
+	// parser, noise in a help text; blanked, the columns stay aligned.
+	cobra.AddTemplateFunc("flagUsages", func(fs *pflag.FlagSet) string {
+		return strings.ReplaceAll(fs.FlagUsages(), "[=true|false]", strings.Repeat(" ", len("[=true|false]")))
+	})
+	usage := strings.NewReplacer(".LocalFlags.FlagUsages", "flagUsages .LocalFlags", ".InheritedFlags.FlagUsages", "flagUsages .InheritedFlags").Replace(root.UsageTemplate())
+	root.SetUsageTemplate(usage + usageFooter)
 	root.AddCommand(demoCmd(st), runCmd(st), capacityCmd(st), mergeCmd(st), canaryCmd(st), personasCmd(st), stacksCmd(st),
-		validateCmd(st), reportCmd(st), diffCmd(st), planCmd(st),
+		validateCmd(st), reportCmd(st), diffCmd(st), planCmd(st), shadowCmd(st),
 		&cobra.Command{
 			Use:   "schema",
 			Short: "print the JSON Schema of the rehearsal file (for editors: # yaml-language-server: $schema=PATH)",

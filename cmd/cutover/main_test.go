@@ -264,6 +264,9 @@ func TestHelpAndVersion(t *testing.T) {
 			}
 			path := strings.Fields(strings.TrimPrefix(c.CommandPath(), "cutover "))
 			code, stdout, stderr := cli(t, nil, append(path, "--help")...)
+			if strings.Contains(stdout, "[=true|false]") {
+				t.Errorf("%s --help shows a boolean flag as --flag[=true|false]", c.CommandPath())
+			}
 			if code != exitcode.Pass || stderr != "" || !strings.Contains(stdout, "Usage:\n  "+c.CommandPath()+strings.TrimPrefix(c.Use, c.Name())) || !strings.Contains(stdout, "Examples:\n  ") {
 				t.Errorf("%s --help = %d, stderr %q, stdout:\n%s\nwant on stdout its usage naming its arguments (%q) and an example", c.CommandPath(), code, stderr, stdout, c.Use)
 			}

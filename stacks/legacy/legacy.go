@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -103,6 +104,8 @@ type Server struct {
 	grants    *ehr.Grants
 	lock      *lockout.Tracker
 	resources *ehr.Resources
+	// access is the access log (SetAccessLog); nil: none.
+	access atomic.Pointer[accessLog]
 
 	mu       sync.RWMutex
 	users    map[string]*User // by id
@@ -126,7 +129,8 @@ func New(cfg Config) *Server {
 		sessions: make(map[string]*session),
 	}
 	s.grants = ehr.NewGrants(ehr.GrantsConfig{TTL: cfg.BreakGlassTTL, Now: cfg.Now}, s.audit)
-	s.resources = &ehr.Resources{Auth: authn{s}, Directory: directory{s}, Records: s.records, Grants: s.grants, Audit: s.audit, Now: cfg.Now}
+	s.resources = &ehr.Resources{Auth: authn{s}, Directory: directory{s}, Records: s.records, Grants: s.grants, Audit: s.audit, Now: cfg.Now,
+		OnDecision: s.logDecision}
 	s.routes()
 	return s
 }

@@ -51,6 +51,9 @@ type Resources struct {
 	Audit     *Audit
 	Policy    Policy
 	Now       func() time.Time
+	// OnDecision, when set, is told every access decision on a resource, allow
+	// and deny (an access log); it must be safe for concurrent use.
+	OnDecision func(Decision)
 
 	labMu sync.Mutex
 	lab   []LabResult
@@ -84,30 +87,37 @@ func (rs *Resources) Register(mux *http.ServeMux) {
 // "notes.write", "appointments" or "bills" of patient pid. A decision that rests on a
 // break-glass grant is audited as breakglass_access.
 func (rs *Resources) Allowed(p Principal, what, pid string) bool {
+	allow, _ := rs.allowed(p, what, pid)
+	return allow
+}
+
+// allowed is Allowed, and whether a break-glass grant decided it.
+func (rs *Resources) allowed(p Principal, what, pid string) (allow, viaGrant bool) {
 	self := p.Has(RolePatient) && p.ID == pid
 	panel := p.Has(RoleClinician) && rs.Records.OnPanel(p.ID, pid)
 	switch what {
 	case "record":
 		if self || panel || rs.Policy.PatientSeesOthers && p.Has(RolePatient) {
-			return true
+			return true, false
 		}
 	case "notes":
 		if panel && !rs.Policy.ClinicianNotesDenied {
-			return true
+			return true, false
 		}
 	case "notes.write":
 		if panel {
-			return true
+			return true, false
 		}
 	case "appointments":
-		return self || panel
+		return self || panel, false
 	case "bills":
-		return self || p.Has(RoleBilling)
+		return self || p.Has(RoleBilling), false
 	default:
-		return false
+		return false, false
 	}
-	return p.Has(RoleClinician) && len(p.BreakGlass) > 0 &&
+	grant := p.Has(RoleClinician) && len(p.BreakGlass) > 0 &&
 		rs.Grants.use(p.ID, pid, p.BreakGlass, "patient:"+pid+"/"+what)
+	return grant, grant
 }
 
 func (rs *Resources) deny(w http.ResponseWriter, p Principal, subject, resource string) {
@@ -127,7 +137,9 @@ func (rs *Resources) patient(what string, serve func(w http.ResponseWriter, r *h
 			respond.Error(w, http.StatusNotFound, "not_found", "")
 			return
 		}
-		if !rs.Allowed(p, what, pid) {
+		allow, viaGrant := rs.allowed(p, what, pid)
+		rs.decided(p, what, pid, allow, viaGrant)
+		if !allow {
 			rs.deny(w, p, pid, "patient:"+pid+"/"+what)
 			return
 		}
@@ -142,7 +154,9 @@ func (rs *Resources) plain(what string, allow func(Principal) bool, serve func(w
 			respond.Error(w, http.StatusUnauthorized, "unauthenticated", "")
 			return
 		}
-		if !allow(p) {
+		allowed := allow(p)
+		rs.decided(p, what, "all", allowed, false)
+		if !allowed {
 			rs.deny(w, p, "", what)
 			return
 		}

@@ -1,0 +1,225 @@
+package shadow_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cutover-dev/cutover/examples"
+	"github.com/cutover-dev/cutover/personas"
+	"github.com/cutover-dev/cutover/results"
+	"github.com/cutover-dev/cutover/results/analysis"
+	"github.com/cutover-dev/cutover/run/config"
+	"github.com/cutover-dev/cutover/run/rehearsal"
+	"github.com/cutover-dev/cutover/run/shadow"
+	"github.com/cutover-dev/cutover/stacks"
+)
+
+// legacyShadowFile reads the embedded legacy's access log (its own shape:
+// PERMIT/DENY, "patient:ID/TYPE") and maps its subjects through the accounts
+// file; %s is the PDP's URL.
+const legacyShadowFile = `version: 1
+name: legacy-access
+log:
+  path: access.jsonl
+  subject: user
+  subject_type: {path: acct, map: {api-key: service}}
+  roles: roles
+  action: op
+  resource_type: {path: object, match: "^(?:patient:[^/]+/)?([a-z-]+)$"}
+  resource_id: {path: object, match: "^patient:([^/]+)/", map: {claims: all, users: all, audit: all, lab-results: all, analytics: all}}
+  decision: {path: result, map: {PERMIT: allow, DENY: deny}}
+  attributes: {perms: perms}
+  context: {via: via}
+subjects: {accounts: personas.jsonl, match: id}
+candidate: {url: "%s", rate: 200}
+allow_hosts: [127.0.0.1]
+expected:
+  roles: [patient, clinician, admin, billing-clerk, auditor, service]
+  resource_types: [record, notes, appointments, bills, claims, users, audit]
+  actions: [read, write]
+cohort_by: wave
+`
+
+// rehearsalLog runs the demo rehearsal for a few seconds against the embedded
+// stacks with the legacy's access log on, and returns the folder holding the
+// log (access.jsonl), the accounts file of its personas (personas.jsonl) and
+// the clinicians' panels (the candidate PDP's data).
+func rehearsalLog(t *testing.T) (dir string, panels map[string]any) {
+	t.Helper()
+	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, examples.DemoEnv(nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pop, err := rehearsal.Population(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair, err := stacks.Start(t.Context(), stacks.Options{Population: pop, Seed: cfg.Seed, BreakGlassTTL: 4 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pair.Close() })
+	dir = t.TempDir()
+	logf, err := os.Create(filepath.Join(dir, "access.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pair.Legacy.SetAccessLog(logf)
+	cfg, err = config.Parse("examples/demo.yaml", examples.Demo, examples.DemoEnv(pair, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Load.Profile = config.Profile{Type: config.ProfileConstant, Rate: 30}
+	cfg.Load.Duration, cfg.Load.Drain = 5*time.Second, 20*time.Second
+	if _, err := rehearsal.Run(t.Context(), cfg, rehearsal.Options{Out: t.TempDir()}); err != nil {
+		t.Fatalf("rehearsal: %v", err)
+	}
+	pair.Legacy.SetAccessLog(nil)
+	if err := pair.Legacy.AccessLogErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := logf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	acc, err := os.Create(filepath.Join(dir, "personas.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := pop.WithSecretRefs(func(p personas.Persona) string { return "env:UNUSED_" + strings.ToUpper(string(p.Kind)) })
+	if err := personas.WriteJSONL(acc, refs); err != nil {
+		t.Fatal(err)
+	}
+	acc.Close()
+	panels = map[string]any{}
+	for _, p := range pop.Personas {
+		ids := make([]any, len(p.Panel))
+		for i, id := range p.Panel {
+			ids[i] = id
+		}
+		panels[p.ID] = ids
+	}
+	return dir, panels
+}
+
+// shadowRun judges the log in dir against a real OPA running policy src.
+func shadowRun(t *testing.T, dir, name, src string, data map[string]any) (*shadow.Result, int64) {
+	t.Helper()
+	pdp, evals := opaPDP(t, src, data)
+	path := filepath.Join(dir, name+".yaml")
+	if err := os.WriteFile(path, fmt.Appendf(nil, legacyShadowFile, pdp.URL), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := shadow.Read(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out-"+name)
+	res, err := shadow.Run(t.Context(), f, shadow.Options{Out: out})
+	if err != nil {
+		t.Fatalf("shadow %s: %v", name, err)
+	}
+	// The results folder reads back as any run's (cutover report, diff).
+	if _, _, err := results.Read(out); err != nil {
+		t.Fatalf("results of %s: %v", name, err)
+	}
+	return res, evals.Load()
+}
+
+// TestLegacyLogAgainstOPA: the decision log the embedded legacy wrote during
+// a rehearsal, every decision of it, judged against a real policy engine as
+// the candidate. The policy that matches legacy's gives no finding; each
+// drift of the policy is one cause on the attribute that explains it.
+func TestLegacyLogAgainstOPA(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo rehearsal against the embedded stacks")
+	}
+	dir, panels := rehearsalLog(t)
+	data := map[string]any{"panels": panels}
+
+	t.Run("unchanged policy", func(t *testing.T) {
+		res, evals := shadowRun(t, dir, "reference", policy(t), data)
+		r, s := res.Report, res.Summary
+		t.Log(r.Sentence())
+		if s.Verdict != analysis.VerdictPass || len(s.Findings) != 0 || len(s.Causes) != 0 {
+			t.Fatalf("verdict %s, findings %+v, inconclusive %q; want pass and none", s.Verdict, s.Findings, s.Inconclusive)
+		}
+		if r.Compared < 200 || r.Ambiguous != 0 || r.Agreed != r.Compared || len(r.Coverage.Missing) != 0 {
+			t.Errorf("report %+v; want hundreds of lines compared and agreed, none ambiguous, nothing expected missing", r)
+		}
+		// Each distinct question reached the PDP once: the cache answered
+		// the rest.
+		if r.Evaluations != evals || r.Evaluations != r.Questions || r.CacheHits != r.Compared-r.Questions || r.Saved <= 0 {
+			t.Errorf("evaluations %d (the PDP saw %d), distinct questions %d, cache hits %d of %d lines, saved %.2f; want one evaluation per question",
+				r.Evaluations, evals, r.Questions, r.CacheHits, r.Compared, r.Saved)
+		}
+	})
+
+	drifts := []struct {
+		name, src string
+		class     analysis.Class
+		factor    analysis.Factor
+		where     string
+	}{
+		{"billing-admin", policy(t, billingAdmin), analysis.OverPermission, analysis.Factor{Name: "kind", Value: "billing-clerk"}, "read users"},
+		{"notes-denied", policy(t, notesDenied), analysis.UnderPermission, analysis.Factor{Name: "kind", Value: "clinician"}, "read notes"},
+	}
+	for _, d := range drifts {
+		t.Run(d.name, func(t *testing.T) {
+			res, _ := shadowRun(t, dir, d.name, d.src, data)
+			s := res.Summary
+			if s.Verdict != analysis.VerdictFail || len(s.Causes) != 1 {
+				t.Fatalf("verdict %s with causes %+v; want fail with one cause", s.Verdict, s.Causes)
+			}
+			c := s.Causes[0]
+			if !slices.Equal(c.Factors, []analysis.Factor{d.factor}) || !slices.Equal(c.ClassNames(), []string{string(d.class)}) {
+				t.Errorf("cause %s: factors %v, classes %v; want %v and %s", c.ID, c.Factors, c.ClassNames(), d.factor, d.class)
+			}
+			for _, f := range s.Findings {
+				if f.Class != d.class || f.PersonaKind != d.factor.Value || f.Journey != shadow.Journey {
+					t.Errorf("finding %+v; want only %s of %s", f, d.class, d.factor.Value)
+				}
+			}
+			if len(res.Report.Causes) != 1 || len(res.Report.Causes[0].Rows) != 1 {
+				t.Fatalf("cause scopes %+v; want the cause's disagreements on one action and resource type", res.Report.Causes)
+			}
+			row := res.Report.Causes[0].Rows[0]
+			if got := row.Action + " " + row.Type; got != d.where || row.Over+row.Under != row.Compared {
+				t.Errorf("cause %s disagrees on %s (%d of %d lines); want all of its lines of %s", c.ID, got, row.Over+row.Under, row.Compared, d.where)
+			}
+		})
+	}
+}
+
+// TestExampleFile: examples/shadow's shadow file reads its sample of the
+// embedded legacy's access log, and its policy, in a real OPA with its data,
+// agrees with every line and leaves nothing expected unexercised.
+func TestExampleFile(t *testing.T) {
+	b, err := os.ReadFile("../../examples/shadow/data.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data map[string]any
+	if err := json.Unmarshal(b, &data); err != nil {
+		t.Fatal(err)
+	}
+	pdp, _ := opaPDP(t, policy(t), data)
+	f, err := shadow.Read("../../examples/shadow/shadow.yaml", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Candidate.URL = pdp.URL // the file's 127.0.0.1:8181, on the test's port
+	res, err := shadow.Run(t.Context(), f, shadow.Options{Out: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, s := res.Report, res.Summary
+	if s.Verdict != analysis.VerdictPass || r.Lines != 24 || r.Agreed != 24 || len(r.Coverage.Missing)+len(r.Coverage.Unexpected) != 0 {
+		t.Errorf("verdict %s %q; %s; coverage %+v; want every line agreed, everything expected seen", s.Verdict, s.Inconclusive, r.Sentence(), r.Coverage)
+	}
+}
