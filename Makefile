@@ -11,7 +11,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 # environment's GOFLAGS turn VCS stamping off.
 VCS      := -buildvcs=auto
 
-.PHONY: all demo test bench build check-go chromium hydra fmt-check vet clean
+.PHONY: all demo test bench bench-peers build check-go chromium hydra fmt-check vet clean
 
 all: build
 
@@ -42,9 +42,18 @@ bench: check-go chromium
 	   $(BENCH) -bench '^BenchmarkPipelineMemoryLongVsShort$$' -benchtime 1x ./run/rehearsal; \
 	   $(BENCH) -bench '^BenchmarkJourneys$$' -benchtime 1x ./journeys/browser; \
 	   $(BENCH) -bench '^BenchmarkReport(1M|FromJSONL1M)$$' -benchtime 1x ./results/analysis; \
-	   $(BENCH) -bench '^BenchmarkGrouping100kPersonas$$' -benchtime 3x ./results/analysis; \
+	   $(BENCH) -bench '^BenchmarkGrouping100kPersonas$$' -benchtime 5x ./results/analysis; \
 	 } 2>&1 | tee $(OUT)/bench.txt; \
 	 echo; $(GO) run ./internal/benchratios $(OUT)/bench.txt
+
+# cutover beside Locust, Artillery and vegeta, the same candidate journey against
+# one `cutover stacks` (README "Beside Locust, Artillery and vegeta"). install.sh
+# installs python3-locust and tcpdump (apt-get, as root) and artillery 2.x (npm,
+# into $(OUT)/peers/node_modules), or stops saying how; run.sh takes about 15
+# minutes and writes $(OUT)/peers/results.md and results.json.
+bench-peers: check-go
+	@bench/peers/install.sh $(OUT)/peers
+	@bench/peers/run.sh $(OUT)/peers
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

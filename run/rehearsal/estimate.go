@@ -113,6 +113,9 @@ func Plan(cfg *config.File) (*Estimate, error) {
 			share := float64(counts[ji]) / float64(len(eligible))
 			je.Kinds[p.Kind] += share
 			for s := range sides {
+				if !cfg.Drives(string(sides[s])) {
+					continue // a one-sided run sends the other nothing
+				}
 				for _, group := range j.Steps {
 					reqs, ok := groupRequests(cfg, sideCfg[s], sides[s], group, p, targets)
 					if !ok && !slices.Contains(e.Unmodelled, group) {
@@ -130,6 +133,9 @@ func Plan(cfg *config.File) (*Estimate, error) {
 		n := 0
 		loadgen.Schedule(r.Profile.Pacer(cfg.Load.Duration), cfg.Load.Duration, func(uint64, time.Duration) bool { n++; return true })
 		for s := range sides {
+			if !cfg.Drives(string(sides[s])) {
+				continue
+			}
 			if ep, ok := rawEndpoint(r, sideCfg[s]); ok {
 				add(sides[s], loadgen.RawJourney, request{endpoint: ep}, float64(n))
 			}
@@ -150,7 +156,7 @@ func Plan(cfg *config.File) (*Estimate, error) {
 		return cmp.Or(cmp.Compare(sideIndex(a.Side), sideIndex(b.Side)), cmp.Compare(rank(a.Source), rank(b.Source)), cmp.Compare(a.seq, b.seq))
 	})
 	for s, sc := range sideCfg {
-		if sc.Adapter != "oidc" {
+		if sc.Adapter != "oidc" || !cfg.Drives(string(sides[s])) {
 			continue
 		}
 		setup := "GET /.well-known/openid-configuration, GET jwks_uri (the adapter)"

@@ -122,3 +122,25 @@ func TestPlanEstimate(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanOneSided: the plan of a candidate-only run, its legacy stack left
+// out of the file, lists requests to the candidate only.
+func TestPlanOneSided(t *testing.T) {
+	cfg, _ := demo(t, "none", func(cfg *config.File) {
+		cfg.Only = "candidate"
+		cfg.Stacks.Legacy = config.Side{}
+		cfg.Load.Raw = nil
+	})
+	e, err := Plan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Requests) == 0 {
+		t.Fatal("no request planned")
+	}
+	for _, r := range e.Requests {
+		if r.Side != record.Candidate {
+			t.Errorf("request %+v planned for %s in a candidate-only run", r, r.Side)
+		}
+	}
+}
