@@ -12,14 +12,20 @@ import (
 )
 
 // Latencies are kept in HDR histograms from 1µs to 5 min with 3 significant digits:
-// 0.1% precision at every scale, mergeable across runs and machines. The
-// per-second histograms behind the latency-over-time plot use 2 digits (1%) and
-// the library's sparse PackedHistogram, so an hour-long run stays small.
+// 0.1% precision at every scale, mergeable across runs and machines: every
+// verdict and every figure of a table is read from them. The histograms behind
+// the latency-over-time plots use one significant digit (HdrHistogram's 16
+// sub-buckets, a point drawn at its bucket's middle: within about 3%, less than
+// the sampling error of a p99 drawn from one second's few hundred samples) and
+// the library's sparse PackedHistogram; a
+// bucket the run has moved past is sealed (see secondStats), and the plots
+// widen their buckets rather than grow past their caps, so a run's memory does
+// not grow with its length.
 const (
 	histMin          = int64(time.Microsecond)
 	histMax          = int64(5 * time.Minute)
 	histDigits       = 3
-	timelineDigits   = 2
+	timelineDigits   = 1
 	maxTimelinePoint = 600
 	// maxStepPoint caps the points of each step's own timeline: drawn small,
 	// one plot per step, it needs far fewer than the run's, and a run of many
@@ -153,7 +159,7 @@ type stepStats struct {
 	hostCallers int64
 	// timeline is each side's latency over time for this step alone;
 	// evidence the first records of each side that left evidence files.
-	timeline [2]stepTimeline
+	timeline [2]series
 	evidence [2][]StepEvidence
 }
 
@@ -175,26 +181,8 @@ type endpointCount struct {
 	n        int64
 }
 
-// secondStats is one side's second of the run: every step's latencies together.
-type secondStats struct {
-	count, errors int64
-	hist          *hdrhistogram.PackedHistogram
-}
-
-// merge adds o into s.
-func (s *secondStats) merge(o *secondStats) {
-	s.count += o.count
-	s.errors += o.errors
-	if o.hist != nil {
-		if s.hist == nil {
-			s.hist = newSecondHist()
-		}
-		s.hist.Merge(o.hist)
-	}
-}
-
 // Stats accumulates per-step, per-side counts, errors and latency histograms, and
-// per-second latencies of each side. It is not safe for concurrent use.
+// the latencies over time of each side. It is not safe for concurrent use.
 type Stats struct {
 	steps map[StepKey]*stepStats
 	order []StepKey
@@ -202,14 +190,16 @@ type Stats struct {
 	// that should have been allowed and how many were refused.
 	signIns map[signInKey]*signInCount
 	// origin is the instant second 0 of the timeline starts at.
-	origin  time.Time
-	seconds [2][]secondStats
+	origin time.Time
+	// overall is each side's latency over time, every step together.
+	overall [2]series
 }
 
 // NewStats returns empty statistics whose timeline starts at origin; a zero
 // origin means the start of the first record added.
 func NewStats(origin time.Time) *Stats {
-	return &Stats{steps: make(map[StepKey]*stepStats), signIns: make(map[signInKey]*signInCount), origin: origin}
+	return &Stats{steps: make(map[StepKey]*stepStats), signIns: make(map[signInKey]*signInCount), origin: origin,
+		overall: [2]series{{limit: maxTimelinePoint}, {limit: maxTimelinePoint}}}
 }
 
 // signInKey is one kind's sign-in step on one side.
@@ -260,14 +250,6 @@ func (st *Stats) step(k StepKey) *stepStats {
 	return p
 }
 
-// second returns the slot of second i of side s, growing the timeline.
-func (st *Stats) second(s, i int) *secondStats {
-	if i >= len(st.seconds[s]) {
-		st.seconds[s] = append(st.seconds[s], make([]secondStats, i+1-len(st.seconds[s]))...)
-	}
-	return &st.seconds[s][i]
-}
-
 // Add accounts one record.
 func (st *Stats) Add(r *record.Record) {
 	if st.origin.IsZero() {
@@ -308,7 +290,7 @@ func (st *Stats) Add(r *record.Record) {
 	// A record from before the origin (clock skew, a replay without its summary)
 	// counts in the first second rather than vanishing.
 	sec := max(int(r.Start.Sub(st.origin)/time.Second), 0)
-	ts, own := st.second(si, sec), p.timeline[si].at(sec)
+	ts, own := st.overall[si].at(sec), p.timeline[si].at(sec)
 	switch r.Outcome {
 	case record.Invalid:
 		s.Invalid++
@@ -327,16 +309,8 @@ func (st *Stats) Add(r *record.Record) {
 		if healthy {
 			_ = s.Healthy.RecordValue(v)
 		}
-		if ts.hist == nil {
-			ts.hist = newSecondHist()
-		}
-		_ = ts.hist.RecordValue(v)
-		ts.count++
-		if own.hist == nil {
-			own.hist = newSecondHist()
-		}
-		_ = own.hist.RecordValue(v)
-		own.count++
+		ts.record(v)
+		own.record(v)
 		if sec >= len(s.perSecond) {
 			s.perSecond = append(s.perSecond, make([]int32, sec+1-len(s.perSecond))...)
 		}
@@ -421,14 +395,12 @@ func (st *Stats) Merge(o *Stats) {
 	shift := int(o.origin.Sub(st.origin) / time.Second)
 	if shift < 0 {
 		// o starts first: move st's seconds later so both fit.
-		for s := range st.seconds {
-			st.seconds[s] = append(make([]secondStats, -shift), st.seconds[s]...)
+		for i := range st.overall {
+			st.overall[i] = st.overall[i].moved(-shift)
 		}
 		for _, p := range st.steps {
 			for i := range p.timeline {
-				var moved stepTimeline
-				moved.place(&p.timeline[i], -shift)
-				p.timeline[i] = moved
+				p.timeline[i] = p.timeline[i].moved(-shift)
 			}
 		}
 		st.origin, shift = st.origin.Add(time.Duration(shift)*time.Second), 0
@@ -460,10 +432,8 @@ func (st *Stats) Merge(o *Stats) {
 			}
 		}
 	}
-	for s := range o.seconds {
-		for i := range o.seconds[s] {
-			st.second(s, i+shift).merge(&o.seconds[s][i])
-		}
+	for i := range st.overall {
+		st.overall[i].place(&o.overall[i], shift)
 	}
 }
 

@@ -238,9 +238,10 @@ func TestTimelineCapsPoints(t *testing.T) {
 		st.Add(&record.Record{Side: record.Legacy, Journey: "j", Step: "s", Start: fixture.Start.Add(time.Duration(s) * time.Second), Latency: time.Millisecond, Outcome: record.OK})
 	}
 	tl := st.Timeline(fixture.Start)
-	if len(tl.Points) > analysis.MaxTimelinePoint || tl.BucketMS != 3000 || tl.Points[1].T != 3 || tl.Points[0].Legacy.Count != 3 {
-		t.Errorf("timeline of 1500s: %d points of %dms, second at %vs with %d samples in the first; want <= %d points of 3000ms",
-			len(tl.Points), tl.BucketMS, tl.Points[1].T, tl.Points[0].Legacy.Count, analysis.MaxTimelinePoint)
+	// 1500 s outgrow 600 one-second buckets and 600 of two: four seconds each.
+	if len(tl.Points) != 375 || tl.BucketMS != 4000 || tl.Points[1].T != 4 || tl.Points[0].Legacy.Count != 4 {
+		t.Errorf("timeline of 1500s: %d points of %dms, second at %vs with %d samples in the first; want 375 points of 4000ms",
+			len(tl.Points), tl.BucketMS, tl.Points[1].T, tl.Points[0].Legacy.Count)
 	}
 }
 
