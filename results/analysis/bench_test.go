@@ -87,42 +87,52 @@ func vegetaReport(b *testing.B, res []vegeta.Result) {
 // BenchmarkReport1M compares and renders a million step records (both sides,
 // paired, judged, bootstrapped, grouped into causes and cohorts, every report),
 // and, in the same loop, the same without root-cause grouping and vegeta's text
-// report over a million vegeta results. It reports the times per iteration, the
-// ratio to vegeta and the grouping's overhead (grouped/ungrouped, goal <= 1.10).
+// report over a million vegeta results. After a warm-up round (not counted), it
+// reports each figure as the median over the iterations (make bench runs 5):
+// the times, the ratio to vegeta and the grouping's overhead (grouped/ungrouped,
+// goal <= 1.10), each ratio taken within one iteration.
 func BenchmarkReport1M(b *testing.B) {
 	recs := millionRecords(b)
 	res := vegetaResults(benchRecords)
-	var ours, plain, theirs time.Duration
-	n := 0
 	feed := func(add func(*record.Record)) {
 		for _, r := range recs {
 			add(r)
 		}
 	}
+	timed := func(f func()) time.Duration {
+		runtime.GC()
+		t0 := time.Now()
+		f()
+		return time.Since(t0)
+	}
+	cutoverReport(b, true, feed)
+	cutoverReport(b, false, feed)
+	var ours, plain, theirs, toVegeta, grouping []float64
+	n := 0
 	b.ReportAllocs()
 	for b.Loop() {
 		// Each from a collected heap, the two cutover reports in alternating
 		// order, so neither always pays for the other's garbage.
-		for _, grouping := range []bool{n%2 == 0, n%2 != 0} {
-			runtime.GC()
-			t0 := time.Now()
-			cutoverReport(b, grouping, feed)
-			if grouping {
-				ours += time.Since(t0)
+		var g, p time.Duration
+		for _, grouped := range []bool{n%2 == 0, n%2 != 0} {
+			d := timed(func() { cutoverReport(b, grouped, feed) })
+			if grouped {
+				g = d
 			} else {
-				plain += time.Since(t0)
+				p = d
 			}
 		}
-		runtime.GC()
-		t0 := time.Now()
-		vegetaReport(b, res)
-		theirs, n = theirs+time.Since(t0), n+1
+		v := timed(func() { vegetaReport(b, res) })
+		ours, plain, theirs = append(ours, g.Seconds()), append(plain, p.Seconds()), append(theirs, v.Seconds())
+		toVegeta, grouping = append(toVegeta, g.Seconds()/v.Seconds()), append(grouping, g.Seconds()/p.Seconds())
+		n++
 	}
-	b.ReportMetric(ours.Seconds()/float64(n), "cutover-s/op")
-	b.ReportMetric(plain.Seconds()/float64(n), "ungrouped-s/op")
-	b.ReportMetric(theirs.Seconds()/float64(n), "vegeta-s/op")
-	b.ReportMetric(ours.Seconds()/theirs.Seconds(), "cutover/vegeta")
-	b.ReportMetric(ours.Seconds()/plain.Seconds(), "grouped/ungrouped")
+	b.ReportMetric(median(ours), "cutover-s/op")
+	b.ReportMetric(median(plain), "ungrouped-s/op")
+	b.ReportMetric(median(theirs), "vegeta-s/op")
+	b.ReportMetric(median(toVegeta), "cutover/vegeta")
+	b.ReportMetric(median(grouping), "grouped/ungrouped")
+	b.ReportMetric(float64(n), "iterations")
 }
 
 // BenchmarkReportFromJSONL1M is the same from encoded input, as the two
