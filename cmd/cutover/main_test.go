@@ -232,9 +232,14 @@ func TestStacksServesUntilInterrupted(t *testing.T) {
 	if err := os.WriteFile(rf, short, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := cli(t, nil, "run", rf, "--out", filepath.Join(dir, "run"))
+	prof := filepath.Join(dir, "cpu.pprof")
+	code, out, errs := cli(t, nil, "run", rf, "--out", filepath.Join(dir, "run"), "--cpuprofile", prof)
 	if code != exitcode.Pass && code != exitcode.Performance && code != exitcode.Inconclusive {
 		t.Errorf("run on the served stacks = %d; want no parity regression (no drift)\n%s\n%s", code, out, errs)
+	}
+	// --cpuprofile: a gzipped pprof profile (what go tool pprof reads).
+	if p, err := os.ReadFile(prof); err != nil || len(p) < 100 || p[0] != 0x1f || p[1] != 0x8b {
+		t.Errorf("--cpuprofile wrote %d bytes (%v); want a gzipped pprof profile", len(p), err)
 	}
 	pf, _ := os.ReadFile(filepath.Join(dir, "personas.jsonl"))
 	if !bytes.Contains(pf, []byte(`"kind":"clinician"`)) || bytes.Contains(pf, []byte("secret")) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -93,9 +95,9 @@ func readConfig(st *state, path string, strict bool) (*config.File, []string, er
 
 func runCmd(st *state) *cobra.Command {
 	var (
-		out, segFlag string
-		gz           bool
-		ld           load
+		out, segFlag, profile string
+		gz                    bool
+		ld                    load
 	)
 	c := &cobra.Command{
 		Use:   "run FILE",
@@ -123,12 +125,20 @@ there. --duration, --rate and --seed reshape the file's load without editing it.
 			if err := ld.apply(cfg); err != nil {
 				return err
 			}
+			if profile != "" {
+				stop, err := startCPUProfile(profile)
+				if err != nil {
+					return exitcode.With(fmt.Errorf("--cpuprofile: %w", err), exitcode.Usage)
+				}
+				defer stop()
+			}
 			return runConfig(cmd.Context(), st, cfg, out, rehearsal.Options{Gzip: gz, Segment: seg})
 		},
 	}
 	f := c.Flags()
 	f.StringVar(&out, "out", "", "results folder (default out/NAME-TIMESTAMP)")
 	f.BoolVar(&gz, "gzip", false, "compress the records (records.jsonl.gz)")
+	f.StringVar(&profile, "cpuprofile", "", "write a CPU profile of the harness to this file, for 'go tool pprof' (where cutover spends its own CPU)")
 	f.StringVar(&segFlag, "segment", "", "run segment I/N of a distributed run (0 <= I < N): the starts n with n mod N = I, with the Ith of N slices of the personas; combine them with 'cutover merge'")
 	ld.flags(f)
 	return c
@@ -179,4 +189,20 @@ func verdictErr(sum *analysis.Summary, gate analysis.Gate) error {
 		return exitcode.With(fmt.Errorf("%d performance finding(s) fail the thresholds", len(failing)), exitcode.Performance)
 	}
 	return nil
+}
+
+// startCPUProfile starts a CPU profile written to path; stop ends and closes it.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
