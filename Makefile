@@ -44,6 +44,7 @@ bench: check-go chromium
 	   $(BENCH) -bench '^BenchmarkReport1M$$' -benchtime 5x ./results/analysis; \
 	   $(BENCH) -bench '^BenchmarkReportFromJSONL1M$$' -benchtime 1x ./results/analysis; \
 	   $(BENCH) -bench '^BenchmarkGrouping100kPersonas$$' -benchtime 5x ./results/analysis; \
+	   $(BENCH) -bench '^BenchmarkShadowStream1M$$' -benchtime 1x ./run/shadow; \
 	 } 2>&1 | tee $(OUT)/bench.txt; \
 	 echo; $(GO) run ./internal/benchratios $(OUT)/bench.txt
 

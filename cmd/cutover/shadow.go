@@ -35,15 +35,16 @@ func shadowCmd(st *state) *cobra.Command {
 		Use:   "shadow FILE",
 		Short: "compare the candidate PDP's decisions with every decision the legacy logged",
 		Long: `shadow reads the legacy's own decision log (JSON lines or CSV, as the shadow
-file FILE maps it), asks the candidate's AuthZEN policy decision point the
-same question for every line (once per distinct question, under a rate
-ceiling, to allowed hosts only) and reports every disagreement as a
-rehearsal does: OVER_PERMISSION and UNDER_PERMISSION findings, root causes by
-subject attribute, cohort readiness, coverage, the verdict and its exit code,
-every report; 'cutover diff' compares two shadow runs. Lines where the log
-itself is ambiguous are counted and shown, never guessed. With --follow it
-tails the log as it grows and judges it window by window, with Prometheus
-metrics on --listen.`,
+file FILE maps it, or the events of the legacy audit feed a rehearsal file
+describes), asks the candidate's AuthZEN policy decision point the same
+question for every line (once per distinct question, under a rate ceiling, to
+allowed hosts only) and reports every disagreement as a rehearsal does:
+OVER_PERMISSION and UNDER_PERMISSION findings, root causes by subject
+attribute, action and resource type, cohort readiness, coverage, the verdict
+and its exit code, every report; 'cutover diff' compares two shadow runs.
+Lines where the log itself is ambiguous are counted and shown, never guessed.
+With --follow it tails the log as it grows and judges it window by window,
+with Prometheus metrics on --listen.`,
 		Example: `  cutover shadow examples/shadow/shadow.yaml --check
   cutover shadow shadow.yaml --out out/shadow-monday
   cutover shadow shadow.yaml --log /var/log/legacy/access.jsonl.1
@@ -55,7 +56,7 @@ metrics on --listen.`,
 	}
 	f := c.Flags()
 	f.StringVar(&o.out, "out", "", "results folder (default out/NAME-shadow-TIMESTAMP); a followed log's last window is written there")
-	f.StringVar(&o.log, "log", "", "read this decision log instead of the file's log.path")
+	f.StringVar(&o.log, "log", "", "read this decision log instead of the file's log.path or log.audit")
 	f.BoolVar(&o.follow, "follow", false, "follow the log as it grows (and is rotated) until interrupted, judging it window by window")
 	durationVar(f, &o.window, "window", time.Minute, "with --follow: how long a window lasts")
 	f.StringVar(&o.listen, "listen", "", "with --follow: serve Prometheus metrics on ADDR/metrics (e.g. :9465)")
@@ -80,10 +81,10 @@ func runShadow(ctx context.Context, st *state, path string, o shadowOptions) err
 		if err != nil {
 			return exitcode.With(fmt.Errorf("--log: %w", err), exitcode.Usage)
 		}
-		f.Log.Path = abs
+		f.Log.Path, f.Log.Audit = abs, nil
 	}
 	if o.check {
-		fmt.Fprintf(st.stdout, "%s: ok (%s: %s log %s, PDP %s at %g requests/s at most)\n", path, f.Name, f.Log.Format, f.LogPath(), f.Candidate.URL, f.Candidate.Rate)
+		fmt.Fprintf(st.stdout, "%s: ok (%s: %s log %s, PDP %s at %g requests/s at most)\n", path, f.Name, f.Log.Format, f.Source(), f.Candidate.URL, f.Candidate.Rate)
 		return nil
 	}
 	if o.out == "" {

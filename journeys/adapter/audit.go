@@ -119,7 +119,10 @@ func (f *Feed) session(ctx context.Context, renew bool) (*Session, error) {
 
 const opAudit = "audit feed"
 
-func (f *Feed) Events(ctx context.Context, actor string, since time.Time) ([]AuditEvent, error) {
+// Page reads one answer of the feed for actor (every actor's when empty)
+// since a time: its events as the stack wrote them (a JSON value each, or an
+// XML element), in the order the feed lists them. It only reads.
+func (f *Feed) Page(ctx context.Context, actor string, since time.Time) ([]any, error) {
 	if f == nil {
 		return nil, ErrUnsupported
 	}
@@ -150,21 +153,31 @@ func (f *Feed) Events(ctx context.Context, actor string, since time.Time) ([]Aud
 	if err != nil {
 		return nil, err
 	}
-	var items []any
 	if _, xml := doc.(*xmlquery.Node); xml {
 		// In XML the events path selects each event element.
-		if items, err = ValuesAt(doc, f.cfg.Events); err != nil {
-			return nil, ProtocolErr(opAudit, "%v", err)
-		}
-	} else {
-		list, err := Lookup(doc, f.cfg.Events)
+		items, err := ValuesAt(doc, f.cfg.Events)
 		if err != nil {
 			return nil, ProtocolErr(opAudit, "%v", err)
 		}
-		var ok bool
-		if items, ok = list.([]any); !ok {
-			return nil, ProtocolErr(opAudit, "path %q: %s, not a list", f.cfg.Events, JSONType(list))
-		}
+		return items, nil
+	}
+	list, err := Lookup(doc, f.cfg.Events)
+	if err != nil {
+		return nil, ProtocolErr(opAudit, "%v", err)
+	}
+	items, ok := list.([]any)
+	if !ok {
+		return nil, ProtocolErr(opAudit, "path %q: %s, not a list", f.cfg.Events, JSONType(list))
+	}
+	return items, nil
+}
+
+// Events reads the feed's events of actor (every actor's when empty) at or
+// after since, their kinds in the canonical vocabulary.
+func (f *Feed) Events(ctx context.Context, actor string, since time.Time) ([]AuditEvent, error) {
+	items, err := f.Page(ctx, actor, since)
+	if err != nil {
+		return nil, err
 	}
 	canon := make(map[string]string, len(f.cfg.Kinds))
 	for c, own := range f.cfg.Kinds {

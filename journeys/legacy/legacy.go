@@ -120,3 +120,7 @@ func (l *Adapter) EndBreakGlass(ctx context.Context, g *adapter.Grant) error {
 func (l *Adapter) AuditEvents(ctx context.Context, actor string, since time.Time) ([]adapter.AuditEvent, error) {
 	return l.audit.Events(ctx, actor, since)
 }
+
+// AuditFeed returns the stack's audit feed, read with the configured
+// auditor's credential; nil when the config describes none.
+func (l *Adapter) AuditFeed() *adapter.Feed { return l.audit }

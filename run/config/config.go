@@ -23,6 +23,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cutover-dev/cutover/internal/yamlkeys"
 	"github.com/cutover-dev/cutover/journeys"
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/journeys/legacy"
@@ -232,15 +233,13 @@ func parse(name string, data []byte, env func(string) string, offline bool) (*Fi
 	// Every problem in one pass: the keys no section has and durations without
 	// a unit (walked with their YAML paths), the decoder's type errors, then
 	// the checks of what was read.
-	var keyProbs []keyProblem
-	keyPaths := map[int]string{}
-	checkKeys(&root, reflect.TypeFor[File](), "", &keyProbs, keyPaths)
+	keyProbs, keyPaths := yamlkeys.Check(&root, reflect.TypeFor[File]())
 	var errs []error
 	walked := map[int]bool{}
 	for _, k := range keyProbs {
-		if !unset[k.line] {
-			errs = append(errs, fmt.Errorf("%s:%d: %s: %s", name, k.line, k.path, k.msg))
-			walked[k.line] = true
+		if !unset[k.Line] {
+			errs = append(errs, fmt.Errorf("%s:%d: %s: %s", name, k.Line, k.Path, k.Msg))
+			walked[k.Line] = true
 		}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))

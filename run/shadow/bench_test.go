@@ -69,7 +69,9 @@ func measureStream(b *testing.B, w *world, n uint64) streamRun {
 // not the log, so ten times the lines must not take ten times the memory),
 // and the share of PDP calls the cache saved. What memory does grow with is
 // the distinct questions (the cache's entries, up to cache.size, and the
-// exact distinct count, up to 131072 of them), never the lines.
+// exact distinct count, up to 131072 of them) and the units (a subject
+// asking one action on one resource type), never the lines. `make bench` runs
+// it and prints its line (internal/benchratios).
 //
 //	go test -run '^$' -bench ShadowStream1M -benchtime 1x ./run/shadow
 func BenchmarkShadowStream1M(b *testing.B) {

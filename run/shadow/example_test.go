@@ -36,7 +36,7 @@ log:
   resource_type: type
   resource_id: id
   decision: {path: result, map: {PERMIT: allow, DENY: deny}}
-candidate: {url: %q}
+candidate: {url: %q, batch: 0}
 allow_hosts: [127.0.0.1]
 `, pdp.URL)
 	log := `{"user":"doc-1","roles":["clinician"],"op":"read","type":"record","id":"p-1","result":"PERMIT"}
@@ -61,5 +61,5 @@ allow_hosts: [127.0.0.1]
 	// Output:
 	// 4 log lines: 3 compared (2 agreed, 0 over-permission, 1 under-permission, 0 PDP errors), 1 ambiguous, 0 skipped;
 	// 2 distinct questions, 2 evaluations in 2 requests to the PDP (33.3% of the lines' calls saved)
-	// UNDER_PERMISSION clinician doc-1 read notes:p-1: legacy allow, candidate deny (HTTP 200)
+	// UNDER_PERMISSION clinician doc-1 [read notes] read notes:p-1: legacy allow, candidate deny (HTTP 200)
 }

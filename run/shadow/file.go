@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cutover-dev/cutover/internal/yamlkeys"
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/results/analysis"
 )
@@ -49,6 +49,8 @@ type File struct {
 	Path string `yaml:"-"`
 	Hash string `yaml:"-"`
 	root *yaml.Node
+	// env resolves the ${VAR}s and secrets of log.audit's rehearsal file.
+	env func(string) string
 }
 
 // Log is the legacy's decision log and where each fact is on a line: a
@@ -57,6 +59,8 @@ type File struct {
 type Log struct {
 	// Path is the log file, relative to the shadow file.
 	Path string `yaml:"path"`
+	// Audit, instead of Path, reads the legacy's audit feed.
+	Audit *Audit `yaml:"audit"`
 	// Format is jsonl or csv (default: by the file's extension, jsonl
 	// otherwise).
 	Format string `yaml:"format"`
@@ -72,7 +76,7 @@ type Log struct {
 	// subjects.type).
 	SubjectType adapter.Field `yaml:"subject_type"`
 	// Roles are the subject's legacy roles: a list, or a string of roles
-	// separated by spaces.
+	// separated by spaces. Unset, they are the accounts file's.
 	Roles        adapter.Field `yaml:"roles"`
 	Action       adapter.Field `yaml:"action"`
 	ResourceType adapter.Field `yaml:"resource_type"`
@@ -116,14 +120,18 @@ type Subjects struct {
 // Candidate is the candidate's policy decision point, an OpenID AuthZEN
 // Access Evaluation API.
 type Candidate struct {
-	// URL is the PDP's base URL: evaluations go to URL/access/v1/evaluation,
-	// batches to URL/access/v1/evaluations.
+	// URL is the PDP's base URL, its identifier: evaluations go to
+	// URL/access/v1/evaluation, batches to URL/access/v1/evaluations, or
+	// where its metadata says.
 	URL string `yaml:"url"`
 	// Token, when set, is sent as a bearer token.
 	Token *adapter.SecretRef `yaml:"token"`
-	// Batch, when above 0, sends up to Batch evaluations per request to the
-	// batch endpoint, where the PDP offers it.
-	Batch int `yaml:"batch"`
+	// Batch says single or batch: 0 sends one evaluation per request, N up to
+	// N per request to the batch endpoint. Unset, the PDP's metadata
+	// (URL/.well-known/authzen-configuration) decides: batches of
+	// DefaultBatch where it names access_evaluations_endpoint, one per
+	// request otherwise, each to the endpoint it names.
+	Batch *int `yaml:"batch"`
 	// Rate is the ceiling of requests per second (default 20).
 	Rate float64 `yaml:"rate"`
 	// Concurrency is the requests in flight at most (default 4).
@@ -160,8 +168,8 @@ type Thresholds struct {
 	// MaxAmbiguous is the share of decision lines that may be ambiguous before
 	// the run is inconclusive (default 0.01).
 	MaxAmbiguous *float64 `yaml:"max_ambiguous"`
-	// MinPerKind is the subjects of each role a class must be judged on
-	// (default 1).
+	// MinPerKind is the units of each role (subjects asking one action on
+	// one resource type) a class must be judged on (default 1).
 	MinPerKind int `yaml:"min_per_kind"`
 }
 
@@ -171,6 +179,9 @@ const (
 	DefaultConcurrency = 4
 	DefaultTimeout     = 5 * time.Second
 	DefaultCacheSize   = 100_000
+	// DefaultBatch is the evaluations per request to a batch endpoint the
+	// PDP's metadata offers.
+	DefaultBatch = 100
 	// DefaultMaxRate is the rate ceiling a file may set without raising it
 	// (Options.MaxRate): shadow mode runs beside production.
 	DefaultMaxRate = 200
@@ -193,7 +204,7 @@ func Parse(name string, data []byte, env func(string) string) (*File, error) {
 	if len(data) > maxFile {
 		return nil, fmt.Errorf("%s: larger than %d KiB: a shadow file is configuration", name, maxFile>>10)
 	}
-	f := &File{Path: name}
+	f := &File{Path: name, env: env}
 	sum := sha256.Sum256(data)
 	f.Hash = hex.EncodeToString(sum[:8])
 	var root yaml.Node
@@ -202,12 +213,11 @@ func Parse(name string, data []byte, env func(string) string) (*File, error) {
 	}
 	f.root = &root
 	var errs []error
-	var probs []keyProblem
-	lines, reported := map[int]string{}, map[int]bool{}
-	checkKeys(&root, reflect.TypeFor[File](), "", &probs, lines)
+	probs, lines := yamlkeys.Check(&root, reflect.TypeFor[File]())
+	reported := map[int]bool{}
 	for _, p := range probs {
-		errs = append(errs, fmt.Errorf("%s:%d: %s: %s", name, p.line, p.path, p.msg))
-		reported[p.line] = true
+		errs = append(errs, fmt.Errorf("%s:%d: %s: %s", name, p.Line, p.Path, p.Msg))
+		reported[p.Line] = true
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -220,7 +230,7 @@ func Parse(name string, data []byte, env func(string) string) (*File, error) {
 			if strings.Contains(e, "not found in type") { // the walk's, with its path
 				continue
 			}
-			if msg, ok := typeError(e, lines, reported); ok {
+			if msg, ok := yamlkeys.TypeError(e, lines, reported); ok {
 				errs = append(errs, fmt.Errorf("%s:%s", name, msg))
 			}
 		}
@@ -267,6 +277,9 @@ func (f *File) defaults() {
 			f.Log.Format = "csv"
 		}
 	}
+	if a := f.Log.Audit; a != nil && a.Time.Path == "" {
+		a.Time.Path = "time"
+	}
 	if f.Log.ListSeparator == "" {
 		f.Log.ListSeparator = ";"
 	}
@@ -300,9 +313,7 @@ func (f *File) Validate() error {
 		bad("name is empty: it names the run in every report", "name")
 	}
 	l := f.Log
-	if l.Path == "" {
-		bad("path is empty: where is the legacy's decision log?", "log", "path")
-	}
+	f.validateAudit(bad)
 	if l.Format != "jsonl" && l.Format != "csv" {
 		bad(fmt.Sprintf("format %q; want jsonl or csv", l.Format), "log", "format")
 	}
@@ -337,8 +348,11 @@ func (f *File) Validate() error {
 		check(x.field, "log", x.key)
 	}
 	for _, k := range sortedKeys(l.Attributes) {
-		if k == "roles" || k == "kind" {
+		switch k {
+		case "roles", "kind":
 			bad(fmt.Sprintf("%q is not an attribute name: kind is the subject's role, roles are log.roles", k), "log", "attributes", k)
+		case AttrAction, AttrResourceType:
+			bad(fmt.Sprintf("%q is not an attribute name: root causes name a line's action and resource type as %s and %s already", k, AttrAction, AttrResourceType), "log", "attributes", k)
 		}
 		check(l.Attributes[k], "log", "attributes", k)
 	}
@@ -377,41 +391,6 @@ func (f *File) Validate() error {
 		}
 	}
 	return joinErrs(errs)
-}
-
-func (f *File) validateCandidate(bad func(string, ...string)) {
-	c := f.Candidate
-	u, err := url.Parse(c.URL)
-	switch {
-	case c.URL == "":
-		bad("url is empty: the candidate's AuthZEN policy decision point", "candidate", "url")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		bad("not an http(s) URL", "candidate", "url")
-	case u.RawQuery != "" || u.Fragment != "":
-		bad("a base URL has no query or fragment: evaluations go to URL/access/v1/evaluation", "candidate", "url")
-	case !slices.ContainsFunc(f.AllowHosts, func(h string) bool { return strings.EqualFold(strings.Trim(h, "[]"), u.Hostname()) }):
-		bad(fmt.Sprintf("host %s is not in allow_hosts: shadow mode sends to listed hosts only", u.Hostname()), "candidate", "url")
-	}
-	if len(f.AllowHosts) == 0 {
-		bad("empty: list the PDP's host", "allow_hosts")
-	}
-	if c.Rate < 0 {
-		bad("rate below 0", "candidate", "rate")
-	}
-	if c.Batch < 0 || c.Batch > 1000 {
-		bad(fmt.Sprintf("batch %d; want 0 (one evaluation per request) to 1000", c.Batch), "candidate", "batch")
-	}
-	if c.Concurrency < 0 || c.Concurrency > 64 {
-		bad(fmt.Sprintf("concurrency %d; want 1 to 64", c.Concurrency), "candidate", "concurrency")
-	}
-	if c.Timeout < 0 {
-		bad("timeout below 0", "candidate", "timeout")
-	}
-	for i, p := range c.Properties {
-		if _, ok := f.Log.Attributes[p]; p != "roles" && !ok {
-			bad(fmt.Sprintf("%q is neither roles nor an attribute of log.attributes", p), "candidate", "properties", strconv.Itoa(i))
-		}
-	}
 }
 
 // errAt is msg at the node of path (mapping keys, sequence indexes), or of its
@@ -454,6 +433,15 @@ func (f *File) line(path ...string) int {
 // LogPath is the log file's path: relative paths are taken from the shadow
 // file's folder.
 func (f *File) LogPath() string { return f.rel(f.Log.Path) }
+
+// Source names where the decisions come from: the log file, or the audit
+// feed of log.audit's rehearsal file.
+func (f *File) Source() string {
+	if a := f.Log.Audit; a != nil {
+		return "the legacy audit feed of " + f.rel(a.Rehearsal)
+	}
+	return f.LogPath()
+}
 
 func (f *File) rel(p string) string {
 	if p == "" || filepath.IsAbs(p) {

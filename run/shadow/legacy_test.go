@@ -46,11 +46,22 @@ expected:
 cohort_by: wave
 `
 
+// rehearsed is what a demo rehearsal against the embedded stacks left: a
+// folder holding the legacy's access log of it (access.jsonl), the accounts
+// file of its personas (personas.jsonl) and its rehearsal file (demo.yaml),
+// whose variables env resolves for the stacks, still running; the
+// clinicians' panels (the candidate PDP's data); when the rehearsal began and
+// ended.
+type rehearsed struct {
+	dir        string
+	panels     map[string]any
+	env        func(string) string
+	start, end time.Time
+}
+
 // rehearsalLog runs the demo rehearsal for a few seconds against the embedded
-// stacks with the legacy's access log on, and returns the folder holding the
-// log (access.jsonl), the accounts file of its personas (personas.jsonl) and
-// the clinicians' panels (the candidate PDP's data).
-func rehearsalLog(t *testing.T) (dir string, panels map[string]any) {
+// stacks with the legacy's access log on.
+func rehearsalLog(t *testing.T) *rehearsed {
 	t.Helper()
 	cfg, err := config.Parse("examples/demo.yaml", examples.Demo, examples.DemoEnv(nil, nil))
 	if err != nil {
@@ -65,7 +76,10 @@ func rehearsalLog(t *testing.T) (dir string, panels map[string]any) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pair.Close() })
-	dir = t.TempDir()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "demo.yaml"), examples.Demo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	logf, err := os.Create(filepath.Join(dir, "access.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -77,9 +91,11 @@ func rehearsalLog(t *testing.T) (dir string, panels map[string]any) {
 	}
 	cfg.Load.Profile = config.Profile{Type: config.ProfileConstant, Rate: 30}
 	cfg.Load.Duration, cfg.Load.Drain = 5*time.Second, 20*time.Second
+	start := time.Now()
 	if _, err := rehearsal.Run(t.Context(), cfg, rehearsal.Options{Out: t.TempDir()}); err != nil {
 		t.Fatalf("rehearsal: %v", err)
 	}
+	end := time.Now()
 	pair.Legacy.SetAccessLog(nil)
 	if err := pair.Legacy.AccessLogErr(); err != nil {
 		t.Fatal(err)
@@ -96,7 +112,7 @@ func rehearsalLog(t *testing.T) (dir string, panels map[string]any) {
 		t.Fatal(err)
 	}
 	acc.Close()
-	panels = map[string]any{}
+	panels := map[string]any{}
 	for _, p := range pop.Personas {
 		ids := make([]any, len(p.Panel))
 		for i, id := range p.Panel {
@@ -104,18 +120,20 @@ func rehearsalLog(t *testing.T) (dir string, panels map[string]any) {
 		}
 		panels[p.ID] = ids
 	}
-	return dir, panels
+	return &rehearsed{dir: dir, panels: panels, env: examples.DemoEnv(pair, nil), start: start, end: end}
 }
 
-// shadowRun judges the log in dir against a real OPA running policy src.
-func shadowRun(t *testing.T, dir, name, src string, data map[string]any) (*shadow.Result, int64) {
+// shadowRun judges the legacy's decisions of the rehearsal against a real
+// OPA running policy src: file is the shadow file, %s in it the PDP's URL.
+func shadowRun(t *testing.T, r *rehearsed, name, file, src string) (*shadow.Result, int64) {
 	t.Helper()
-	pdp, evals := opaPDP(t, src, data)
+	pdp, evals := opaPDP(t, src, map[string]any{"panels": r.panels})
+	dir := r.dir
 	path := filepath.Join(dir, name+".yaml")
-	if err := os.WriteFile(path, fmt.Appendf(nil, legacyShadowFile, pdp.URL), 0o644); err != nil {
+	if err := os.WriteFile(path, fmt.Appendf(nil, file, pdp.URL), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := shadow.Read(path, func(string) string { return "" })
+	f, err := shadow.Read(path, r.env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,11 +157,10 @@ func TestLegacyLogAgainstOPA(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo rehearsal against the embedded stacks")
 	}
-	dir, panels := rehearsalLog(t)
-	data := map[string]any{"panels": panels}
+	reh := rehearsalLog(t)
 
 	t.Run("unchanged policy", func(t *testing.T) {
-		res, evals := shadowRun(t, dir, "reference", policy(t), data)
+		res, evals := shadowRun(t, reh, "reference", legacyShadowFile, policy(t))
 		r, s := res.Report, res.Summary
 		t.Log(r.Sentence())
 		if s.Verdict != analysis.VerdictPass || len(s.Findings) != 0 || len(s.Causes) != 0 {
@@ -160,29 +177,34 @@ func TestLegacyLogAgainstOPA(t *testing.T) {
 		}
 	})
 
+	// Each cause names the role and the resource type of its drift: the
+	// units the analysis judges are a subject asking one action on one
+	// resource type.
 	drifts := []struct {
 		name, src string
 		class     analysis.Class
-		factor    analysis.Factor
+		factors   []analysis.Factor
 		where     string
 	}{
-		{"billing-admin", policy(t, billingAdmin), analysis.OverPermission, analysis.Factor{Name: "kind", Value: "billing-clerk"}, "read users"},
-		{"notes-denied", policy(t, notesDenied), analysis.UnderPermission, analysis.Factor{Name: "kind", Value: "clinician"}, "read notes"},
+		{"billing-admin", policy(t, billingAdmin), analysis.OverPermission,
+			[]analysis.Factor{{Name: "kind", Value: "billing-clerk"}, {Name: "resource_type", Value: "users"}}, "read users"},
+		{"notes-denied", policy(t, notesDenied), analysis.UnderPermission,
+			[]analysis.Factor{{Name: "kind", Value: "clinician"}, {Name: "resource_type", Value: "notes"}}, "read notes"},
 	}
 	for _, d := range drifts {
 		t.Run(d.name, func(t *testing.T) {
-			res, _ := shadowRun(t, dir, d.name, d.src, data)
+			res, _ := shadowRun(t, reh, d.name, legacyShadowFile, d.src)
 			s := res.Summary
 			if s.Verdict != analysis.VerdictFail || len(s.Causes) != 1 {
 				t.Fatalf("verdict %s with causes %+v; want fail with one cause", s.Verdict, s.Causes)
 			}
 			c := s.Causes[0]
-			if !slices.Equal(c.Factors, []analysis.Factor{d.factor}) || !slices.Equal(c.ClassNames(), []string{string(d.class)}) {
-				t.Errorf("cause %s: factors %v, classes %v; want %v and %s", c.ID, c.Factors, c.ClassNames(), d.factor, d.class)
+			if !slices.Equal(c.Factors, d.factors) || !slices.Equal(c.ClassNames(), []string{string(d.class)}) {
+				t.Errorf("cause %s: factors %v, classes %v; want %v and %s", c.ID, c.Factors, c.ClassNames(), d.factors, d.class)
 			}
 			for _, f := range s.Findings {
-				if f.Class != d.class || f.PersonaKind != d.factor.Value || f.Journey != shadow.Journey {
-					t.Errorf("finding %+v; want only %s of %s", f, d.class, d.factor.Value)
+				if f.Class != d.class || f.PersonaKind != d.factors[0].Value || f.Journey != shadow.Journey {
+					t.Errorf("finding %+v; want only %s of %s", f, d.class, d.factors[0].Value)
 				}
 			}
 			if len(res.Report.Causes) != 1 || len(res.Report.Causes[0].Rows) != 1 {
@@ -194,6 +216,10 @@ func TestLegacyLogAgainstOPA(t *testing.T) {
 			}
 		})
 	}
+
+	// The same rehearsal's decisions, read from the legacy's audit feed
+	// instead of its access log (audit_test.go).
+	t.Run("audit feed", func(t *testing.T) { auditFeed(t, reh) })
 }
 
 // TestExampleFile: examples/shadow's shadow file reads its sample of the

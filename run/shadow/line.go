@@ -365,14 +365,14 @@ func (m *mapping) parse(r raw, e *entry) {
 			q.context = append(q.context, kv{k, v})
 		}
 	}
-	e.kind = m.kindOf(q.roles)
+	e.kind = roleKind(m.expectedRoles, q.roles)
 }
 
-// kindOf is the subject's role as its records' persona kind: the first role
-// of expected.roles it holds, else its first role ("" without one: the
-// accounts file or the subject type may say).
-func (m *mapping) kindOf(roles []string) string {
-	for _, r := range m.expectedRoles {
+// roleKind is the subject's role as its records' persona kind: the first
+// role of expected (expected.roles) it holds, else its first role ("" without
+// one: the accounts file or the subject type may say).
+func roleKind(expected, roles []string) string {
+	for _, r := range expected {
 		if slices.Contains(roles, r) {
 			return r
 		}

@@ -166,7 +166,7 @@ func TestAccountsSubjects(t *testing.T) {
 name: accounts
 log: {path: l.jsonl, subject: user, roles: roles, action: op, resource_type: type, decision: result}
 subjects: {accounts: accounts.jsonl, match: username, as: "attribute:sub"}
-candidate: {url: %q, concurrency: 1}
+candidate: {url: %q, concurrency: 1, batch: 0}
 allow_hosts: [127.0.0.1]
 cohort_by: wave
 `, pdp.URL)
@@ -198,8 +198,11 @@ cohort_by: wave
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(table.Personas) != 2 || table.Personas[0].ID != "7f3a-doc" || table.Personas[0].Attrs["wave"] != "wave-2" || table.Personas[0].Attrs["site"] != "north" || table.Personas[0].Attrs["kind"] != "clinician" {
-		t.Errorf("persona table %+v; want the candidate subjects with the accounts' wave and site", table.Personas)
+	// A unit of the analysis is a subject asking one action on one resource
+	// type: its attributes are the subject's and those two.
+	if p := table.Personas; len(p) != 2 || p[0].ID != "7f3a-doc [read notes]" || p[0].Attrs["wave"] != "wave-2" || p[0].Attrs["site"] != "north" ||
+		p[0].Attrs["kind"] != "clinician" || p[0].Attrs["action"] != "read" || p[0].Attrs["resource_type"] != "notes" {
+		t.Errorf("persona table %+v; want the candidate subjects' units with the accounts' wave and site", table.Personas)
 	}
 	if c := res.Summary.Cohorts; len(c) != 2 || c[0].Name != "wave-1" || c[1].Name != "wave-2" {
 		t.Errorf("cohorts %+v; want wave-1 and wave-2", c)

@@ -48,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "cutover_shadow_pdp_evaluations_total", Help: "Questions the candidate's PDP was asked (the others were answered from the cache).",
 		}),
 		causeRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "cutover_shadow_disagreement_rate", Help: "Share of the last window's compared lines that disagree, per root cause (its key, stable across windows: persona:kind=billing-clerk) and class.",
+			Name: "cutover_shadow_disagreement_rate", Help: "Share of the last window's compared lines that disagree, per root cause (its key, stable across windows: persona:kind=billing-clerk and resource_type=users) and class.",
 		}, []string{"cause", "class", "severity"}),
 		classRate: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "cutover_shadow_window_disagreement_rate", Help: "Share of the last window's compared lines that disagree, per class (OVER_PERMISSION, UNDER_PERMISSION) and for PDP errors (ERROR_RATE_REGRESSION).",

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -54,26 +55,71 @@ func policy(tb testing.TB, ds ...drift) string {
 	return src
 }
 
-// opaPDP serves the OpenID AuthZEN evaluation API (single and batch) over
-// the Rego policy src with data, in a real Open Policy Agent; evals counts the
+// pdpMeta is the metadata an opaServer publishes at
+// /.well-known/authzen-configuration.
+type pdpMeta int
+
+const (
+	// metaBatch names both evaluation endpoints (at its own paths).
+	metaBatch pdpMeta = iota
+	// metaSingle names the evaluation endpoint only.
+	metaSingle
+	// metaNone publishes none: 404.
+	metaNone
+	// metaOther is another PDP's metadata (a mix-up).
+	metaOther
+	// metaElsewhere names endpoints on a host not allowed.
+	metaElsewhere
+)
+
+// Where the metadata of an opaServer says its endpoints are; it answers on
+// the default paths too.
+const (
+	metaEvaluation  = "/authzen/evaluation"
+	metaEvaluations = "/authzen/evaluations"
+)
+
+// opaServer is a real Open Policy Agent behind the OpenID AuthZEN
+// evaluation API (single and batch), with its metadata; it counts the
+// evaluations it decided and the requests per path.
+type opaServer struct {
+	*httptest.Server
+	evals atomic.Int64
+	mu    sync.Mutex
+	paths map[string]int
+}
+
+// requests returns how many requests reached path.
+func (o *opaServer) requests(path string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.paths[path]
+}
+
+// opaPDP serves the Rego policy src with data in a real OPA behind an
+// AuthZEN endpoint whose metadata offers batches; evals counts the
 // evaluations it decided.
 func opaPDP(tb testing.TB, src string, data map[string]any) (srv *httptest.Server, evals *atomic.Int64) {
+	o := newOPA(tb, src, data, metaBatch)
+	return o.Server, &o.evals
+}
+
+func newOPA(tb testing.TB, src string, data map[string]any, meta pdpMeta) *opaServer {
 	tb.Helper()
 	pq, err := rego.New(rego.Query("data.cutover.allow"), rego.Module("policy.rego", src), rego.Store(inmem.NewFromObject(data))).PrepareForEval(tb.Context())
 	if err != nil {
 		tb.Fatalf("rego: %v", err)
 	}
-	evals = &atomic.Int64{}
+	o := &opaServer{paths: map[string]int{}}
 	decide := func(r *http.Request, in map[string]any) (bool, error) {
-		evals.Add(1)
+		o.evals.Add(1)
 		rs, err := pq.Eval(r.Context(), rego.EvalInput(in))
 		if err != nil {
 			return false, err
 		}
 		return rs.Allowed(), nil
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /access/v1/evaluation", func(w http.ResponseWriter, r *http.Request) {
+	single := func(w http.ResponseWriter, r *http.Request) {
 		var in map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -85,8 +131,8 @@ func opaPDP(tb testing.TB, src string, data map[string]any) (srv *httptest.Serve
 			return
 		}
 		writeJSON(w, map[string]bool{"decision": allow})
-	})
-	mux.HandleFunc("POST /access/v1/evaluations", func(w http.ResponseWriter, r *http.Request) {
+	}
+	batch := func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Evaluations []map[string]any `json:"evaluations"`
 		}
@@ -104,10 +150,38 @@ func opaPDP(tb testing.TB, src string, data map[string]any) (srv *httptest.Serve
 			out[i] = map[string]bool{"decision": allow}
 		}
 		writeJSON(w, map[string]any{"evaluations": out})
+	}
+	mux := http.NewServeMux()
+	for _, p := range []string{"/access/v1/evaluation", metaEvaluation} {
+		mux.HandleFunc("POST "+p, single)
+	}
+	for _, p := range []string{"/access/v1/evaluations", metaEvaluations} {
+		mux.HandleFunc("POST "+p, batch)
+	}
+	mux.HandleFunc("GET /.well-known/authzen-configuration", func(w http.ResponseWriter, r *http.Request) {
+		id := "http://" + r.Host
+		m := map[string]string{"policy_decision_point": id, "access_evaluation_endpoint": id + metaEvaluation}
+		switch meta {
+		case metaBatch:
+			m["access_evaluations_endpoint"] = id + metaEvaluations
+		case metaNone:
+			http.NotFound(w, r)
+			return
+		case metaOther:
+			m["policy_decision_point"] = "https://pdp.example.com"
+		case metaElsewhere:
+			m["access_evaluation_endpoint"] = "https://pdp.example.com" + metaEvaluation
+		}
+		writeJSON(w, m)
 	})
-	srv = httptest.NewServer(mux)
-	tb.Cleanup(srv.Close)
-	return srv, evals
+	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		o.paths[r.URL.Path]++
+		o.mu.Unlock()
+		mux.ServeHTTP(w, r)
+	}))
+	tb.Cleanup(o.Close)
+	return o
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,14 +17,16 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/time/rate"
 
+	"github.com/cutover-dev/cutover/internal/exitcode"
 	"github.com/cutover-dev/cutover/journeys/adapter"
 	"github.com/cutover-dev/cutover/loadgen"
 	"github.com/cutover-dev/cutover/personas"
 )
 
-// The AuthZEN Access Evaluation API (Authorization API 1.0): the only two
-// requests shadow mode ever sends. Both ask for a decision and change
-// nothing at the PDP.
+// The AuthZEN Access Evaluation API (Authorization API 1.0): the only
+// requests shadow mode ever sends the PDP. The evaluations ask for a decision
+// and change nothing at the PDP; the metadata (discovery.go) is read once
+// when candidate.batch does not say single or batch.
 const (
 	pathEvaluation  = "/access/v1/evaluation"
 	pathEvaluations = "/access/v1/evaluations"
@@ -33,7 +37,9 @@ const (
 // allowed hosts only, with a bounded number of requests in flight. It is safe
 // for concurrent use.
 type pdp struct {
-	base     *url.URL
+	// url is the endpoint asked: the evaluation endpoint, or the batch
+	// (evaluations) endpoint when batch is above 0.
+	url      string
 	client   *http.Client
 	token    personas.Secret
 	limiter  *rate.Limiter
@@ -57,23 +63,34 @@ type verdict struct {
 	err    error
 }
 
-func newPDP(f *File, tr http.RoundTripper) (*pdp, error) {
+// newPDP readies the PDP of f: the endpoint the file says (candidate.batch
+// set), or the one the PDP's metadata offers (discover).
+func newPDP(ctx context.Context, f *File, tr http.RoundTripper) (*pdp, error) {
 	c := f.Candidate
-	u, err := url.Parse(strings.TrimRight(c.URL, "/"))
-	if err != nil {
-		return nil, fmt.Errorf("candidate.url: %w", err)
-	}
+	base := strings.TrimRight(c.URL, "/")
 	if tr == nil {
 		tr = loadgen.NewGuard(f.AllowHosts, adapter.NewTransport(c.Concurrency))
 	}
-	p := &pdp{base: u, client: &http.Client{Transport: tr, CheckRedirect: adapter.NoRedirect},
-		limiter: rate.NewLimiter(rate.Limit(c.Rate), 1), batch: c.Batch, workers: c.Concurrency, timeout: c.Timeout,
-		host: u.Host, endpoint: "POST " + pathEvaluation, latency: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)}
+	p := &pdp{client: &http.Client{Transport: tr, CheckRedirect: adapter.NoRedirect},
+		limiter: rate.NewLimiter(rate.Limit(c.Rate), 1), workers: c.Concurrency, timeout: c.Timeout,
+		latency: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)}
+	switch {
+	case c.Batch == nil:
+		if err := p.discover(ctx, f, base); err != nil {
+			return nil, err
+		}
+	case *c.Batch > 0:
+		p.url, p.batch = base+pathEvaluations, *c.Batch
+	default:
+		p.url = base + pathEvaluation
+	}
+	u, err := url.Parse(p.url)
+	if err != nil {
+		return nil, exitcode.With(fmt.Errorf("candidate.url: %w", err), exitcode.Usage)
+	}
+	p.host, p.endpoint = u.Host, "POST "+u.Path
 	if c.Token != nil {
 		p.token = c.Token.Secret()
-	}
-	if p.batch > 0 {
-		p.endpoint = "POST " + pathEvaluations
 	}
 	sent := map[string]bool{}
 	for _, k := range c.Properties {
@@ -155,9 +172,7 @@ func (p *pdp) ask(ctx context.Context, qs []*question, out []verdict) {
 		return
 	}
 	var body any
-	path := pathEvaluation
 	if p.batch > 0 {
-		path = pathEvaluations
 		evs := make([]evaluation, len(qs))
 		for i, q := range qs {
 			evs[i] = p.evaluationOf(q)
@@ -173,7 +188,7 @@ func (p *pdp) ask(ctx context.Context, qs []*question, out []verdict) {
 	}
 	rctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	req, err := adapter.NewRequest(rctx, http.MethodPost, p.base.String()+path, bytes.NewReader(b))
+	req, err := adapter.NewRequest(rctx, http.MethodPost, p.url, bytes.NewReader(b))
 	if err != nil {
 		fail(0, err)
 		return
@@ -245,4 +260,40 @@ func (p *pdp) latencyMS() (p50, p99 float64) {
 		return 0, 0
 	}
 	return float64(p.latency.ValueAtQuantile(50)) / 1000, float64(p.latency.ValueAtQuantile(99)) / 1000
+}
+
+// validateCandidate checks candidate and allow_hosts.
+func (f *File) validateCandidate(bad func(string, ...string)) {
+	c := f.Candidate
+	u, err := url.Parse(c.URL)
+	switch {
+	case c.URL == "":
+		bad("url is empty: the candidate's AuthZEN policy decision point", "candidate", "url")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		bad("not an http(s) URL", "candidate", "url")
+	case u.RawQuery != "" || u.Fragment != "":
+		bad("a base URL has no query or fragment: evaluations go to URL/access/v1/evaluation", "candidate", "url")
+	case !slices.ContainsFunc(f.AllowHosts, func(h string) bool { return strings.EqualFold(strings.Trim(h, "[]"), u.Hostname()) }):
+		bad(fmt.Sprintf("host %s is not in allow_hosts: shadow mode sends to listed hosts only", u.Hostname()), "candidate", "url")
+	}
+	if len(f.AllowHosts) == 0 {
+		bad("empty: list the PDP's host", "allow_hosts")
+	}
+	if c.Rate < 0 {
+		bad("rate below 0", "candidate", "rate")
+	}
+	if b := c.Batch; b != nil && (*b < 0 || *b > 1000) {
+		bad(fmt.Sprintf("batch %d; want 0 (one evaluation per request) to 1000, or unset (the PDP's metadata decides)", *b), "candidate", "batch")
+	}
+	if c.Concurrency < 0 || c.Concurrency > 64 {
+		bad(fmt.Sprintf("concurrency %d; want 1 to 64", c.Concurrency), "candidate", "concurrency")
+	}
+	if c.Timeout < 0 {
+		bad("timeout below 0", "candidate", "timeout")
+	}
+	for i, p := range c.Properties {
+		if _, ok := f.Log.Attributes[p]; p != "roles" && !ok {
+			bad(fmt.Sprintf("%q is neither roles nor an attribute of log.attributes", p), "candidate", "properties", strconv.Itoa(i))
+		}
+	}
 }

@@ -53,11 +53,21 @@ type Report struct {
 	Over      int64 `json:"over_permission"`
 	Under     int64 `json:"under_permission"`
 	PDPErrors int64 `json:"pdp_errors"`
-	Subjects  int   `json:"subjects"`
+	// Subjects counts the subjects of the compared lines; Units the units
+	// the analysis judged them as (a subject asking one action on one
+	// resource type: the "personas" of summary.json and personas.json).
+	Subjects int `json:"subjects"`
+	Units    int `json:"units"`
 	// Questions counts the distinct questions behind the compared lines
 	// (exactly, or estimated past 131072 of them).
 	Questions      int64 `json:"distinct_questions"`
 	QuestionsExact bool  `json:"distinct_exact"`
+	// PDP is the endpoint asked ("POST URL"), PDPBatch the evaluations per
+	// request (0: one, to the evaluation endpoint), PDPDiscovered whether the
+	// PDP's metadata chose them (candidate.batch unset).
+	PDP           string `json:"pdp"`
+	PDPBatch      int    `json:"pdp_batch"`
+	PDPDiscovered bool   `json:"pdp_discovered"`
 	// Evaluations are the questions sent to the PDP, Requests the HTTP
 	// requests that carried them; CacheHits the lines a cached decision
 	// answered; Saved the share of compared lines the PDP was not asked for.
@@ -103,8 +113,8 @@ type QuestionRow struct {
 	Kinds []string `json:"kinds,omitempty"`
 }
 
-// CauseScope is where one cause's disagreements are: the lines of its
-// factor's subjects, per action and resource type.
+// CauseScope is where one cause's disagreements are: the lines of the units
+// its factors hold for, per action and resource type.
 type CauseScope struct {
 	ID     string        `json:"id"`
 	Factor string        `json:"factor"`
@@ -159,7 +169,7 @@ func (r *Report) ambiguityText() string {
 func (w *window) report(sum *analysis.Summary, now time.Time) *Report {
 	e := w.e
 	r := w.rep
-	r.Schema, r.Name, r.Start, r.End, r.Subjects, r.Capped = ReportSchema, e.f.Name, w.start.UTC(), now.UTC(), len(w.order), w.capped
+	r.Schema, r.Name, r.Start, r.End, r.Subjects, r.Units, r.Capped = ReportSchema, e.f.Name, w.start.UTC(), now.UTC(), len(w.subjects), len(w.order), w.capped
 	r.Questions, r.QuestionsExact = w.distinct.count()
 	r.Requests = e.pdp.requests.Load() - w.requests
 	r.Evaluations = e.pdp.evaluations.Load() - w.evaluations
@@ -167,6 +177,7 @@ func (w *window) report(sum *analysis.Summary, now time.Time) *Report {
 		r.Saved = max(0, 1-float64(r.Evaluations)/float64(r.Compared))
 	}
 	r.PDPP50MS, r.PDPP99MS = e.pdp.latencyMS()
+	r.PDP, r.PDPBatch, r.PDPDiscovered = "POST "+e.pdp.url, e.pdp.batch, e.f.Candidate.Batch == nil
 	r.AmbiguousBy = []Reason{}
 	for _, a := range w.ambig {
 		r.AmbiguousBy = append(r.AmbiguousBy, *a)
@@ -175,42 +186,92 @@ func (w *window) report(sum *analysis.Summary, now time.Time) *Report {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), strings.Compare(a.Reason, b.Reason))
 	})
 	r.Coverage = w.coverage()
-	r.ByQuestion = w.rows("", "")
+	r.ByQuestion = w.rows()
 	r.Causes = []CauseScope{}
 	for _, c := range sum.Causes {
 		if c.Level != analysis.LevelPersona || len(c.Factors) == 0 {
 			continue
 		}
-		f := c.Factors[0]
-		r.Causes = append(r.Causes, CauseScope{ID: c.ID, Factor: f.String(), Rows: w.rows(f.Name, f.Value)})
+		r.Causes = append(r.Causes, CauseScope{ID: c.ID, Factor: c.FactorText(), Rows: w.causeRows(c.Factors)})
 	}
 	return &r
 }
 
-// rows are the action and resource type rows of the lines of subjects with
-// attribute name=value (all lines when name is empty), disagreements first.
-func (w *window) rows(name, value string) []QuestionRow {
+// rows are the action and resource type rows of every compared line,
+// disagreements first, each with the roles that disagree on it.
+func (w *window) rows() []QuestionRow {
 	kinds := map[[2]string][]string{}
-	if name == "" {
-		for k, t := range w.scopes {
-			if k.name == record.AttrKind && t.Over+t.Under > 0 {
-				kinds[[2]string{k.action, k.typ}] = append(kinds[[2]string{k.action, k.typ}], k.value)
-			}
+	for k, t := range w.scopes {
+		if k.name == record.AttrKind && t.Over+t.Under > 0 {
+			kinds[[2]string{k.action, k.typ}] = append(kinds[[2]string{k.action, k.typ}], k.value)
 		}
 	}
 	out := []QuestionRow{}
 	for k, t := range w.scopes {
-		if k.name != name || k.value != value || (name != "" && t.Over+t.Under+t.Errors == 0) {
+		if k.name != "" {
 			continue
 		}
 		row := QuestionRow{Action: k.action, Type: k.typ, tally: *t, Kinds: kinds[[2]string{k.action, k.typ}]}
 		slices.Sort(row.Kinds)
 		out = append(out, row)
 	}
-	slices.SortFunc(out, func(a, b QuestionRow) int {
+	sortRows(out)
+	return out
+}
+
+// causeRows are the action and resource type rows, with disagreements, of
+// the lines of the units every factor of fs holds for.
+func (w *window) causeRows(fs []analysis.Factor) []QuestionRow {
+	by := map[[2]string]*tally{}
+	for _, u := range w.order {
+		if u.action == "" || !w.holds(u, fs) {
+			continue
+		}
+		k := [2]string{u.action, u.typ}
+		if by[k] == nil {
+			by[k] = &tally{}
+		}
+		by[k].add(u.tally)
+	}
+	out := []QuestionRow{}
+	for k, t := range by {
+		if t.Over+t.Under+t.Errors > 0 {
+			out = append(out, QuestionRow{Action: k[0], Type: k[1], tally: *t})
+		}
+	}
+	sortRows(out)
+	return out
+}
+
+// holds reports whether every factor of fs holds for unit u: its action, its
+// resource type, its subject's attributes (a cohort factor is the records'
+// cohort, the cohort_by attribute, where the subject has no cohort).
+func (w *window) holds(u *unit, fs []analysis.Factor) bool {
+	sub := w.subjects[u.subject]
+	for _, f := range fs {
+		var v string
+		switch f.Name {
+		case AttrAction:
+			v = u.action
+		case AttrResourceType:
+			v = u.typ
+		default:
+			var ok bool
+			if v, ok = sub[f.Name]; !ok && f.Name == record.AttrCohort {
+				v = sub[w.e.f.CohortBy]
+			}
+		}
+		if v != f.Value {
+			return false
+		}
+	}
+	return true
+}
+
+func sortRows(rs []QuestionRow) {
+	slices.SortFunc(rs, func(a, b QuestionRow) int {
 		return cmp.Or(cmp.Compare(b.Over+b.Under, a.Over+a.Under), cmp.Compare(b.Compared, a.Compared), strings.Compare(a.Action+" "+a.Type, b.Action+" "+b.Type))
 	})
-	return out
 }
 
 // coverage compares what the log exercised with what the file expects.
@@ -285,7 +346,7 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 		p("> ⚠️ **%s**: %s.\n\n", NoticeAmbiguous, r.ambiguityText())
 	}
 	if len(s.Causes) > 0 {
-		p("**Root causes** (by subject attribute), and where their disagreements are:\n\n| cause | severity | factor | classes | action on resource type: disagreeing of the factor's lines |\n|---|---|---|---|---|\n")
+		p("**Root causes** (by subject attribute, action and resource type), and where their disagreements are:\n\n| cause | severity | factor | classes | action on resource type: disagreeing of the factor's lines |\n|---|---|---|---|---|\n")
 		for _, c := range s.Causes {
 			var where []string
 			for _, cs := range r.Causes {
@@ -319,7 +380,11 @@ func WriteMarkdown(w io.Writer, res *Result) error {
 	if len(r.Coverage.Unexpected) > 0 {
 		p("Exercised and not in the file's expected lists: %s.\n", strings.Join(r.Coverage.Unexpected, ", "))
 	}
-	p("\nPDP: %d evaluations in %d requests, p50 %.1f ms, p99 %.1f ms; %d cache hits.\n", r.Evaluations, r.Requests, r.PDPP50MS, r.PDPP99MS, r.CacheHits)
+	how := "as candidate.batch says"
+	if r.PDPDiscovered {
+		how = "as its metadata offers"
+	}
+	p("\nPDP: %s (%s), %d evaluations in %d requests, p50 %.1f ms, p99 %.1f ms; %d cache hits.\n", r.PDP, how, r.Evaluations, r.Requests, r.PDPP50MS, r.PDPP99MS, r.CacheHits)
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -1,17 +1,23 @@
 // Package shadow compares the candidate's entitlement decisions with every real
 // decision the legacy logged, not only the personas' of a rehearsal: `cutover
 // shadow` comes through here. It reads the legacy's decision log (JSON lines or
-// CSV, streamed line by line, or followed as it grows), asks the candidate's
-// OpenID AuthZEN policy decision point the same question under a rate ceiling,
-// to allowed hosts only, once per distinct question (a bounded LRU cache), and
+// CSV, streamed line by line, or followed as it grows; or the events of the
+// legacy audit feed a rehearsal file describes, paged through), asks the
+// candidate's OpenID AuthZEN policy decision point the same question under a
+// rate ceiling, to allowed hosts only, once per distinct question (a bounded
+// LRU cache), single or in batches as the file or the PDP's metadata says, and
 // turns each compared line into a legacy and a candidate step record, so that
 // results/analysis judges them as it judges a rehearsal: findings by class,
-// root causes by subject attribute, cohort readiness, coverage, the verdict,
-// every report, `cutover diff`.
+// root causes by subject attribute, action and resource type (its units are a
+// subject asking one action on one resource type), cohort readiness,
+// coverage, the verdict, every report, `cutover diff`.
 //
 // It sits with run/rehearsal under cmd/cutover: it imports journeys/adapter
-// (fields and AuthZEN's errors), loadgen (the host guard), personas (accounts
-// files) and results; nothing imports it but cmd/cutover.
+// (fields, AuthZEN's errors, audit feeds), journeys/legacy and run/config
+// (the legacy audit feed of a rehearsal file), run/rehearsal (that file's
+// population, whose auditor reads the feed), loadgen (the host guard),
+// personas (accounts files), internal/yamlkeys (strict reading) and results;
+// nothing imports it but cmd/cutover.
 package shadow
 
 import (
@@ -94,6 +100,14 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 			ErrRateCeiling, f.Path, f.line("candidate", "rate"), f.Candidate.Rate, opt.MaxRate), exitcode.Usage)
 	}
 	src := opt.Source
+	if src == nil && f.Log.Audit != nil {
+		feed, err := openAudit(ctx, f, opt)
+		if err != nil {
+			return nil, exitcode.With(err, exitcode.Usage)
+		}
+		defer feed.Close()
+		src = feed
+	}
 	if src == nil {
 		file, err := os.Open(f.LogPath())
 		if err != nil {
@@ -107,7 +121,7 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 			src = t
 		}
 	}
-	e, err := newEngine(f, opt, src)
+	e, err := newEngine(ctx, f, opt, src)
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +144,8 @@ type engine struct {
 	line uint64
 }
 
-func newEngine(f *File, opt Options, src io.Reader) (*engine, error) {
-	rd, header, err := newReader(src, f.Log.Format, f.LogPath())
+func newEngine(ctx context.Context, f *File, opt Options, src io.Reader) (*engine, error) {
+	rd, header, err := newReader(src, f.Log.Format, f.Source())
 	if err != nil {
 		return nil, exitcode.With(err, exitcode.Usage)
 	}
@@ -143,9 +157,9 @@ func newEngine(f *File, opt Options, src io.Reader) (*engine, error) {
 	if err != nil {
 		return nil, exitcode.With(err, exitcode.Usage)
 	}
-	p, err := newPDP(f, opt.Transport)
+	p, err := newPDP(ctx, f, opt.Transport)
 	if err != nil {
-		return nil, exitcode.With(err, exitcode.Usage)
+		return nil, err // tagged with its exit code
 	}
 	e := &engine{f: f, opt: opt, rd: rd, m: m, accounts: acc, pdp: p, cache: newLRU(f.Cache.Size, f.Cache.TTL), start: opt.Now()}
 	e.w = newWindow(e, e.start)
@@ -194,7 +208,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 				stopRead()
 				wg.Wait()
 				if readErr != nil {
-					return nil, fmt.Errorf("read %s: %w", e.f.LogPath(), readErr)
+					return nil, fmt.Errorf("read %s: %w", e.f.Source(), readErr)
 				}
 				return e.close("")
 			}
@@ -339,5 +353,5 @@ func (e *engine) judge(aborted string) (*Result, error) {
 	if e.opt.Out == "" {
 		return res, nil
 	}
-	return res, write(e.opt.Out, res, e.w.table())
+	return res, write(e.opt.Out, res, e.w.tab)
 }

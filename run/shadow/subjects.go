@@ -14,10 +14,15 @@ import (
 // names, and brings its kind and attributes.
 type accounts struct {
 	byKey map[string]account
+	// roles: the log names no roles (log.roles unset), so a subject's are
+	// the account's; expected is expected.roles, which picks the kind.
+	roles    bool
+	expected []string
 }
 
 type account struct {
 	subject, kind string
+	roles         []string
 	attrs         []kv
 }
 
@@ -37,7 +42,7 @@ func loadAccounts(f *File) (*accounts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: subjects.accounts: %w", f.Path, err)
 	}
-	a := &accounts{byKey: make(map[string]account, len(pop.Personas))}
+	a := &accounts{byKey: make(map[string]account, len(pop.Personas)), roles: f.Log.Roles.IsZero(), expected: f.Expected.Roles}
 	for _, p := range pop.Personas {
 		key, subject := personaKey(p, s.Match), personaKey(p, s.As)
 		if key == "" || subject == "" {
@@ -46,7 +51,7 @@ func loadAccounts(f *File) (*accounts, error) {
 		if _, dup := a.byKey[key]; dup {
 			return nil, fmt.Errorf("%s: subjects.match %s: two accounts have %q", f.Path, matchName(s.Match), key)
 		}
-		acc := account{subject: subject, kind: string(p.Kind)}
+		acc := account{subject: subject, kind: string(p.Kind), roles: p.Roles}
 		if p.Cohort.Wave != "" {
 			acc.attrs = append(acc.attrs, kv{record.AttrWave, p.Cohort.Wave})
 		}
@@ -83,8 +88,8 @@ func matchName(how string) string {
 }
 
 // resolve maps e's legacy subject to the candidate's, with the account's
-// kind (where the line names no role) and attributes; a subject the file
-// does not have makes the line ambiguous.
+// roles (where the log names none), kind (where the line names no role) and
+// attributes; a subject the file does not have makes the line ambiguous.
 func (a *accounts) resolve(e *entry, explicit bool) {
 	if a == nil || e.why != "" || e.skipped {
 		return
@@ -96,6 +101,10 @@ func (a *accounts) resolve(e *entry, explicit bool) {
 	}
 	if !explicit {
 		e.q.subject = acc.subject
+	}
+	if a.roles && len(acc.roles) > 0 {
+		e.q.roles = acc.roles
+		e.kind = roleKind(a.expected, acc.roles)
 	}
 	if e.kind == "" {
 		e.kind = acc.kind

@@ -14,15 +14,39 @@ const Journey = "shadow"
 
 // Caps on what a window counts per distinct value, so that a log of unbounded
 // variety (a resource type per line) cannot grow it without bound: past a cap
-// new values are counted together as capped.
+// new values are counted together as capped, and a subject's new questions
+// join its unit of no action and resource type.
 const (
 	maxScopes = 50_000
 	maxSeen   = 10_000
+	maxUnits  = 200_000
+)
+
+// Unit attributes: what a unit asks, beside its subject's attributes, so that
+// root causes may name an action or a resource type (resource_type=notes for
+// everyone, or kind=billing-clerk and resource_type=users).
+const (
+	AttrAction       = "action"
+	AttrResourceType = "resource_type"
 )
 
 // scopeKey counts the lines of one action on one resource type: all of them
-// (name and value empty), or those of subjects with one attribute value.
+// (name and value empty), or those of subjects of one role (name kind).
 type scopeKey struct{ action, typ, name, value string }
+
+// unitKey is a unit of the analysis: one subject asking one action on one
+// resource type. The analysis judges units as it judges a rehearsal's
+// personas, so a unit's attributes are its subject's, its action and its
+// resource type, all of them factors a root cause may name.
+type unitKey struct{ subject, action, typ string }
+
+// unit is one unit and what happened to its lines; action and typ are empty
+// for the unit past maxUnits that holds the rest of a subject's questions.
+type unit struct {
+	unitKey
+	id string
+	tally
+}
 
 // tally is what happened to a set of lines.
 type tally struct{ Compared, Over, Under, Errors int64 }
@@ -34,10 +58,11 @@ type window struct {
 	start time.Time
 	a     *analysis.Analysis
 	rep   Report
-	// subjects holds each subject's attributes as its first line gave them,
-	// in first-seen order (the persona table).
+	// subjects holds each subject's attributes as its first line gave them;
+	// units the units, in first-seen order (the persona table).
 	subjects map[string]map[string]string
-	order    []string
+	units    map[unitKey]*unit
+	order    []*unit
 	scopes   map[scopeKey]*tally
 	capped   int64
 	seen     [3]map[string]int64 // roles, resource types, actions
@@ -46,6 +71,8 @@ type window struct {
 	// requests and evaluations are the PDP's counters when the window began.
 	requests, evaluations, pdpErrors int64
 	leg, cand                        record.Record
+	// tab is the persona table the window was judged with.
+	tab record.PersonaTable
 }
 
 func newWindow(e *engine, start time.Time) *window {
@@ -55,7 +82,7 @@ func newWindow(e *engine, start time.Time) *window {
 		Causes:   analysis.CauseOptions{CohortBy: f.CohortBy},
 		Coverage: analysis.CoverageOptions{MinPerKind: f.Thresholds.MinPerKind, Planned: []string{record.StepProbe}},
 	}
-	w := &window{e: e, start: start, a: analysis.New(opt, start), subjects: map[string]map[string]string{},
+	w := &window{e: e, start: start, a: analysis.New(opt, start), subjects: map[string]map[string]string{}, units: map[unitKey]*unit{},
 		scopes: map[scopeKey]*tally{}, ambig: map[string]*Reason{}, distinct: newDistinct(),
 		requests: e.pdp.requests.Load(), evaluations: e.pdp.evaluations.Load(), pdpErrors: e.pdp.errors.Load()}
 	for i := range w.seen {
@@ -121,13 +148,13 @@ func (w *window) account(x *entry, k qkey, v verdict, cached bool) {
 			attrs[a.k] = a.v
 		}
 		w.subjects[q.subject] = attrs
-		w.order = append(w.order, q.subject)
 	}
+	u := w.unitOf(q)
 	target := q.action + " " + q.typ + ":" + q.id
 	leg, cand := &w.leg, &w.cand
-	leg.Persona, leg.Kind, leg.Cohort, leg.Iteration, leg.Target = q.subject, kind, attrs[w.e.f.CohortBy], x.n, target
+	leg.Persona, leg.Kind, leg.Cohort, leg.Iteration, leg.Target = u.id, kind, attrs[w.e.f.CohortBy], x.n, target
 	leg.Facts = record.Facts{Decision: x.decision}
-	cand.Persona, cand.Kind, cand.Cohort, cand.Iteration, cand.Target = q.subject, kind, leg.Cohort, x.n, target
+	cand.Persona, cand.Kind, cand.Cohort, cand.Iteration, cand.Target = u.id, kind, leg.Cohort, x.n, target
 	cand.Facts, cand.Error, cand.Outcome = record.Facts{Status: v.status}, "", record.OK
 	t := tally{Compared: 1}
 	switch {
@@ -154,14 +181,9 @@ func (w *window) account(x *entry, k qkey, v verdict, cached bool) {
 	}
 	w.a.Add(leg)
 	w.a.Add(cand)
+	u.add(t)
 	w.count(scopeKey{action: q.action, typ: q.typ}, t)
 	w.count(scopeKey{q.action, q.typ, record.AttrKind, kind}, t)
-	for _, a := range q.attrs {
-		w.count(scopeKey{q.action, q.typ, a.k, a.v}, t)
-	}
-	for _, a := range x.extra {
-		w.count(scopeKey{q.action, q.typ, a.k, a.v}, t)
-	}
 	for _, role := range q.roles {
 		w.see(0, role)
 	}
@@ -175,6 +197,35 @@ func (w *window) account(x *entry, k qkey, v verdict, cached bool) {
 	}
 }
 
+// unitOf returns the unit of q's subject, action and resource type,
+// creating it: past maxUnits, the subject's unit of no action and resource
+// type (its line attributions counted as capped).
+func (w *window) unitOf(q *question) *unit {
+	k := unitKey{q.subject, q.action, q.typ}
+	if u := w.units[k]; u != nil {
+		return u
+	}
+	id := q.subject + " [" + q.action + " " + q.typ + "]"
+	if len(w.units) >= maxUnits {
+		w.capped++
+		k, id = unitKey{subject: q.subject}, q.subject
+		if u := w.units[k]; u != nil {
+			return u
+		}
+	}
+	u := &unit{unitKey: k, id: id}
+	w.units[k] = u
+	w.order = append(w.order, u)
+	return u
+}
+
+func (t *tally) add(o tally) {
+	t.Compared += o.Compared
+	t.Over += o.Over
+	t.Under += o.Under
+	t.Errors += o.Errors
+}
+
 func (w *window) count(k scopeKey, t tally) {
 	s := w.scopes[k]
 	if s == nil {
@@ -185,10 +236,7 @@ func (w *window) count(k scopeKey, t tally) {
 		s = &tally{}
 		w.scopes[k] = s
 	}
-	s.Compared += t.Compared
-	s.Over += t.Over
-	s.Under += t.Under
-	s.Errors += t.Errors
+	s.add(t)
 }
 
 func (w *window) see(i int, v string) {
@@ -197,13 +245,27 @@ func (w *window) see(i int, v string) {
 	}
 }
 
-// table is the window's persona table: every subject with its attributes.
+// table is the window's persona table: every unit with its attributes, its
+// subject's, its action and its resource type.
 func (w *window) table() record.PersonaTable {
 	t := record.PersonaTable{Schema: record.PersonasSchema, Personas: make([]record.PersonaAttrs, 0, len(w.order))}
-	for _, id := range w.order {
-		t.Personas = append(t.Personas, record.PersonaAttrs{ID: id, Attrs: w.subjects[id]})
+	for _, u := range w.order {
+		t.Personas = append(t.Personas, record.PersonaAttrs{ID: u.id, Attrs: w.attrs(u)})
 	}
 	return t
+}
+
+// attrs returns unit u's attributes.
+func (w *window) attrs(u *unit) map[string]string {
+	sub := w.subjects[u.subject]
+	out := make(map[string]string, len(sub)+2)
+	for k, v := range sub {
+		out[k] = v
+	}
+	if u.action != "" {
+		out[AttrAction], out[AttrResourceType] = u.action, u.typ
+	}
+	return out
 }
 
 // judge summarises the window: the analysis's summary, with the log's own
@@ -211,8 +273,8 @@ func (w *window) table() record.PersonaTable {
 func (w *window) judge(aborted string) *Result {
 	e := w.e
 	now := e.opt.Now()
-	t := w.table()
-	w.a.SetPersonas(&t)
+	w.tab = w.table()
+	w.a.SetPersonas(&w.tab)
 	meta := analysis.Meta{Name: e.f.Name, Version: e.opt.Version, ConfigHash: e.f.Hash, Start: w.start.UTC(), Duration: now.Sub(w.start), Aborted: aborted}
 	sum := w.a.Summary(meta, record.Accounting{})
 	rep := w.report(&sum, now)
