@@ -87,3 +87,33 @@ func TestSyntheticProduction(t *testing.T) {
 		})
 	}
 }
+
+// TestSyntheticMillion: a million lines of the synthetic production, streamed,
+// against a real OPA whose policy carries both drifts of the embedded legacy's
+// test at once (billing clerks granted admin reads, clinicians denied their
+// panel's notes): each is one cause, on the role and the resource type it
+// hits, and nothing else is found. (The unchanged policy over a million lines
+// finds nothing: BenchmarkShadowStream1M fails on any finding.)
+func TestSyntheticMillion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a million lines through a real OPA: about 15 s")
+	}
+	w := newWorld(5000, 42)
+	const lines = 1_000_000
+	res, _ := synthRun(t, w, lines, policy(t, billingAdmin, notesDenied), 200, "")
+	r, s := res.Report, res.Summary
+	t.Log(r.Sentence())
+	if r.Lines != lines || s.Verdict != analysis.VerdictFail || len(s.Causes) != 2 {
+		t.Fatalf("%d lines, verdict %s, causes %+v; want %d lines, fail, two causes", r.Lines, s.Verdict, s.Causes, lines)
+	}
+	want := map[analysis.Class][]analysis.Factor{
+		analysis.OverPermission:  {{Name: "kind", Value: "billing-clerk"}, {Name: "resource_type", Value: "users"}},
+		analysis.UnderPermission: {{Name: "kind", Value: "clinician"}, {Name: "resource_type", Value: "notes"}},
+	}
+	for _, c := range s.Causes {
+		names := c.ClassNames()
+		if len(names) != 1 || !slices.Equal(c.Factors, want[analysis.Class(names[0])]) {
+			t.Errorf("cause %s (%v: %v); want one of %v", c.Title, names, c.Factors, want)
+		}
+	}
+}
