@@ -46,7 +46,11 @@ func classesReference() []byte {
 		if backed == "" {
 			backed = "-"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", c, kind, c.Severity(), cell(info.Meaning), cell(backed), steps)
+		meaning := info.Meaning
+		if info.Check != "" {
+			meaning += ". Check: " + info.Check
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", c, kind, c.Severity(), cell(meaning), cell(backed), steps)
 	}
 	return b.Bytes()
 }

@@ -125,8 +125,28 @@ func TestSummaryMatchesSchema(t *testing.T) {
 	nonce.NonceDrift = true
 	thinShared, _ := nonce.Summary(sharedOpt)
 
+	// A candidate that accepts replayed refresh tokens: a cause whose class
+	// says what to check first.
+	replay := analysis.New(fixture.Options, fixture.Start)
+	table := fx.Personas()
+	replay.SetPersonas(table)
+	for _, r := range fx.Records() {
+		replay.Add(r)
+	}
+	for i, p := range table.Personas[:6] {
+		for _, side := range []record.Side{record.Legacy, record.Candidate} {
+			d := record.Deny
+			if side == record.Candidate {
+				d = record.Allow
+			}
+			replay.Add(&record.Record{Side: side, Persona: p.ID, Kind: p.Attrs[record.AttrKind], Journey: "session", Iteration: uint64(1000 + i),
+				Step: record.StepRefreshReplay, Start: fixture.Start, Outcome: record.OK, Facts: record.Facts{Decision: d, Expected: record.Deny}})
+		}
+	}
+	reuse := replay.Summary(fx.Meta(), fx.Accounting())
+
 	seen := map[string][]string{}
-	for _, s := range []analysis.Summary{parity, aa, warned, thin, thinShared} {
+	for _, s := range []analysis.Summary{parity, aa, warned, thin, thinShared, reuse} {
 		b, err := json.Marshal(s)
 		if err != nil {
 			t.Fatal(err)

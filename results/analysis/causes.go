@@ -143,6 +143,8 @@ type CauseClass struct {
 	othersElsewhere int
 	// Evidence says it in one sentence.
 	Evidence string `json:"evidence"`
+	// Check is the class's advice on what to look at first (ClassInfo.Check).
+	Check string `json:"check,omitempty"`
 }
 
 // FindingRef names a finding row a cause folds.
@@ -216,7 +218,7 @@ func (cs *causeSet) add(level string, cls Class, g group, cc CauseClass) *Cause 
 	} else {
 		c.Equivalent = slices.DeleteFunc(c.Equivalent, func(e string) bool { return !slices.Contains(g.equivalent, e) })
 	}
-	cc.Class = cls
+	cc.Class, cc.Check = cls, cls.Info().Check
 	c.Classes = append(c.Classes, cc)
 	return c
 }

@@ -14,18 +14,41 @@ type ClassInfo struct {
 	// Steps are the steps whose records can raise the class; a run without any of
 	// them did not exercise it.
 	Steps []string
+	// Check says what to look at before taking the class for a regression,
+	// where a standard provider's documented behaviour or a setting of the run
+	// commonly explains it (empty where nothing does).
+	Check string
 }
 
-// Info returns what DOMAIN.md says about c.
-func (c Class) Info() ClassInfo { return classInfo[c] }
+// Info returns what DOMAIN.md says about c, and what to check first.
+func (c Class) Info() ClassInfo {
+	d := classInfo[c]
+	return ClassInfo{Meaning: d.meaning, BackedBy: d.backedBy, Steps: d.steps, Check: classCheck[c]}
+}
+
+// classDoc is a class's entry in classInfo: its meaning, the standards behind
+// it, the steps that can raise it.
+type classDoc struct {
+	meaning, backedBy string
+	steps             []string
+}
+
+// classCheck is ClassInfo.Check, for the classes a provider's documented
+// behaviour or a setting of the run commonly explains.
+var classCheck = map[Class]string{
+	RefreshReuseAccepted: "some providers accept a rotated refresh token again for a grace period, for clients that refresh concurrently (Okta, Auth0 and Hydra can); " +
+		"set stacks.candidate.waits.before_replay longer than that period and run again: refused then, the finding is the grace period, a policy to accept or shorten",
+	LogoutSessionStillActive: "a self-contained (JWT) access token stays valid at a resource server that validates it locally until it expires, whatever the logout; " +
+		"if the probed resource server does not introspect, the finding is that design: compare the access token's lifetime with legacy's session",
+}
 
 // Exercised reports whether a run whose steps are given could raise c.
 func (c Class) Exercised(steps []string) bool {
 	info := classInfo[c]
-	if info.Steps == nil { // performance classes: every step
+	if info.steps == nil { // performance classes: every step
 		return len(steps) > 0
 	}
-	for _, s := range info.Steps {
+	for _, s := range info.steps {
 		if slices.Contains(steps, s) {
 			return true
 		}
@@ -33,7 +56,7 @@ func (c Class) Exercised(steps []string) bool {
 	return false
 }
 
-var classInfo = map[Class]ClassInfo{
+var classInfo = map[Class]classDoc{
 	LoginFailed:                  {"candidate login fails where legacy succeeds (credential continuity, hash migration)", "seed: preserve hashes, staged migration", []string{record.StepLogin}},
 	ClaimMissing:                 {"a required token claim is absent (iss, sub, aud, exp, iat, jti, client_id; roles/scope when expected)", "RFC 9068 s2.2; OIDC Core s2", []string{record.StepLogin}},
 	RoleMappingDrift:             {"candidate roles differ from legacy roles mapped through the configured mapping", "NIST CSF 2.0 PR.AA-05", []string{record.StepLogin}},

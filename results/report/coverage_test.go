@@ -297,3 +297,25 @@ func TestMarkdownEscape(t *testing.T) {
 		}
 	}
 }
+
+// TestCauseCarriesItsCheck: a class that a provider's documented behaviour
+// commonly explains carries its advice into report.md and report.html, beside
+// the cause's evidence.
+func TestCauseCarriesItsCheck(t *testing.T) {
+	s, _ := fixture.Golden.Summary(fixture.Options)
+	if len(s.Causes) == 0 {
+		t.Fatal("the golden run has no cause")
+	}
+	c := &s.Causes[0]
+	c.Classes = append(c.Classes, analysis.CauseClass{Class: analysis.RefreshReuseAccepted, Evidence: "3 of 3 personas",
+		Check: analysis.RefreshReuseAccepted.Info().Check})
+	if !strings.Contains(c.Classes[len(c.Classes)-1].Check, "stacks.candidate.waits.before_replay") {
+		t.Fatalf("REFRESH_REUSE_ACCEPTED's check %q does not name waits.before_replay", c.Classes[len(c.Classes)-1].Check)
+	}
+	out := renderAll(t, &s)
+	for _, name := range []string{"md", "html"} {
+		if !strings.Contains(out[name], "check: some providers accept a rotated refresh token again") {
+			t.Errorf("%s lacks the cause's check", name)
+		}
+	}
+}

@@ -55,6 +55,9 @@ func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 			var ev []string
 			for _, cc := range c.Classes {
 				ev = append(ev, md(cc.Evidence))
+				if cc.Check != "" {
+					ev = append(ev, "check: "+md(cc.Check))
+				}
 			}
 			for _, q := range c.Consequences {
 				ev = append(ev, "consequence: "+md(q.Text()))
