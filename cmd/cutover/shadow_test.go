@@ -81,7 +81,7 @@ func TestShadowCommand(t *testing.T) {
 	}
 	code, out, _ := cli(t, nil, "shadow", drifted, "--log", log, "--out", now)
 	// One billing clerk in the sample: too few subjects for a factor.
-	if code != exitcode.Regression || !strings.Contains(out, "OVER_PERMISSION on 1 persona") || !strings.Contains(out, "1 over-permission") {
+	if code != exitcode.Regression || !strings.Contains(out, "OVER_PERMISSION on 1 entitlement") || !strings.Contains(out, "1 over-permission") {
 		t.Fatalf("shadow, billing clerks allowed users = %d\n%s; want 1 and its OVER_PERMISSION", code, out)
 	}
 	if _, err := os.Stat(filepath.Join(now, "shadow.md")); err != nil {

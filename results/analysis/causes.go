@@ -42,11 +42,18 @@ type CauseOptions struct {
 	// hash_scheme, cohort (wave/hash scheme), kind, break_glass or any attribute
 	// of the personas file.
 	CohortBy string `json:"cohort_by"`
+	// Unit is what the units of the persona level are called in the causes'
+	// texts and the cohort table: persona (the default), or in shadow mode
+	// entitlement (a subject asking one action on one resource type).
+	Unit string `json:"unit"`
 }
 
 func (o CauseOptions) withDefaults() CauseOptions {
 	if o.CohortBy == "" {
 		o.CohortBy = record.AttrWave
+	}
+	if o.Unit == "" {
+		o.Unit = LevelPersona
 	}
 	return o
 }
@@ -91,6 +98,8 @@ func (f Factor) String() string { return f.Name + "=" + f.Value }
 // Cause is the findings of one or more classes that one factor explains, or the
 // findings of one class that no factor does.
 type Cause struct {
+	// unit is CauseOptions.Unit, for the texts of a persona-level cause.
+	unit string
 	// ID numbers the causes of a run, most severe first: C1, C2...
 	ID string `json:"id"`
 	// Key identifies the cause across runs (`cutover diff`): level and factor, or
@@ -179,6 +188,9 @@ func (in *causeInput) causes() []Cause {
 		rows[f.Ref()] = f
 	}
 	for _, c := range cs.list {
+		if c.Level == LevelPersona {
+			c.unit = in.opt.withDefaults().Unit
+		}
 		c.settle(rows)
 	}
 	return cs.numbered()
@@ -237,7 +249,7 @@ func (in *causeInput) personaCauses(cs *causeSet) {
 			for _, u := range g.units {
 				cc.Occurrences += in.cmp.unitList[u].hits[cls]
 			}
-			cc.Evidence = evidenceText(LevelPersona, cls, g, cc)
+			cc.Evidence = evidenceText(in.opt.withDefaults().Unit, cls, g, cc)
 			in.foldPersonas(cs, cs.add(LevelPersona, cls, g, cc), cls, g.units)
 		}
 	}
@@ -296,7 +308,7 @@ func (in *causeInput) stepCauses(cs *causeSet) {
 			for _, u := range g.units {
 				cc.Occurrences += count[u]
 			}
-			cc.Evidence = evidenceText(LevelStep, cls, g, cc)
+			cc.Evidence = evidenceText("step", cls, g, cc)
 			foldSteps(cs.add(LevelStep, cls, g, cc), cls, keys, g.units)
 		}
 	}

@@ -20,7 +20,7 @@ func (cc CauseClass) CountText() string {
 
 // FactorText names what the cause's findings have in common, for reports.
 func (c *Cause) FactorText() string {
-	unit := "personas"
+	unit := c.unitName() + "s"
 	if c.Level == LevelStep {
 		unit = "steps"
 	}
@@ -34,13 +34,22 @@ func (c *Cause) FactorText() string {
 	}
 }
 
+// unitName is what one unit of the cause is called: step, or at the persona
+// level CauseOptions.Unit.
+func (c *Cause) unitName() string {
+	switch {
+	case c.Level == LevelStep:
+		return "step"
+	case c.unit != "":
+		return c.unit
+	}
+	return LevelPersona
+}
+
 func causeTitle(c *Cause) string {
 	var parts []string
 	for _, cc := range c.Classes {
-		unit := "persona"
-		if c.Level == LevelStep {
-			unit = "step"
-		}
+		unit := c.unitName()
 		name := string(cc.Class)
 		if checks := c.checks(cc.Class); len(checks) > 0 {
 			name += " (" + strings.Join(checks, ", ") + ")"
@@ -62,17 +71,13 @@ func causeTitle(c *Cause) string {
 }
 
 // evidenceText says how strongly a group explains a class, with the counts on
-// both sides of the split.
-func evidenceText(level string, cls Class, g group, cc CauseClass) string {
-	unit := "persona"
-	if level == LevelStep {
-		unit = "step"
-	}
+// both sides of the split; unit names one unit (persona, step, entitlement).
+func evidenceText(unit string, cls Class, g group, cc CauseClass) string {
 	switch g.how {
 	case ExplainedByFactor:
 		one := cc.Affected == 1
 		have := verb(one, "has ", "have ") + g.factors.String()
-		if level == LevelStep && len(g.factors) == 1 {
+		if unit == "step" && len(g.factors) == 1 {
 			switch f := g.factors[0]; f.Name {
 			case FactEndpoint:
 				have = verb(one, "calls ", "call ") + f.Value

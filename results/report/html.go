@@ -64,6 +64,9 @@ type noticeView struct {
 
 type htmlView struct {
 	S *analysis.Summary
+	// Units names the cohort table's units: personas, or a shadow run's
+	// entitlements.
+	Units string
 	// Decision is the run's meaning for the cutover in one sentence.
 	Decision string
 	Failing  int
@@ -90,7 +93,7 @@ type htmlView struct {
 
 // WriteHTML writes report.html.
 func WriteHTML(w io.Writer, s *analysis.Summary) error {
-	v := htmlView{S: s, Decision: decision(s), Failing: failingCount(s), Thresholds: thresholdsText(s), Checks: parityChecks(s), CoverageCount: coverageCount(s)}
+	v := htmlView{S: s, Units: unitPlural(s), Decision: decision(s), Failing: failingCount(s), Thresholds: thresholdsText(s), Checks: parityChecks(s), CoverageCount: coverageCount(s)}
 	if v.CoverageCount == "" {
 		v.NoCoverage = noCoverage(s)
 	}
@@ -197,4 +200,13 @@ func unitsText(c analysis.ClassCoverage) string {
 		unit = "persona"
 	}
 	return fmt.Sprintf("%d %s", c.Units, plural(c.Units, unit, unit+"s"))
+}
+
+// unitPlural names the units of the persona level, in the plural: personas, or
+// what the run's options call them (CauseOptions.Unit).
+func unitPlural(s *analysis.Summary) string {
+	if u := s.Options.Causes.Unit; u != "" {
+		return u + "s"
+	}
+	return "personas"
 }

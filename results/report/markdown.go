@@ -67,7 +67,7 @@ func WriteMarkdown(w io.Writer, s *analysis.Summary) error {
 		p("\n")
 	}
 	if len(s.Cohorts) > 0 {
-		p("**Cohort readiness** (by %s):\n\n| cohort | status | personas | exercised | blocked by |\n|---|---|---:|---:|---|\n", md(s.CohortBy))
+		p("**Cohort readiness** (by %s):\n\n| cohort | status | %s | exercised | blocked by |\n|---|---|---:|---:|---|\n", md(s.CohortBy), unitPlural(s))
 		for _, c := range s.Cohorts {
 			icon := map[string]string{analysis.CohortPass: "✅", analysis.CohortFail: "❌", analysis.CohortInconclusive: "❔", analysis.CohortIncomplete: "⚠️", analysis.CohortNotExercised: "➖"}[c.Status]
 			p("| %s | %s %s | %d | %d | %s |\n", md(c.Name), icon, c.Status, c.Personas, c.Exercised, md(cohortCauses(c, 0)))

@@ -213,7 +213,7 @@ func writeCohortsText(b *strings.Builder, s *analysis.Summary) {
 	}
 	fmt.Fprintf(b, "cohorts by %s: %d of %d ready\n", s.CohortBy, ready, len(s.Cohorts))
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  COHORT\tPERSONAS\tEXERCISED\tSTATUS\tBLOCKED BY\n")
+	fmt.Fprintf(tw, "  COHORT\t%s\tEXERCISED\tSTATUS\tBLOCKED BY\n", strings.ToUpper(unitPlural(s)))
 	for i, c := range s.Cohorts {
 		if i == tableCohorts {
 			fmt.Fprintf(tw, "  ... %d more\t\t\t\t\n", len(s.Cohorts)-i)

@@ -79,7 +79,7 @@ func newWindow(e *engine, start time.Time) *window {
 	f := e.f
 	opt := analysis.Options{
 		Gate:     analysis.Gate{FailOn: f.Thresholds.FailOn},
-		Causes:   analysis.CauseOptions{CohortBy: f.CohortBy},
+		Causes:   analysis.CauseOptions{CohortBy: f.CohortBy, Unit: "entitlement"},
 		Coverage: analysis.CoverageOptions{MinPerKind: f.Thresholds.MinPerKind, Planned: []string{record.StepProbe}},
 	}
 	w := &window{e: e, start: start, a: analysis.New(opt, start), subjects: map[string]map[string]string{}, units: map[unitKey]*unit{},
