@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,10 +24,12 @@ import (
 	"github.com/cutover-dev/cutover/stacks"
 )
 
-// TestPeersJourney runs the journey of locustfile.py and artillery.yml, in Go,
-// against the embedded candidate, with a population like the one run.sh
-// generates (patients only), and gets the provisioner's token as run.sh does:
-// if the candidate's contract moves, the peers' scripts need the same change.
+// TestPeersJourney runs the journeys of locustfile.py, artillery.yml and
+// artillery-full.yml, in Go, against the embedded candidate, with a population
+// like the one run.sh generates (patients only), and gets the provisioner's
+// token as run.sh does: if the candidate's contract moves, the peers' scripts
+// need the same change. The full journey must make as many requests of each
+// kind as cutover's own does on the wire (the figures of results.md): 14.
 func TestPeersJourney(t *testing.T) {
 	pop, err := personas.Generate(7, personas.GenerateOptions{Count: 10, Mix: personas.Mix{personas.Patient: 1}})
 	if err != nil {
@@ -42,7 +45,13 @@ func TestPeersJourney(t *testing.T) {
 			pair.HarnessClientID, pair.HarnessRedirectURI, clientID, redirectURI)
 	}
 	for _, p := range []personas.Persona{pop.Personas[0], pop.Personas[len(pop.Personas)-1]} {
-		peerJourney(t.Context(), t, pair.CandidateURL, p.Username, p.ForCandidate().Secret.Reveal())
+		if n := peerJourney(t.Context(), t, pair.CandidateURL, p.Username, p.ForCandidate().Secret.Reveal(), nil); n != 5 {
+			t.Errorf("the peers' journey made %d requests; want 5", n)
+		}
+		full := &introspector{pair.IntrospectionClientID, pair.IntrospectionClientSecret.Reveal()}
+		if n := peerJourney(t.Context(), t, pair.CandidateURL, p.Username, p.ForCandidate().Secret.Reveal(), full); n != 14 {
+			t.Errorf("cutover's journey, as the peers run it, made %d requests; want 14", n)
+		}
 	}
 
 	secret := filepath.Join(t.TempDir(), "provisioner-secret")
@@ -62,26 +71,30 @@ func TestPeersJourney(t *testing.T) {
 	}
 }
 
+// introspector is the introspection client's credentials, for the full journey.
+type introspector struct{ id, secret string }
+
 // peerJourney is the peers' journey: authorize with PKCE S256 (the answer is
 // the login form), post the form, read the code from the 303, redeem it,
-// refresh once, revoke the rotated refresh token, which is then refused.
-func peerJourney(ctx context.Context, t *testing.T, base, username, password string) {
+// refresh once, revoke the rotated refresh token, which is then refused. With
+// full set it is cutover's journey as locustfile.py's "full" describes it. It
+// returns the requests the journey made (the check after the short one is not
+// part of it).
+func peerJourney(ctx context.Context, t *testing.T, base, username, password string, full *introspector) (requests int) {
 	t.Helper()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	do := func(method, path string, form url.Values) (*http.Response, []byte) {
+	var client *http.Client
+	do := func(method, path string, form url.Values, basic *introspector) (*http.Response, []byte) {
 		t.Helper()
-		var body *strings.Reader
-		if form != nil {
-			body = strings.NewReader(form.Encode())
-		} else {
-			body = strings.NewReader("")
-		}
-		req, err := http.NewRequestWithContext(ctx, method, base+path, body)
+		requests++
+		req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(form.Encode()))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if form != nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if basic != nil {
+			req.SetBasicAuth(basic.id, basic.secret)
 		}
 		resp, err := client.Do(req)
 		if err != nil {
@@ -92,44 +105,89 @@ func peerJourney(ctx context.Context, t *testing.T, base, username, password str
 		_, _ = b.ReadFrom(resp.Body)
 		return resp, b.Bytes()
 	}
-	verifier := base64.RawURLEncoding.EncodeToString([]byte(rand.Text() + rand.Text()))
-	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{
-		"response_type": {"code"}, "client_id": {clientID}, "scope": {"openid profile offline_access"},
-		"redirect_uri": {redirectURI}, "state": {"s1"}, "nonce": {"n1"},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+	type tokens struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
 	}
-	resp, page := do(http.MethodGet, "/authorize?"+q.Encode(), nil)
-	m := regexp.MustCompile(`name="auth_request" value="([^"]+)"`).FindSubmatch(page)
-	if resp.StatusCode != http.StatusOK || m == nil || !bytes.Contains(page, []byte(`id="login-form"`)) {
-		t.Fatalf("GET /authorize = %d without the login form: %s", resp.StatusCode, page)
-	}
-	resp, _ = do(http.MethodPost, "/login", url.Values{"username": {username}, "password": {password}, "auth_request": {string(m[1])}})
-	loc, _ := url.Parse(resp.Header.Get("Location"))
-	code := loc.Query().Get("code")
-	if resp.StatusCode != http.StatusSeeOther || code == "" || !strings.HasPrefix(loc.String(), redirectURI) {
-		t.Fatalf("POST /login as %s = %d to %q; want 303 to %s with a code", username, resp.StatusCode, loc, redirectURI)
-	}
-	token := func(form url.Values) string {
+	token := func(form url.Values) tokens {
 		t.Helper()
-		resp, body := do(http.MethodPost, "/token", form)
-		var tok struct {
-			RefreshToken string `json:"refresh_token"`
-		}
+		resp, body := do(http.MethodPost, "/token", form, nil)
+		var tok tokens
 		_ = json.Unmarshal(body, &tok)
 		if resp.StatusCode != http.StatusOK || tok.RefreshToken == "" {
 			t.Fatalf("POST /token %s = %d: %s", form.Get("grant_type"), resp.StatusCode, body)
 		}
-		return tok.RefreshToken
+		return tok
 	}
-	refresh := token(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "client_id": {clientID}, "code_verifier": {verifier}})
-	rotated := token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {clientID}})
-	if resp, _ := do(http.MethodPost, "/revoke", url.Values{"token": {rotated}, "token_type_hint": {"refresh_token"}, "client_id": {clientID}}); resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST /revoke = %d; want 200", resp.StatusCode)
+	refreshForm := func(rt string) url.Values {
+		return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {clientID}}
 	}
-	if resp, _ := do(http.MethodPost, "/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rotated}, "client_id": {clientID}}); resp.StatusCode == http.StatusOK {
-		t.Fatalf("refresh after revocation = 200; want refused")
+	refused := func(what, rt string) {
+		t.Helper()
+		if resp, body := do(http.MethodPost, "/token", refreshForm(rt), nil); resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("%s = %d: %s; want a refusal", what, resp.StatusCode, body)
+		}
 	}
+	// signIn is a new browser each time (no single sign-on session).
+	signIn := func() tokens {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		client = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		verifier := base64.RawURLEncoding.EncodeToString([]byte(rand.Text() + rand.Text()))
+		sum := sha256.Sum256([]byte(verifier))
+		q := url.Values{
+			"response_type": {"code"}, "client_id": {clientID}, "scope": {"openid profile offline_access"},
+			"redirect_uri": {redirectURI}, "state": {"s1"}, "nonce": {"n1"},
+			"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+		}
+		resp, page := do(http.MethodGet, "/authorize?"+q.Encode(), nil, nil)
+		m := regexp.MustCompile(`name="auth_request" value="([^"]+)"`).FindSubmatch(page)
+		if resp.StatusCode != http.StatusOK || m == nil || !bytes.Contains(page, []byte(`id="login-form"`)) {
+			t.Fatalf("GET /authorize = %d without the login form: %s", resp.StatusCode, page)
+		}
+		resp, _ = do(http.MethodPost, "/login", url.Values{"username": {username}, "password": {password}, "auth_request": {string(m[1])}}, nil)
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		code := loc.Query().Get("code")
+		if resp.StatusCode != http.StatusSeeOther || code == "" || !strings.HasPrefix(loc.String(), redirectURI) {
+			t.Fatalf("POST /login as %s = %d to %q; want 303 to %s with a code", username, resp.StatusCode, loc, redirectURI)
+		}
+		return token(url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirectURI}, "client_id": {clientID}, "code_verifier": {verifier}})
+	}
+	revoke := func(tok, hint string) {
+		t.Helper()
+		if resp, _ := do(http.MethodPost, "/revoke", url.Values{"token": {tok}, "token_type_hint": {hint}, "client_id": {clientID}}, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /revoke %s = %d; want 200", hint, resp.StatusCode)
+		}
+	}
+
+	tok := signIn()
+	prev := tok.RefreshToken
+	tok = token(refreshForm(prev))
+	if full == nil {
+		revoke(tok.RefreshToken, "refresh_token")
+		n := requests
+		refused("refresh after revocation", tok.RefreshToken)
+		return n
+	}
+	if tok.RefreshToken == prev {
+		t.Fatal("the refresh token was not rotated")
+	}
+	refused("the previous refresh token replayed", prev)
+	// The embedded candidate revokes the family on reuse: the newest is
+	// refused too, and the persona signs in again.
+	refused("the newest refresh token after the reuse", tok.RefreshToken)
+	tok = signIn()
+	revoke(tok.RefreshToken, "refresh_token")
+	revoke(tok.AccessToken, "access_token")
+	for _, c := range []string{tok.AccessToken, tok.RefreshToken} {
+		resp, body := do(http.MethodPost, "/introspect", url.Values{"token": {c}}, full)
+		var in struct{ Active *bool }
+		if _ = json.Unmarshal(body, &in); resp.StatusCode != http.StatusOK || in.Active == nil || *in.Active {
+			t.Fatalf("POST /introspect after revocation = %d: %s; want inactive", resp.StatusCode, body)
+		}
+	}
+	refused("refresh after logout", tok.RefreshToken)
+	return requests
 }
 
 // The client and redirect URI the peers' scripts name.
@@ -265,6 +323,7 @@ func TestTally(t *testing.T) {
 	}
 	write("steady-cutover", "process.json", strings.Replace(proc, "%s", "0.5", 1))
 	write("steady-locust", "process.json", strings.Replace(proc, "%s", "1", 1))
+	write("steady-locust-full", "process.json", strings.Replace(proc, "%s", "1.5", 1))
 	write("steady-artillery", "process.json", strings.Replace(proc, "%s", "2", 1))
 	write("steady-vegeta", "process.json", strings.Replace(proc, "%s", "0.25", 1))
 
@@ -284,6 +343,8 @@ func TestTally(t *testing.T) {
 	write("steady-cutover", "results/records.jsonl", recs.String())
 	write("steady-locust", "locust.json", `{"started": 100, "completed": 100, "failed": 0, "token_ms": {"POST /token (refresh)": [1, 2, 3]}}`)
 	write("steady-locust", "locust_stats.csv", "Type,Name,Request Count,Failure Count\nPOST,POST /token (refresh),100,0\n,Aggregated,500,0\n")
+	write("steady-locust-full", "locust.json", `{"started": 100, "completed": 100, "failed": 0, "token_ms": {"POST /token (refresh)": [1, 2, 3]}}`)
+	write("steady-locust-full", "locust_stats.csv", "Type,Name,Request Count,Failure Count\n,Aggregated,1400,0\n")
 	write("steady-artillery", "report.json", `{"aggregate": {"counters": {"vusers.created": 100, "vusers.completed": 99, "vusers.failed": 1, "http.requests": 499, "peers.started_in_time": 90},
 		"summaries": {"plugins.metrics-by-endpoint.response_time.POST /token (refresh)": {"count": 99, "p50": 1, "p95": 2, "p99": 3}}}}`)
 	write("steady-vegeta", "report.json", `{"requests": 500, "success": 1}`)
@@ -335,6 +396,13 @@ func TestTally(t *testing.T) {
 	if l.RequestsPerJourney != 5 || l.PerJourneyFrom != "tool" {
 		t.Errorf("locust requests/journey = %v from %s; want 5 from tool", l.RequestsPerJourney, l.PerJourneyFrom)
 	}
+	// The same journey: 1.5 s of CPU for 100 journeys against cutover's 0.5 s for 99.
+	if lf := byTool["locust-full"]; lf.RequestsPerJourney != 14 || math.Abs(lf.RatioLoad[0]-(1500.0/100)/(500.0/99)) > 1e-9 {
+		t.Errorf("locust-full = %v requests/journey, ratio %v; want 14, %v", lf.RequestsPerJourney, lf.RatioLoad, (1500.0/100)/(500.0/99))
+	}
+	if _, ok := byTool["artillery-full"]; ok {
+		t.Errorf("artillery-full has figures without any output")
+	}
 	if a := byTool["artillery"]; a.StartRate[0] != 9 {
 		t.Errorf("artillery start rate = %v; want 9 (90 started in the 10 s)", a.StartRate[0])
 	}
@@ -350,7 +418,7 @@ func TestTally(t *testing.T) {
 	if a := res.Ramp[1].Points[0]; a.OnSchedule || a.Error == "" {
 		t.Errorf("ramp of a run without outputs = %+v; want off schedule, with its error", a)
 	}
-	for _, want := range []string{"| cutover | 14.1 |", "| artillery | 5.0 (tool) |", "no: its outputs are missing"} {
+	for _, want := range []string{"| cutover | 14.1 |", "| locust-full | 14.0 (tool) |", "| artillery | 5.0 (tool) |", "no: its outputs are missing"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("results.md lacks %q:\n%s", want, out.String())
 		}

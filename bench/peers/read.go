@@ -57,9 +57,9 @@ func readRun(dir string) (Run, error) {
 	switch r.Tool {
 	case "cutover":
 		err = readCutover(dir, &r)
-	case "locust":
+	case "locust", "locust-full":
 		err = readLocust(dir, &r)
-	case "artillery":
+	case "artillery", "artillery-full":
 		err = readArtillery(dir, &r)
 	case "vegeta":
 		err = readVegeta(dir, &r)

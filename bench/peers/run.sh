@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # cutover beside Locust, Artillery and vegeta (README: "Beside Locust, Artillery
 # and vegeta"). One `cutover stacks` process serves the candidate; each tool
-# drives the same patient OIDC journey against it, one tool at a time:
+# drives a patient OIDC journey against it, one tool at a time: locust-full and
+# artillery-full cutover's own journey request for request (14 requests),
+# locust and artillery the peers' shorter one (5), vegeta as many requests of
+# one endpoint (the floor):
 #
 #   1. wire:   each tool for WIRE_S at RATE, tcpdump counting its requests
-#   2. steady: ROUNDS rounds of cutover, locust, artillery, vegeta, each for
+#   2. steady: ROUNDS rounds of every tool in turn, each for
 #              DURATION_S at RATE: CPU, peak RSS, journeys, token latency
 #   3. ramp:   each tool for RAMP_S at each rate of RAMP: the highest it keeps
 #   4. tally:  OUT/results.md and OUT/results.json
@@ -13,7 +16,7 @@
 #
 # Every knob is an environment variable: PEERS_RATE (20 journeys/s),
 # PEERS_DURATION (25 s), PEERS_ROUNDS (3), PEERS_RAMP ("20 40 80 160 320 640"),
-# PEERS_RAMP_DURATION (10 s), PEERS_WIRE_DURATION (10 s), PEERS_TOOLS (all four),
+# PEERS_RAMP_DURATION (10 s), PEERS_WIRE_DURATION (10 s), PEERS_TOOLS (all six),
 # PEERS_PATIENTS (1000).
 set -euo pipefail
 
@@ -24,7 +27,7 @@ ROUNDS=${PEERS_ROUNDS:-3}
 RAMP=${PEERS_RAMP:-20 40 80 160 320 640}
 RAMP_S=${PEERS_RAMP_DURATION:-10}
 WIRE_S=${PEERS_WIRE_DURATION:-10}
-TOOLS=${PEERS_TOOLS:-cutover locust artillery vegeta}
+TOOLS=${PEERS_TOOLS:-cutover locust-full artillery-full locust artillery vegeta}
 PATIENTS=${PEERS_PATIENTS:-1000}
 VEGETA_PER_JOURNEY=5 # vegeta sends as many requests as the peers' journey has
 
@@ -102,19 +105,22 @@ run_tool() {
     CUTOVER_CANDIDATE_URL=$URL "${wrap[@]}" "$OUT/cutover" run "$OUT/stacks/session.yaml" \
       --only candidate --duration "${secs}s" --rate "$rate" --out "$dir/results" >"$dir/log" 2>&1 || rc=$?
     ;;
-  locust)
+  locust | locust-full)
     # One journey a second per user: as many users as journeys a second.
-    local users=$rate
-    PYTHONDONTWRITEBYTECODE=1 PEERS_RATE=$rate PEERS_USERS=$users PEERS_CREDENTIALS=$OUT/stacks/patients.csv PEERS_OUT=$dir/locust.json \
+    local users=$rate journey=short
+    [ "$tool" = locust-full ] && journey=full
+    PYTHONDONTWRITEBYTECODE=1 PEERS_JOURNEY=$journey PEERS_INTROSPECTION_SECRET_FILE=$OUT/stacks/introspection-secret PEERS_RATE=$rate PEERS_USERS=$users PEERS_CREDENTIALS=$OUT/stacks/patients.csv PEERS_OUT=$dir/locust.json \
       "${wrap[@]}" /usr/bin/locust -f "$HERE/locustfile.py" --headless -u "$users" -r "$users" -t "${secs}s" \
       --host "$URL" --csv "$dir/locust" --only-summary --loglevel WARNING >"$dir/log" 2>&1 || rc=$?
     ;;
-  artillery)
-    local overrides
+  artillery | artillery-full)
+    local overrides script=artillery.yml
+    [ "$tool" = artillery-full ] && script=artillery-full.yml
     overrides=$(printf '{"config": {"target": "%s", "phases": [{"duration": %s, "arrivalRate": %s}], "payload": [{"path": "%s", "fields": ["username", "password"], "skipHeader": true, "order": "sequence"}]}}' \
       "$URL" "$secs" "$rate" "$OUT/stacks/patients.csv")
-    ARTILLERY_DISABLE_TELEMETRY=true PEERS_DURATION_S=$secs "${wrap[@]}" node "$OUT/node_modules/artillery/bin/run" run --quiet \
-      --overrides "$overrides" --output "$dir/report.json" "$HERE/artillery.yml" >"$dir/log" 2>&1 || rc=$?
+    ARTILLERY_DISABLE_TELEMETRY=true PEERS_DURATION_S=$secs PEERS_INTROSPECTION_SECRET_FILE=$OUT/stacks/introspection-secret \
+      "${wrap[@]}" node "$OUT/node_modules/artillery/bin/run" run --quiet \
+      --overrides "$overrides" --output "$dir/report.json" "$HERE/$script" >"$dir/log" 2>&1 || rc=$?
     ;;
   vegeta)
     echo "GET $URL/.well-known/openid-configuration" >"$dir/targets.txt"

@@ -14,8 +14,10 @@ import (
 	"time"
 )
 
-// Tools, in the order of the tables: cutover first, the peers after.
-var tools = []string{"cutover", "locust", "artillery", "vegeta"}
+// Tools, in the order of the tables: cutover first, the peers after; a
+// "-full" peer runs cutover's own journey (the same requests in the same
+// order), the others the peers' shorter one.
+var tools = []string{"cutover", "locust-full", "artillery-full", "locust", "artillery", "vegeta"}
 
 // Meta is what run.sh writes about a run beside its outputs (run.json).
 type Meta struct {
@@ -328,10 +330,12 @@ func spread(v []float64, format string) string {
 
 // runs of a journey, for the table's first column.
 var journeyOf = map[string]string{
-	"cutover":   "sign-in (authorize, form, code), refresh, replay checks, re-sign-in, revoke, introspect; every token verified; records written",
-	"locust":    "authorize (form), POST form, code for tokens, refresh, revoke (FastHttpUser)",
-	"artillery": "authorize (form), POST form, code for tokens, refresh, revoke (one virtual user a journey)",
-	"vegeta":    "GET discovery, five times (the floor: as many requests, no journey)",
+	"cutover":        "sign-in (authorize, form, code), refresh, replay checks, re-sign-in, revoke, introspect; every token verified; records written",
+	"locust-full":    "cutover's journey, request for request: sign-in, refresh, replay and family checks, re-sign-in, revoke both tokens, introspect both, refresh after logout; no token verified, no record (FastHttpUser)",
+	"artillery-full": "cutover's journey, request for request, as locust-full (one virtual user a journey)",
+	"locust":         "the peers' journey: authorize (form), POST form, code for tokens, refresh, revoke (FastHttpUser)",
+	"artillery":      "the peers' journey: authorize (form), POST form, code for tokens, refresh, revoke (one virtual user a journey)",
+	"vegeta":         "GET discovery, five times (the floor: as many requests, no journey)",
 }
 
 func markdown(res Results) string {
@@ -344,7 +348,7 @@ func markdown(res Results) string {
 	if len(res.Steady) > 0 {
 		f0 := res.Steady[0]
 		fmt.Fprintf(&b, "## At %g journeys/s, %d rounds alternated\n\n", f0.Rate, f0.Rounds)
-		b.WriteString("Medians of the rounds, (min-max) beside the ratios. CPU is user+sys of the generator's process; \"at load\" is its CPU from its first connection to the candidate for the run's duration (start-up and final report left out), \"whole run\" all of it.\n\n")
+		b.WriteString("Medians of the rounds, (min-max) beside the ratios. CPU is user+sys of the generator's process; \"at load\" is its CPU from its first connection to the candidate for the run's duration (start-up and final report left out), \"whole run\" all of it. The \"-full\" rows run cutover's own journey request for request, so their CPU per journey compares with cutover's for the same journey; the other peers run a shorter journey, compared per request.\n\n")
 		b.WriteString("| tool | requests/journey | journeys/s kept | errors | CPU ms/journey at load | × cutover | CPU µs/request at load | × cutover | CPU ms/journey, whole run | peak RSS MiB | refresh POST /token p50 / p99 ms | load avg 1m |\n")
 		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, f := range res.Steady {
