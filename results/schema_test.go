@@ -1,16 +1,11 @@
 package results
 
 import (
-	"bufio"
 	"encoding/json"
-	"math"
-	"os"
-	"slices"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/cutover-dev/cutover/internal/schemadoc"
 	"github.com/cutover-dev/cutover/results/analysis"
 	"github.com/cutover-dev/cutover/results/internal/fixture"
 	"github.com/cutover-dev/cutover/results/record"
@@ -19,68 +14,11 @@ import (
 // schemaFields reads the summary.json table of SCHEMA.md: field path -> type.
 func schemaFields(t *testing.T) map[string]string {
 	t.Helper()
-	f, err := os.Open("SCHEMA.md")
+	doc, err := schemadoc.Table("SCHEMA.md", "# summary.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	out := map[string]string{}
-	sc := bufio.NewScanner(f)
-	in := false
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "# summary.json"):
-			in = true
-		case strings.HasPrefix(line, "## "):
-			in = false
-		case in && strings.HasPrefix(line, "| `"):
-			cells := strings.Split(line, "|")
-			out[strings.Trim(strings.TrimSpace(cells[1]), "`")] = strings.TrimSpace(cells[2])
-		}
-	}
-	return out
-}
-
-// jsonFields flattens a JSON document into path -> type; arrays add "[]", map
-// keys under mapPaths become "*".
-func jsonFields(v any, path string, out map[string][]string, mapPaths []string) {
-	add := func(typ string) {
-		if !slices.Contains(out[path], typ) {
-			out[path] = append(out[path], typ)
-		}
-	}
-	switch x := v.(type) {
-	case map[string]any:
-		add("object")
-		for k, e := range x {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
-			if slices.Contains(mapPaths, path) {
-				p = path + ".*"
-			}
-			jsonFields(e, p, out, mapPaths)
-		}
-	case []any:
-		add("array")
-		for _, e := range x {
-			jsonFields(e, path+"[]", out, mapPaths)
-		}
-	case string:
-		add("string")
-	case bool:
-		add("boolean")
-	case float64:
-		if x == math.Trunc(x) {
-			add("integer")
-		} else {
-			add("number")
-		}
-	default:
-		add("null")
-	}
+	return doc
 }
 
 // TestSummaryMatchesSchema checks SCHEMA.md against real summaries both ways:
@@ -158,34 +96,10 @@ func TestSummaryMatchesSchema(t *testing.T) {
 		if s.Verdict == "" || s.Schema != analysis.SummarySchema {
 			t.Fatalf("summary without verdict or schema: %q %q", s.Verdict, s.Schema)
 		}
-		jsonFields(v, "", seen, []string{"options.gate.classes", "options.perf.steps"})
+		schemadoc.Fields(v, []string{"options.gate.classes", "options.perf.steps"}, seen)
 	}
-	delete(seen, "")
-	var undocumented, wrongType, unwritten []string
-	for path, types := range seen {
-		want, ok := doc[path]
-		if !ok {
-			undocumented = append(undocumented, path)
-			continue
-		}
-		// "array or null": a type a field is written with either way.
-		wants := strings.Split(want, " or ")
-		for _, typ := range types {
-			if !slices.Contains(wants, typ) && !(typ == "integer" && slices.Contains(wants, "number")) {
-				wrongType = append(wrongType, path+": "+typ+", documented "+want)
-			}
-		}
-	}
-	for path := range doc {
-		if _, ok := seen[path]; !ok {
-			unwritten = append(unwritten, path)
-		}
-	}
-	sort.Strings(undocumented)
-	sort.Strings(wrongType)
-	sort.Strings(unwritten)
-	if len(undocumented)+len(wrongType)+len(unwritten) > 0 {
-		t.Errorf("SCHEMA.md and summary.json disagree:\nundocumented: %q\nwrong type: %q\ndocumented but never written: %q", undocumented, wrongType, unwritten)
+	if d := schemadoc.Compare(doc, seen); d.Any() {
+		t.Errorf("SCHEMA.md and summary.json disagree:\n%s", d)
 	}
 	for _, must := range []string{"verdict", "findings[].class", "findings[].severity", "findings[].count", "findings[].journey",
 		"findings[].step", "findings[].persona_kind", "findings[].examples", "steps[].journey", "steps[].step",

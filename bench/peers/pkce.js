@@ -20,12 +20,18 @@ function pkce(context, events, done) {
   if (inTimeMs === 0 || now - first < inTimeMs) {
     events.emit('counter', 'peers.started_in_time', 1);
   }
+  newAuthorization(context);
+  return done();
+}
+
+// newAuthorization sets a new PKCE verifier, its S256 challenge, state and
+// nonce: what one sign-in's authorization request sends.
+function newAuthorization(context) {
   const verifier = b64url(crypto.randomBytes(48));
   context.vars.verifier = verifier;
   context.vars.challenge = b64url(crypto.createHash('sha256').update(verifier).digest());
   context.vars.state = b64url(crypto.randomBytes(12));
   context.vars.nonce = b64url(crypto.randomBytes(12));
-  return done();
 }
 
 // codeFromRedirect reads the code from the login's 303 to the redirect URI,
@@ -131,11 +137,7 @@ function reloginPkce(context, events, done) {
   if (context._jar && typeof context._jar.removeAllCookiesSync === 'function') {
     context._jar.removeAllCookiesSync();
   }
-  const verifier = b64url(crypto.randomBytes(48));
-  context.vars.verifier = verifier;
-  context.vars.challenge = b64url(crypto.createHash('sha256').update(verifier).digest());
-  context.vars.state = b64url(crypto.randomBytes(12));
-  context.vars.nonce = b64url(crypto.randomBytes(12));
+  newAuthorization(context);
   return done();
 }
 
