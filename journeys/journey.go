@@ -348,7 +348,13 @@ func Steps(j Journey, kind personas.Kind) []string {
 		case StepsRefresh:
 			add(record.StepRefresh, record.StepRefreshReplay, record.StepRefreshFamily)
 		case StepsLogout:
-			add(record.StepLogout, record.StepLogoutProbe, record.StepLogoutIntrospect, record.StepLogoutRefresh)
+			add(record.StepLogout)
+			// The logout probe replays a probe the persona was allowed: only a
+			// journey with probes has one.
+			if human && slices.Contains(j.Steps, StepsProbes) {
+				add(record.StepLogoutProbe)
+			}
+			add(record.StepLogoutIntrospect, record.StepLogoutRefresh)
 		case StepsBreakglass:
 			add(record.StepBreakglassNoReason, record.StepBreakglass, record.StepBreakglassAccess, record.StepBreakglassAudit,
 				record.StepBreakglassExpired, record.StepBreakglassInelig)

@@ -317,9 +317,11 @@ func (in *causeInput) personaCoverage(cls Class, opt CoverageOptions, preconds [
 		planned := slices.ContainsFunc(steps, func(s string) bool { return slices.Contains(opt.Planned, s) })
 		switch {
 		case planned:
-			c.Status, c.Reason = CoverageNotJudged, "no persona reached its steps ("+strings.Join(plannedOf(steps, opt.Planned), ", ")+"): an earlier step of the journeys failed"
+			c.Status, c.Reason = CoverageNotJudged, "no persona reached its steps ("+strings.Join(plannedOf(steps, opt.Planned), ", ")+"): "
 			if p := gatingPrecondition(preconds); p != nil {
-				c.Reason += " (" + string(p.Side) + " " + p.Journey + "/" + p.Step + " failed on every attempt)"
+				c.Reason += "an earlier step of the journeys failed (" + string(p.Side) + " " + p.Journey + "/" + p.Step + " failed on every attempt)"
+			} else {
+				c.Reason += in.notReachedWhy(plannedOf(steps, opt.Planned))
 			}
 		default:
 			c.Status = CoverageNotPlanned
@@ -374,6 +376,59 @@ func gatingPrecondition(ps []Precondition) *Precondition {
 
 // notJudgedWhy says what the candidate records of steps say about why they did
 // not judge: the commonest reason a step was not performed, or failed.
+// notReachedWhy says what the run shows about planned steps never reached,
+// where no step failed on every attempt: how often the journeys that hold
+// steps of their group (breakglass for breakglass.expired) ran, and which of
+// those steps a stack does not support or failed at times. Facts, not a
+// guess at the cause: a branch of a journey no persona took (too short a run,
+// no persona of its kind) reads the same as one a stack cut off.
+func (in *causeInput) notReachedWhy(steps []string) string {
+	groups := map[string]bool{}
+	for _, s := range steps {
+		groups[StepGroup(s)] = true
+	}
+	runs := map[string]int64{}
+	var journeys, notes []string
+	for _, k := range in.stats.Keys() {
+		if !groups[StepGroup(k.Step)] {
+			continue
+		}
+		if !slices.Contains(journeys, k.Journey) {
+			journeys = append(journeys, k.Journey)
+		}
+		for _, side := range []record.Side{record.Legacy, record.Candidate} {
+			s := in.stats.Side(k, side)
+			if s == nil {
+				continue
+			}
+			runs[k.Journey] = max(runs[k.Journey], s.Count+s.Unsupported+s.Skipped)
+			switch {
+			case s.Unsupported > 0:
+				notes = append(notes, string(side)+" "+k.Journey+"/"+k.Step+" is not supported")
+			case s.Errors > 0:
+				notes = append(notes, string(side)+" "+k.Journey+"/"+k.Step+" failed at times")
+			}
+		}
+	}
+	if len(journeys) == 0 {
+		return "no journey that runs them started a step of their group (the run was too short, or no persona of the kinds that run them)"
+	}
+	var facts []string
+	for _, j := range journeys {
+		// A journey's sign-in counts its runs, where it has one (a step of the
+		// group may come twice in a run: two credentials introspected).
+		for _, signIn := range []string{record.StepLogin, record.StepServiceToken} {
+			for _, side := range []record.Side{record.Legacy, record.Candidate} {
+				if s := in.stats.Side(StepKey{j, signIn}, side); s != nil && s.Count+s.Errors+s.Unsupported+s.Skipped > 0 {
+					runs[j] = s.Count + s.Errors + s.Unsupported + s.Skipped
+				}
+			}
+		}
+		facts = append(facts, fmt.Sprintf("journey %s ran %d %s", j, runs[j], plural(int(runs[j]), "time")))
+	}
+	return strings.Join(append(facts, notes...), "; ")
+}
+
 func (in *causeInput) notJudgedWhy(steps []string) string {
 	var best string
 	var most int64
