@@ -41,6 +41,7 @@ bench: check-go chromium
 	   $(BENCH) -bench '^BenchmarkLatencyAccuracy$$' -benchtime 3x ./loadgen; \
 	   $(BENCH) -bench '^BenchmarkPipelineMemoryLongVsShort$$' -benchtime 1x ./run/rehearsal; \
 	   $(BENCH) -bench '^BenchmarkJourneys$$' -benchtime 1x ./journeys/browser; \
+	   $(BENCH) -bench '^BenchmarkBrowserCPU$$' -benchtime 3x ./journeys/browser; \
 	   $(BENCH) -bench '^BenchmarkReport1M$$' -benchtime 5x ./results/analysis; \
 	   $(BENCH) -bench '^BenchmarkReportFromJSONL1M$$' -benchtime 1x ./results/analysis; \
 	   $(BENCH) -bench '^BenchmarkGrouping100kPersonas$$' -benchtime 5x ./results/analysis; \

@@ -81,6 +81,12 @@ var figures = []figure{
 			{"compared", ref{"BenchmarkShadowStream1M", "lines/s"}, "lines/s"},
 			{"PDP calls saved by the cache", ref{"BenchmarkShadowStream1M", "saved-1M"}, "%"},
 		}, goal: "far below 10 (streamed: no growth per line)"},
+	{name: "CPU per browser journey, lean vs before", ratio: ref{"BenchmarkBrowserCPU", "cpu-ratio"},
+		details: []detail{
+			{"lean", ref{"BenchmarkBrowserCPU", "lean-cpu-ms/journey"}, "ms"},
+			{"before", ref{"BenchmarkBrowserCPU", "baseline-cpu-ms/journey"}, "ms"},
+			{"Chromium alone", ref{"BenchmarkBrowserCPU", "chromium-ratio"}, "x"},
+		}, goal: "<= 0.33 (3x less)"},
 }
 
 func main() {

@@ -1,7 +1,8 @@
 // Package browser drives persona journeys through a real headless Chromium: the
 // login page a patient or clinician meets, its redirects and its cookies. A
-// Chromium is one browser process per run; a Runner opens one isolated browser
-// context and one tab per journey, at most MaxTabs at once, and records each step
+// Chromium is one browser process per run; a Runner gives each journey a browser
+// context and a tab of its own, at most MaxTabs at once (a context and its tab
+// serve another journey only once wiped of the last one), and records each step
 // (navigation, submit to landed, logout, the probe after logout, the total) as a
 // record.Record under the journey name "browser", so browser journeys are compared
 // and reported beside the protocol journeys but apart from them. On a failed step
@@ -9,7 +10,9 @@
 // results folder.
 //
 // It drives chromedp v0.23's generic API: chromedp.Run returns a value,
-// chromedp.Do runs steps that return nothing.
+// chromedp.Do runs steps that return nothing. The browser is launched and driven
+// for the CPU a login journey needs (leanFlags, quiet, slot); BenchmarkBrowserCPU
+// measures it against the launch and driving of before.
 //
 // It imports journeys (for Iteration), personas and results/record; never an
 // adapter, loadgen, the analysis or run/.
@@ -77,6 +80,10 @@ type Options struct {
 	// (stacks.allow_hosts): any other name is not found, whatever the page
 	// asks for. IP literals are not names; the tabs block those themselves.
 	AllowHosts []string
+
+	// classic launches the browser without leanFlags, as before them: the
+	// baseline of the CPU benchmark.
+	classic bool
 }
 
 // passEnv are the variables the browser inherits; the rest of the harness's
@@ -116,6 +123,9 @@ func (o Options) allocator(exe, dataDir string, started func(*exec.Cmd)) []chrom
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("hide-scrollbars", true),
 	)
+	if !o.classic {
+		opts = append(opts, leanFlags...)
+	}
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox)
 	}
@@ -130,6 +140,41 @@ func (o Options) allocator(exe, dataDir string, started func(*exec.Cmd)) []chrom
 		opts = append(opts, chromedp.CombinedOutput(o.Output))
 	}
 	return opts
+}
+
+// leanFlags switch off what Chromium spends CPU on for a browser journey and the
+// journey does not need. Each is safe for a harness browser: it drives synthetic
+// personas against the stacks of a rehearsal, isolates them by browser context
+// (not by process), and runs --no-sandbox as root already.
+//
+//   - RenderDocument off: a new document reuses its frame's renderer-side frame
+//     and compositor instead of building new ones at every navigation (Chromium's
+//     behaviour until 2024). A third of the CPU of a navigation.
+//   - BackForwardCache and ProactivelySwapBrowsingInstance off: a page left is
+//     unloaded, not kept frozen in memory for a Back no journey presses, and a
+//     navigation never moves the tab to a new renderer for it.
+//   - NetworkServiceInProcess2 and --in-process-gpu: the network service and the
+//     GPU (software compositing: headless has no GPU) run as threads of the
+//     browser process, not as two processes that every request, frame and
+//     screenshot crosses by IPC. (chromedp asks for NetworkServiceInProcess, a
+//     name Chromium no longer knows.)
+//   - --renderer-process-limit=1: a journey whose pages come from several sites
+//     (a relying party and its provider; a tab that served the legacy side, then
+//     the candidate) keeps them in its browser context's one renderer instead of
+//     starting one per site. Browser contexts never share a renderer, so personas
+//     stay apart as before; the sites of one journey, all stacks of the
+//     rehearsal, share one.
+//   - --disable-gpu-shader-disk-cache: no GPU, so no shaders worth keeping; the
+//     GPU code still wrote its caches to the profile on a thread of its own.
+//
+// Translate and BlinkGenPropertyTrees stay off as chromedp's defaults have them:
+// a flag given twice keeps the last value.
+var leanFlags = []chromedp.ExecAllocatorOption{
+	chromedp.Flag("disable-features", "Translate,BlinkGenPropertyTrees,RenderDocument,BackForwardCache,ProactivelySwapBrowsingInstance"),
+	chromedp.Flag("enable-features", "NetworkService,NetworkServiceInProcess2"),
+	chromedp.Flag("in-process-gpu", true),
+	chromedp.Flag("renderer-process-limit", "1"),
+	chromedp.Flag("disable-gpu-shader-disk-cache", true),
 }
 
 // markerEnv carries the browser's profile directory in its environment, so the
@@ -153,6 +198,10 @@ type Chromium struct {
 	// cmd is the browser's command, set when chromedp starts it; its process leads
 	// the browser's process group.
 	cmd *exec.Cmd
+
+	// slots are the idle browser contexts with their tabs, kept for the next
+	// journey (see slot).
+	slots pool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -221,6 +270,7 @@ func (c *Chromium) Processes() ([]int, error) { return processes(c.PID(), c.data
 // concurrently.
 func (c *Chromium) Close() error {
 	c.closeOnce.Do(func() {
+		c.closeSlots()
 		if c.started {
 			// A graceful close lets Chromium reap its own children; when it fails,
 			// the forced stop below follows.

@@ -1,9 +1,7 @@
 package browser
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -69,9 +67,10 @@ type RunnerOptions struct {
 	Latency time.Duration
 }
 
-// Runner runs browser journeys on one Chromium: each journey in a fresh browser
-// context (its own cookies) and a tab of its own, at most MaxTabs at once. It is
-// safe for concurrent use.
+// Runner runs browser journeys on one Chromium: each journey in a browser context
+// of its own (its own cookies) and a tab of its own, at most MaxTabs at once; a
+// context and its tab serve the next journey only once wiped of everything the
+// last one left (see slot). It is safe for concurrent use.
 type Runner struct {
 	c    *Chromium
 	opt  RunnerOptions
@@ -95,7 +94,8 @@ func NewRunner(c *Chromium, opt RunnerOptions) *Runner {
 // Run signs persona p in on one side through the browser, checks the landing page,
 // signs out through the UI and probes that the landing page demands a login again,
 // emitting a record per step. It waits for a free tab; it returns when the journey
-// is over or ctx is done, with the tab and its browser context closed.
+// is over or ctx is done. The journey's tab and browser context are wiped for the
+// next journey, or closed (see slot).
 func (r *Runner) Run(ctx context.Context, side record.Side, p personas.Persona, it journeys.Iteration, emit func(*record.Record)) {
 	j := &journey{r: r, side: side, p: p, it: it, emit: emit, begin: time.Now()}
 	site, ok := r.opt.Sites[side]
@@ -116,47 +116,55 @@ func (r *Runner) Run(ctx context.Context, side record.Side, p personas.Persona, 
 		return // both were ready: an interrupted journey does not start
 	}
 
-	tab, closeTab, err := r.open(ctx)
-	defer closeTab()
+	s, err := r.c.take(ctx, r.opt.Latency)
 	if err != nil {
 		rec := j.record(StepNavigate, j.begin)
 		rec.Outcome, rec.Error = record.Error, "open tab: "+err.Error()
 		emit(rec)
 		return
 	}
-	j.run(tab)
+	tab, end := r.bind(ctx, s)
+	clean := j.run(tab)
+	end()
+	r.c.give(s, clean && ctx.Err() == nil, r.opt.MaxTabs)
 }
 
-// open opens a journey's tab in a browser context of its own: no cookie, storage
-// or cache of another journey reaches it. The journey's deadline is the tab's: when
-// it passes, the tab goes. The caller's ctx cannot be the tab's parent (a tab hangs
-// off the browser's context), so its end is bridged. closeTab closes the tab and
-// disposes of its browser context; it must be called even on error.
-func (r *Runner) open(ctx context.Context) (tab context.Context, closeTab func(), err error) {
-	jctx, cancel := context.WithTimeout(r.c.root, r.opt.JourneyTimeout)
+// bind returns the context a journey runs in, in slot s: the slot's tab with the
+// journey's deadline. The caller's ctx cannot be its parent (a tab hangs off the
+// browser's context), so its end is bridged. end releases it.
+func (r *Runner) bind(ctx context.Context, s *slot) (tab context.Context, end func()) {
+	tab, cancel := context.WithTimeout(s.tab, r.opt.JourneyTimeout)
 	stop := context.AfterFunc(ctx, cancel)
-	tab, cancelTab := chromedp.NewContext(jctx, chromedp.WithNewBrowserContext())
-	closeTab = func() {
-		cancelTab()
+	return tab, func() {
 		stop()
 		cancel()
 	}
-	// The first Run opens the tab and binds it to tab, not to a step's deadline.
-	if err := chromedp.Do(tab, r.emulateNetwork()); err != nil {
-		return tab, closeTab, errors.New(describe(jctx, err))
-	}
-	return tab, closeTab, nil
 }
 
-// emulateNetwork applies the Latency option to a tab.
-func (r *Runner) emulateNetwork() chromedp.Action[chromedp.Void] {
+// open opens a journey's tab in a browser context of its own, never used before
+// (tests compare it with a slot taken from the pool). closeTab closes the tab and
+// disposes of its browser context.
+func (r *Runner) open(ctx context.Context) (tab context.Context, closeTab func(), err error) {
+	s, err := r.c.openSlot(ctx, r.opt.Latency)
+	if err != nil {
+		return nil, func() {}, err
+	}
+	tab, end := r.bind(ctx, s)
+	return tab, func() {
+		end()
+		s.close()
+	}, nil
+}
+
+// emulateNetwork has a tab add latency to every request (RunnerOptions.Latency).
+func emulateNetwork(latency time.Duration) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		if r.opt.Latency <= 0 {
+		if latency <= 0 {
 			return nil
 		}
 		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
 			MatchedNetworkConditions: []*network.Conditions{{
-				Latency: float64(r.opt.Latency) / float64(time.Millisecond), DownloadThroughput: -1, UploadThroughput: -1,
+				Latency: float64(latency) / float64(time.Millisecond), DownloadThroughput: -1, UploadThroughput: -1,
 			}},
 		})
 		if err != nil {
@@ -175,11 +183,15 @@ type journey struct {
 	it    journeys.Iteration
 	emit  func(*record.Record)
 	begin time.Time
+	// failed is set when a step erred or decided other than expected.
+	failed bool
 }
 
-func (j *journey) run(tab context.Context) {
+// run runs the journey's steps in tab and reports whether it ended as expected:
+// every step done, the persona signed out.
+func (j *journey) run(tab context.Context) bool {
 	if !j.navigate(tab) || !j.login(tab) || !j.logout(tab) {
-		return
+		return false
 	}
 	j.probe(tab)
 	from := j.begin
@@ -189,6 +201,7 @@ func (j *journey) run(tab context.Context) {
 	rec := j.record(StepTotal, from)
 	rec.Latency = time.Since(from)
 	j.emit(rec)
+	return !j.failed
 }
 
 func (j *journey) record(step string, start time.Time) *record.Record {
@@ -217,6 +230,7 @@ func (j *journey) step(tab context.Context, name string, fn func(ctx context.Con
 		rec.Outcome, rec.Error = record.Error, describe(ctx, err)
 	}
 	failed := err != nil || (rec.Facts.Expected != "" && rec.Facts.Decision != rec.Facts.Expected)
+	j.failed = j.failed || failed
 	if failed && j.r.opt.Evidence != nil {
 		j.evidence(tab, rec)
 	}
@@ -244,100 +258,14 @@ func (j *journey) evidence(tab context.Context, rec *record.Record) {
 	}
 }
 
-// page is what a browser page shows, as far as a journey cares.
-type page struct {
-	// State is "landed", "login", or "" when the page shows neither.
-	State string `json:"state"`
-	// Text is the landing page's name element, or the login page's error message.
-	Text string `json:"text"`
-}
-
-// Page states.
-const (
-	stateLanded = "landed"
-	stateLogin  = "login"
-)
-
-// lookPage evaluates, in the page, to a promise of what the page shows: at once
-// when the landing page or the login form is there, else at the first DOM change
-// that shows one (pages that render with scripts), else, after timeout ms, neither.
-const lookPage = `((landed, login, name, err, timeout) => new Promise(resolve => {
-	const q = s => (s && s !== "-") ? document.querySelector(s) : null;
-	const text = s => { const e = q(s); return e ? e.textContent.trim() : ""; };
-	const check = () => q(landed) ? {state: "landed", text: text(name)} :
-		q(login) ? {state: "login", text: text(err)} : null;
-	const now = check();
-	if (now) return resolve(now);
-	const mo = new MutationObserver(() => { const s = check(); if (s) { mo.disconnect(); resolve(s); } });
-	mo.observe(document, {childList: true, subtree: true, attributes: true});
-	setTimeout(() => { mo.disconnect(); resolve({state: "", text: ""}); }, timeout);
-}))(%s)`
-
-// look says what the page shows, waiting for it until ctx ends. It evaluates in the
-// page's current document (a Poll pins an execution context that a redirect may
-// just have destroyed), and looks again once when a navigation replaced the
-// document under it.
-func (j *journey) look(ctx context.Context) (page, error) {
-	s := j.site.Selectors
-	timeout := time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl) - 50*time.Millisecond
-	}
-	args, err := json.Marshal([]any{s.Landed, s.LoginForm, s.Name, s.LoginError, timeout.Milliseconds()})
-	if err != nil {
-		return page{}, err
-	}
-	expr := fmt.Sprintf(lookPage, bytes.Trim(args, "[]"))
-	var pg page
-	for range 2 {
-		pg, err = chromedp.Run(ctx, chromedp.Evaluate[page](expr, chromedp.EvalAwaitPromise))
-		if err == nil || ctx.Err() != nil {
-			break
-		}
-	}
-	return pg, err
-}
-
-// availability turns an HTTP status of the page a step ended on into an error when
-// it is an availability failure (5xx).
-func availability(status int64, what string) error {
-	if status >= 500 {
-		return fmt.Errorf("%s: unavailable (HTTP %d)", what, status)
-	}
-	return nil
-}
-
-// load runs do, which leads the tab to a new page (a navigation, a form submitted),
-// records the page's HTTP status and says what the page shows. An availability
-// failure is an error.
-func (j *journey) load(ctx context.Context, f *record.Facts, what string, do func(context.Context) (*network.Response, error)) (*network.Response, page, error) {
-	resp, err := do(ctx)
-	if err != nil {
-		return nil, page{}, fmt.Errorf("%s: %w", what, err)
-	}
-	f.Status = int(resp.Status)
-	if err := availability(resp.Status, what); err != nil {
-		return resp, page{}, err
-	}
-	pg, err := j.look(ctx)
-	return resp, pg, err
-}
-
-// goTo returns the do of load that opens url.
-func goTo(url string) func(context.Context) (*network.Response, error) {
-	return func(ctx context.Context) (*network.Response, error) {
-		return chromedp.Run(ctx, chromedp.NavigateResponse(url))
-	}
-}
-
 func (j *journey) navigate(tab context.Context) bool {
 	return j.step(tab, StepNavigate, func(ctx context.Context, f *record.Facts) error {
-		resp, pg, err := j.load(ctx, f, "open "+RedactURL(j.site.Start), goTo(j.site.Start))
+		pg, err := j.load(ctx, f, "open "+RedactURL(j.site.Start), goTo(j.site.Start))
 		if err != nil {
 			return err
 		}
 		if pg.State != stateLogin {
-			return fmt.Errorf("no login form (%s) at %s (HTTP %d)", j.site.Selectors.LoginForm, RedactURL(resp.URL), resp.Status)
+			return fmt.Errorf("no login form (%s) at %s (HTTP %d)", j.site.Selectors.LoginForm, RedactURL(pg.URL), pg.Status)
 		}
 		return nil
 	})
@@ -347,13 +275,8 @@ func (j *journey) login(tab context.Context) bool {
 	return j.step(tab, StepLogin, func(ctx context.Context, f *record.Facts) error {
 		f.Expected = record.Allow
 		s := j.site.Selectors
-		resp, pg, err := j.load(ctx, f, "submit the login form", func(ctx context.Context) (*network.Response, error) {
-			return chromedp.RunResponse(ctx,
-				chromedp.SetValue(chromedp.CSS(s.Username), j.p.Username),
-				chromedp.SetValue(chromedp.CSS(s.Password), j.p.Secret.Reveal()),
-				chromedp.Click(chromedp.CSS(s.Submit)),
-			)
-		})
+		pg, err := j.load(ctx, f, "submit the login form",
+			click(s.Submit, [2]string{s.Username, j.p.Username}, [2]string{s.Password, j.p.Secret.Reveal()}))
 		if err != nil {
 			return err
 		}
@@ -366,25 +289,29 @@ func (j *journey) login(tab context.Context) bool {
 			return nil
 		case stateLogin:
 			// The stack showed the form again: it refused the login.
-			return &refusal{status: resp.Status, message: pg.Text}
+			return &refusal{status: pg.Status, message: pg.Text}
 		}
 		return fmt.Errorf("after login, neither the landing page (%s) nor the login form at %s (HTTP %d)",
-			s.Landed, RedactURL(resp.URL), resp.Status)
+			s.Landed, RedactURL(pg.URL), pg.Status)
 	})
 }
 
 func (j *journey) logout(tab context.Context) bool {
 	return j.step(tab, StepLogout, func(ctx context.Context, f *record.Facts) error {
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(j.site.Selectors.Logout)))
-		if err != nil {
-			return fmt.Errorf("sign out (%s): %w", j.site.Selectors.Logout, err)
+		sel := j.site.Selectors.Logout
+		if err := loadAfter(ctx, click(sel)); err != nil {
+			return fmt.Errorf("sign out (%s): %w", sel, err)
 		}
-		f.Status = int(resp.Status)
-		if err := availability(resp.Status, "after logout"); err != nil {
+		pg, err := status(ctx)
+		if err != nil {
+			return fmt.Errorf("after logout: %w", err)
+		}
+		f.Status = int(pg.Status)
+		if err := availability(pg.Status, "after logout"); err != nil {
 			return err
 		}
-		if resp.Status >= 400 {
-			return fmt.Errorf("sign out: HTTP %d at %s", resp.Status, RedactURL(resp.URL))
+		if pg.Status >= 400 {
+			return fmt.Errorf("sign out: HTTP %d at %s", pg.Status, RedactURL(pg.URL))
 		}
 		f.Decision = record.Allow
 		return nil
@@ -394,7 +321,7 @@ func (j *journey) logout(tab context.Context) bool {
 func (j *journey) probe(tab context.Context) {
 	j.step(tab, StepLogoutProbe, func(ctx context.Context, f *record.Facts) error {
 		f.Expected = record.Deny
-		resp, pg, err := j.load(ctx, f, "open "+RedactURL(j.site.Landing), goTo(j.site.Landing))
+		pg, err := j.load(ctx, f, "open "+RedactURL(j.site.Landing), goTo(j.site.Landing))
 		if err != nil {
 			return err
 		}
@@ -405,7 +332,7 @@ func (j *journey) probe(tab context.Context) {
 			f.Decision = record.Deny
 		default:
 			return fmt.Errorf("after logout, the landing page shows neither itself (%s) nor the login form at %s (HTTP %d)",
-				j.site.Selectors.Landed, RedactURL(resp.URL), resp.Status)
+				j.site.Selectors.Landed, RedactURL(pg.URL), pg.Status)
 		}
 		return nil
 	})
