@@ -185,7 +185,14 @@ type journey struct {
 	begin time.Time
 	// failed is set when a step erred or decided other than expected.
 	failed bool
+	// idle is the time the running step waited to make sure the page did
+	// nothing more: left out of its latency.
+	idle time.Duration
 }
+
+// settleQuiet is how long a page must do nothing before the logout step takes
+// it for the page it ends on.
+const settleQuiet = 300 * time.Millisecond
 
 // run runs the journey's steps in tab and reports whether it ended as expected:
 // every step done, the persona signed out.
@@ -219,8 +226,9 @@ func (j *journey) step(tab context.Context, name string, fn func(ctx context.Con
 	ctx, cancel := context.WithTimeout(tab, j.r.opt.StepTimeout)
 	defer cancel()
 	rec := j.record(name, time.Now())
+	j.idle = 0
 	err := fn(ctx, &rec.Facts)
-	rec.Latency = time.Since(rec.Start)
+	rec.Latency = time.Since(rec.Start) - j.idle
 	var ref *refusal
 	switch {
 	case errors.As(err, &ref):
@@ -299,10 +307,20 @@ func (j *journey) login(tab context.Context) bool {
 func (j *journey) logout(tab context.Context) bool {
 	return j.step(tab, StepLogout, func(ctx context.Context, f *record.Facts) error {
 		sel := j.site.Selectors.Logout
-		if err := loadAfter(ctx, click(sel)); err != nil {
+		// The page the click leads to may go on by itself to the provider's
+		// end-session endpoint (a meta refresh, a form its script submits): the
+		// step waits for the hops to end, or the probe's navigation would cancel
+		// one and find the session alive.
+		still, err := settleAfter(ctx, click(sel), settleQuiet)
+		j.idle = still
+		if err != nil {
 			return fmt.Errorf("sign out (%s): %w", sel, err)
 		}
 		pg, err := status(ctx)
+		if err != nil && ctx.Err() == nil {
+			// A navigation came after all, and took the document away.
+			pg, err = status(ctx)
+		}
 		if err != nil {
 			return fmt.Errorf("after logout: %w", err)
 		}

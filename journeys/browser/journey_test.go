@@ -222,3 +222,38 @@ func TestLogoutKeepsSession(t *testing.T) {
 		t.Errorf("findings = %+v; want one LOGOUT_SESSION_STILL_ACTIVE on %s", fs, StepLogoutProbe)
 	}
 }
+
+// TestLogoutHops: a sign-out whose page goes on by itself to the provider's
+// end-session endpoint (a meta refresh, a form its script submits at load) is
+// followed to its end: the logout step waits for the hop, the session ends, and
+// the probe is refused as it should be (no LOGOUT_SESSION_STILL_ACTIVE).
+func TestLogoutHops(t *testing.T) {
+	p := humans(1, "")[0]
+	tests := []struct{ name, logout string }{
+		{"meta refresh", `<meta http-equiv="refresh" content="0;url=/end-session"><p>Signing out...</p>`},
+		{"form submitted at load", `<form method="post" action="/end-session"><input type="hidden" name="id_token_hint" value="x"></form>` +
+			`<script>addEventListener("load", () => document.forms[0].submit())</script><p>Signing out...</p>`},
+		{"form submitted a moment later", `<form method="post" action="/end-session"></form>` +
+			`<script>addEventListener("load", () => setTimeout(() => document.forms[0].submit(), 100))</script>`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := startFake(t, p, "", tt.logout)
+			r := NewRunner(shared, RunnerOptions{Sites: map[record.Side]Site{record.Candidate: fs.site}})
+			rec := &recorder{}
+			r.Run(t.Context(), record.Candidate, p, journeys.Iteration{N: 1}, rec.emit)
+			wantSteps(t, rec, p, record.Candidate, map[string]string{
+				StepLogin: record.Allow, StepLogout: record.Allow, StepLogoutProbe: record.Deny, StepTotal: "",
+			})
+			if lo := rec.find(p.ID, record.Candidate, StepLogout); lo != nil && lo.Facts.Status != http.StatusOK {
+				t.Errorf("logout: status %d; want 200 (/bye)", lo.Facts.Status)
+			}
+			if n := fs.ended(); n != 1 {
+				t.Errorf("%d sign-outs reached /end-session; want 1", n)
+			}
+			if f := rec.findings(); len(f) != 0 {
+				t.Errorf("findings = %+v; want none", f)
+			}
+		})
+	}
+}

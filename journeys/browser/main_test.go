@@ -2,7 +2,12 @@ package browser
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"sync"
@@ -128,4 +133,90 @@ func humans(n int, scheme string) []personas.Persona {
 		}
 	}
 	return out[:min(n, len(out))]
+}
+
+// fakeStack is a stack of a few pages for one persona, for the ways of signing
+// out and the pages the embedded stacks do not have. /start shows the login
+// form, which signs the persona in with a session cookie; /home greets a
+// signed-in persona (with the page's extra HTML) and shows the login form to
+// anyone else; the sign-out posts to /logout, which answers with the page
+// logout when set (it must lead on to /end-session by itself), else redirects
+// to /end-session; /end-session ends the session and redirects to /bye.
+type fakeStack struct {
+	site Site
+	mu   sync.Mutex
+	live map[string]bool // session cookies signed in
+	ends int             // sign-outs that reached /end-session
+}
+
+// startFake starts a fakeStack for p; see fakeStack for extra and logout.
+func startFake(t *testing.T, p personas.Persona, extra, logout string) *fakeStack {
+	t.Helper()
+	fs := &fakeStack{live: map[string]bool{}}
+	page := func(w http.ResponseWriter, body string) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = io.WriteString(w, "<!doctype html><html><body>"+body+"</body></html>")
+	}
+	const form = `<form id="login-form" method="post" action="/login"><input name="username"><input name="password" type="password"><button type="submit">Sign in</button></form>`
+	signedIn := func(r *http.Request) bool {
+		ck, err := r.Cookie("sid")
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		return err == nil && fs.live[ck.Value]
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /start", func(w http.ResponseWriter, _ *http.Request) { page(w, form) })
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		if r.PostFormValue("username") != p.Username || r.PostFormValue("password") != p.Secret.Reveal() {
+			page(w, form+`<p id="error">Invalid username or password.</p>`)
+			return
+		}
+		sid := rand.Text()
+		fs.mu.Lock()
+		fs.live[sid] = true
+		fs.mu.Unlock()
+		http.SetCookie(w, &http.Cookie{Name: "sid", Value: sid, Path: "/", HttpOnly: true})
+		http.Redirect(w, r, "/home", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /home", func(w http.ResponseWriter, r *http.Request) {
+		if !signedIn(r) {
+			page(w, form)
+			return
+		}
+		page(w, `<h1 id="welcome">Welcome, `+html.EscapeString(p.Name)+`</h1>`+extra+
+			`<form id="logout-form" method="post" action="/logout"><button type="submit">Sign out</button></form>`)
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		if logout != "" {
+			page(w, logout)
+			return
+		}
+		http.Redirect(w, r, "/end-session", http.StatusSeeOther)
+	})
+	mux.HandleFunc("/end-session", func(w http.ResponseWriter, r *http.Request) {
+		if ck, err := r.Cookie("sid"); err == nil {
+			fs.mu.Lock()
+			delete(fs.live, ck.Value)
+			fs.ends++
+			fs.mu.Unlock()
+		}
+		http.Redirect(w, r, "/bye", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /bye", func(w http.ResponseWriter, _ *http.Request) { page(w, "<p>Signed out.</p>") })
+	mux.HandleFunc("GET /blank", func(w http.ResponseWriter, _ *http.Request) { page(w, "") })
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	site, err := Site{Start: "/start", Landing: "/home"}.Resolve(ts.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.site = site
+	return fs
+}
+
+// ended returns how many sign-outs reached /end-session.
+func (fs *fakeStack) ended() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.ends
 }

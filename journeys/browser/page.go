@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -155,51 +156,149 @@ func (j *journey) load(ctx context.Context, f *record.Facts, what string, do fun
 // reset, not resolved): Chromium shows its own error page instead.
 var errUnreachable = errors.New("the browser could not load the page")
 
-// loadAfter runs do, which leads the tab to a new document, and returns when
-// that document has loaded: after the main frame committed a document (events
-// of the page before do are not mistaken for it) and then fired load or stopped
-// loading.
+// loadAfter runs do, which leads the tab to a new page, and returns when the
+// navigation it started has ended: a new document committed in the main frame
+// (events of the page before do are not mistaken for it) and then loaded, or
+// the main frame's history changed within its document (a single-page app's
+// router), or a navigation started and stopped without a new document (a 204,
+// a navigation cancelled).
 func loadAfter(ctx context.Context, do func(context.Context, *chromedp.Target) error) error {
+	_, err := follow(ctx, do, 0)
+	return err
+}
+
+// settleAfter is loadAfter, then waits until the main frame has been still for
+// quiet: no navigation requested, started or committed, and nothing loading.
+// A page that goes on by itself (a meta refresh, a form its script submits, as
+// a provider's logout pages do) is followed to where it stops. It returns how
+// long it waited after the page's last navigation event: time the page took
+// for nothing.
+func settleAfter(ctx context.Context, do func(context.Context, *chromedp.Target) error, quiet time.Duration) (time.Duration, error) {
+	return follow(ctx, do, quiet)
+}
+
+// follow runs do and follows the main frame's navigations (see loadAfter and
+// settleAfter; quiet 0 is loadAfter).
+func follow(ctx context.Context, do func(context.Context, *chromedp.Target) error, quiet time.Duration) (time.Duration, error) {
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
-	loaded := make(chan *cdp.Frame, 1)
-	var committed *cdp.Frame // the listener's own: it runs on one goroutine
-	err := chromedp.Listen(lctx, func(ev any) {
-		switch ev := ev.(type) {
-		case *cdppage.EventFrameNavigated:
-			if ev.Frame.ParentID == "" {
-				committed = ev.Frame
-			}
-		case *cdppage.EventLoadEventFired:
-			if committed != nil {
-				select {
-				case loaded <- committed:
-				default:
-				}
-			}
-		case *cdppage.EventFrameStoppedLoading:
-			if committed != nil && ev.FrameID == committed.ID {
-				select {
-				case loaded <- committed:
-				default:
-				}
-			}
+	n := &mainFrame{changed: make(chan struct{}, 1)}
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		// Chromium names a tab's main frame by the tab's target id.
+		n.id = cdp.FrameID(t.TargetID)
+		if err := chromedp.Listen(lctx, n.event); err != nil {
+			return err
 		}
-	})
+		return do(ctx, t)
+	}))
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if err := chromedp.Do(ctx, chromedp.Func(do)); err != nil {
-		return err
-	}
-	select {
-	case f := <-loaded:
-		if f.UnreachableURL != "" {
-			return fmt.Errorf("%w at %s", errUnreachable, RedactURL(f.UnreachableURL))
+	var still *time.Timer
+	defer func() {
+		if still != nil {
+			still.Stop()
 		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	}()
+	for {
+		n.mu.Lock()
+		done, loading, last, f := n.done, n.loading, n.last, n.committed
+		n.mu.Unlock()
+		var wait <-chan time.Time
+		if done && (quiet == 0 || !loading) {
+			idle := time.Since(last)
+			if quiet == 0 || idle >= quiet {
+				if f != nil && f.UnreachableURL != "" {
+					return 0, fmt.Errorf("%w at %s", errUnreachable, RedactURL(f.UnreachableURL))
+				}
+				if quiet == 0 {
+					idle = 0
+				}
+				return idle, nil
+			}
+			if still == nil {
+				still = time.NewTimer(quiet - idle)
+			} else {
+				still.Reset(quiet - idle)
+			}
+			wait = still.C
+		}
+		select {
+		case <-n.changed:
+		case <-wait:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+// mainFrame is the state of a tab's main frame, from the events of the tab
+// (event runs in chromedp's event loop).
+type mainFrame struct {
+	id      cdp.FrameID
+	changed chan struct{} // a value after each change
+
+	mu sync.Mutex
+	// committed is the last document committed; started is set once a
+	// navigation started; done once one ended (see loadAfter); loading while
+	// the frame loads (a navigation in flight, or its document's resources);
+	// last is the time of the last event.
+	committed *cdp.Frame
+	started   bool
+	done      bool
+	loading   bool
+	last      time.Time
+}
+
+func (n *mainFrame) event(ev any) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch ev := ev.(type) {
+	case *cdppage.EventFrameNavigated:
+		if ev.Frame.ParentID != "" {
+			return
+		}
+		n.committed, n.started, n.loading = ev.Frame, true, true
+	case *cdppage.EventFrameRequestedNavigation:
+		// A request may come to nothing (no start, no stop follows): it marks
+		// the frame busy only as long as quiet.
+		if ev.FrameID != n.id {
+			return
+		}
+	case *cdppage.EventFrameStartedNavigating:
+		if ev.FrameID != n.id {
+			return
+		}
+		n.started, n.loading = true, true
+	case *cdppage.EventFrameStartedLoading:
+		if ev.FrameID != n.id {
+			return
+		}
+		n.started, n.loading = true, true
+	case *cdppage.EventNavigatedWithinDocument:
+		if ev.FrameID != n.id {
+			return
+		}
+		n.done = true
+	case *cdppage.EventLoadEventFired:
+		if n.committed == nil {
+			return
+		}
+		n.done = true
+	case *cdppage.EventFrameStoppedLoading:
+		if ev.FrameID != n.id {
+			return
+		}
+		// A stop before any start is the end of the page before do.
+		n.done = n.done || n.started
+		n.loading = false
+	default:
+		return
+	}
+	n.last = time.Now()
+	select {
+	case n.changed <- struct{}{}:
+	default:
 	}
 }
 
@@ -215,42 +314,73 @@ func goTo(url string) func(context.Context, *chromedp.Target) error {
 }
 
 // findControl evaluates, in the page, to a promise of the viewport centre of the
-// element sel, scrolled into view, once it is shown: at once, or at the first DOM
-// change that shows it, or null after timeout ms. Before, it sets the value of
-// each element of fill (selector, value), as chromedp.SetValue would: a missing
-// field resolves to {missing: selector}.
+// element sel once it is shown, scrolled to the middle of the viewport and not
+// covered there: at once, or at the first DOM change after which it is, or after
+// timeout ms {missing: selector} for a field of fill not there, {covered: what}
+// for an element that stayed under another, else null. First, once every field
+// of fill (selector, value) is on the page, it sets their values, as
+// chromedp.SetValue would. The scroll is instant (a page's smooth scrolling
+// would leave the element where it was for a while), and the element is looked
+// at an animation frame later, once the page has scrolled and laid out.
 const findControl = `((sel, timeout, fill) => new Promise(resolve => {
-	for (const [s, v] of fill) {
-		const e = document.querySelector(s);
-		if (!e) return resolve({missing: s});
-		e.value = v;
-	}
-	const at = () => {
-		const e = document.querySelector(sel);
-		if (!e || !e.isConnected) return null;
-		if (e.scrollIntoViewIfNeeded) e.scrollIntoViewIfNeeded(); else e.scrollIntoView({block: "nearest"});
-		const r = e.getBoundingClientRect();
-		const st = getComputedStyle(e);
-		if (r.width === 0 || r.height === 0 || st.visibility === "hidden" || st.display === "none") return null;
-		return {x: r.left + r.width / 2, y: r.top + r.height / 2};
+	let filled = fill.length === 0, covered = "", over = false, busy = false, again = false;
+	const missing = () => (fill.find(([s]) => !document.querySelector(s)) || [])[0];
+	const shown = e => {
+		if (!e || !e.isConnected) return false;
+		const r = e.getBoundingClientRect(), st = getComputedStyle(e);
+		return r.width > 0 && r.height > 0 && st.visibility !== "hidden" && st.display !== "none";
 	};
-	const now = at();
-	if (now) return resolve(now);
-	const mo = new MutationObserver(() => { const p = at(); if (p) { mo.disconnect(); resolve(p); } });
+	const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+		(typeof e.className === "string" ? e.className.split(/\s+/).filter(c => c).map(c => "." + c).join("") : "");
+	const frame = () => new Promise(r => { requestAnimationFrame(() => r()); setTimeout(r, 100); });
+	const end = v => { if (over) return; over = true; mo.disconnect(); clearTimeout(timer); resolve(v); };
+	const at = async () => {
+		if (!filled) {
+			if (missing()) return;
+			for (const [s, v] of fill) document.querySelector(s).value = v;
+			filled = true;
+		}
+		const e = document.querySelector(sel);
+		covered = "";
+		if (!shown(e)) return;
+		e.scrollIntoView({block: "center", inline: "center", behavior: "instant"});
+		await frame();
+		if (!shown(e)) return;
+		const r = e.getBoundingClientRect();
+		const x = r.left + r.width / 2, y = r.top + r.height / 2;
+		const hit = document.elementFromPoint(x, y);
+		if (hit && (hit === e || e.contains(hit))) return end({x, y});
+		// Under another element (an overlay that may fade out), or its centre
+		// out of the viewport: look again shortly.
+		covered = hit ? name(hit) : "the viewport's edge (its centre is outside)";
+		setTimeout(look, 50);
+	};
+	const look = () => {
+		if (over) return;
+		if (busy) { again = true; return; }
+		busy = true;
+		again = false;
+		at().finally(() => { busy = false; if (again) look(); });
+	};
+	const mo = new MutationObserver(look);
 	mo.observe(document, {childList: true, subtree: true, attributes: true});
-	setTimeout(() => { mo.disconnect(); resolve(null); }, timeout);
+	const timer = setTimeout(() => end(!filled ? {missing: missing()} : covered ? {covered} : null), timeout);
+	look();
 }))(%s)`
 
-// control is where findControl found its element, or the field it missed.
+// control is where findControl found its element, the field it missed, or
+// what covers the element.
 type control struct {
 	X, Y    float64
 	Missing string
+	Covered string
 }
 
 // click returns the do of load that fills the fields of fill (selector, value;
-// the value of an input, as chromedp.SetValue sets it) and clicks sel with the
-// left mouse button, as a user would: two input events at the element's centre,
-// which the page sees as trusted.
+// the value of an input, as chromedp.SetValue sets it), waiting for them as
+// chromedp.SetValue would, and clicks sel with the left mouse button, as a user
+// would: two input events at the element's centre, which the page sees as
+// trusted.
 func click(sel string, fill ...[2]string) func(context.Context, *chromedp.Target) error {
 	return func(ctx context.Context, t *chromedp.Target) error {
 		if fill == nil {
@@ -268,6 +398,8 @@ func click(sel string, fill ...[2]string) func(context.Context, *chromedp.Target
 			return fmt.Errorf("%s is not shown", sel)
 		case c.Missing != "":
 			return fmt.Errorf("no %s on the page", c.Missing)
+		case c.Covered != "":
+			return fmt.Errorf("%s is covered by %s", sel, c.Covered)
 		}
 		p := input.DispatchMouseEventParams{Type: input.DispatchMouseEventTypeMousePressed, X: c.X, Y: c.Y, Button: input.MouseButtonLeft, ClickCount: 1}
 		if _, err := cdp.Call(ctx, t, input.DispatchMouseEvent, p); err != nil {

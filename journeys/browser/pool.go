@@ -11,9 +11,11 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/domstorage"
+	"github.com/chromedp/cdproto/inspector"
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/storage"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -25,10 +27,12 @@ import (
 //
 // A slot is handed to the next persona only when nothing of the last one can be
 // left in it: its journey ended as expected (signed in, signed out, and the
-// landing page demanded a login again), no page in it used sessionStorage
-// (which lives in the tab and no DevTools command clears), and the wipe
-// succeeded: the page is replaced by about:blank, and the browser context's
-// cookies, its HTTP cache, the tab's history and the site data (local storage,
+// landing page demanded a login again), nothing happened in it that no wipe
+// undoes (see slot.spoil: sessionStorage used, a window opened, a frame of
+// another origin, a child target attached, the tab crashed or detached), and
+// the wipe succeeded: the page is replaced by about:blank and the window's name
+// emptied, the tab is alone in its browser context, and the context's cookies,
+// its HTTP cache, the tab's history and the site data (local storage,
 // IndexedDB, cache storage, service workers) of every origin a page of the
 // journey came from are cleared. Any other slot is closed, its browser context
 // disposed of, as every slot is after maxUses journeys.
@@ -36,15 +40,21 @@ type slot struct {
 	// tab is the chromedp context of the slot's tab; it has no deadline.
 	tab    context.Context
 	cancel context.CancelFunc
+	// gone closes when the browser detaches the tab (closed, or its renderer
+	// replaced in a way the session does not survive).
+	gone <-chan struct{}
 	// latency is the network latency the tab emulates (RunnerOptions.Latency).
 	latency time.Duration
 	uses    int
 
 	mu sync.Mutex
 	// origins are the origins of the documents committed in the tab since the
-	// last wipe; session is set when a page wrote to sessionStorage.
+	// last wipe; top is the origin of the main frame's document.
 	origins []string
-	session bool
+	top     string
+	// unfit says why the slot must not serve another persona; "" while nothing
+	// has made it unfit. Once set it stays: the slot is closed.
+	unfit string
 }
 
 // maxUses is how many journeys a slot serves before it is closed: enough that
@@ -57,7 +67,7 @@ const openTimeout = 30 * time.Second
 
 // openSlot opens a browser context and its tab, attached and set up for
 // journeys: quiet, with the latency emulated, watched for the origins its pages
-// come from and for sessionStorage. ctx bounds the opening only.
+// come from and for what would make it unfit. ctx bounds the opening only.
 func (c *Chromium) openSlot(ctx context.Context, latency time.Duration) (*slot, error) {
 	tab, cancel := chromedp.NewContext(c.root, chromedp.WithNewBrowserContext())
 	s := &slot{tab: tab, cancel: cancel, latency: latency}
@@ -72,6 +82,9 @@ func (c *Chromium) openSlot(ctx context.Context, latency time.Duration) (*slot, 
 		_, err := cdp.Call(ctx, t, domstorage.Enable, cdp.Empty{})
 		return err
 	}))
+	if err == nil {
+		s.gone, err = chromedp.Detached(tab)
+	}
 	if !abort() && err == nil {
 		err = context.Cause(ctx)
 	}
@@ -86,40 +99,93 @@ func (c *Chromium) openSlot(ctx context.Context, latency time.Duration) (*slot, 
 }
 
 // watch records, from the tab's events, where its documents came from and
-// whether a page used sessionStorage. It runs in chromedp's event loop.
+// what makes the slot unfit for another persona. It runs in chromedp's event
+// loop.
 func (s *slot) watch(ev any) {
 	switch ev := ev.(type) {
 	case *cdppage.EventFrameNavigated:
-		o := ev.Frame.SecurityOrigin
-		s.mu.Lock()
-		if o != "" && !slices.Contains(s.origins, o) {
-			s.origins = append(s.origins, o)
-		}
-		s.mu.Unlock()
+		s.navigated(ev.Frame)
 	case *domstorage.EventDomStorageItemAdded:
 		s.sessionUsed(ev.StorageID)
 	case *domstorage.EventDomStorageItemUpdated:
 		s.sessionUsed(ev.StorageID)
+	case *cdppage.EventWindowOpen:
+		// Another page in the browser context, which no wipe of the tab reaches.
+		s.spoil(fmt.Sprintf("a page opened a window (%s)", RedactURL(ev.URL)))
+	case *target.EventAttachedToTarget:
+		// chromedp has the tab attach to its child targets (a frame of another
+		// site in a process of its own, a worker) and drops their messages: where
+		// they came from and what they stored is not seen.
+		what := "child target"
+		if i := ev.TargetInfo; i != nil {
+			what = fmt.Sprintf("%s (%s)", i.Type, RedactURL(i.URL))
+		}
+		s.spoil("a " + what + " attached to the tab")
+	case *inspector.EventTargetCrashed:
+		s.spoil("the tab crashed")
+	case *inspector.EventDetached:
+		s.spoil("the tab was detached: " + ev.Reason)
+	}
+}
+
+// navigated records the origin of a document committed in frame f. A frame of
+// another origin than its page makes the slot unfit: its site data is kept
+// apart under the page's site (storage partitioning), where clearing the data
+// of its origin does not reach.
+func (s *slot) navigated(f *cdp.Frame) {
+	o := f.SecurityOrigin
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o != "" && !slices.Contains(s.origins, o) {
+		s.origins = append(s.origins, o)
+	}
+	if f.ParentID == "" {
+		s.top = o
+		return
+	}
+	if o != s.top && s.unfit == "" {
+		s.unfit = fmt.Sprintf("a frame of %s in a page of %s", RedactURL(o), RedactURL(s.top))
 	}
 }
 
 func (s *slot) sessionUsed(id *domstorage.StorageID) {
 	if id != nil && !id.IsLocalStorage {
-		s.mu.Lock()
-		s.session = true
-		s.mu.Unlock()
+		// sessionStorage lives in the tab, and no DevTools command clears it.
+		s.spoil("a page used sessionStorage")
 	}
 }
 
-// wipe clears what the last journey left in the slot (see slot). It fails
-// when something could not be cleared, and when a page used sessionStorage.
-func (s *slot) wipe() error {
+// spoil makes the slot unfit for another persona, for the reason why (the
+// first one given stays).
+func (s *slot) spoil(why string) {
 	s.mu.Lock()
-	origins, session := s.origins, s.session
-	s.origins = nil
+	if s.unfit == "" {
+		s.unfit = why
+	}
 	s.mu.Unlock()
-	if session {
-		return errors.New("a page used sessionStorage")
+}
+
+// fit says why the slot cannot serve another journey (unfit, its tab gone or
+// closed), or "" when it can.
+func (s *slot) fit() string {
+	select {
+	case <-s.gone:
+		return "the tab is gone"
+	default:
+	}
+	if s.tab.Err() != nil {
+		return "the tab is closed"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unfit
+}
+
+// wipe clears what the last journey left in the slot (see slot). It fails
+// when something could not be cleared, and when the slot is unfit.
+func (s *slot) wipe() error {
+	if why := s.fit(); why != "" {
+		return errors.New(why) // no need to blank a slot that is closed anyway
 	}
 	ctx, cancel := context.WithTimeout(s.tab, 5*time.Second)
 	defer cancel()
@@ -128,6 +194,30 @@ func (s *slot) wipe() error {
 	}
 	c := chromedp.FromContext(s.tab)
 	return chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		// The window's name outlives the documents of a site, and a page that
+		// comes back to that site finds it: the blank page empties it. The tab
+		// must be at about:blank still, or a late navigation of the last page
+		// overtook the blank one.
+		href, err := chromedp.Evaluate[string](`window.name = ""; location.href`)(ctx, t)
+		if err != nil {
+			return fmt.Errorf("blank the page: %w", err)
+		}
+		if href != "about:blank" {
+			return fmt.Errorf("blank the page: the tab went on to %s", RedactURL(href))
+		}
+		// Only now, with the blank page loaded, has every event of the pages
+		// before it reached watch (a late script, a late navigation): read what
+		// they did.
+		s.mu.Lock()
+		origins, why := s.origins, s.unfit
+		s.origins = nil
+		s.mu.Unlock()
+		if why != "" {
+			return errors.New(why)
+		}
+		if err := alone(ctx, c, t); err != nil {
+			return err
+		}
 		if _, err := cdp.Call(ctx, c.Browser, storage.ClearCookies, storage.ClearCookiesParams{BrowserContextID: c.BrowserContextID}); err != nil {
 			return fmt.Errorf("clear cookies: %w", err)
 		}
@@ -149,6 +239,33 @@ func (s *slot) wipe() error {
 	}))
 }
 
+// alone fails unless the tab t is the only target of its browser context
+// (Chromium's own UI aside): a window a page opened, a frame or a worker that
+// outlived the blank page, holds what no wipe of the tab reaches.
+func alone(ctx context.Context, c *chromedp.Context, t *chromedp.Target) error {
+	res, err := cdp.Call(ctx, c.Browser, target.GetTargets, target.GetTargetsParams{})
+	if err != nil {
+		return fmt.Errorf("list the targets: %w", err)
+	}
+	tab := false
+	for _, i := range res.TargetInfos {
+		switch {
+		case i.BrowserContextID != c.BrowserContextID:
+		case i.TargetID == t.TargetID:
+			tab = true
+		case i.Type == "browser_ui":
+			// Chromium's own pages (chromium, not its headless shell, lists its
+			// omnibox popup in every browser context).
+		default:
+			return fmt.Errorf("a %s (%s) is open beside the tab", i.Type, RedactURL(i.URL))
+		}
+	}
+	if !tab {
+		return errors.New("the tab is gone")
+	}
+	return nil
+}
+
 // close closes the tab and disposes of its browser context, and waits for it.
 func (s *slot) close() { s.cancel() }
 
@@ -160,26 +277,44 @@ type pool struct {
 }
 
 // take returns an idle slot that emulates latency, or opens one (ctx bounds the
-// opening).
+// opening). An idle slot whose tab crashed, closed or became unfit while it
+// waited is closed, not taken.
 func (c *Chromium) take(ctx context.Context, latency time.Duration) (*slot, error) {
 	c.slots.mu.Lock()
 	if c.slots.closed {
 		c.slots.mu.Unlock()
 		return nil, errors.New("browser: closed")
 	}
-	for i, s := range c.slots.idle {
-		if s.latency == latency {
-			c.slots.idle = slices.Delete(c.slots.idle, i, i+1)
-			c.slots.mu.Unlock()
-			return s, nil
+	var taken *slot
+	var dead []*slot
+	for i := 0; i < len(c.slots.idle); {
+		s := c.slots.idle[i]
+		if s.latency != latency {
+			i++
+			continue
 		}
+		c.slots.idle = slices.Delete(c.slots.idle, i, i+1)
+		if s.fit() != "" {
+			dead = append(dead, s)
+			continue
+		}
+		taken = s
+		break
 	}
 	c.slots.mu.Unlock()
+	for _, s := range dead {
+		s.close()
+	}
+	if taken != nil {
+		return taken, nil
+	}
 	return c.openSlot(ctx, latency)
 }
 
 // give takes s back after a journey: wiped and kept idle when the journey was
-// clean and fewer than keep slots are idle, else closed.
+// clean and fewer than keep slots of its latency are idle, else closed. The
+// cap is per latency: slots of a latency no journey asks for any more do not
+// keep those of another out.
 func (c *Chromium) give(s *slot, clean bool, keep int) {
 	s.uses++
 	if !clean || s.uses >= maxUses || s.wipe() != nil {
@@ -187,7 +322,13 @@ func (c *Chromium) give(s *slot, clean bool, keep int) {
 		return
 	}
 	c.slots.mu.Lock()
-	if c.slots.closed || len(c.slots.idle) >= keep {
+	n := 0
+	for _, o := range c.slots.idle {
+		if o.latency == s.latency {
+			n++
+		}
+	}
+	if c.slots.closed || n >= keep {
 		c.slots.mu.Unlock()
 		s.close()
 		return
