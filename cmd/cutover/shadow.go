@@ -60,7 +60,7 @@ with Prometheus metrics on --listen.`,
 	f.BoolVar(&o.follow, "follow", false, "follow the log as it grows (and is rotated) until interrupted, judging it window by window")
 	durationVar(f, &o.window, "window", time.Minute, "with --follow: how long a window lasts")
 	f.StringVar(&o.listen, "listen", "", "with --follow: serve Prometheus metrics on ADDR/metrics (e.g. :9465)")
-	f.Float64Var(&o.maxRate, "max-rate", shadow.DefaultMaxRate, "ceiling of candidate.rate, in PDP requests/s: a file asking for more is refused")
+	f.Float64Var(&o.maxRate, "max-rate", shadow.DefaultMaxRate, "ceiling of candidate.rate (PDP requests/s) and log.audit.rate (legacy audit feed pages/s): a file asking for more is refused")
 	f.BoolVar(&o.check, "check", false, "check FILE (every problem at once, with its line and YAML path) and exit; nothing is read or sent")
 	return c
 }

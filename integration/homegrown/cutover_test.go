@@ -224,7 +224,10 @@ func TestMeridianIsSilentAgainstItself(t *testing.T) {
 			if got := parityClasses(sum); len(got) > 0 {
 				t.Errorf("findings %q; want none\n%s", got, describe(sum))
 			}
-			if len(sum.Notices) > 0 || len(sum.Preconditions) > 0 {
+			// The generator's own health is the machine's (a busy CI runner),
+			// not the stacks': its notice is allowed, no other.
+			notices := slices.DeleteFunc(slices.Clone(sum.Notices), func(n analysis.Notice) bool { return n.Class == analysis.GeneratorSaturated })
+			if len(notices) > 0 || len(sum.Preconditions) > 0 {
 				t.Errorf("notices or preconditions; want none\n%s", describe(sum))
 			}
 			// Every step group ran on both sides and was answered: nothing

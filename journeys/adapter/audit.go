@@ -3,8 +3,10 @@ package adapter
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,6 +87,8 @@ type Feed struct {
 	sess *Session
 }
 
+// NewFeed returns the feed cfg describes at base, read through tr with the
+// session login obtains; nil when cfg is nil.
 func NewFeed(cfg *AuditConfig, base *url.URL, tr http.RoundTripper, login func(ctx context.Context) (*Session, error)) *Feed {
 	if cfg == nil {
 		return nil
@@ -145,7 +149,13 @@ func (f *Feed) Page(ctx context.Context, actor string, since time.Time) ([]any, 
 		}
 		Drain(resp)
 	}
-	if resp.StatusCode != http.StatusOK {
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusTooManyRequests:
+		// Busy, not refused: a reader may try again later.
+		Drain(resp)
+		return nil, &UnavailableError{Op: opAudit, Status: resp.StatusCode}
+	default:
 		Drain(resp)
 		return nil, ProtocolErr(opAudit, "HTTP %d: the auditor credential cannot read the feed", resp.StatusCode)
 	}
@@ -170,6 +180,27 @@ func (f *Feed) Page(ctx context.Context, actor string, since time.Time) ([]any, 
 		return nil, ProtocolErr(opAudit, "path %q: %s, not a list", f.cfg.Events, JSONType(list))
 	}
 	return items, nil
+}
+
+// SinceStep is the finest difference of time the feed's request tells apart:
+// a second for {since:unix}, a millisecond for {since:unixms}, a nanosecond
+// for an RFC 3339 time. A page asked since t.Truncate(step).Add(step) lists
+// nothing at t or before it.
+func (f *Feed) SinceStep() time.Duration {
+	step := time.Nanosecond
+	t := f.cfg.Feed
+	for _, s := range append([]string{t.Path, t.Raw}, slices.Collect(maps.Values(t.Body))...) {
+		for _, m := range placeholder.FindAllStringSubmatch(s, -1) {
+			switch {
+			case m[1] != "since":
+			case m[2] == "unix":
+				step = max(step, time.Second)
+			case m[2] == "unixms":
+				step = max(step, time.Millisecond)
+			}
+		}
+	}
+	return step
 }
 
 // Events reads the feed's events of actor (every actor's when empty) at or

@@ -315,10 +315,12 @@ func (c *Comparer) judge(leg, cand *record.Record) {
 	c.Compared++
 	// could holds the classes this record could have raised, for grouping.
 	var could uint64
-	if rule, ok := decisionRules[cand.Step]; ok && c.judgeDecision(rule, leg, legOK, cand) {
+	if rule, ok := decisionRules[cand.Step]; ok {
 		// A decision that is neither allow nor deny is an AUTHZ_ERROR on any
 		// decision step.
-		could |= classBit[rule.allowed] | classBit[rule.denied] | classBit[AuthzError]
+		if judged, cls := c.judgeDecision(rule, leg, legOK, cand); judged {
+			could |= cls
+		}
 	}
 	candAllowed, legAllowed := cand.Facts.Decision == record.Allow, legOK && leg.Facts.Decision == record.Allow
 	if candAllowed && slices.Contains(TokenInvalid.Info().Steps, cand.Step) {

@@ -53,8 +53,9 @@ func (in *causeInput) notReachedWhy(steps []string) string {
 		// group may come twice in a run: two credentials introspected).
 		for _, signIn := range []string{record.StepLogin, record.StepServiceToken} {
 			for _, side := range []record.Side{record.Legacy, record.Candidate} {
-				if s := in.stats.Side(StepKey{j, signIn}, side); s != nil && s.Count+s.Errors+s.Unsupported+s.Skipped > 0 {
-					runs[j] = s.Count + s.Errors + s.Unsupported + s.Skipped
+				// Count holds the errors and invalid answers too.
+				if s := in.stats.Side(StepKey{j, signIn}, side); s != nil {
+					runs[j] = max(runs[j], s.Count+s.Unsupported+s.Skipped)
 				}
 			}
 		}

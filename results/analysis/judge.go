@@ -11,20 +11,34 @@ import (
 
 // judgeDecision compares the record's decision with the expected one, or with
 // legacy's; it reports false when there was nothing to compare it with.
-func (c *Comparer) judgeDecision(rule decisionRule, leg *record.Record, legOK bool, cand *record.Record) bool {
+//
+// could holds the classes the decision could have raised: the class of an
+// allow only where a deny was wanted, the class of a deny only where an allow
+// was, and AUTHZ_ERROR. A legacy deny cannot show UNDER_PERMISSION: a run (or a
+// shadow log of denials alone) that never saw an allow wanted has not judged it.
+func (c *Comparer) judgeDecision(rule decisionRule, leg *record.Record, legOK bool, cand *record.Record) (judged bool, could uint64) {
 	want := cand.Facts.Expected
 	if want == "" || c.opt.AA {
 		// In A/A mode the expected table is a one-sided policy check: both sides
 		// are the same stack, and only their agreement measures the noise floor.
 		if !legOK || leg.Facts.Decision == "" {
 			c.Uncomparable++
-			return false
+			return false, 0
 		}
 		want = leg.Facts.Decision
 	}
+	could = classBit[AuthzError]
+	switch want {
+	case record.Deny:
+		could |= classBit[rule.allowed]
+	case record.Allow:
+		could |= classBit[rule.denied]
+	default:
+		could |= classBit[rule.allowed] | classBit[rule.denied]
+	}
 	got := cand.Facts.Decision
 	if got == want {
-		return true
+		return true, could
 	}
 	legVal := want + " (expected)"
 	if legOK {
@@ -42,7 +56,7 @@ func (c *Comparer) judgeDecision(rule decisionRule, leg *record.Record, legOK bo
 	case got == record.Deny && rule.denied != "":
 		c.add(rule.denied, cand, legVal, candVal)
 	}
-	return true
+	return true, could
 }
 
 func (c *Comparer) judgeLogin(leg *record.Record, legOK bool, cand *record.Record) {

@@ -1,7 +1,10 @@
 package shadow_test
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,8 +18,10 @@ import (
 // access_evaluations_endpoint it names where it names one, single
 // evaluations to its access_evaluation_endpoint otherwise. Metadata that
 // cannot be read or used (none, another PDP's, endpoints on a host not
-// allowed) is refused with the YAML path to set; a file that says single or
-// batch reads none. The PDP is a real OPA running the reference policy.
+// allowed, plain http for an https PDP) is refused with the YAML path to set;
+// a file that says single or batch reads none. No error or report shows a
+// credential of a URL the metadata names. The PDP is a real OPA running the
+// reference policy.
 func TestDiscovery(t *testing.T) {
 	w := newWorld(300, 11)
 	const lines = 3000
@@ -32,6 +37,9 @@ func TestDiscovery(t *testing.T) {
 		{"no metadata", metaNone, "", "", "candidate.batch: not set, and the PDP's metadata does not say whether it takes batches: GET http://127.0.0.1:"},
 		{"another PDP's metadata", metaOther, "", "", `policy_decision_point "https://pdp.example.com" is not candidate.url`},
 		{"endpoints elsewhere", metaElsewhere, "", "", "is on a host not in allow_hosts"},
+		{"endpoints with a credential in their query", metaQuery, "", metaEvaluations, ""},
+		{"another PDP's, with credentials in its URL", metaLeaky, "", "", `policy_decision_point "https://pdp.example.com/" is not candidate.url`},
+		{"https PDP, http endpoints", metaCleartext, "", "", metaEvaluations + " is http while candidate.url is https: the PDP's endpoints keep its identifier's scheme"},
 		{"single configured", metaNone, "batch: 0, ", "/access/v1/evaluation", ""},
 		{"batch configured", metaSingle, "batch: 50, ", "/access/v1/evaluations", ""},
 	}
@@ -43,7 +51,14 @@ func TestDiscovery(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := shadow.Run(t.Context(), f, shadow.Options{Source: newSynthLog(w, lines), MaxRate: 1000})
+			opt := shadow.Options{Source: newSynthLog(w, lines), MaxRate: 1000, Out: t.TempDir()}
+			if pdp.TLS != nil {
+				opt.Transport = pdp.Client().Transport // trusts the test's certificate
+			}
+			res, err := shadow.Run(t.Context(), f, opt)
+			if err != nil && strings.Contains(err.Error(), secretInURL) {
+				t.Errorf("the error shows a credential of a URL: %v", err)
+			}
 			if tt.path == "" {
 				if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "synthetic.yaml:") || exitcode.Of(err) != exitcode.Usage {
 					t.Fatalf("Run = %v (exit %d); want exit 2 and %q", err, exitcode.Of(err), tt.want)
@@ -70,6 +85,16 @@ func TestDiscovery(t *testing.T) {
 			}
 			if looked := pdp.requests("/.well-known/authzen-configuration"); looked != map[bool]int{true: 1}[discovered] {
 				t.Errorf("the metadata was read %d times; want once when candidate.batch is unset, never when it is set", looked)
+			}
+			// No output shows a URL's user, password or query.
+			for _, name := range []string{shadow.ReportFile, shadow.MarkdownFile} {
+				b, err := os.ReadFile(filepath.Join(opt.Out, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(b, []byte(secretInURL)) || strings.Contains(r.PDP, "?") {
+					t.Errorf("%s shows the endpoint's query: pdp %q", name, r.PDP)
+				}
 			}
 		})
 	}

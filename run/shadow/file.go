@@ -277,8 +277,13 @@ func (f *File) defaults() {
 			f.Log.Format = "csv"
 		}
 	}
-	if a := f.Log.Audit; a != nil && a.Time.Path == "" {
-		a.Time.Path = "time"
+	if a := f.Log.Audit; a != nil {
+		if a.Time.Path == "" {
+			a.Time.Path = "time"
+		}
+		if a.Rate == 0 {
+			a.Rate = DefaultFeedRate
+		}
 	}
 	if f.Log.ListSeparator == "" {
 		f.Log.ListSeparator = ";"

@@ -73,7 +73,8 @@ thresholds: {max_ambiguous: 2, fail_on: [severe]}
 }
 
 // TestParseHostAndSecret: the PDP must be on an allowed host, and its token
-// is a reference, resolved once and never echoed.
+// is a reference, resolved once and never echoed; its URL carries no
+// credential, which reports would show.
 func TestParseHostAndSecret(t *testing.T) {
 	env := map[string]string{"PDP_TOKEN": "s3cr3t-pdp-token"}
 	f, err := shadow.Parse("t.yaml", []byte(goodFile), func(k string) string { return env[k] })
@@ -88,6 +89,8 @@ func TestParseHostAndSecret(t *testing.T) {
 		{"token unset", "PDP_TOKEN", "PDP_TOKEN_UNSET", "t.yaml:9: candidate.token: environment variable PDP_TOKEN_UNSET is not set"},
 		{"token as value", "token: {env: PDP_TOKEN}", "token: s3cr3t-pdp-token", "a secret is written as a reference"},
 		{"rate as text", "token: {env: PDP_TOKEN}", "rate: fast", "t.yaml:9: candidate.rate: the value is not a number"},
+		{"credential in the URL", "http://pdp.internal:8181", "http://pep:s3cr3t@pdp.internal:8181",
+			"t.yaml:9: candidate.url: a URL with a user name or password: reports show the PDP's URL; a credential goes in candidate.token"},
 	}
 	for _, tt := range tests {
 		_, err := shadow.Parse("t.yaml", []byte(strings.Replace(goodFile, tt.from, tt.to, 1)), func(k string) string { return env[k] })

@@ -20,6 +20,7 @@ type Metrics struct {
 	compared    prometheus.Gauge
 	verdict     *prometheus.GaugeVec
 	lastWindow  prometheus.Gauge
+	feedErrors  prometheus.Counter
 
 	// seen are the PDP's counters already added to the counters.
 	seenRequests, seenEvaluations int64
@@ -62,8 +63,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		lastWindow: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "cutover_shadow_last_window_timestamp_seconds", Help: "Unix time the last window was judged.",
 		}),
+		feedErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "cutover_shadow_feed_errors_total", Help: "Pages of the legacy audit feed (log.audit) that failed for want of the legacy and were asked again; 5 in a row end the run.",
+		}),
 	}
-	reg.MustRegister(m.lines, m.requests, m.evaluations, m.causeRate, m.classRate, m.compared, m.verdict, m.lastWindow)
+	reg.MustRegister(m.lines, m.requests, m.evaluations, m.causeRate, m.classRate, m.compared, m.verdict, m.lastWindow, m.feedErrors)
 	for _, o := range []string{outcomeAgreed, outcomeOver, outcomeUnder, outcomePDPError, outcomeAmbiguous, outcomeSkipped} {
 		m.lines.WithLabelValues(o)
 	}

@@ -70,7 +70,19 @@ const (
 	metaOther
 	// metaElsewhere names endpoints on a host not allowed.
 	metaElsewhere
+	// metaQuery names its endpoints with a query that carries a credential
+	// (secretInURL), which no output may show.
+	metaQuery
+	// metaLeaky is another PDP's metadata, its identifier with a user,
+	// password and query (secretInURL).
+	metaLeaky
+	// metaCleartext is served over TLS and names plain-http endpoints.
+	metaCleartext
 )
+
+// secretInURL is the credential the metadata of metaQuery and metaLeaky put
+// in URLs.
+const secretInURL = "s3cr3t-in-url"
 
 // Where the metadata of an opaServer says its endpoints are; it answers on
 // the default paths too.
@@ -160,10 +172,20 @@ func newOPA(tb testing.TB, src string, data map[string]any, meta pdpMeta) *opaSe
 	}
 	mux.HandleFunc("GET /.well-known/authzen-configuration", func(w http.ResponseWriter, r *http.Request) {
 		id := "http://" + r.Host
+		if r.TLS != nil {
+			id = "https://" + r.Host
+		}
 		m := map[string]string{"policy_decision_point": id, "access_evaluation_endpoint": id + metaEvaluation}
 		switch meta {
 		case metaBatch:
 			m["access_evaluations_endpoint"] = id + metaEvaluations
+		case metaQuery:
+			m["access_evaluation_endpoint"] = id + metaEvaluation + "?sig=" + secretInURL
+			m["access_evaluations_endpoint"] = id + metaEvaluations + "?sig=" + secretInURL
+		case metaLeaky:
+			m["policy_decision_point"] = "https://pep:" + secretInURL + "@pdp.example.com/?key=" + secretInURL
+		case metaCleartext:
+			m["access_evaluations_endpoint"] = "http://" + r.Host + metaEvaluations
 		case metaNone:
 			http.NotFound(w, r)
 			return
@@ -174,12 +196,17 @@ func newOPA(tb testing.TB, src string, data map[string]any, meta pdpMeta) *opaSe
 		}
 		writeJSON(w, m)
 	})
-	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	o.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o.mu.Lock()
 		o.paths[r.URL.Path]++
 		o.mu.Unlock()
 		mux.ServeHTTP(w, r)
 	}))
+	if meta == metaCleartext {
+		o.StartTLS()
+	} else {
+		o.Start()
+	}
 	tb.Cleanup(o.Close)
 	return o
 }

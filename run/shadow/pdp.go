@@ -86,7 +86,7 @@ func newPDP(ctx context.Context, f *File, tr http.RoundTripper) (*pdp, error) {
 	}
 	u, err := url.Parse(p.url)
 	if err != nil {
-		return nil, exitcode.With(fmt.Errorf("candidate.url: %w", err), exitcode.Usage)
+		return nil, exitcode.With(f.errAt("not a URL", "candidate", "url"), exitcode.Usage)
 	}
 	p.host, p.endpoint = u.Host, "POST "+u.Path
 	if c.Token != nil {
@@ -262,6 +262,17 @@ func (p *pdp) latencyMS() (p50, p99 float64) {
 	return float64(p.latency.ValueAtQuantile(50)) / 1000, float64(p.latency.ValueAtQuantile(99)) / 1000
 }
 
+// shownURL is a URL as reports, errors and logs show it: without its user
+// name, password, query and fragment, any of which may carry a credential.
+func shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(not a URL)"
+	}
+	u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+	return u.String()
+}
+
 // validateCandidate checks candidate and allow_hosts.
 func (f *File) validateCandidate(bad func(string, ...string)) {
 	c := f.Candidate
@@ -271,6 +282,8 @@ func (f *File) validateCandidate(bad func(string, ...string)) {
 		bad("url is empty: the candidate's AuthZEN policy decision point", "candidate", "url")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		bad("not an http(s) URL", "candidate", "url")
+	case u.User != nil:
+		bad("a URL with a user name or password: reports show the PDP's URL; a credential goes in candidate.token", "candidate", "url")
 	case u.RawQuery != "" || u.Fragment != "":
 		bad("a base URL has no query or fragment: evaluations go to URL/access/v1/evaluation", "candidate", "url")
 	case !slices.ContainsFunc(f.AllowHosts, func(h string) bool { return strings.EqualFold(strings.Trim(h, "[]"), u.Hostname()) }):

@@ -177,7 +177,7 @@ func (w *window) report(sum *analysis.Summary, now time.Time) *Report {
 		r.Saved = max(0, 1-float64(r.Evaluations)/float64(r.Compared))
 	}
 	r.PDPP50MS, r.PDPP99MS = e.pdp.latencyMS()
-	r.PDP, r.PDPBatch, r.PDPDiscovered = "POST "+e.pdp.url, e.pdp.batch, e.f.Candidate.Batch == nil
+	r.PDP, r.PDPBatch, r.PDPDiscovered = "POST "+shownURL(e.pdp.url), e.pdp.batch, e.f.Candidate.Batch == nil
 	r.AmbiguousBy = []Reason{}
 	for _, a := range w.ambig {
 		r.AmbiguousBy = append(r.AmbiguousBy, *a)

@@ -48,13 +48,15 @@ type Options struct {
 	// window by window.
 	Follow bool
 	// Window is how long a window of a followed log lasts (default 1m); Poll
-	// how often a followed log is looked at for new lines (default 250ms).
+	// how often a followed log is looked at for new lines (default 250ms; a
+	// followed audit feed, DefaultFeedPoll), and the first wait before a
+	// failed feed page is asked again.
 	Window, Poll time.Duration
 	// Metrics, when set, is kept up to date: counters per line, gauges per
 	// window.
 	Metrics *Metrics
-	// MaxRate is the highest candidate.rate a file may set (default
-	// DefaultMaxRate).
+	// MaxRate is the highest candidate.rate (requests/s) and log.audit.rate
+	// (pages/s) a file may set (default DefaultMaxRate).
 	MaxRate float64
 	// Transport, when set, carries the PDP requests instead of a host-guarded
 	// transport of its own (tests); the allowlist is checked all the same.
@@ -63,9 +65,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// ErrRateCeiling is returned for a file whose candidate.rate is above the
-// ceiling.
-var ErrRateCeiling = errors.New("candidate.rate above the ceiling")
+// ErrRateCeiling is returned for a file whose candidate.rate or
+// log.audit.rate is above the ceiling.
+var ErrRateCeiling = errors.New("rate above the ceiling")
 
 // Result is what a shadow run (or the last window of a followed log) judged.
 type Result struct {
@@ -92,7 +94,10 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 	if opt.Window <= 0 {
 		opt.Window = time.Minute
 	}
-	if opt.Poll <= 0 {
+	feedPoll := DefaultFeedPoll
+	if opt.Poll > 0 {
+		feedPoll = opt.Poll
+	} else {
 		opt.Poll = 250 * time.Millisecond
 	}
 	if f.Candidate.Rate > opt.MaxRate {
@@ -100,8 +105,12 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 			ErrRateCeiling, f.Path, f.line("candidate", "rate"), f.Candidate.Rate, opt.MaxRate), exitcode.Usage)
 	}
 	src := opt.Source
+	if a := f.Log.Audit; src == nil && a != nil && a.Rate > opt.MaxRate {
+		return nil, exitcode.With(fmt.Errorf("%w: %s:%d: log.audit.rate %g pages/s, above the ceiling %g (raise it with --max-rate if you mean it)",
+			ErrRateCeiling, f.Path, f.line("log", "audit", "rate"), a.Rate, opt.MaxRate), exitcode.Usage)
+	}
 	if src == nil && f.Log.Audit != nil {
-		feed, err := openAudit(ctx, f, opt)
+		feed, err := openAudit(ctx, f, opt, feedPoll)
 		if err != nil {
 			return nil, exitcode.With(err, exitcode.Usage)
 		}

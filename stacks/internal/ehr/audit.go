@@ -40,9 +40,11 @@ func NewAudit(now func() time.Time) *Audit { return &Audit{now: now} }
 
 // Record appends e, stamped with the current time.
 func (a *Audit) Record(e Event) {
-	e.Time = a.now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	// Stamped under the lock: events are kept in the order of their times, as
+	// a feed paged by time needs them.
+	e.Time = a.now()
 	a.events = append(a.events, e)
 }
 
