@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cutover-dev/cutover/internal/syncbuf"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
 )
@@ -27,24 +28,6 @@ func canaryConfig(t *testing.T) []byte {
 		t.Fatal("demo.yaml no longer has its raw block: update canaryConfig")
 	}
 	return []byte(body[:i] + body[j:])
-}
-
-// syncBuffer is a bytes.Buffer safe for a command writing and a test reading.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // metricSum adds up the samples of the metric name (every label set) in a
@@ -98,7 +81,7 @@ func TestCanary(t *testing.T) {
 
 	// Against the baseline the same finding persists: the loop's checks pass.
 	ctx, cancel := context.WithCancel(t.Context())
-	var errBuf syncBuffer
+	var errBuf syncbuf.Buffer
 	done := make(chan exitcode.Code)
 	go func() {
 		st := &state{args: []string{"canary", path, "--allow-generated", "--interval", "100ms", "--baseline", base, "--out", filepath.Join(dir, "loop"), "--listen", "127.0.0.1:0"},

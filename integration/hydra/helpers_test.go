@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cutover-dev/cutover/internal/syncbuf"
+
 	"github.com/cutover-dev/cutover/integration/hydra"
 	"github.com/cutover-dev/cutover/personas"
 )
@@ -38,7 +40,7 @@ func startHydra(t testing.TB, opt hydra.Options) *hydra.Server {
 	if opt.Users == nil {
 		opt.Users = testUsers
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	opt.Log = logs
 	t.Cleanup(func() {
 		if out := logs.String(); t.Failed() && out != "" {
@@ -376,22 +378,4 @@ func introspect(t testing.TB, s *hydra.Server, tok string) hydra.Introspection {
 		t.Fatalf("Introspect: %v", err)
 	}
 	return in
-}
-
-// syncBuffer collects Hydra's output for a failing test's log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -19,6 +19,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/cutover-dev/cutover/internal/syncbuf"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
@@ -369,24 +371,6 @@ func TestFeedFollowQuiet(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log written by one goroutine and read by another.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestFeedRetry: a followed feed page that fails for want of the legacy is
 // asked again after a wait, each failure logged and counted; the feed's
 // events are read as if nothing happened. Five failures in a row end the
@@ -395,7 +379,7 @@ func TestFeedRetry(t *testing.T) {
 	feed := &feedServer{}
 	feed.add(feedEvent(0, 0))
 	f := feedFile(t, feed.serve(t).URL, "GET", ", rate: 1000")
-	var log syncBuffer
+	var log syncbuf.Buffer
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	lines := readFeed(t, f, Options{Follow: true, Log: &log, Metrics: m}, time.Millisecond)
