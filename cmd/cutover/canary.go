@@ -84,16 +84,11 @@ func runCanary(ctx context.Context, st *state, arg string, o canaryOptions) erro
 		return err
 	}
 	if o.listen != "" {
-		ln, err := net.Listen("tcp", o.listen)
+		stop, err := serveMetrics(st, "canary", o.listen, reg)
 		if err != nil {
-			return exitcode.With(fmt.Errorf("--listen: %w", err), exitcode.Usage)
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		fmt.Fprintf(st.stderr, "cutover canary: metrics on http://%s/metrics\n", ln.Addr())
+		defer stop()
 	}
 	res, err := c.Run(ctx, reg)
 	if err != nil || !o.once || res == nil {
@@ -111,4 +106,19 @@ func runCanary(ctx context.Context, st *state, arg string, o canaryOptions) erro
 		return newFailingErr(res.New, " against the baseline")
 	}
 	return nil
+}
+
+// serveMetrics serves reg's metrics at /metrics on addr (--listen) for command
+// cmd until stop is called.
+func serveMetrics(st *state, cmd, addr string, reg *prometheus.Registry) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, exitcode.With(fmt.Errorf("--listen: %w", err), exitcode.Usage)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(st.stderr, "cutover %s: metrics on http://%s/metrics\n", cmd, ln.Addr())
+	return func() { srv.Close() }, nil
 }

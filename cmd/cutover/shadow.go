@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
 	"github.com/cutover-dev/cutover/internal/exitcode"
@@ -94,16 +91,11 @@ func runShadow(ctx context.Context, st *state, path string, o shadowOptions) err
 	if o.listen != "" {
 		reg := prometheus.NewRegistry()
 		opt.Metrics = shadow.NewMetrics(reg)
-		ln, err := net.Listen("tcp", o.listen)
+		stop, err := serveMetrics(st, "shadow", o.listen, reg)
 		if err != nil {
-			return exitcode.With(fmt.Errorf("--listen: %w", err), exitcode.Usage)
+			return err
 		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		fmt.Fprintf(st.stderr, "cutover shadow: metrics on http://%s/metrics\n", ln.Addr())
+		defer stop()
 	}
 	res, err := shadow.Run(ctx, f, opt)
 	if res == nil {
