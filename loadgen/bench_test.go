@@ -315,3 +315,58 @@ func BenchmarkLatencyAccuracy(b *testing.B) {
 	b.ReportMetric(float64(p99)/float64(delay), "p99/true")
 	b.ReportMetric(float64(control.Latencies.P99)/float64(delay), "vegeta-p99/true")
 }
+
+// BenchmarkTransportCPU runs the journey of BenchmarkSchedulerAndJourneysVsVegeta
+// at the same rate against the same target (a child process) through the
+// generator's transport (the guard's, which writes and reads each request on
+// the goroutine that sends it) and through net/http's Transport with the same
+// limits, alternating, and reports the CPU each spends per request and their
+// ratio.
+//
+//	go test -run '^$' -bench TransportCPU -benchtime 5x ./loadgen
+func BenchmarkTransportCPU(b *testing.B) {
+	base := startBenchTarget(b)
+	const (
+		journeyRate = 100 // journeys per second, 10 requests each
+		span        = time.Second
+	)
+	type arm struct {
+		sent *counter
+		h    benchHarness
+		cpu  time.Duration
+		reqs int64
+	}
+	newArm := func(rt http.RoundTripper) *arm {
+		a := &arm{sent: &counter{next: rt}}
+		a.h = newBenchHarness(b, base, a.sent)
+		return a
+	}
+	conn := newArm(loadgen.NewGuard([]string{"127.0.0.1"}, adapter.NewTransport(256)))
+	std := newArm(adapter.NewTransport(256))
+	run := func(a *arm) {
+		before, sent := cpu(), a.sent.n.Load()
+		a.h.run(b, journeyRate, span, nil)
+		a.cpu += cpu() - before
+		a.reqs += a.sent.n.Load() - sent
+	}
+	// A round of each first, unmeasured: connections dialled, pools filled.
+	conn.h.run(b, journeyRate, span/4, nil)
+	std.h.run(b, journeyRate, span/4, nil)
+	i := 0
+	for b.Loop() {
+		order := []*arm{conn, std}
+		if i%2 == 1 {
+			order = []*arm{std, conn}
+		}
+		for _, a := range order {
+			run(a)
+		}
+		i++
+	}
+	cc := float64(conn.cpu.Microseconds()) / float64(conn.reqs)
+	sc := float64(std.cpu.Microseconds()) / float64(std.reqs)
+	b.Logf("%d requests through the guard's transport, %d through net/http's: %s and %s of CPU", conn.reqs, std.reqs, conn.cpu, std.cpu)
+	b.ReportMetric(cc, "conn-cpu-µs/req")
+	b.ReportMetric(sc, "nethttp-cpu-µs/req")
+	b.ReportMetric(cc/sc, "conn/nethttp")
+}

@@ -34,6 +34,7 @@ func (e *HostError) Is(target error) bool { return target == ErrHostNotAllowed }
 type Guard struct {
 	allow map[string]bool
 	tr    *http.Transport
+	rt    *connTransport
 }
 
 var _ http.RoundTripper = (*Guard)(nil)
@@ -60,6 +61,7 @@ func NewGuard(hosts []string, tr *http.Transport) *Guard {
 		}
 		return dial(ctx, network, addr)
 	}
+	g.rt = newConnTransport(g.tr, g.tr.DialContext)
 	return g
 }
 
@@ -74,8 +76,14 @@ func (g *Guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, &HostError{Host: h}
 	}
-	return g.tr.RoundTrip(req)
+	if g.tr.Proxy != nil {
+		return g.tr.RoundTrip(req)
+	}
+	return g.rt.RoundTrip(req)
 }
 
 // CloseIdleConnections closes the idle connections of the guarded transport.
-func (g *Guard) CloseIdleConnections() { g.tr.CloseIdleConnections() }
+func (g *Guard) CloseIdleConnections() {
+	g.rt.CloseIdleConnections()
+	g.tr.CloseIdleConnections()
+}

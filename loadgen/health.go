@@ -15,8 +15,8 @@ import (
 // stacks' latency. Health watches the generator while a run goes, in short
 // intervals, from four signals, any of which marks an interval unhealthy:
 //
-//   - hiccups: how late a timer that should fire every few milliseconds fires (a
-//     hiccup meter, as jHiccup does): a late timer is a late measurement, whether
+//   - hiccups: how late a timer that should fire every few milliseconds (a
+//     fifth of MaxHiccup, at most 10ms) fires (a hiccup meter, as jHiccup does): a late timer is a late measurement, whether
 //     the Go scheduler or the operating system (another process on the cores) held
 //     the generator back;
 //   - the Go scheduler's latency (runtime/metrics /sched/latencies:seconds): how
@@ -121,8 +121,14 @@ func (h *Health) Stop() {
 
 // hiccups runs the hiccup meter: a short sleep, again and again, recording the
 // longest it overslept since the last interval was sampled.
+//
+// The nap is a fifth of MaxHiccup, at most 10ms: a stall longer than
+// MaxHiccup plus a nap is always seen over the limit (the timer falls due
+// inside it, at most a nap after it began), and an idle generator wakes 100
+// times a second rather than 500 (each wake-up costs the Go runtime tens of
+// microseconds of CPU: at a few journeys a second, more than the journeys).
 func (h *Health) hiccups() {
-	const nap = 2 * time.Millisecond
+	nap := min(max(h.opt.MaxHiccup/5, time.Millisecond), 10*time.Millisecond)
 	t := time.NewTimer(nap)
 	defer t.Stop()
 	for {

@@ -68,30 +68,39 @@ func (o *Adapter) validate(ctx context.Context, raw string, want expected) (jwt.
 	bad := func(check, format string, a ...any) error {
 		return &adapter.InvalidTokenError{Token: want.kind, Check: check, Detail: fmt.Sprintf(format, a...)}
 	}
-	unverified, _, err := jwt.NewParser().ParseUnverified(raw, jwt.MapClaims{})
-	if err != nil {
-		return nil, bad(adapter.CheckFormat, "not a JWT (%s)", jwtErrText(err))
+	// One parse: the header is judged in the key function, before any key is
+	// looked up or any signature checked, so a token is decoded once (the
+	// signature check costs most of a token's CPU, its decoding the rest).
+	var alg, kid string
+	headerOK := func(t *jwt.Token) error {
+		alg, _ = t.Header["alg"].(string)
+		kid, _ = t.Header["kid"].(string)
+		hmac := strings.HasPrefix(alg, "HS")
+		switch {
+		case alg == "" || strings.EqualFold(alg, "none"):
+			return bad(adapter.CheckAlgorithm, "alg none: the token is not signed")
+		case hmac && !(want.kind == adapter.TokenID && o.hmacIDTokens()):
+			return bad(adapter.CheckAlgorithm, "alg %s: a shared-secret algorithm on a token the provider must sign with its own key (algorithm confusion)", alg)
+		case !slices.Contains(o.cfg.Algorithms, alg):
+			return bad(adapter.CheckAlgorithm, "alg %s is not among the accepted algorithms (%s)", alg, strings.Join(o.cfg.Algorithms, ", "))
+		}
+		if err := checkType(want.kind, t.Header["typ"]); err != "" {
+			return bad(adapter.CheckType, "%s", err)
+		}
+		return nil
 	}
-	alg, _ := unverified.Header["alg"].(string)
-	hmac := strings.HasPrefix(alg, "HS")
-	switch {
-	case alg == "" || strings.EqualFold(alg, "none"):
-		return nil, bad(adapter.CheckAlgorithm, "alg none: the token is not signed")
-	case hmac && !(want.kind == adapter.TokenID && o.hmacIDTokens()):
-		return nil, bad(adapter.CheckAlgorithm, "alg %s: a shared-secret algorithm on a token the provider must sign with its own key (algorithm confusion)", alg)
-	case !slices.Contains(o.cfg.Algorithms, alg):
-		return nil, bad(adapter.CheckAlgorithm, "alg %s is not among the accepted algorithms (%s)", alg, strings.Join(o.cfg.Algorithms, ", "))
-	}
-	if err := checkType(want.kind, unverified.Header["typ"]); err != "" {
-		return nil, bad(adapter.CheckType, "%s", err)
-	}
-	kid, _ := unverified.Header["kid"].(string)
+	keys := o.keyfunc(ctx)
 	claims := jwt.MapClaims{}
 	parse := func() error {
-		_, err := jwt.ParseWithClaims(raw, claims, o.keyfunc(ctx, hmac), jwt.WithValidMethods([]string{alg}), jwt.WithoutClaimsValidation())
+		_, err := jwt.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+			if err := headerOK(t); err != nil {
+				return nil, err
+			}
+			return keys(t)
+		}, jwt.WithoutClaimsValidation())
 		return err
 	}
-	err = parse()
+	err := parse()
 	if errors.Is(err, jwkset.ErrKeyNotFound) && o.keysStale() {
 		if ferr := o.refreshKeys(ctx); ferr != nil {
 			return nil, ferr
@@ -99,8 +108,20 @@ func (o *Adapter) validate(ctx context.Context, raw string, want expected) (jwt.
 		claims = jwt.MapClaims{}
 		err = parse()
 	}
+	var invalid *adapter.InvalidTokenError
 	switch {
 	case err == nil:
+	case errors.As(err, &invalid):
+		return nil, invalid
+	case alg == "" && errors.Is(err, jwt.ErrTokenUnverifiable):
+		// golang-jwt knows no such algorithm (or none is named): the header was
+		// never judged.
+		if a := headerAlg(raw); a != "" && !strings.EqualFold(a, "none") {
+			return nil, bad(adapter.CheckAlgorithm, "alg %s is not among the accepted algorithms (%s)", clip(a), strings.Join(o.cfg.Algorithms, ", "))
+		}
+		return nil, bad(adapter.CheckAlgorithm, "alg none: the token is not signed")
+	case alg == "" && errors.Is(err, jwt.ErrTokenMalformed):
+		return nil, bad(adapter.CheckFormat, "not a JWT (%s)", jwtErrText(err))
 	case errors.Is(err, errNoKeys):
 		return nil, adapter.ProtocolErr("oidc token", "a JWT, but the provider publishes no jwks_uri to verify it with")
 	case errors.Is(err, errSymmetricKey):
@@ -233,9 +254,9 @@ var (
 // keyfunc finds the key a token is signed with: the client secret for an ID token
 // signed with HMAC where that is configured, else an asymmetric key of the
 // provider's JWKS (a shared secret there is refused).
-func (o *Adapter) keyfunc(ctx context.Context, hmac bool) jwt.Keyfunc {
+func (o *Adapter) keyfunc(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
-		if hmac {
+		if alg, _ := t.Header["alg"].(string); strings.HasPrefix(alg, "HS") {
 			return []byte(o.cfg.ClientSecret.Secret().Reveal()), nil
 		}
 		o.mu.Lock()
@@ -296,6 +317,23 @@ func clip(s string) string {
 		return s[:61] + "..."
 	}
 	return s
+}
+
+// headerAlg is the alg of a token's header where golang-jwt refused to parse it
+// (an algorithm it does not know), "" where there is none to read.
+func headerAlg(raw string) string {
+	head, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(b, &h) != nil {
+		return ""
+	}
+	return h.Alg
 }
 
 // unverifiedClaims reads the claims of a token validated earlier (an ID token a

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"net/http"
@@ -167,6 +168,21 @@ func TestVerifyRefusesCraftedTokens(t *testing.T) {
 		}
 		return s
 	}
+	// unsigned is a token with the given header and the good claims, its
+	// signature a copy of a real one: a header golang-jwt cannot sign.
+	unsigned := func(header string) string {
+		real := strings.Split(sign(jwt.SigningMethodRS256, idp.Key, "k1", good), ".")
+		return base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + real[1] + "." + real[2]
+	}
+	retyped := func(typ string) string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, good)
+		tok.Header["kid"], tok.Header["typ"] = "k1", typ
+		s, err := tok.SignedString(idp.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
 	tests := []struct {
 		name, token, check string
 	}{
@@ -181,6 +197,9 @@ func TestVerifyRefusesCraftedTokens(t *testing.T) {
 		{"another issuer", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("iss", "https://evil.example")), adapter.CheckIssuer},
 		{"another audience", sign(jwt.SigningMethodRS256, idp.Key, "k1", with("aud", "other-api")), adapter.CheckAudience},
 		{"not a JWT", "a.b.c", adapter.CheckFormat},
+		{"an algorithm nobody knows", unsigned(`{"alg":"XY999","kid":"k1"}`), adapter.CheckAlgorithm},
+		{"no alg", unsigned(`{"kid":"k1"}`), adapter.CheckAlgorithm},
+		{"typed as an ID token's logout token", retyped("logout+jwt"), adapter.CheckType},
 		{"truncated", sign(jwt.SigningMethodRS256, idp.Key, "k1", good)[:40] + ".x.y", adapter.CheckFormat},
 	}
 	access := expected{kind: adapter.TokenAccess, audience: "api"}
@@ -192,6 +211,11 @@ func TestVerifyRefusesCraftedTokens(t *testing.T) {
 		var ie *adapter.InvalidTokenError
 		if !errors.As(err, &ie) || ie.Check != tt.check || ie.Token != adapter.TokenAccess {
 			t.Errorf("validate(%s) = %v; want an invalid access token, check %q", tt.name, err, tt.check)
+			continue
+		}
+		if tt.name == "an algorithm nobody knows" && !strings.Contains(ie.Detail, "alg XY999 is not among") ||
+			tt.name == "no alg" && !strings.Contains(ie.Detail, "alg none") {
+			t.Errorf("validate(%s) detail = %q; want it to name the algorithm", tt.name, ie.Detail)
 		}
 	}
 	if _, err := New(t.Context(), Config{Issuer: idp.URL, Algorithms: []string{"RS256", "none"}}, http.DefaultTransport); err == nil || !strings.Contains(err.Error(), `"none" is refused`) {

@@ -10,3 +10,9 @@ var (
 type StringTable = stringTable
 
 const RedactedPrefix = redactedPrefix
+
+// CredentialShapes and FirstNamedShape are the redactor's shapes and the first
+// that needs a separator, for TestNamedShapesNeedASeparator.
+var CredentialShapes = credentialShapes
+
+const FirstNamedShape = firstNamedShape

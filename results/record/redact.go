@@ -95,6 +95,10 @@ var credentialShapes = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)\bcode=([^\s"&,;#]{4,})`),
 }
 
+// firstNamedShape is the first of credentialShapes that matches only after "="
+// or ":"; those after it do too.
+const firstNamedShape = 3
+
 // namedValue is a credential-named key followed by ": " in a message ("token:
 // x", "password: x"), where what follows is usually a word of the message
 // ("oidc token: signature is invalid"): its value is replaced only when it looks
@@ -128,10 +132,18 @@ func (r *Redactor) String(s string) string {
 	}
 	s = r.knownSecrets(s)
 	if mayHoldCredential(s) {
-		for _, re := range credentialShapes {
+		// The named shapes (key=value, "key": "value", key: value) need a
+		// separator; a target such as "POST /token" has none.
+		named := strings.ContainsAny(s, "=:")
+		for i, re := range credentialShapes {
+			if i >= firstNamedShape && !named {
+				break
+			}
 			s = r.replaceLastGroup(re, s, nil)
 		}
-		s = r.replaceLastGroup(namedValue, s, credentialLike)
+		if named {
+			s = r.replaceLastGroup(namedValue, s, credentialLike)
+		}
 	}
 	return r.randomRuns(s)
 }

@@ -236,3 +236,28 @@ func TestRedactorAlphabets(t *testing.T) {
 		}
 	}
 }
+
+// TestNamedShapesNeedASeparator holds the shortcut of Redactor.String: a field
+// without "=" or ":" skips the shapes from firstNamedShape on, so each of them
+// must need one, and the shapes before it must not.
+func TestNamedShapesNeedASeparator(t *testing.T) {
+	for i, re := range record.CredentialShapes {
+		src := re.String()
+		sample := map[int]string{0: "eyJhbGciOi.eyJzdWIi.sig", 1: "Bearer abcdef123456", 2: "apikey abcdef123456",
+			3: "password=hunter2x", 4: "code=abcd1234"}[i]
+		if sample == "" {
+			t.Fatalf("credentialShapes[%d] %s has no sample here: add one", i, src)
+		}
+		if !re.MatchString(sample) {
+			t.Fatalf("credentialShapes[%d] does not match its sample %q", i, sample)
+		}
+		bare := strings.NewReplacer("=", " ", ":", " ").Replace(sample)
+		if got := re.MatchString(bare); got != (i < record.FirstNamedShape) {
+			t.Errorf("credentialShapes[%d] on %q without its separator matches = %v; want %v (firstNamedShape = %d)", i, bare, got, i < record.FirstNamedShape, record.FirstNamedShape)
+		}
+	}
+	r := record.NewRedactor()
+	if got := r.String("POST /token password=hunter22x"); strings.Contains(got, "hunter22x") {
+		t.Errorf("String kept the password: %q", got)
+	}
+}

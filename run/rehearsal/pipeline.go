@@ -32,8 +32,10 @@ type healthWatch interface {
 }
 
 // healthPoll is how often records waiting for the monitor are looked at when
-// no new record comes.
-const healthPoll = 50 * time.Millisecond
+// no new record comes: twice a health interval, so a record waits at most a
+// fifth of a second more for the live view, and an idle run wakes 5 times a
+// second for it, not 20.
+const healthPoll = 200 * time.Millisecond
 
 func newPipeline(rw recordWriter, a *analysis.Analysis, health healthWatch, tap func(*record.Record)) *pipeline {
 	p := &pipeline{ch: make(chan *record.Record, 4096), done: make(chan error, 1)}
