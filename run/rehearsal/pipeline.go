@@ -32,7 +32,7 @@ type healthWatch interface {
 }
 
 // healthPoll is how often records waiting for the monitor are looked at when
-// no new record comes: twice a health interval, so a record waits at most a
+// no new record comes: two health intervals, so a record waits at most a
 // fifth of a second more for the live view, and an idle run wakes 5 times a
 // second for it, not 20.
 const healthPoll = 200 * time.Millisecond
