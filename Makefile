@@ -38,6 +38,7 @@ BENCH = $(GO) test -run '^$$' -count 1
 bench: check-go chromium
 	@mkdir -p $(OUT); \
 	 { $(BENCH) -bench '^BenchmarkSchedulerAndJourneysVsVegeta$$' -benchtime 5x ./loadgen; \
+	   $(BENCH) -bench '^BenchmarkTransportCPU$$' -benchtime 5x ./loadgen; \
 	   $(BENCH) -bench '^BenchmarkLatencyAccuracy$$' -benchtime 3x ./loadgen; \
 	   $(BENCH) -bench '^BenchmarkPipelineMemoryLongVsShort$$' -benchtime 1x ./run/rehearsal; \
 	   $(BENCH) -bench '^BenchmarkJourneys$$' -benchtime 1x ./journeys/browser; \

@@ -87,6 +87,11 @@ var figures = []figure{
 			{"before", ref{"BenchmarkBrowserCPU", "baseline-cpu-ms/journey"}, "ms"},
 			{"Chromium alone", ref{"BenchmarkBrowserCPU", "chromium-ratio"}, "x"},
 		}, goal: "<= 0.33 (3x less)"},
+	{name: "the guard's transport vs net/http's, CPU per request", ratio: ref{"BenchmarkTransportCPU", "conn/nethttp"},
+		details: []detail{
+			{"guard's", ref{"BenchmarkTransportCPU", "conn-cpu-µs/req"}, "µs"},
+			{"net/http", ref{"BenchmarkTransportCPU", "nethttp-cpu-µs/req"}, "µs"},
+		}, goal: "< 1 (no more than net/http's)"},
 }
 
 func main() {
