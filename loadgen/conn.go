@@ -12,7 +12,11 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/net/idna"
 )
 
 // connTransport is the generator's HTTP/1.1 client transport: each request's
@@ -41,7 +45,9 @@ type connTransport struct {
 	handshake     time.Duration // TLS handshake limit
 	headerTimeout time.Duration // from the request written to the response's header
 	idleTimeout   time.Duration
-	maxIdle       int // idle connections kept per host
+	maxIdle       int   // idle connections kept per host
+	maxHeader     int64 // bytes of a response's header
+	keepAlive     bool
 
 	mu   sync.Mutex
 	idle map[string][]*pconn
@@ -54,9 +60,12 @@ var _ http.RoundTripper = (*connTransport)(nil)
 func newConnTransport(tr *http.Transport, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *connTransport {
 	t := &connTransport{dial: dial, tls: tr.TLSClientConfig, handshake: tr.TLSHandshakeTimeout,
 		headerTimeout: tr.ResponseHeaderTimeout, idleTimeout: tr.IdleConnTimeout, maxIdle: tr.MaxIdleConnsPerHost,
-		idle: map[string][]*pconn{}}
+		maxHeader: tr.MaxResponseHeaderBytes, keepAlive: !tr.DisableKeepAlives, idle: map[string][]*pconn{}}
 	if t.maxIdle <= 0 {
 		t.maxIdle = http.DefaultMaxIdleConnsPerHost
+	}
+	if t.maxHeader <= 0 {
+		t.maxHeader = 10 << 20 // net/http's default
 	}
 	return t
 }
@@ -70,9 +79,32 @@ type pconn struct {
 	bw     *bufio.Writer
 	reused bool
 	since  time.Time // when it was last put back
+	// headerLimit, while a response's header is read, is how many more bytes
+	// it may take (MaxResponseHeaderBytes); 0 the rest of the time.
+	headerLimit atomic.Int64
 }
 
 func (pc *pconn) close() { _ = pc.conn.Close() }
+
+// Read is what the connection's buffered reader reads through: a response
+// header that goes on past the limit is an error, not a growing buffer.
+func (pc *pconn) Read(p []byte) (int, error) {
+	if pc.headerLimit.Load() == 0 {
+		return pc.conn.Read(p)
+	}
+	left := pc.headerLimit.Load()
+	if left <= 1 {
+		return 0, errHeaderTooLong
+	}
+	if int64(len(p)) > left-1 {
+		p = p[:left-1]
+	}
+	n, err := pc.conn.Read(p)
+	pc.headerLimit.Add(-int64(n))
+	return n, err
+}
+
+var errHeaderTooLong = errors.New("the response's header is longer than MaxResponseHeaderBytes")
 
 // aLongTimeAgo is a deadline in the past: it makes blocked reads and writes
 // return at once.
@@ -85,6 +117,10 @@ func (t *connTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("unsupported request URL %q: http or https with a host", req.URL.Redacted())
 	}
 	for attempt := 0; ; attempt++ {
+		if err := req.Context().Err(); err != nil {
+			closeReqBody(req)
+			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err)
+		}
 		pc, err := t.get(req.Context(), req.URL.Scheme, canonicalAddr(req.URL.Scheme, req.URL.Host), req.URL.Hostname())
 		if err != nil {
 			closeReqBody(req)
@@ -99,7 +135,10 @@ func (t *connTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if !errors.As(err, &early) {
 			return nil, err
 		}
-		if attempt > 0 || !pc.reused || !repeatable(req) || req.Context().Err() != nil {
+		// Once, on a connection that had served before (the server may have
+		// closed it as the request went out): a request that may be repeated,
+		// or any whose writing failed (the server cannot have acted on it).
+		if attempt > 0 || !pc.reused || !(repeatable(req) || early.unwritten) || !replayable(req) {
 			return nil, early.err
 		}
 		if req.GetBody != nil {
@@ -114,19 +153,33 @@ func (t *connTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// beforeResponse is a failure of a request before any byte of its response
-// was read: one RoundTrip may send it again on a new connection.
-type beforeResponse struct{ err error }
+// beforeResponse is a failure of a request on a connection that died before
+// any byte of the response arrived (the server closed or reset it): one
+// RoundTrip may send it again on a new connection. unwritten reports that the
+// request could not even be written.
+type beforeResponse struct {
+	err       error
+	unwritten bool
+}
 
 func (e *beforeResponse) Error() string { return e.err.Error() }
 func (e *beforeResponse) Unwrap() error { return e.err }
 
+// connDied reports whether err is the connection closed or reset by the
+// server, as opposed to a deadline, a cancellation or garbage.
+func connDied(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
+}
+
+// replayable reports whether req's body, if any, can be sent again.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
 // repeatable reports whether req may be sent twice (RFC 9110 s9.2.2, and net/http's
 // rule for requests that failed on a reused connection).
 func repeatable(req *http.Request) bool {
-	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		return false
-	}
 	switch req.Method {
 	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
 		return true
@@ -141,45 +194,47 @@ func repeatable(req *http.Request) bool {
 func (t *connTransport) send(pc *pconn, req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	deadline, _ := ctx.Deadline()
-	// A cancelled request unblocks its reads and writes at once.
-	stop := context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(aLongTimeAgo) })
+	// A cancelled request closes its connection, which ends any read or write
+	// on it at once (as net/http does); the connection is not reused.
+	stop := context.AfterFunc(ctx, pc.close)
 	head := deadline
 	if t.headerTimeout > 0 {
 		if h := time.Now().Add(t.headerTimeout); head.IsZero() || h.Before(head) {
 			head = h
 		}
 	}
-	fail := func(err error, early bool) (*http.Response, error) {
+	fail := func(err error, early, unwritten bool) (*http.Response, error) {
 		stop()
 		switch {
 		case ctx.Err() != nil:
-			err = fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), ctx.Err())
+			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), ctx.Err())
 		case pastDeadline(err, deadline):
-			err = fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), context.DeadlineExceeded)
+			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), context.DeadlineExceeded)
 		case pastDeadline(err, head):
-			err = fmt.Errorf("%s %s: timeout awaiting response headers (%s): %w", req.Method, req.URL.Redacted(), t.headerTimeout, err)
-		}
-		if early {
-			return nil, &beforeResponse{err}
+			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), errHeaderTimeout{t.headerTimeout})
+		case early && connDied(err):
+			return nil, &beforeResponse{err: err, unwritten: unwritten}
 		}
 		return nil, err
 	}
 	_ = pc.conn.SetWriteDeadline(deadline)
 	if err := req.Write(pc.bw); err != nil {
-		return fail(err, true)
+		return fail(err, true, true)
 	}
 	if err := pc.bw.Flush(); err != nil {
-		return fail(err, true)
+		return fail(err, true, true)
 	}
 	_ = pc.conn.SetReadDeadline(head)
 	var resp *http.Response
 	for {
 		if _, err := pc.br.Peek(1); err != nil {
-			return fail(err, true)
+			return fail(err, true, false)
 		}
+		pc.headerLimit.Store(t.maxHeader)
 		r, err := http.ReadResponse(pc.br, req)
+		pc.headerLimit.Store(0)
 		if err != nil {
-			return fail(err, false)
+			return fail(err, false, false)
 		}
 		// 1xx answers (an early hint, a continue nobody asked for) come before
 		// the response; 101 would switch protocols, which no request asks.
@@ -194,7 +249,8 @@ func (t *connTransport) send(pc *pconn, req *http.Request) (*http.Response, erro
 		st := tc.ConnectionState()
 		resp.TLS = &st
 	}
-	b := &connBody{rc: resp.Body, pc: pc, t: t, ctx: ctx, deadline: deadline, stop: stop, keep: !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols}
+	b := &connBody{rc: resp.Body, pc: pc, t: t, ctx: ctx, deadline: deadline, stop: stop,
+		keep: t.keepAlive && !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols}
 	if resp.Body == http.NoBody {
 		b.finish(true)
 		return resp, nil
@@ -202,6 +258,17 @@ func (t *connTransport) send(pc *pconn, req *http.Request) (*http.Response, erro
 	resp.Body = b
 	return resp, nil
 }
+
+// errHeaderTimeout is the transport's limit on waiting for a response's header
+// (ResponseHeaderTimeout), a timeout as net/http reports it: it matches
+// context.DeadlineExceeded.
+type errHeaderTimeout struct{ limit time.Duration }
+
+func (e errHeaderTimeout) Error() string {
+	return fmt.Sprintf("timeout awaiting response headers (%s)", e.limit)
+}
+func (e errHeaderTimeout) Is(target error) bool { return target == context.DeadlineExceeded }
+func (e errHeaderTimeout) Timeout() bool        { return true }
 
 // connBody is a response body that gives its connection back when read to the
 // end, and closes it when closed before.
@@ -258,7 +325,7 @@ func (b *connBody) finish(complete bool) {
 	}
 	b.done = true
 	cancelled := !b.stop()
-	if complete && b.keep && !cancelled && b.pc.br.Buffered() == 0 {
+	if complete && b.keep && !cancelled && b.pc.br.Buffered() == 0 && b.pc.conn.SetDeadline(time.Time{}) == nil {
 		b.t.put(b.pc)
 		return
 	}
@@ -301,19 +368,24 @@ func (t *connTransport) get(ctx context.Context, scheme, addr, host string) (*pc
 		}
 		cfg.NextProtos = []string{"http/1.1"}
 		tc := tls.Client(raw, cfg)
-		hctx := ctx
 		if t.handshake > 0 {
-			var cancel context.CancelFunc
-			hctx, cancel = context.WithTimeout(ctx, t.handshake)
-			defer cancel()
+			_ = raw.SetDeadline(time.Now().Add(t.handshake))
 		}
-		if err := tc.HandshakeContext(hctx); err != nil {
+		if err := tc.HandshakeContext(ctx); err != nil {
 			_ = raw.Close()
+			if ctx.Err() == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				// As net/http says it: the handshake's own limit, not the
+				// request's.
+				return nil, fmt.Errorf("TLS handshake timeout (%s) with %s", t.handshake, addr)
+			}
 			return nil, err
 		}
+		_ = raw.SetDeadline(time.Time{})
 		conn = tc
 	}
-	return &pconn{key: key, conn: conn, raw: raw, br: bufio.NewReaderSize(conn, 4<<10), bw: bufio.NewWriterSize(conn, 4<<10)}, nil
+	pc := &pconn{key: key, conn: conn, raw: raw, bw: bufio.NewWriterSize(conn, 4<<10)}
+	pc.br = bufio.NewReaderSize(pc, 4<<10)
+	return pc, nil
 }
 
 // put keeps pc for the next request to its host, or closes it when the host
@@ -321,6 +393,17 @@ func (t *connTransport) get(ctx context.Context, scheme, addr, host string) (*pc
 func (t *connTransport) put(pc *pconn) {
 	pc.since = time.Now()
 	t.mu.Lock()
+	// The oldest are first: those idle past the limit go (a server may have
+	// closed them long ago; they would otherwise wait to be peeked at).
+	list := t.idle[pc.key]
+	n := 0
+	for n < len(list) && t.idleTimeout > 0 && pc.since.Sub(list[n].since) > t.idleTimeout {
+		list[n].close()
+		n++
+	}
+	if n > 0 {
+		t.idle[pc.key] = append(list[:0], list[n:]...)
+	}
 	if len(t.idle[pc.key]) < t.maxIdle {
 		t.idle[pc.key] = append(t.idle[pc.key], pc)
 		t.mu.Unlock()
@@ -348,10 +431,16 @@ func (t *connTransport) CloseIdleConnections() {
 func canonicalAddr(scheme, hostport string) string {
 	host, port, err := net.SplitHostPort(hostport)
 	if err != nil {
-		host, port = strings.Trim(hostport, "[]"), "80"
+		host, port = strings.Trim(hostport, "[]"), ""
+	}
+	if port == "" {
+		port = "80"
 		if scheme == "https" {
 			port = "443"
 		}
+	}
+	if a, err := idna.Lookup.ToASCII(host); err == nil {
+		host = a // an internationalised name, as the resolver takes it
 	}
 	return net.JoinHostPort(host, port)
 }

@@ -38,16 +38,16 @@ func lines(t *testing.T, file string) (map[string]string, int) {
 func TestPlainOutput(t *testing.T) {
 	got, missing := lines(t, "testdata/bench.txt")
 	want := map[string]string{
-		figures[0].name: "0.75x harness 96.7 µs, vegeta 129 µs; goal <= 1.15",
-		figures[1].name: "missing BenchmarkPipelineMemoryLongVsShort did not report heap-long/short (failed or did not run)",
-		figures[2].name: "1.04x p50 20.8 ms; goal just above 1",
-		figures[3].name: "3.74x p99 74.7 ms, raw vegeta p99/true 5.82x; goal just above 1; no worse than raw vegeta",
-		figures[4].name: "1.66x 20ms latency 2.51x, 50ms latency 3.53x; goal >= 3",
-		figures[5].name: "3.87x cutover 1.69 s, vegeta 0.436 s; goal cutover <= 10 s",
-		figures[6].name: "1.05x ungrouped 1.6 s, 100k personas 1.45x; goal <= 1.10",
-		figures[7].name: "6.22x cutover 18 s, vegeta 2.9 s; goal cutover <= 10 s",
-		figures[8].name: "1.26x 100k 32.3 MiB, 1M 40.9 MiB, compared 91254 lines/s, PDP calls saved by the cache 94.7%; goal far below 10 (streamed: no growth per line)",
-		figures[9].name: "0.45x lean 63.1 ms, before 139 ms, Chromium alone 0.45x; goal <= 0.33 (3x less)",
+		figures[0].name:  "0.75x harness 96.7 µs, vegeta 129 µs; goal <= 1.15",
+		figures[1].name:  "missing BenchmarkPipelineMemoryLongVsShort did not report heap-long/short (failed or did not run)",
+		figures[2].name:  "1.04x p50 20.8 ms; goal just above 1",
+		figures[3].name:  "3.74x p99 74.7 ms, raw vegeta p99/true 5.82x; goal just above 1; no worse than raw vegeta",
+		figures[4].name:  "1.66x 20ms latency 2.51x, 50ms latency 3.53x; goal >= 3",
+		figures[5].name:  "3.87x cutover 1.69 s, vegeta 0.436 s; goal cutover <= 10 s",
+		figures[6].name:  "1.05x ungrouped 1.6 s, 100k personas 1.45x; goal <= 1.10",
+		figures[7].name:  "6.22x cutover 18 s, vegeta 2.9 s; goal cutover <= 10 s",
+		figures[8].name:  "1.26x 100k 32.3 MiB, 1M 40.9 MiB, compared 91254 lines/s, PDP calls saved by the cache 94.7%; goal far below 10 (streamed: no growth per line)",
+		figures[9].name:  "0.45x lean 63.1 ms, before 139 ms, Chromium alone 0.45x; goal <= 0.33 (3x less)",
 		figures[10].name: "0.69x guard's 43.6 µs, net/http 63.1 µs; goal < 1 (no more than net/http's)",
 	}
 	for name, w := range want {
