@@ -16,9 +16,10 @@ import (
 // intervals, from four signals, any of which marks an interval unhealthy:
 //
 //   - hiccups: how late a timer that should fire every few milliseconds (a
-//     fifth of MaxHiccup, at most 10ms) fires (a hiccup meter, as jHiccup does): a late timer is a late measurement, whether
-//     the Go scheduler or the operating system (another process on the cores) held
-//     the generator back;
+//     fifth of MaxHiccup, at most 10ms) fires (a hiccup meter, as jHiccup
+//     does): a late timer is a late measurement, whether the Go scheduler or
+//     the operating system (another process on the cores) held the generator
+//     back;
 //   - the Go scheduler's latency (runtime/metrics /sched/latencies:seconds): how
 //     long runnable goroutines waited for a processor, 99th percentile;
 //   - GC pauses (/sched/pauses/total/gc:seconds), the longest;
