@@ -109,16 +109,18 @@ func (pc *pconn) Read(p []byte) (int, error) {
 
 var errHeaderTooLong = errors.New("the response's header is longer than MaxResponseHeaderBytes")
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper. Its errors never name the URL: its
+// query may carry a code or a verifier, and http.Client adds the URL in a
+// url.Error that the adapters unwrap (adapter.TransportErr).
 func (t *connTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil || req.URL.Host == "" || (req.URL.Scheme != "http" && req.URL.Scheme != "https") {
 		closeReqBody(req)
-		return nil, fmt.Errorf("unsupported request URL %q: http or https with a host", req.URL.Redacted())
+		return nil, errors.New("unsupported request URL: http or https with a host")
 	}
 	for attempt := 0; ; attempt++ {
 		if err := req.Context().Err(); err != nil {
 			closeReqBody(req)
-			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err)
+			return nil, err
 		}
 		pc, err := t.get(req.Context(), req.URL.Scheme, canonicalAddr(req.URL.Scheme, req.URL.Host), req.URL.Hostname())
 		if err != nil {
@@ -206,11 +208,11 @@ func (t *connTransport) send(pc *pconn, req *http.Request) (*http.Response, erro
 		stop()
 		switch {
 		case ctx.Err() != nil:
-			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), ctx.Err())
+			return nil, ctx.Err()
 		case pastDeadline(err, deadline):
-			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), context.DeadlineExceeded)
+			return nil, context.DeadlineExceeded
 		case pastDeadline(err, head):
-			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), errHeaderTimeout{t.headerTimeout})
+			return nil, errHeaderTimeout{t.headerTimeout}
 		case early && connDied(err):
 			return nil, &beforeResponse{err: err, unwritten: unwritten}
 		}

@@ -456,3 +456,32 @@ func TestConnTransportServerSays(t *testing.T) {
 		t.Errorf("a 64 KiB header with a 16 KiB limit = %v; want it refused", err)
 	}
 }
+
+// TestConnTransportErrorsNameNoURL: a request's query may carry a credential
+// (a code, a verifier); the transport's own errors, which the adapters keep
+// once they unwrap http.Client's url.Error, never quote it.
+func TestConnTransportErrorsNameNoURL(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv, _ := counted(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	g := NewGuard([]string{"127.0.0.1"}, &http.Transport{ResponseHeaderTimeout: 50 * time.Millisecond})
+	t.Cleanup(g.CloseIdleConnections)
+	const secret = "consent-verifier-Zq8Xr2Lm9Tn4"
+	for _, cancelFirst := range []bool{true, false} {
+		ctx, cancel := context.WithCancel(t.Context())
+		if cancelFirst {
+			cancel()
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/auth?consent_verifier="+secret, nil)
+		_, err := g.RoundTrip(req)
+		cancel()
+		if err == nil || strings.Contains(err.Error(), secret) {
+			t.Errorf("RoundTrip error (cancelled first: %v) = %v; want an error that does not quote the query", cancelFirst, err)
+		}
+	}
+}
