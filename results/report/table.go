@@ -13,14 +13,19 @@ import (
 	"github.com/cutover-dev/cutover/results/record"
 )
 
-// Terminal limits: the summary above the latency table must fit one screen,
-// and no line of it may wrap at tableWidth characters.
+// Terminal limits: the summary above the latency table must fit one screen
+// (tableLines lines), and no line of it may wrap at tableWidth characters.
 const (
+	tableLines  = 25
 	tableCauses = 6
 	// The causes' evidence lines stop at this many (the causes' titles go on).
 	tableEvidence = 6
 	tableCohorts  = 8
 	tableWidth    = 158
+	// What fitting the screen never takes below: this many cohort rows and
+	// cause titles (the rest are counted, named in the reports).
+	tableMinCohorts = 3
+	tableMinCauses  = 3
 	// At most this many classes a cohort misses, findings present on both
 	// stacks and coverage lines are named; the rest are counted.
 	tableMissing    = 3
@@ -83,8 +88,9 @@ func WriteTable(w io.Writer, s *analysis.Summary) error {
 		line("pool shortfall (not the generator): ", shortfallsText(g.Shortfall))
 	}
 	p("\n")
-	writeCausesText(&b, s)
-	writeCohortsText(&b, s)
+	fit := fitScreen(s, tableLines-strings.Count(b.String(), "\n"))
+	writeCausesText(&b, s, fit)
+	writeCohortsText(&b, s, fit.cohorts)
 	if err := writeSteps(&b, s); err != nil {
 		return err
 	}
@@ -142,35 +148,92 @@ func clipLine(prefix, text string, width int) string {
 	return prefix + clip(text, max(width-len(prefix)-len(clipMore), 20))
 }
 
-// writeCausesText writes the causes, one header line and one evidence line per
-// class each, at most tableCauses of them.
-func writeCausesText(b *strings.Builder, s *analysis.Summary) {
-	if len(s.Findings) == 0 {
-		b.WriteString("findings: none\n\n")
-		return
+// screenFit is how much of the causes and cohorts the summary shows: the
+// causes' titles, their evidence lines (per cause, in order), the finding
+// rows no cause folds, and the cohort rows.
+type screenFit struct {
+	causes   int
+	evidence []int
+	loose    int
+	cohorts  int
+}
+
+// fitScreen plans the causes and cohorts into the lines left on the screen.
+// What gives way first is evidence (one line per cause before any second
+// line), then cohort rows, then cause titles, down to their minimums: a
+// cause's title and the cohort table stay, detail moves to the reports.
+func fitScreen(s *analysis.Summary, left int) screenFit {
+	loose := looseFindings(s)
+	f := screenFit{
+		causes:  min(len(s.Causes), tableCauses),
+		loose:   min(len(loose), tableCauses),
+		cohorts: min(len(s.Cohorts), tableCohorts),
 	}
-	fmt.Fprintf(b, "causes: %d for %d finding rows (rows by step: report.md, report.html, summary.json)\n", len(s.Causes), len(s.Findings))
-	evidence := 0
-	for i, c := range s.Causes {
-		if i == tableCauses {
-			fmt.Fprintf(b, "  ... %d more cause(s) in report.md\n", len(s.Causes)-i)
+	lines := func() int {
+		n := 0
+		if len(s.Findings) == 0 {
+			n += 2
+		} else {
+			n += 2 + f.causes + f.loose // header, titles, rows, blank
+			if f.causes < len(s.Causes) {
+				n++
+			}
+			if f.loose < len(loose) {
+				n++
+			}
+			for _, e := range f.evidence {
+				n += e
+			}
+		}
+		if len(s.Cohorts) > 0 {
+			n += 2 + f.cohorts // header, column names, rows
+			if f.cohorts < len(s.Cohorts) {
+				n++
+			}
+		}
+		return n
+	}
+	for f.cohorts > min(tableMinCohorts, len(s.Cohorts)) && lines() > left {
+		f.cohorts--
+	}
+	for f.causes > min(tableMinCauses, len(s.Causes)) && lines() > left {
+		f.causes--
+	}
+	f.evidence = make([]int, f.causes)
+	// Evidence takes what is left, round by round: each cause's first
+	// line, then its second...
+	for budget, round := min(left-lines(), tableEvidence), 0; budget > 0; round++ {
+		added := false
+		for i := range f.evidence {
+			if budget > 0 && round < len(evidenceLines(s.Causes[i])) {
+				f.evidence[i]++
+				budget--
+				added = true
+			}
+		}
+		if !added {
 			break
 		}
-		fmt.Fprintf(b, "  %-3s %-8s %s%s\n", c.ID, c.Severity, c.Title, causeMarks(c))
-		for _, cc := range c.Classes {
-			if evidence == tableEvidence {
-				break
-			}
-			fmt.Fprintf(b, "      %s\n", cc.Evidence)
-			evidence++
-		}
-		if len(c.Consequences) > 0 && evidence < tableEvidence {
-			fmt.Fprintf(b, "%s\n", clipLine("      consequences: ", consequencesText(c.Consequences), tableWidth))
-			evidence++
-		}
 	}
-	// Rows no cause folds (what both stacks show, made to fail the run by
-	// thresholds.shared; a v1 summary) are listed rather than lost.
+	return f
+}
+
+// evidenceLines is what the summary can say under a cause's title: one
+// line of evidence per class, then the consequences.
+func evidenceLines(c analysis.Cause) []string {
+	var out []string
+	for _, cc := range c.Classes {
+		out = append(out, "      "+cc.Evidence)
+	}
+	if len(c.Consequences) > 0 {
+		out = append(out, clipLine("      consequences: ", consequencesText(c.Consequences), tableWidth))
+	}
+	return out
+}
+
+// looseFindings is the finding rows no cause folds (what both stacks show,
+// made to fail the run by thresholds.shared; a v1 summary).
+func looseFindings(s *analysis.Summary) []analysis.Finding {
 	causeOf := causeOfFinding(s)
 	var loose []analysis.Finding
 	for _, f := range s.Findings {
@@ -178,8 +241,42 @@ func writeCausesText(b *strings.Builder, s *analysis.Summary) {
 			loose = append(loose, f)
 		}
 	}
+	return loose
+}
+
+// writeCausesText writes the causes as fit plans them: a title line each,
+// their evidence lines, then the rows no cause folds, listed rather than
+// lost.
+func writeCausesText(b *strings.Builder, s *analysis.Summary, fit screenFit) {
+	if len(s.Findings) == 0 {
+		b.WriteString("findings: none\n\n")
+		return
+	}
+	where := "rows by step"
+	shown, all := 0, 0
+	for i, c := range s.Causes {
+		all += len(evidenceLines(c))
+		if i < len(fit.evidence) {
+			shown += fit.evidence[i]
+		}
+	}
+	if shown < all {
+		where = "evidence and rows by step"
+	}
+	fmt.Fprintf(b, "causes: %d for %d finding rows (%s: report.md, report.html, summary.json)\n", len(s.Causes), len(s.Findings), where)
+	for i, c := range s.Causes {
+		if i == fit.causes {
+			fmt.Fprintf(b, "  ... %d more cause(s) in report.md\n", len(s.Causes)-i)
+			break
+		}
+		fmt.Fprintf(b, "  %-3s %-8s %s%s\n", c.ID, c.Severity, c.Title, causeMarks(c))
+		for _, l := range evidenceLines(c)[:fit.evidence[i]] {
+			fmt.Fprintf(b, "%s\n", l)
+		}
+	}
+	loose := looseFindings(s)
 	for i, f := range loose {
-		if i == tableCauses {
+		if i == fit.loose {
 			fmt.Fprintf(b, "  ... %d more finding row(s) in report.md\n", len(loose)-i)
 			break
 		}
@@ -200,8 +297,9 @@ func causeMarks(c analysis.Cause) string {
 	return ""
 }
 
-// writeCohortsText writes the cohort readiness table.
-func writeCohortsText(b *strings.Builder, s *analysis.Summary) {
+// writeCohortsText writes the cohort readiness table, its first rows of
+// them.
+func writeCohortsText(b *strings.Builder, s *analysis.Summary, rows int) {
 	if len(s.Cohorts) == 0 {
 		return
 	}
@@ -214,14 +312,13 @@ func writeCohortsText(b *strings.Builder, s *analysis.Summary) {
 	fmt.Fprintf(b, "cohorts by %s: %d of %d ready\n", s.CohortBy, ready, len(s.Cohorts))
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  COHORT\t%s\tEXERCISED\tSTATUS\tBLOCKED BY\n", strings.ToUpper(unitPlural(s)))
-	for i, c := range s.Cohorts {
-		if i == tableCohorts {
-			fmt.Fprintf(tw, "  ... %d more\t\t\t\t\n", len(s.Cohorts)-i)
-			break
-		}
+	for _, c := range s.Cohorts[:min(rows, len(s.Cohorts))] {
 		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\n", c.Name, c.Personas, c.Exercised, c.Status, cohortCauses(c, tableMissing))
 	}
 	tw.Flush()
+	if rows < len(s.Cohorts) {
+		fmt.Fprintf(b, "  ... %d more (report.md)\n", len(s.Cohorts)-rows)
+	}
 	b.WriteString("\n")
 }
 
