@@ -30,8 +30,10 @@ type embedOptions struct {
 	BreakGlassTTL time.Duration
 	// NoEnd leaves the legacy adapter without a way to end a grant early.
 	NoEnd bool
-	// Stacks edits the stacks' options.
-	Stacks func(*stacks.Options)
+	// Stacks edits the stacks' options; Candidate the candidate adapter's
+	// configuration, once the stacks run.
+	Stacks    func(*stacks.Options)
+	Candidate func(*oidc.Config, *stacks.Pair)
 }
 
 func embeddedWith(t *testing.T, clk *testClock, o embedOptions) (*legacy.Adapter, *oidc.Adapter, personas.Population) {
@@ -80,13 +82,17 @@ func embeddedWith(t *testing.T, clk *testClock, o embedOptions) (*legacy.Adapter
 	if err != nil {
 		t.Fatal(err)
 	}
-	cand, err := oidc.New(t.Context(), oidc.Config{
+	cc := oidc.Config{
 		Issuer: pair.CandidateURL, ClientID: pair.HarnessClientID, RedirectURI: pair.HarnessRedirectURI,
 		Scopes: []string{"openid", "profile", "offline_access"}, FormID: "login-form", Audience: pair.Audience,
 		Introspection: &oidc.Client{ClientID: pair.IntrospectionClientID, ClientSecret: new(adapter.NewSecretRef(pair.IntrospectionClientSecret))},
 		BreakGlass:    &oidc.BreakGlass{Method: "token_exchange"},
 		Audit:         feed,
-	}, journeys.Tap(http.DefaultTransport), adapter.WithPersonas(pop), adapter.WithClock(clk.Now))
+	}
+	if o.Candidate != nil {
+		o.Candidate(&cc, pair)
+	}
+	cand, err := oidc.New(t.Context(), cc, journeys.Tap(http.DefaultTransport), adapter.WithPersonas(pop), adapter.WithClock(clk.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,9 +196,77 @@ func TestEmbeddedStacks(t *testing.T) {
 		wantDecision(t, rec.one(t, side, record.StepBreakglassInelig, "read record:unassigned"), record.OK, record.Deny)
 		wantDecision(t, rec.one(t, side, record.StepBreakglassAudit, adapter.AuditBreakglassAccess), record.OK, record.Allow)
 	}
+	for _, rc := range rec.recs {
+		if rc.Facts.SubjectOf != "" || rc.Facts.ClientBound {
+			t.Errorf("%s %s %s: subject of %q, client bound %t; want neither (one subject per persona, a public harness client)", rc.Side, rc.Persona, rc.Step, rc.Facts.SubjectOf, rc.Facts.ClientBound)
+		}
+	}
 	lt, ct := rec.one(t, L, record.StepServiceToken, ""), rec.one(t, C, record.StepServiceToken, "")
 	if !slices.Equal(lt.Facts.Scopes, ct.Facts.Scopes) || len(ct.Facts.Scopes) == 0 || ct.Facts.TTL != 300 || ct.Facts.RefreshIssued || lt.Facts.TTL != -1 {
 		t.Errorf("service: legacy scopes %v ttl %d, candidate scopes %v ttl %d refresh %t; want the same non-empty scopes, -1 and 300, no refresh token",
 			lt.Facts.Scopes, lt.Facts.TTL, ct.Facts.Scopes, ct.Facts.TTL, ct.Facts.RefreshIssued)
+	}
+}
+
+// TestTwoPersonasOneAccount signs in two personas whose credentials lead to one
+// account (an accounts file that merged them, as a case-folded or shared
+// username does): the second sign-in records the persona whose subject it was
+// given, on both embedded stacks, and a persona signing in again does not.
+func TestTwoPersonasOneAccount(t *testing.T) {
+	clk := &testClock{}
+	leg, cand, pop := embeddedAdapters(t, clk, "none")
+	r := embeddedRunner(pop, clk)
+	a := pop.ByKind(personas.Patient)[0]
+	twin := a
+	twin.ID = a.ID + "-twin"
+	rec := &recorder{}
+	login := journeys.Journey{Name: "login", Steps: []string{journeys.StepsLogin}}
+	for i, p := range []personas.Persona{a, a, twin} {
+		for side, st := range map[record.Side]journeys.Stack{record.Legacy: leg, record.Candidate: cand} {
+			r.Run(t.Context(), login, side, st, p, journeys.Iteration{N: uint64(i)}, rec.emit)
+		}
+	}
+	for _, side := range []record.Side{record.Legacy, record.Candidate} {
+		logins := rec.find(side, record.StepLogin, "")
+		if len(logins) != 3 {
+			t.Fatalf("%s: %d sign-ins; want 3\n%s", side, len(logins), rec.dump())
+		}
+		for _, l := range logins {
+			want := ""
+			if l.Persona == twin.ID {
+				want = a.ID
+			}
+			if l.Outcome != record.OK || l.Facts.SubjectOf != want {
+				t.Errorf("%s %s sign-in: %s, subject of %q; want ok, %q", side, l.Persona, l.Outcome, l.Facts.SubjectOf, want)
+			}
+		}
+	}
+}
+
+// TestConfidentialRefreshIsClientBound refreshes through a confidential
+// harness client on a candidate that does not rotate: the refresh says the
+// token is bound to the client (RFC 9700 s4.14.2 asks rotation of public
+// clients only), where TestEmbeddedStacks' public client says it is not.
+func TestConfidentialRefreshIsClientBound(t *testing.T) {
+	clk := &testClock{}
+	dialects, err := stacks.ParseDialects("secret-post-only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, cand, pop := embeddedWith(t, clk, embedOptions{
+		Drifts: "refresh-not-rotated",
+		Stacks: func(o *stacks.Options) { o.Dialects = dialects },
+		Candidate: func(c *oidc.Config, pair *stacks.Pair) {
+			c.ClientSecret, c.AuthMethod = new(adapter.NewSecretRef(pair.HarnessClientSecret)), oidc.AuthClientSecretPost
+			c.Introspection.AuthMethod = oidc.AuthClientSecretPost
+		},
+	})
+	r := embeddedRunner(pop, clk)
+	rec := &recorder{}
+	j := journeys.Journey{Name: "session", Steps: []string{journeys.StepsLogin, journeys.StepsRefresh}}
+	r.Run(t.Context(), j, record.Candidate, cand, pop.ByKind(personas.Patient)[0], journeys.Iteration{}, rec.emit)
+	rf := rec.one(t, record.Candidate, record.StepRefresh, "")
+	if rf.Outcome != record.OK || rf.Facts.Rotated == nil || *rf.Facts.Rotated || !rf.Facts.ClientBound {
+		t.Errorf("refresh: %s %s, rotated %v, client bound %t; want ok, not rotated, client bound\n%s", rf.Outcome, rf.Error, rf.Facts.Rotated, rf.Facts.ClientBound, rec.dump())
 	}
 }

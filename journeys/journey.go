@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/cutover-dev/cutover/journeys/adapter"
@@ -131,6 +132,23 @@ type Runner struct {
 	Wait func(ctx context.Context, d time.Duration) error
 
 	ledger ledger
+	// subjects maps, per side, each subject a sign-in was given to the
+	// persona it was given to first (see claimSubject).
+	subjects sync.Map
+}
+
+// claimSubject notes that persona id signed in on side as subject, and returns
+// the other persona that was given the same subject first, if any: one
+// subject for two people is one person's data open to another.
+func (r *Runner) claimSubject(side record.Side, subject, id string) string {
+	if subject == "" {
+		return ""
+	}
+	owner, _ := r.subjects.LoadOrStore(string(side)+"\x00"+subject, id)
+	if owner.(string) == id {
+		return ""
+	}
+	return owner.(string)
 }
 
 // Waits are pauses a side's journeys make between steps on purpose, so that a

@@ -40,6 +40,7 @@ func (x *run) signIn(ctx context.Context, target string) bool {
 		f.Decision = record.Allow
 		f.Roles, f.Scopes, f.MissingClaims = s.Roles, s.Scopes, s.MissingClaims
 		f.TTL = ttlSeconds(s.TTL)
+		f.SubjectOf = x.r.claimSubject(x.side, s.Subject, x.p.ID)
 		return nil
 	})
 	if err == nil {

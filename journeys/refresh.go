@@ -34,7 +34,7 @@ func (x *run) refresh(ctx context.Context) bool {
 		}
 		f.Decision = record.Allow
 		rot = adapter.Rotated(prev, next)
-		f.Rotated, f.Widened = rot, widened(prev, next)
+		f.Rotated, f.Widened, f.ClientBound = rot, widened(prev, next), next.ClientBound
 		f.Scopes, f.TTL = next.Scopes, ttlSeconds(next.TTL)
 		x.sess = next
 		return nil

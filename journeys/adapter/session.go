@@ -68,6 +68,10 @@ type Session struct {
 	TTL time.Duration
 	// MissingClaims lists required token claims that were absent.
 	MissingClaims []string
+	// ClientBound says the session's refresh token is bound to a client that
+	// authenticates at the token endpoint (a confidential client): RFC 9700
+	// s4.14.2 asks rotation only of refresh tokens a public client holds.
+	ClientBound bool
 
 	// Cred authenticates the session's requests. Adapters set and read it; the
 	// journeys never do (they ask RefreshIssued and Rotated).

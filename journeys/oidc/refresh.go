@@ -18,7 +18,13 @@ func (o *Adapter) Refresh(ctx context.Context, s *adapter.Session) (*adapter.Ses
 	if err != nil {
 		return nil, err
 	}
-	return o.session(ctx, tok, s, true)
+	next, err := o.session(ctx, tok, s, true)
+	if err != nil {
+		return nil, err
+	}
+	a := o.harness()
+	next.ClientBound = a.Secret != "" || a.Assertion != nil
+	return next, nil
 }
 
 // noRefreshToken says why a sign-in brought no refresh token, and what to set.

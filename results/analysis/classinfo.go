@@ -68,7 +68,7 @@ var classInfo = map[Class]classDoc{
 	ScopeWidenedOnRefresh:        {"a refreshed token carries more scope than the original grant", "RFC 6749 s6", []string{record.StepRefresh}},
 	LogoutSessionStillActive:     {"after logout, the old session or access token still passes a probe", "ASVS 5.0 7.4.1", []string{record.StepLogoutProbe}},
 	LogoutTokenStillActive:       {"after logout or revocation, refresh still works or introspection says active", "RFC 7009 s2.1; RFC 7662 s2.2", []string{record.StepLogoutRefresh, record.StepLogoutIntrospect}},
-	OverPermission:               {"allowed where the expected table (or legacy) denies", "NIST CSF 2.0 PR.AA-05; HIPAA 164.312(a)(1)", []string{record.StepProbe, record.StepBreakglassAccess, record.StepServiceProbe, record.StepLoginWrongPassword}},
+	OverPermission:               {"allowed where the expected table (or legacy) denies, or signed in to another persona's account (one subject, sub, for two personas: OIDC Core s2)", "NIST CSF 2.0 PR.AA-05; HIPAA 164.312(a)(1)", []string{record.StepProbe, record.StepBreakglassAccess, record.StepServiceProbe, record.StepLoginWrongPassword}},
 	UnderPermission:              {"denied where the expected table (or legacy) allows", "NIST CSF 2.0 PR.AA-05; HIPAA 164.312(a)(1)", []string{record.StepProbe}},
 	AuthzError:                   {"a probe got an error instead of a decision", "AuthZEN error responses", []string{record.StepProbe, record.StepLogoutProbe, record.StepBreakglassAccess, record.StepServiceProbe}},
 	BreakglassDenied:             {"an eligible clinician with a reason is refused emergency access", "HIPAA 164.312(a)(2)(ii)", []string{record.StepBreakglass, record.StepBreakglassAccess}},

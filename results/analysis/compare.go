@@ -337,9 +337,13 @@ func (c *Comparer) judge(leg, cand *record.Record) {
 			}
 		}
 	case record.StepRefresh:
-		if !c.opt.AA && cand.Facts.Rotated != nil && !*cand.Facts.Rotated {
+		// A public client's refresh token must rotate (RFC 9700 s2.2.2); a
+		// confidential client's is bound to its authentication instead
+		// (s4.14.2), so keeping it is no finding. "rotated" is the policy, not
+		// what legacy did: legacy may renew in place.
+		if !c.opt.AA && cand.Facts.Rotated != nil && !*cand.Facts.Rotated && !cand.Facts.ClientBound {
 			legToo := legOK && leg.Facts.Rotated != nil && !*leg.Facts.Rotated
-			c.policy(legToo, RefreshNotRotated, cand, "rotated", "not rotated")
+			c.policy(legToo, RefreshNotRotated, cand, "rotated (policy: public client)", "not rotated")
 		}
 		if len(cand.Facts.Widened) > 0 {
 			c.add(ScopeWidenedOnRefresh, cand, "", "added "+strings.Join(cand.Facts.Widened, " "))

@@ -76,6 +76,13 @@ func (c *Comparer) judgeLogin(leg *record.Record, legOK bool, cand *record.Recor
 			c.policy(true, ClaimMissing, cand, "missing "+strings.Join(legMissing, " "), "missing "+strings.Join(missing, " "))
 		}
 	}
+	if f.SubjectOf != "" {
+		// Signed in as another persona's account: whatever that account
+		// reaches, this persona reaches (OIDC Core s2: a subject is one
+		// end-user's, never reassigned).
+		legToo := legOK && leg.Facts.Decision == record.Allow && leg.Facts.SubjectOf != ""
+		c.policy(legToo, OverPermission, cand, "own account", "signed in as "+f.SubjectOf+"'s account (same sub)")
+	}
 	if legOK && leg.Facts.Decision == record.Allow && !sameSet(leg.Facts.Roles, f.Roles) {
 		c.add(RoleMappingDrift, cand, strings.Join(leg.Facts.Roles, " "), strings.Join(f.Roles, " "))
 	}

@@ -114,10 +114,19 @@ type Facts struct {
 	MissingClaims []string `json:"missing_claims,omitempty"`
 	// Rotated reports whether a refresh returned a new refresh token.
 	Rotated *bool `json:"rotated,omitempty"`
+	// ClientBound, on a refresh, says the refresh token is bound to a client
+	// that authenticates (a confidential client): not rotating it is allowed
+	// (RFC 9700 s4.14.2 asks rotation of public clients).
+	ClientBound bool `json:"client_bound,omitempty"`
 	// Widened lists scopes a refreshed token carries beyond the original grant.
 	Widened []string `json:"widened,omitempty"`
 	// RefreshIssued reports that a grant returned a refresh token.
 	RefreshIssued bool `json:"refresh_issued,omitempty"`
+	// SubjectOf, on a sign-in, names the persona (its id) whose account the
+	// sign-in landed in: the stack gave this persona the subject (sub, OIDC
+	// Core s2: never reassigned, one per end-user) another persona of the run
+	// was given first. The subject itself is never recorded.
+	SubjectOf string `json:"subject_of,omitempty"`
 	// Status is the HTTP status that decided the step, for the report's examples.
 	Status int `json:"status,omitempty"`
 	// Check names the validation a token failed, on an Invalid step:
