@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"net/http"
@@ -105,6 +106,26 @@ func TestOIDCAnotherProvider(t *testing.T) {
 		}
 		if s.Cred.Refresh == "" || s.Subject != "lab-feed" || !slices.Equal(s.Scopes, []string{"lab.read"}) || len(s.MissingClaims) > 0 {
 			t.Errorf("service session: refresh %t sub %q scopes %v missing %v; want a refresh token, lab-feed, [lab.read], none", s.Cred.Refresh != "", s.Subject, s.Scopes, s.MissingClaims)
+		}
+	})
+	t.Run("client_credentials whose answer and token name no scope grant what was asked", func(t *testing.T) {
+		var idp *testidp.IdP
+		idp = testidp.New(t, func(p *testidp.IdP) {
+			p.Override = map[string]http.HandlerFunc{"POST /token": func(w http.ResponseWriter, r *http.Request) {
+				c := idp.Claims("lab-feed", "", nil)
+				delete(c, "scope")
+				w.Header().Set("Content-Type", "application/json")
+				_ = json.NewEncoder(w).Encode(map[string]any{"access_token": idp.Sign(c), "token_type": "Bearer", "expires_in": 600})
+			}}
+		})
+		o := newTestOIDC(t, idp, Config{Audience: "api", Service: &Service{Scopes: []string{"lab.read", "lab.write", "lab.read"}}})
+		s, err := o.ServiceLogin(t.Context(), personas.Persona{ID: "svc", Kind: personas.Service, Username: "lab-feed", Secret: personas.NewSecret("k")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// RFC 6749 s5.1: scope is left out when it is the one requested.
+		if !slices.Equal(s.Scopes, []string{"lab.read", "lab.write"}) {
+			t.Errorf("scopes %v; want [lab.read lab.write], the request's", s.Scopes)
 		}
 	})
 	t.Run("what the provider does not offer is unsupported", func(t *testing.T) {

@@ -25,8 +25,9 @@ func (o *Adapter) ServiceLogin(ctx context.Context, p personas.Persona) (*adapte
 	if o.cfg.Audience != "" {
 		form.Set("audience", o.cfg.Audience)
 	}
+	var scopes []string
 	if sv := o.cfg.Service; sv != nil {
-		scopes := slices.Clone(sv.Scopes)
+		scopes = slices.Clone(sv.Scopes)
 		if sv.PermissionScopes != nil {
 			scopes = append(scopes, adapter.MapPermissions(p.Permissions, sv.PermissionScopes)...)
 		}
@@ -42,7 +43,17 @@ func (o *Adapter) ServiceLogin(ctx context.Context, p personas.Persona) (*adapte
 	if in := o.cfg.Introspection; in != nil && in.ServiceTokens == ServiceTokensOwnClient {
 		via = a
 	}
-	return o.sessionVia(ctx, tok, nil, false, via)
+	s, err := o.sessionVia(ctx, tok, nil, false, via)
+	if err != nil {
+		return nil, err
+	}
+	if len(s.Scopes) == 0 && tok.Scope == "" {
+		// Neither the answer nor the token names a scope: the grant is what
+		// was asked for (RFC 6749 s5.1: scope may be left out when it is
+		// identical to the request's).
+		s.Scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
+	}
+	return s, nil
 }
 
 // serviceClient is how service persona p authenticates: with its secret, or

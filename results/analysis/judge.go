@@ -98,6 +98,13 @@ func (c *Comparer) judgeServiceToken(leg *record.Record, legOK bool, cand *recor
 		if extra := minus(f.Scopes, leg.Facts.Scopes); len(extra) > 0 {
 			c.add(ServiceAccountScopeWidened, cand, strings.Join(leg.Facts.Scopes, " "), "added "+strings.Join(extra, " "))
 		}
+		// Scopes legacy's credential carries (its permissions, mapped) that
+		// the candidate's token lacks are access lost. A token that carries
+		// no scope at all says nothing of them (a provider may authorise a
+		// client by its identity): its probes judge it.
+		if lost := minus(leg.Facts.Scopes, f.Scopes); len(f.Scopes) > 0 && len(lost) > 0 {
+			c.add(ServiceAccountDenied, cand, strings.Join(leg.Facts.Scopes, " "), "lacks "+strings.Join(lost, " "))
+		}
 	}
 	if c.opt.AA {
 		return
