@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -268,5 +269,10 @@ func TestConfidentialRefreshIsClientBound(t *testing.T) {
 	rf := rec.one(t, record.Candidate, record.StepRefresh, "")
 	if rf.Outcome != record.OK || rf.Facts.Rotated == nil || *rf.Facts.Rotated || !rf.Facts.ClientBound {
 		t.Errorf("refresh: %s %s, rotated %v, client bound %t; want ok, not rotated, client bound\n%s", rf.Outcome, rf.Error, rf.Facts.Rotated, rf.Facts.ClientBound, rec.dump())
+	}
+	// Nothing to replay: the skip says why, and what makes the replay's
+	// classes not keep the run from passing.
+	if rp := rec.one(t, record.Candidate, record.StepRefreshReplay, ""); rp.Outcome != record.Skipped || !strings.Contains(rp.Error, "RFC 9700 s4.14.2") || !strings.Contains(rp.Error, "thresholds.coverage.optional") {
+		t.Errorf("refresh.replay: %s %q; want skipped, naming RFC 9700 s4.14.2 and thresholds.coverage.optional", rp.Outcome, rp.Error)
 	}
 }

@@ -26,6 +26,7 @@ func (x *run) refresh(ctx context.Context) bool {
 	}
 	prev := x.sess
 	var rot *bool
+	var bound bool
 	err := x.step(ctx, record.StepRefresh, "", func(ctx context.Context, f *record.Facts) error {
 		f.Expected = record.Allow
 		next, err := r.Refresh(ctx, prev)
@@ -34,7 +35,8 @@ func (x *run) refresh(ctx context.Context) bool {
 		}
 		f.Decision = record.Allow
 		rot = adapter.Rotated(prev, next)
-		f.Rotated, f.Widened, f.ClientBound = rot, widened(prev, next), next.ClientBound
+		bound = next.ClientBound
+		f.Rotated, f.Widened, f.ClientBound = rot, widened(prev, next), bound
 		f.Scopes, f.TTL = next.Scopes, ttlSeconds(next.TTL)
 		x.sess = next
 		return nil
@@ -50,6 +52,9 @@ func (x *run) refresh(ctx context.Context) bool {
 		return true
 	case !*rot:
 		why := "the refresh token was not rotated: there is no previous one to replay"
+		if bound {
+			why = "the refresh token was not rotated (a confidential client's, which RFC 9700 s4.14.2 does not ask to rotate; list REFRESH_REUSE_ACCEPTED and REFRESH_FAMILY_NOT_REVOKED under thresholds.coverage.optional if that is the policy): there is no previous one to replay"
+		}
 		x.skip(record.StepRefreshReplay, "", record.Skipped, why)
 		x.skip(record.StepRefreshFamily, "", record.Skipped, why)
 		return true
