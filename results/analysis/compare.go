@@ -361,6 +361,12 @@ func (c *Comparer) judge(leg, cand *record.Record) {
 			if legAllowed {
 				could |= classBit[ServiceAccountScopeWidened]
 			}
+			if legAllowed && len(cand.Facts.Scopes) == 0 && len(leg.Facts.Scopes) > 0 {
+				// A token naming no scope says nothing of the permissions
+				// legacy's carries: only the service's probes can show them
+				// kept (a token granted is not access kept).
+				could &^= classBit[ServiceAccountDenied]
+			}
 		}
 	}
 	if u != nil {

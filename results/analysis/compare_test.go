@@ -1,6 +1,7 @@
 package analysis_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -161,6 +162,55 @@ func TestComparerShared(t *testing.T) {
 					t.Errorf("%s: %+v; want one finding naming check %s", tt.name, fs, tt.cand.Facts.Check)
 				}
 			}
+		}
+	}
+}
+
+// TestServiceTokenWithoutScopeIsNotAccessKept: a service token that names no
+// scope, where legacy's credential carries permissions, does not judge
+// SERVICE_ACCOUNT_DENIED (the run never saw the access kept); one that names
+// them does, and a probe of the service does.
+func TestServiceTokenWithoutScopeIsNotAccessKept(t *testing.T) {
+	origin := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	coverage := func(candScopes []string, probe bool) analysis.ClassCoverage {
+		a := analysis.New(analysis.Options{}, origin)
+		for i := range 4 {
+			for _, side := range []record.Side{record.Legacy, record.Candidate} {
+				add := func(step, target string, f record.Facts) {
+					a.Add(&record.Record{Side: side, Persona: fmt.Sprintf("service-%05d", i), Kind: "service", Cohort: "wave-1/none", Journey: "service",
+						Iteration: uint64(i), Step: step, Target: target, Start: origin.Add(time.Duration(i) * time.Second), Latency: time.Millisecond, Outcome: record.OK, Facts: f})
+				}
+				scopes := []string{"lab-results.read"}
+				if side == record.Candidate {
+					scopes = candScopes
+				}
+				add(record.StepServiceToken, "", record.Facts{Decision: record.Allow, Expected: record.Allow, Scopes: scopes, TTL: 300})
+				if probe {
+					add(record.StepServiceProbe, "read lab-results:all", record.Facts{Decision: record.Allow})
+				}
+			}
+		}
+		s := a.Summary(analysis.Meta{Name: "service"}, record.Accounting{Scheduled: 4, Started: 4})
+		for _, c := range s.Coverage {
+			if c.Class == analysis.ServiceAccountDenied {
+				return c
+			}
+		}
+		t.Fatalf("no coverage row for SERVICE_ACCOUNT_DENIED")
+		return analysis.ClassCoverage{}
+	}
+	for _, tt := range []struct {
+		name   string
+		scopes []string
+		probe  bool
+		want   string
+	}{
+		{"token names no scope, no probe", nil, false, analysis.CoverageNotJudged},
+		{"token names the scope", []string{"lab-results.read"}, false, analysis.CoverageJudged},
+		{"token names no scope, the probe is allowed", nil, true, analysis.CoverageJudged},
+	} {
+		if c := coverage(tt.scopes, tt.probe); c.Status != tt.want {
+			t.Errorf("%s: SERVICE_ACCOUNT_DENIED %s (%s); want %s", tt.name, c.Status, c.Text(), tt.want)
 		}
 	}
 }
