@@ -128,6 +128,10 @@ type Comparer struct {
 	apartOrder []stateKey
 	// apartSteps counts them per step name, for the coverage's reasons.
 	apartSteps map[string]int64
+	// scopeless counts the candidate's service tokens that named no scope
+	// where legacy's credential carried permissions, for the coverage's
+	// reasons.
+	scopeless int64
 
 	// The personas judged, for root-cause grouping: which classes each could have
 	// shown, which it showed, which steps it ran (see Causes).
@@ -366,6 +370,7 @@ func (c *Comparer) judge(leg, cand *record.Record) {
 				// legacy's carries: only the service's probes can show them
 				// kept (a token granted is not access kept).
 				could &^= classBit[ServiceAccountDenied]
+				c.scopeless++
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package analysis_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,8 +210,12 @@ func TestServiceTokenWithoutScopeIsNotAccessKept(t *testing.T) {
 		{"token names the scope", []string{"lab-results.read"}, false, analysis.CoverageJudged},
 		{"token names no scope, the probe is allowed", nil, true, analysis.CoverageJudged},
 	} {
-		if c := coverage(tt.scopes, tt.probe); c.Status != tt.want {
+		c := coverage(tt.scopes, tt.probe)
+		if c.Status != tt.want {
 			t.Errorf("%s: SERVICE_ACCOUNT_DENIED %s (%s); want %s", tt.name, c.Status, c.Text(), tt.want)
+		}
+		if c.Status == analysis.CoverageNotJudged && !strings.Contains(c.Text(), "stacks.candidate.oidc.service.permission_scopes") {
+			t.Errorf("%s: %s; want the reason to name stacks.candidate.oidc.service.permission_scopes", tt.name, c.Text())
 		}
 	}
 }

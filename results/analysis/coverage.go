@@ -329,6 +329,10 @@ func (in *causeInput) personaCoverage(cls Class, opt CoverageOptions, preconds [
 		return c
 	}
 	why := in.notJudgedWhy(steps)
+	if n := in.cmp.scopeless; cls == ServiceAccountDenied && n > 0 {
+		why = fmt.Sprintf("%d candidate service %s named no scope where legacy's credential carries permissions (a token granted is not access kept): "+
+			"map them with stacks.candidate.oidc.service.permission_scopes, or probe the services' access (probes for kind service)", n, plural(int(n), "token"))
+	}
 	kinds := make([]string, 0, len(ran))
 	for k := range ran {
 		kinds = append(kinds, k)
