@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -109,23 +110,35 @@ func TestOIDCAnotherProvider(t *testing.T) {
 		}
 	})
 	t.Run("client_credentials whose answer and token name no scope grant what was asked", func(t *testing.T) {
-		var idp *testidp.IdP
-		idp = testidp.New(t, func(p *testidp.IdP) {
-			p.Override = map[string]http.HandlerFunc{"POST /token": func(w http.ResponseWriter, r *http.Request) {
-				c := idp.Claims("lab-feed", "", nil)
-				delete(c, "scope")
-				w.Header().Set("Content-Type", "application/json")
-				_ = json.NewEncoder(w).Encode(map[string]any{"access_token": idp.Sign(c), "token_type": "Bearer", "expires_in": 600})
-			}}
-		})
-		o := newTestOIDC(t, idp, Config{Audience: "api", Service: &Service{Scopes: []string{"lab.read", "lab.write", "lab.read"}}})
-		s, err := o.ServiceLogin(t.Context(), personas.Persona{ID: "svc", Kind: personas.Service, Username: "lab-feed", Secret: personas.NewSecret("k")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// RFC 6749 s5.1: scope is left out when it is the one requested.
-		if !slices.Equal(s.Scopes, []string{"lab.read", "lab.write"}) {
-			t.Errorf("scopes %v; want [lab.read lab.write], the request's", s.Scopes)
+		// RFC 6749 s5.1: scope is left out when it is the one requested; an
+		// empty scope named in the answer is an empty grant.
+		for _, tt := range []struct {
+			name   string
+			answer map[string]any
+			want   []string
+		}{
+			{"left out", map[string]any{}, []string{"lab.read", "lab.write"}},
+			{"named empty", map[string]any{"scope": ""}, nil},
+		} {
+			var idp *testidp.IdP
+			idp = testidp.New(t, func(p *testidp.IdP) {
+				p.Override = map[string]http.HandlerFunc{"POST /token": func(w http.ResponseWriter, r *http.Request) {
+					c := idp.Claims("lab-feed", "", nil)
+					delete(c, "scope")
+					ans := map[string]any{"access_token": idp.Sign(c), "token_type": "Bearer", "expires_in": 600}
+					maps.Copy(ans, tt.answer)
+					w.Header().Set("Content-Type", "application/json")
+					_ = json.NewEncoder(w).Encode(ans)
+				}}
+			})
+			o := newTestOIDC(t, idp, Config{Audience: "api", Service: &Service{Scopes: []string{"lab.read", "lab.write", "lab.read"}}})
+			s, err := o.ServiceLogin(t.Context(), personas.Persona{ID: "svc", Kind: personas.Service, Username: "lab-feed", Secret: personas.NewSecret("k")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(s.Scopes, tt.want) {
+				t.Errorf("scope %s: scopes %v; want %v", tt.name, s.Scopes, tt.want)
+			}
 		}
 	})
 	t.Run("what the provider does not offer is unsupported", func(t *testing.T) {

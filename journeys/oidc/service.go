@@ -43,17 +43,8 @@ func (o *Adapter) ServiceLogin(ctx context.Context, p personas.Persona) (*adapte
 	if in := o.cfg.Introspection; in != nil && in.ServiceTokens == ServiceTokensOwnClient {
 		via = a
 	}
-	s, err := o.sessionVia(ctx, tok, nil, false, via)
-	if err != nil {
-		return nil, err
-	}
-	if len(s.Scopes) == 0 && tok.Scope == "" {
-		// Neither the answer nor the token names a scope: the grant is what
-		// was asked for (RFC 6749 s5.1: scope may be left out when it is
-		// identical to the request's).
-		s.Scopes = slices.Compact(slices.Sorted(slices.Values(scopes)))
-	}
-	return s, nil
+	tok.requested = scopes
+	return o.sessionVia(ctx, tok, nil, false, via)
 }
 
 // serviceClient is how service persona p authenticates: with its secret, or

@@ -33,7 +33,10 @@ func (o *Adapter) sessionVia(ctx context.Context, tok *tokenResponse, prev *adap
 		}
 		s.Cred.Jar, s.Cred.Who = prev.Cred.Jar, prev.Cred.Who
 	}
-	s.Scopes = strings.Fields(tok.Scope)
+	named := tok.Scope != nil
+	if named {
+		s.Scopes = strings.Fields(*tok.Scope)
+	}
 	if tok.ExpiresIn > 0 {
 		s.TTL = time.Duration(tok.ExpiresIn) * time.Second
 	}
@@ -56,6 +59,9 @@ func (o *Adapter) sessionVia(ctx context.Context, tok *tokenResponse, prev *adap
 			}
 		}
 		s.Subject, _ = facts.claims["sub"].(string)
+		_, inScope := facts.claims["scope"]
+		_, inScp := facts.claims["scp"]
+		named = named || inScope || inScp
 		if sc, err := adapter.StringsAt(facts.claims, "scope"); err == nil && len(sc) > 0 {
 			s.Scopes = sc
 		} else if sc, err := adapter.StringsAt(facts.claims, "scp"); err == nil && len(sc) > 0 {
@@ -71,6 +77,12 @@ func (o *Adapter) sessionVia(ctx context.Context, tok *tokenResponse, prev *adap
 		// An opaque access token nobody introspects: the ID token says who
 		// signed in (OIDC Core s2), the same subject the token was issued for.
 		s.Subject, _ = facts.id["sub"].(string)
+	}
+	if !named {
+		// Neither the answer nor the token names a scope: the grant is what
+		// was asked for (RFC 6749 s5.1: scope may be left out when it is
+		// identical to the request's).
+		s.Scopes = slices.Clone(tok.requested)
 	}
 	slices.Sort(s.Scopes)
 	s.Scopes = slices.Compact(s.Scopes)

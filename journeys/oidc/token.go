@@ -17,12 +17,17 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token"`
 	IDToken      string `json:"id_token"`
-	Scope        string `json:"scope"`
-	Error        string `json:"error"`
+	// Scope is nil when the answer has no scope member (an empty one is an
+	// empty grant).
+	Scope *string `json:"scope"`
+	Error string  `json:"error"`
 
 	// nonce and code are what the authorization request sent and got back, for
 	// the checks of the ID token that came with the answer.
 	nonce, code string
+	// requested is the scope the request asked for: the grant's when neither
+	// the answer nor the token names one (RFC 6749 s5.1).
+	requested []string
 }
 
 // token calls the token endpoint.
