@@ -149,12 +149,14 @@ func clipLine(prefix, text string, width int) string {
 }
 
 // screenFit is how much of the causes and cohorts the summary shows: the
-// causes' titles, their evidence lines (per cause, in order), the finding
-// rows no cause folds, and the cohort rows.
+// causes' titles with the evidence lines shown under each, the finding rows
+// no cause folds, and the cohort rows.
 type screenFit struct {
 	causes   int
-	evidence []int
-	loose    int
+	evidence [][]string // per cause shown
+	partial  bool       // some evidence is left to the reports
+	loose    []analysis.Finding
+	shown    int // of loose
 	cohorts  int
 }
 
@@ -163,26 +165,17 @@ type screenFit struct {
 // line), then cohort rows, then cause titles, down to their minimums: a
 // cause's title and the cohort table stay, detail moves to the reports.
 func fitScreen(s *analysis.Summary, left int) screenFit {
-	loose := looseFindings(s)
-	f := screenFit{
-		causes:  min(len(s.Causes), tableCauses),
-		loose:   min(len(loose), tableCauses),
-		cohorts: min(len(s.Cohorts), tableCohorts),
-	}
+	f := screenFit{loose: looseFindings(s), cohorts: min(len(s.Cohorts), tableCohorts)}
+	f.causes, f.shown = min(len(s.Causes), tableCauses), min(len(f.loose), tableCauses)
 	lines := func() int {
-		n := 0
-		if len(s.Findings) == 0 {
-			n += 2
-		} else {
-			n += 2 + f.causes + f.loose // header, titles, rows, blank
+		n := 2 // the causes' header and blank, or "findings: none" and blank
+		if len(s.Findings) > 0 {
+			n += f.causes + f.shown
 			if f.causes < len(s.Causes) {
 				n++
 			}
-			if f.loose < len(loose) {
+			if f.shown < len(f.loose) {
 				n++
-			}
-			for _, e := range f.evidence {
-				n += e
 			}
 		}
 		if len(s.Cohorts) > 0 {
@@ -199,14 +192,19 @@ func fitScreen(s *analysis.Summary, left int) screenFit {
 	for f.causes > min(tableMinCauses, len(s.Causes)) && lines() > left {
 		f.causes--
 	}
-	f.evidence = make([]int, f.causes)
-	// Evidence takes what is left, round by round: each cause's first
-	// line, then its second...
-	for budget, round := min(left-lines(), tableEvidence), 0; budget > 0; round++ {
+	all := make([][]string, len(s.Causes))
+	for i, c := range s.Causes {
+		all[i] = evidenceLines(c)
+	}
+	// Evidence takes what is left, round by round: each cause's first line,
+	// then its second...
+	f.evidence = make([][]string, f.causes)
+	budget := min(left-lines(), tableEvidence)
+	for round := 0; budget > 0; round++ {
 		added := false
 		for i := range f.evidence {
-			if budget > 0 && round < len(evidenceLines(s.Causes[i])) {
-				f.evidence[i]++
+			if budget > 0 && round < len(all[i]) {
+				f.evidence[i] = all[i][:round+1]
 				budget--
 				added = true
 			}
@@ -214,6 +212,13 @@ func fitScreen(s *analysis.Summary, left int) screenFit {
 		if !added {
 			break
 		}
+	}
+	for i := range all {
+		shown := 0
+		if i < f.causes {
+			shown = len(f.evidence[i])
+		}
+		f.partial = f.partial || shown < len(all[i])
 	}
 	return f
 }
@@ -253,14 +258,7 @@ func writeCausesText(b *strings.Builder, s *analysis.Summary, fit screenFit) {
 		return
 	}
 	where := "rows by step"
-	shown, all := 0, 0
-	for i, c := range s.Causes {
-		all += len(evidenceLines(c))
-		if i < len(fit.evidence) {
-			shown += fit.evidence[i]
-		}
-	}
-	if shown < all {
+	if fit.partial {
 		where = "evidence and rows by step"
 	}
 	fmt.Fprintf(b, "causes: %d for %d finding rows (%s: report.md, report.html, summary.json)\n", len(s.Causes), len(s.Findings), where)
@@ -270,14 +268,13 @@ func writeCausesText(b *strings.Builder, s *analysis.Summary, fit screenFit) {
 			break
 		}
 		fmt.Fprintf(b, "  %-3s %-8s %s%s\n", c.ID, c.Severity, c.Title, causeMarks(c))
-		for _, l := range evidenceLines(c)[:fit.evidence[i]] {
+		for _, l := range fit.evidence[i] {
 			fmt.Fprintf(b, "%s\n", l)
 		}
 	}
-	loose := looseFindings(s)
-	for i, f := range loose {
-		if i == fit.loose {
-			fmt.Fprintf(b, "  ... %d more finding row(s) in report.md\n", len(loose)-i)
+	for i, f := range fit.loose {
+		if i == fit.shown {
+			fmt.Fprintf(b, "  ... %d more finding row(s) in report.md\n", len(fit.loose)-i)
 			break
 		}
 		sev := string(f.Severity)
